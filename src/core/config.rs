@@ -1,0 +1,314 @@
+//! JSON config files shared by every role: loading, unknown-key warnings, and the keys all servers share.
+//!
+//! The Webots servers already use JSON with camelCase keys, and real Webots config files carry keys
+//! this project does not use, so an unknown key is a warning naming it, never a failure. A malformed
+//! file is a failure that names the file, line and column, because the operator has to fix it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::limits;
+
+/// Why a config file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read at all.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid JSON, or a value has the wrong type.
+    #[error("config file {path}, line {line} column {column}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// The values parse but contradict each other (e.g. a TLS key without a certificate).
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// A config value together with the keys of its file that no field took.
+#[derive(Debug)]
+pub struct Loaded<T> {
+    pub value: T,
+    /// Dotted paths (`launch.extra`) of keys the file had but the config type does not know.
+    pub unknown_keys: Vec<String>,
+}
+
+/// Reads `path` as `T`, or returns `T::default()` when no file is given.
+///
+/// Unknown keys are found by serializing the parsed value back and comparing key sets. A file can
+/// be read as several types (a role's own keys and the shared [`ServerConfig`]); a key is then
+/// unknown only if every view leaves it unused (see [`unknown_in_all`]). This replaces
+/// `#[serde(flatten)]`, which would lose the line number of type errors.
+///
+/// # Errors
+/// [`ConfigError::Read`] or [`ConfigError::Parse`], the latter with the line and column of the fault.
+pub fn load<T>(path: Option<&Path>) -> Result<Loaded<T>, ConfigError>
+where
+    T: DeserializeOwned + Serialize + Default,
+{
+    let Some(path) = path else {
+        return Ok(Loaded {
+            value: T::default(),
+            unknown_keys: Vec::new(),
+        });
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(&text, path)
+}
+
+/// Parses config text; `path` only names the source in errors.
+///
+/// # Errors
+/// [`ConfigError::Parse`] with the line and column serde_json reports.
+pub fn parse<T>(text: &str, path: &Path) -> Result<Loaded<T>, ConfigError>
+where
+    T: DeserializeOwned + Serialize,
+{
+    let parse_error = |e: serde_json::Error| ConfigError::Parse {
+        path: path.to_owned(),
+        line: e.line(),
+        column: e.column(),
+        message: strip_position(&e.to_string()),
+    };
+    let value: T = serde_json::from_str(text).map_err(parse_error)?;
+    let given: serde_json::Value = serde_json::from_str(text).map_err(parse_error)?;
+    let known = serde_json::to_value(&value).map_err(parse_error)?;
+    let mut unknown_keys = Vec::new();
+    collect_unknown(&given, &known, "", &mut unknown_keys);
+    Ok(Loaded {
+        value,
+        unknown_keys,
+    })
+}
+
+/// serde_json appends " at line L column C" to its messages; the error already carries both.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+fn collect_unknown(
+    given: &serde_json::Value,
+    known: &serde_json::Value,
+    prefix: &str,
+    out: &mut Vec<String>,
+) {
+    let (serde_json::Value::Object(given), serde_json::Value::Object(known)) = (given, known)
+    else {
+        return;
+    };
+    for (key, value) in given {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match known.get(key) {
+            None => out.push(path),
+            Some(known_value) => collect_unknown(value, known_value, &path, out),
+        }
+    }
+}
+
+/// The keys unknown to every view of one file: `views` are the unknown-key lists of each type the
+/// file was read as. A nested key (`launch.extra`) counts as used by a view that left its whole
+/// top-level key (`launch`) unused only if that view does not know the top-level key at all.
+pub fn unknown_in_all(views: &[&[String]]) -> Vec<String> {
+    let Some((first, rest)) = views.split_first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .filter(|key| {
+            let top = key.split('.').next().unwrap_or(key);
+            rest.iter()
+                .all(|other| other.iter().any(|k| k == *key || k == top))
+        })
+        .cloned()
+        .collect()
+}
+
+/// Logs one warning per unknown key; called once logging is up.
+pub fn warn_unknown_keys(path: Option<&Path>, keys: &[String]) {
+    for key in keys {
+        tracing::warn!(
+            file = %path.map(|p| p.display().to_string()).unwrap_or_default(),
+            key = %key,
+            "ignoring unknown config key"
+        );
+    }
+}
+
+/// Keys every server role shares: where to listen, TLS, logs, and connection handling.
+///
+/// They sit at the top level of every role's JSON file, as in Webots' configs
+/// (`"port": 2000, "sslCertificate": "..."`); each role's config holds a copy read from the same file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ServerConfig {
+    /// Address to bind.
+    pub host: String,
+    /// Port to bind; `None` means the role's own default (render 8000, session 1999, simulation 2000).
+    pub port: Option<u16>,
+    /// PEM certificate chain; with `ssl_key` it turns the listener into HTTPS + WSS.
+    pub ssl_certificate: Option<PathBuf>,
+    /// PEM private key matching `ssl_certificate`.
+    pub ssl_key: Option<PathBuf>,
+    /// Directory for `<logDir>/<role>/output.log`; `None` logs to standard error.
+    pub log_dir: Option<PathBuf>,
+    /// See [`limits::MAX_HTTP_CONNECTIONS`].
+    pub max_http_connections: usize,
+    /// See [`limits::SHUTDOWN_GRACE`].
+    pub shutdown_grace_seconds: f64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".to_owned(),
+            port: None,
+            ssl_certificate: None,
+            ssl_key: None,
+            log_dir: None,
+            max_http_connections: limits::MAX_HTTP_CONNECTIONS,
+            shutdown_grace_seconds: limits::SHUTDOWN_GRACE.as_secs_f64(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The address to bind, with `default_port` standing in for an unset port.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] when `host` is neither an IP address nor `localhost`.
+    pub fn bind_addr(&self, default_port: u16) -> Result<SocketAddr, ConfigError> {
+        let port = self.port.unwrap_or(default_port);
+        let host = if self.host == "localhost" {
+            "127.0.0.1"
+        } else {
+            self.host.as_str()
+        };
+        let ip = host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse()
+            .map_err(|_| {
+                ConfigError::Invalid(format!(
+                    "host {:?} is not an IP address (use e.g. 127.0.0.1, 0.0.0.0 or ::)",
+                    self.host
+                ))
+            })?;
+        Ok(SocketAddr::new(ip, port))
+    }
+
+    /// The certificate and key paths when TLS is configured.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] when only one of the two is set.
+    pub fn tls_paths(&self) -> Result<Option<(&Path, &Path)>, ConfigError> {
+        match (&self.ssl_certificate, &self.ssl_key) {
+            (Some(cert), Some(key)) => Ok(Some((cert, key))),
+            (None, None) => Ok(None),
+            _ => Err(ConfigError::Invalid(
+                "sslCertificate and sslKey must be given together".to_owned(),
+            )),
+        }
+    }
+
+    /// See [`limits::SHUTDOWN_GRACE`]; negative or non-finite values fall back to the default.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::try_from_secs_f64(self.shutdown_grace_seconds).unwrap_or(limits::SHUTDOWN_GRACE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase", default)]
+    struct RoleConfig {
+        simulation_servers: Vec<String>,
+        launch: Launch,
+    }
+
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase", default)]
+    struct Launch {
+        style: String,
+    }
+
+    #[test]
+    fn values_load_and_unknown_keys_are_named() {
+        let text = r#"{"port": 1999, "simulationServers": ["localhost:2000"], "mailServer": "smtp", "sslKey": null,
+                       "launch": {"style": "new", "extra": 1}}"#;
+        let role: Loaded<RoleConfig> = parse(text, Path::new("session.json")).unwrap();
+        let server: Loaded<ServerConfig> = parse(text, Path::new("session.json")).unwrap();
+        assert_eq!(server.value.port, Some(1999));
+        assert_eq!(server.value.host, "127.0.0.1");
+        assert_eq!(role.value.simulation_servers, vec!["localhost:2000"]);
+        assert_eq!(role.value.launch.style, "new");
+        let unknown = unknown_in_all(&[&role.unknown_keys, &server.unknown_keys]);
+        assert_eq!(unknown, vec!["launch.extra", "mailServer"]);
+    }
+
+    #[test]
+    fn malformed_file_names_file_and_line() {
+        let text = "{\n  \"port\": 1999,\n  \"host\": \n}";
+        let err = parse::<RoleConfig>(text, Path::new("config/bad.json")).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("config/bad.json"), "{message}");
+        assert!(message.contains("line 4"), "{message}");
+    }
+
+    #[test]
+    fn wrong_type_names_line() {
+        let text = "{\n\"port\": \"eighty\"\n}";
+        let err = parse::<ServerConfig>(text, Path::new("x.json")).unwrap_err();
+        assert!(matches!(err, ConfigError::Parse { line: 2, .. }), "{err}");
+    }
+
+    #[test]
+    fn tls_needs_both_paths() {
+        let config = ServerConfig {
+            ssl_key: Some("k.pem".into()),
+            ..ServerConfig::default()
+        };
+        assert!(config.tls_paths().is_err());
+    }
+
+    #[test]
+    fn bind_addr_uses_role_default_port() {
+        let config = ServerConfig::default();
+        assert_eq!(
+            config.bind_addr(8000).unwrap(),
+            "127.0.0.1:8000".parse().unwrap()
+        );
+        let v6 = ServerConfig {
+            host: "::1".into(),
+            port: Some(0),
+            ..ServerConfig::default()
+        };
+        assert_eq!(v6.bind_addr(8000).unwrap(), "[::1]:0".parse().unwrap());
+        let bad = ServerConfig {
+            host: "example.com".into(),
+            ..ServerConfig::default()
+        };
+        assert!(bad.bind_addr(1).is_err());
+    }
+}

@@ -1,0 +1,16 @@
+//! # gltf-cloud
+//!
+//! Rendering and simulation for robotics, served over the network, in one binary with four roles.
+//!
+//! # Layout
+//! Dependencies point down this list only:
+//! - [`cli`]: the command line; assembles each role's flags.
+//! - [`roles`]: the four roles (`render_server`, `render_client`, `simulation_server`,
+//!   `session_server`) and the start-up sequence the servers share. Roles never import each other.
+//! - [`scene`]: the CPU scene model and the glTF loader (no GPU, no network).
+//! - [`core`]: config files, limits, logging, TLS, metrics, signals and the HTTP server bootstrap.
+
+pub mod cli;
+pub mod core;
+pub mod roles;
+pub mod scene;
