@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 
+use super::sync::lock;
+
 /// Upper bounds, in seconds, of the duration histograms' buckets: 1 ms to 60 s, which spans a
 /// health check and a large software render.
 pub const DURATION_BUCKETS: [f64; 14] = [

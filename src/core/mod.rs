@@ -8,4 +8,5 @@ pub mod logging;
 pub mod metrics;
 pub mod server;
 pub mod shutdown;
+pub mod sync;
 pub mod tls;
