@@ -187,13 +187,6 @@ impl Metrics {
     }
 }
 
-/// A poisoned lock only means another thread panicked mid-update; the figures are still usable.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 fn render_labels(labels: Labels<'_>) -> String {
     let mut out = String::new();
     for (i, (name, value)) in labels.iter().enumerate() {
