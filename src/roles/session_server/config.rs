@@ -236,7 +236,9 @@ impl Config {
     /// [`ConfigError::Invalid`] for unusable entries or a threshold that is not a number.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.load_threshold.is_nan() {
-            return Err(ConfigError::Invalid("loadThreshold must be a number".to_owned()));
+            return Err(ConfigError::Invalid(
+                "loadThreshold must be a number".to_owned(),
+            ));
         }
         self.load_urls().map(|_| ())
     }
@@ -265,11 +267,22 @@ mod tests {
         assert!(config.ssl && config.port_rewrite);
         assert_eq!(config.load_threshold, 95.0);
         assert_eq!(config.load_poll_period(), Duration::from_secs(5));
-        assert!(config.simulation_servers.iter().all(SimulationServer::is_public));
-        let urls: Vec<String> = config.load_urls().unwrap().iter().map(Uri::to_string).collect();
+        assert!(config
+            .simulation_servers
+            .iter()
+            .all(SimulationServer::is_public));
+        let urls: Vec<String> = config
+            .load_urls()
+            .unwrap()
+            .iter()
+            .map(Uri::to_string)
+            .collect();
         assert_eq!(
             urls,
-            ["https://localhost:2000/load", "https://sim.example.org/2000/load"]
+            [
+                "https://localhost:2000/load",
+                "https://sim.example.org/2000/load"
+            ]
         );
         assert_eq!(loaded.unknown_keys, ["port"]);
     }
@@ -287,7 +300,8 @@ mod tests {
 
     #[test]
     fn bad_entries_are_named() {
-        let err = parse::<Config>(r#"{"simulationServers": [12]}"#, Path::new("s.json")).unwrap_err();
+        let err =
+            parse::<Config>(r#"{"simulationServers": [12]}"#, Path::new("s.json")).unwrap_err();
         assert!(err.to_string().contains("host:port"), "{err}");
         for bad in ["http://a:1", "a b:1", ""] {
             let config = Config {

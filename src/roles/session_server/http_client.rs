@@ -54,7 +54,8 @@ pub enum TlsClientError {
 /// # Errors
 /// [`TlsClientError::Roots`] naming a bad extra-roots file.
 pub fn tls_connector(extra_roots: Option<&Path>) -> Result<TlsConnector, TlsClientError> {
-    let mut roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let mut roots =
+        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = extra_roots {
         let roots_error = |message: String| TlsClientError::Roots {
             path: path.display().to_string(),
@@ -168,7 +169,8 @@ async fn exchange<S>(stream: S, request: Request<Full<Bytes>>) -> Result<Answer,
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     let _connection = AbortOnDrop(tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!(cause = %e, "outbound connection ended with an error");

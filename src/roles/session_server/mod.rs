@@ -100,10 +100,9 @@ impl Args {
 /// # Errors
 /// Start-up failures (config, bind, TLS); a running server only returns after shutdown.
 pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
-    let (config, _log) =
-        super::prepare::<Config>("session", &args.server, &logging, |config| {
-            args.apply(config, &logging);
-        })?;
+    let (config, _log) = super::prepare::<Config>("session", &args.server, &logging, |config| {
+        args.apply(config, &logging);
+    })?;
     let listener = server::bind(&config.server, DEFAULT_PORT).await?;
     run(listener, config, shutdown::on_signals()?).await
 }
@@ -184,7 +183,10 @@ fn router(shared: Arc<Shared>) -> Router {
 /// The original sets these on every answer of `/session`, errors (405) included.
 async fn cors(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
         HeaderValue::from_static("x-requested-with"),
@@ -210,7 +212,12 @@ async fn session(
         .map(|(_, value)| value.as_str());
     let loads = Arc::clone(&shared.readings.loads.borrow());
     let servers = &shared.config.simulation_servers;
-    let chosen = balancer::choose(servers, &loads, shared.config.load_threshold, simulation_url);
+    let chosen = balancer::choose(
+        servers,
+        &loads,
+        shared.config.load_threshold,
+        simulation_url,
+    );
     let body = match chosen {
         Some(i) => {
             shared.metrics.counter_add(
@@ -234,17 +241,15 @@ async fn session(
     ([(header::CONTENT_TYPE, TORNADO_CONTENT_TYPE)], body).into_response()
 }
 
-async fn availability_socket(
-    State(shared): State<Arc<Shared>>,
-    ws: WebSocketUpgrade,
-) -> Response {
+async fn availability_socket(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade) -> Response {
     availability::upgrade(ws, shared.readings.availability.clone())
 }
 
 /// `GET /load`: the mean load of the reachable simulation servers as Python's `str(float)`, or `-1`.
 async fn load(State(shared): State<Arc<Shared>>) -> Response {
     let loads = Arc::clone(&shared.readings.loads.borrow());
-    let body = balancer::average_of_reachable(&loads).map_or_else(|| "-1".to_owned(), pyfloat::format);
+    let body =
+        balancer::average_of_reachable(&loads).map_or_else(|| "-1".to_owned(), pyfloat::format);
     ([(header::CONTENT_TYPE, TORNADO_CONTENT_TYPE)], body).into_response()
 }
 

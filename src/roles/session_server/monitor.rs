@@ -85,11 +85,27 @@ fn escape(text: &str) -> String {
 /// time; a server log and page in UTC agree whatever the host's zone).
 pub fn started_on(time: SystemTime) -> String {
     const DAYS: [&str; 7] = [
-        "Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
     ];
     const MONTHS: [&str; 12] = [
-        "January", "February", "March", "April", "May", "June", "July", "August", "September",
-        "October", "November", "December",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
     ];
     let seconds = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let days = seconds / 86_400;
@@ -111,11 +127,16 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
     let era = z / 146_097;
     let day_of_era = z % 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let shifted_month = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
     let year = year_of_era + era * 400 + u64::from(month <= 2);
     (year, month, day)
 }
@@ -127,10 +148,19 @@ mod tests {
     #[test]
     fn dates_read_like_the_original() {
         let time = UNIX_EPOCH + Duration::from_secs(1_795_273_850);
-        assert_eq!(started_on(time), "Saturday, November 21, 2026 at 15:10:50 UTC");
-        assert_eq!(started_on(UNIX_EPOCH), "Thursday, January 01, 1970 at 00:00:00 UTC");
+        assert_eq!(
+            started_on(time),
+            "Saturday, November 21, 2026 at 15:10:50 UTC"
+        );
+        assert_eq!(
+            started_on(UNIX_EPOCH),
+            "Thursday, January 01, 1970 at 00:00:00 UTC"
+        );
         let leap_day = UNIX_EPOCH + Duration::from_secs(951_782_400);
-        assert_eq!(started_on(leap_day), "Tuesday, February 29, 2000 at 00:00:00 UTC");
+        assert_eq!(
+            started_on(leap_day),
+            "Tuesday, February 29, 2000 at 00:00:00 UTC"
+        );
     }
 
     #[test]
@@ -151,12 +181,27 @@ mod tests {
             refresh: Duration::from_secs(5),
         });
         assert!(html.contains("Managing 3 simulation servers:"), "{html}");
-        assert!(html.contains("<a href=\"http://a:1/monitor\">a:1</a></td><td>10.0%</td>"), "{html}");
+        assert!(
+            html.contains("<a href=\"http://a:1/monitor\">a:1</a></td><td>10.0%</td>"),
+            "{html}"
+        );
         // 1000 is over any threshold, so N/A is red too, as in the original.
-        assert!(html.contains("<td><span class=\"full\">N/A</span></td>"), "{html}");
-        assert!(html.contains("&lt;c&gt;:3</a></td><td><span class=\"full\">96.5%</span>"), "{html}");
+        assert!(
+            html.contains("<td><span class=\"full\">N/A</span></td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("&lt;c&gt;:3</a></td><td><span class=\"full\">96.5%</span>"),
+            "{html}"
+        );
         assert!(html.contains("average:</td><td><b>53.25%</b>"), "{html}");
-        assert!(html.contains("http-equiv=\"refresh\" content=\"5\""), "{html}");
-        assert!(!html.contains("<script") && !html.contains("<link"), "{html}");
+        assert!(
+            html.contains("http-equiv=\"refresh\" content=\"5\""),
+            "{html}"
+        );
+        assert!(
+            !html.contains("<script") && !html.contains("<link"),
+            "{html}"
+        );
     }
 }

@@ -108,11 +108,18 @@ impl Notifier {
         client: HttpClient,
         tls: tokio_rustls::TlsConnector,
     ) -> anyhow::Result<Self> {
-        let email = match (&config.administrator, &config.mail_server, &config.mail_sender) {
+        let email = match (
+            &config.administrator,
+            &config.mail_server,
+            &config.mail_sender,
+        ) {
             (Some(administrator), Some(host), Some(sender)) => Some(Arc::new(Email {
                 smtp: SmtpSettings {
                     host: host.clone(),
-                    port: config.mail_server_port.filter(|&p| p != 0).unwrap_or(SMTP_PORT),
+                    port: config
+                        .mail_server_port
+                        .filter(|&p| p != 0)
+                        .unwrap_or(SMTP_PORT),
                     credentials: config.mail_sender_password.as_ref().map(|password| {
                         let user = config.mail_sender_user.as_ref().unwrap_or(sender);
                         (user.clone(), password.clone())

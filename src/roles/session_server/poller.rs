@@ -123,7 +123,8 @@ impl Poller {
     /// Polls every period until `shutdown`, the first round one period after the call (the caller
     /// runs [`Poller::poll_round`] once before listening).
     pub async fn run(mut self, shutdown: CancellationToken) {
-        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + self.period, self.period);
+        let mut ticker =
+            tokio::time::interval_at(tokio::time::Instant::now() + self.period, self.period);
         // A round longer than the period (timeout > period) delays the next instead of bunching them.
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
@@ -156,7 +157,9 @@ impl Poller {
                         let text = String::from_utf8_lossy(&answer.body);
                         match pyfloat::parse(&text) {
                             Some(load) if !load.is_nan() => Outcome::Load(load),
-                            _ => Outcome::Unparsable(text.chars().take(QUOTED_BODY_CHARS).collect()),
+                            _ => {
+                                Outcome::Unparsable(text.chars().take(QUOTED_BODY_CHARS).collect())
+                            }
                         }
                     }
                 }

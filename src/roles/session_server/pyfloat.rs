@@ -45,9 +45,7 @@ fn decimal_without_underscores(text: &str) -> Option<String> {
         return None;
     }
     if let Some(exponent) = exponent {
-        let unsigned = exponent
-            .strip_prefix(['+', '-'])
-            .unwrap_or(exponent);
+        let unsigned = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
         if !digit_part(unsigned, false) {
             return None;
         }

@@ -20,7 +20,10 @@ pub enum SmtpError {
     Io(#[from] std::io::Error),
     /// The server answered a command with an unexpected code.
     #[error("SMTP server refused {command}: {reply}")]
-    Refused { command: &'static str, reply: String },
+    Refused {
+        command: &'static str,
+        reply: String,
+    },
     /// The server's reply was not SMTP.
     #[error("SMTP server sent a malformed reply: {0:?}")]
     Malformed(String),
@@ -58,7 +61,13 @@ pub async fn send(settings: &SmtpSettings, mail: &Mail) -> Result<(), SmtpError>
     let tcp = TcpStream::connect((settings.host.as_str(), settings.port)).await?;
     let mut session = BufReader::new(tcp);
     expect(&mut session, "greeting", 220).await?;
-    command(&mut session, &format!("EHLO {}", settings.client_name), "EHLO", 250).await?;
+    command(
+        &mut session,
+        &format!("EHLO {}", settings.client_name),
+        "EHLO",
+        250,
+    )
+    .await?;
     let Some((user, password)) = &settings.credentials else {
         return deliver(&mut session, mail).await;
     };
@@ -68,7 +77,13 @@ pub async fn send(settings: &SmtpSettings, mail: &Mail) -> Result<(), SmtpError>
     // Nothing may follow the 220 before the handshake (RFC 3207), so no buffered bytes are lost.
     let tls = settings.tls.connect(name, session.into_inner()).await?;
     let mut session = BufReader::new(tls);
-    command(&mut session, &format!("EHLO {}", settings.client_name), "EHLO", 250).await?;
+    command(
+        &mut session,
+        &format!("EHLO {}", settings.client_name),
+        "EHLO",
+        250,
+    )
+    .await?;
     let token = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
     command(&mut session, &format!("AUTH PLAIN {token}"), "AUTH", 235).await?;
     deliver(&mut session, mail).await
@@ -142,16 +157,26 @@ where
     }
 }
 
-async fn command_reply<S>(session: &mut BufReader<S>, line: &str) -> Result<(u16, String), SmtpError>
+async fn command_reply<S>(
+    session: &mut BufReader<S>,
+    line: &str,
+) -> Result<(u16, String), SmtpError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    session.get_mut().write_all(format!("{line}\r\n").as_bytes()).await?;
+    session
+        .get_mut()
+        .write_all(format!("{line}\r\n").as_bytes())
+        .await?;
     session.get_mut().flush().await?;
     read_reply(session).await
 }
 
-async fn expect<S>(session: &mut BufReader<S>, what: &'static str, wanted: u16) -> Result<(), SmtpError>
+async fn expect<S>(
+    session: &mut BufReader<S>,
+    what: &'static str,
+    wanted: u16,
+) -> Result<(), SmtpError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -182,7 +207,10 @@ where
         }
         let line = String::from_utf8_lossy(&line).trim_end().to_owned();
         let malformed = || SmtpError::Malformed(line.clone());
-        let code: u16 = line.get(..3).and_then(|c| c.parse().ok()).ok_or_else(malformed)?;
+        let code: u16 = line
+            .get(..3)
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(malformed)?;
         let last = match line.as_bytes().get(3) {
             None | Some(b' ') => true,
             Some(b'-') => false,
