@@ -13,7 +13,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
+use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
+use gltf_cloud::core::config::ServerConfig;
+use gltf_cloud::core::metrics::Metrics;
+use gltf_cloud::core::{server, tls};
 use gltf_cloud::roles::session_server::{run, Config, SimulationServer, NO_SERVER_AVAILABLE};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -582,9 +586,71 @@ async fn metrics_expose_per_server_load_gauges() {
     session.stop().await;
 }
 
-/// A fake SMTP server on loopback that accepts every message and hands each one (the commands and
-/// the DATA text) to the test.
-async fn fake_smtp() -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<String>) {
+/// Where one fake SMTP dialogue ended.
+enum Dialogue<S> {
+    Finished,
+    /// The client asked for STARTTLS and got its 220: the TLS handshake comes next.
+    StartTls(S),
+}
+
+/// Answers SMTP commands on `stream`, appending every line received to `transcript`.
+async fn smtp_dialogue<S>(stream: S, greet: bool, transcript: &mut String) -> Dialogue<S>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut session = BufReader::new(stream);
+    if greet {
+        session
+            .get_mut()
+            .write_all(b"220 fake ESMTP\r\n")
+            .await
+            .unwrap();
+    }
+    let mut in_data = false;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if session.read_line(&mut line).await.unwrap_or(0) == 0 {
+            return Dialogue::Finished;
+        }
+        let command = line.trim_end().to_owned();
+        transcript.push_str(&command);
+        transcript.push('\n');
+        let reply: &[u8] = if in_data {
+            if command != "." {
+                continue;
+            }
+            in_data = false;
+            b"250 queued\r\n"
+        } else if command.starts_with("EHLO") {
+            b"250-fake\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n"
+        } else if command == "STARTTLS" {
+            session
+                .get_mut()
+                .write_all(b"220 go ahead\r\n")
+                .await
+                .unwrap();
+            return Dialogue::StartTls(session.into_inner());
+        } else if command.starts_with("AUTH PLAIN") {
+            b"235 welcome\r\n"
+        } else if command == "DATA" {
+            in_data = true;
+            b"354 go ahead\r\n"
+        } else if command == "QUIT" {
+            session.get_mut().write_all(b"221 bye\r\n").await.unwrap();
+            return Dialogue::Finished;
+        } else {
+            b"250 ok\r\n"
+        };
+        session.get_mut().write_all(reply).await.unwrap();
+    }
+}
+
+/// A fake SMTP server on loopback that accepts every message (offering STARTTLS when given a
+/// TLS acceptor) and hands each connection's transcript to the test.
+async fn fake_smtp(
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (messages, received) = tokio::sync::mpsc::unbounded_channel();
@@ -592,33 +658,16 @@ async fn fake_smtp() -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<String
         loop {
             let (stream, _) = listener.accept().await.unwrap();
             let messages = messages.clone();
+            let tls = tls.clone();
             tokio::spawn(async move {
-                let (read, mut write) = stream.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write.write_all(b"220 fake ESMTP\r\n").await.unwrap();
                 let mut transcript = String::new();
-                let mut in_data = false;
-                while let Ok(Some(line)) = lines.next_line().await {
-                    transcript.push_str(&line);
-                    transcript.push('\n');
-                    let reply: &[u8] = if in_data {
-                        if line != "." {
-                            continue;
-                        }
-                        in_data = false;
-                        b"250 queued\r\n"
-                    } else if line.starts_with("EHLO") {
-                        b"250-fake\r\n250 8BITMIME\r\n"
-                    } else if line == "DATA" {
-                        in_data = true;
-                        b"354 go ahead\r\n"
-                    } else if line == "QUIT" {
-                        write.write_all(b"221 bye\r\n").await.unwrap();
-                        break;
-                    } else {
-                        b"250 ok\r\n"
-                    };
-                    write.write_all(reply).await.unwrap();
+                if let Dialogue::StartTls(stream) =
+                    smtp_dialogue(stream, true, &mut transcript).await
+                {
+                    transcript.push_str("-- TLS --\n");
+                    let acceptor = tls.expect("STARTTLS offered only with TLS");
+                    let secure = acceptor.accept(stream).await.unwrap();
+                    smtp_dialogue(secure, false, &mut transcript).await;
                 }
                 let _ = messages.send(transcript);
             });
@@ -651,7 +700,7 @@ async fn webhook_sink() -> (
 #[tokio::test]
 async fn state_changes_are_sent_by_email_and_webhook() {
     let a = Stub::start("10").await;
-    let (smtp_addr, mut mails) = fake_smtp().await;
+    let (smtp_addr, mut mails) = fake_smtp(None).await;
     let (hook_addr, mut hooks) = webhook_sink().await;
     let mut config = test_config(public(&[&a]));
     config.server_name = "session.example.org".to_owned();
@@ -667,6 +716,10 @@ async fn state_changes_are_sent_by_email_and_webhook() {
     let mail = received(&mut mails).await;
     assert!(mail.contains("MAIL FROM:<robot@example.org>"), "{mail}");
     assert!(mail.contains("RCPT TO:<admin@example.org>"), "{mail}");
+    assert!(
+        !mail.contains("STARTTLS") && !mail.contains("AUTH"),
+        "no password, no login: {mail}"
+    );
     assert!(
         mail.contains("Subject: Simulation server reached maximum load"),
         "{mail}"
@@ -754,4 +807,167 @@ async fn invalid_entries_are_refused_at_start() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("http://sim:2000"), "{err}");
+}
+
+/// A self-signed certificate for 127.0.0.1 (written into `dir`), which tests trust explicitly.
+fn certificate(dir: &std::path::Path) -> tls::CertFiles {
+    tls::write_self_signed(&["127.0.0.1".to_owned(), "localhost".to_owned()], dir).unwrap()
+}
+
+/// A TLS stub simulation server answering `/load` with `load`, through the shared bootstrap.
+async fn tls_stub(load: &'static str, files: &tls::CertFiles) -> (SocketAddr, CancellationToken) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = ServerConfig {
+        ssl_certificate: Some(files.cert.clone()),
+        ssl_key: Some(files.key.clone()),
+        ..ServerConfig::default()
+    };
+    let token = CancellationToken::new();
+    let stop = token.clone();
+    let app = Router::new().route("/load", get(move || async move { load }));
+    tokio::spawn(async move {
+        server::serve(listener, app, &config, Arc::new(Metrics::default()), stop)
+            .await
+            .unwrap();
+    });
+    (addr, token)
+}
+
+fn tls_client(files: &tls::CertFiles) -> tokio_rustls::TlsConnector {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls_pki_types::CertificateDer::from_pem_file(&files.cert).unwrap())
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+#[tokio::test]
+async fn ssl_polls_over_https_answers_wss_and_serves_tls_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = certificate(dir.path());
+    let (stub, stub_stop) = tls_stub("15", &files).await;
+    let entry = vec![SimulationServer {
+        url: stub.to_string(),
+        repositories: Vec::new(),
+    }];
+
+    // The certificate is from no public CA: without the extra root the poll fails verification.
+    let mut untrusting = test_config(entry.clone());
+    untrusting.ssl = true;
+    let session = start(untrusting).await;
+    assert_eq!(session.session().await, NO_SERVER_AVAILABLE);
+    session.stop().await;
+
+    let mut config = test_config(entry);
+    config.ssl = true;
+    config.extra_root_certificates = Some(files.cert.clone());
+    config.server.ssl_certificate = Some(files.cert.clone());
+    config.server.ssl_key = Some(files.key.clone());
+    let session = start(config).await;
+    let stream = tokio::net::TcpStream::connect(session.addr).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let secure = tls_client(&files).connect(name, stream).await.unwrap();
+    let reply = common::request_on(secure, "GET", "/session", Vec::new()).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.text(), format!("wss://{stub}"));
+    session.stop().await;
+    stub_stop.cancel();
+}
+
+#[tokio::test]
+async fn a_mail_password_means_starttls_then_auth_plain() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = certificate(dir.path());
+    let acceptor =
+        tokio_rustls::TlsAcceptor::from(tls::server_config(&files.cert, &files.key).unwrap());
+    let (smtp_addr, mut mails) = fake_smtp(Some(acceptor)).await;
+    let a = Stub::start("10").await;
+    let mut config = test_config(public(&[&a]));
+    config.administrator = Some("admin@example.org".to_owned());
+    config.mail_server = Some("127.0.0.1".to_owned());
+    config.mail_server_port = Some(smtp_addr.port());
+    config.mail_sender = Some("robot@example.org".to_owned());
+    config.mail_sender_user = Some("robot".to_owned());
+    config.mail_sender_password = Some("s3cret".to_owned());
+    config.extra_root_certificates = Some(files.cert.clone());
+    let session = start(config).await;
+    assert_eq!(session.session().await, ws(&a));
+    a.answer(StatusCode::NOT_FOUND, "", Duration::ZERO);
+    let transcript = received(&mut mails).await;
+    let (clear, secure) = transcript
+        .split_once("-- TLS --\n")
+        .expect("STARTTLS happened");
+    assert!(
+        clear.contains("STARTTLS") && !clear.contains("AUTH"),
+        "{transcript}"
+    );
+    let token = secure
+        .lines()
+        .find_map(|line| line.strip_prefix("AUTH PLAIN "))
+        .unwrap_or_else(|| panic!("no AUTH PLAIN in {transcript}"));
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .unwrap();
+    assert_eq!(decoded, b"\0robot\0s3cret");
+    assert!(
+        secure.contains("Subject: Simulation server not responding"),
+        "{transcript}"
+    );
+    session.stop().await;
+}
+
+/// The binary with the shipped config: the flags point it at a stub and pick a free port.
+#[tokio::test]
+async fn the_binary_runs_with_the_shipped_config() {
+    let a = Stub::start("42").await;
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/config/session/default.json");
+    let mut child = tokio::process::Command::new(common::binary())
+        .args([
+            "session",
+            "--config",
+            config,
+            "--port",
+            "0",
+            "--simulation-server",
+        ])
+        .arg(a.entry())
+        .args(["--load-poll-period", "0.2"])
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr: SocketAddr = tokio::time::timeout(PATIENCE, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                return rest.trim().parse().unwrap();
+            }
+        }
+        panic!("the server exited before listening");
+    })
+    .await
+    .expect("listening line");
+    let reply = common::get(addr, "/session").await;
+    assert_eq!(reply.text(), ws(&a));
+    assert_eq!(common::get(addr, "/load").await.text(), "42.0");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id().unwrap() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = tokio::time::timeout(PATIENCE, child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
 }

@@ -44,9 +44,9 @@ pub fn render(page: &Page<'_>) -> String {
     );
     for (i, (server, &load)) in page.servers.iter().zip(page.loads).enumerate() {
         let name = escape(&server.url);
-        let _ = write!(
+        let _ = writeln!(
             html,
-            "<tr><td>{}</td><td><a href=\"{}://{name}/monitor\">{name}</a></td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td><a href=\"{}://{name}/monitor\">{name}</a></td><td>{}</td></tr>",
             i + 1,
             page.http_scheme,
             load_cell(load, page.threshold),
