@@ -172,7 +172,11 @@ impl Poller {
             let new = match &outcome {
                 Outcome::Load(load) => Some(*load),
                 Outcome::Unreachable(cause) => {
-                    tracing::debug!(simulation_server = server, %cause, "load poll failed");
+                    if self.known[i] == Some(UNREACHABLE_LOAD) {
+                        tracing::debug!(simulation_server = server, %cause, "load poll failed");
+                    } else {
+                        tracing::info!(simulation_server = server, %cause, "load poll failed");
+                    }
                     None
                 }
                 Outcome::Unparsable(body) => {

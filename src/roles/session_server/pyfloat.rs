@@ -3,13 +3,14 @@
 //! monitor page.
 //!
 //! Simulation servers in the field are the Python original (`str(float)`, e.g. `12.5`), ours, and
-//! ad-hoc scripts; `float()` accepts all of them (except non-ASCII digits, which no server sends), so a stricter parser would mark working servers
-//! as broken. Rust's `str::parse::<f64>` differs in both directions (it rejects surrounding
+//! ad-hoc scripts; the original reads them all with `float()`, so a stricter parser would ignore
+//! working servers. Rust's `str::parse::<f64>` differs in both directions (it rejects surrounding
 //! whitespace and `1_000`, and accepts `infinity` spelt differently), hence this module.
 
 /// Parses `text` exactly as Python 3's `float(str)` does: surrounding whitespace is ignored; a
 /// sign, then `inf`/`infinity`/`nan` in any case, or a decimal number with an optional fraction and
 /// exponent, where single underscores may separate digits (PEP 515). `None` where Python raises.
+/// The one difference: Python also takes non-ASCII decimal digits (`"١٢"`), which no server sends.
 pub fn parse(text: &str) -> Option<f64> {
     let trimmed = text.trim();
     let (sign, unsigned) = match trimmed.as_bytes().first() {
