@@ -60,7 +60,7 @@ pub struct Mail {
 pub async fn send(settings: &SmtpSettings, mail: &Mail) -> Result<(), SmtpError> {
     let tcp = TcpStream::connect((settings.host.as_str(), settings.port)).await?;
     let mut session = BufReader::new(tcp);
-    expect(&mut session, "greeting", 220).await?;
+    expect_reply(&mut session, "greeting", 220).await?;
     command(
         &mut session,
         &format!("EHLO {}", settings.client_name),
@@ -111,7 +111,7 @@ where
         dot_stuffed(&mail.body)
     );
     session.get_mut().write_all(message.as_bytes()).await?;
-    expect(session, "message", 250).await?;
+    expect_reply(session, "message", 250).await?;
     // The message is accepted; a failed QUIT changes nothing.
     let _ = command_reply(session, "QUIT").await;
     Ok(())
@@ -172,7 +172,7 @@ where
     read_reply(session).await
 }
 
-async fn expect<S>(
+async fn expect_reply<S>(
     session: &mut BufReader<S>,
     what: &'static str,
     wanted: u16,
