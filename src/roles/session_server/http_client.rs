@@ -1,0 +1,187 @@
+//! The outbound side: a minimal HTTP/1.1 client (GET for load polls, POST for webhooks) over
+//! plain TCP or TLS, and the TLS client settings it shares with the SMTP client.
+//!
+//! One connection per request, as the original's `urlopen`: a poll every few seconds gains nothing
+//! from pooling, and a fresh connection cannot carry a stuck state from one poll to the next. The
+//! caller bounds each call with a timeout; dropping the call closes its socket.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper::{Method, Request, StatusCode, Uri};
+use hyper_util::rt::TokioIo;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+/// Largest response body read; a load figure is a few bytes, a webhook reply is not read at all.
+pub const MAX_RESPONSE_BYTES: usize = 4096;
+
+/// Why a request got no usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// The URL has no host, or a scheme other than http/https.
+    #[error("unsupported URL {0}")]
+    Url(String),
+    /// TCP connect, TLS handshake or the HTTP exchange failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The HTTP exchange failed.
+    #[error("{0}")]
+    Http(#[from] hyper::Error),
+    /// The body was larger than [`MAX_RESPONSE_BYTES`] or broke off.
+    #[error("response body unreadable or over {MAX_RESPONSE_BYTES} bytes")]
+    Body,
+}
+
+/// Error building the TLS client settings.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsClientError {
+    /// The extra root file is unreadable or holds no usable certificate.
+    #[error("{path}: {message}")]
+    Roots { path: String, message: String },
+    /// rustls refused the settings.
+    #[error("TLS client configuration rejected: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+/// TLS client settings trusting the public web roots, plus the PEM certificates in `extra_roots`.
+///
+/// # Errors
+/// [`TlsClientError::Roots`] naming a bad extra-roots file.
+pub fn tls_connector(extra_roots: Option<&Path>) -> Result<TlsConnector, TlsClientError> {
+    let mut roots =
+        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = extra_roots {
+        let roots_error = |message: String| TlsClientError::Roots {
+            path: path.display().to_string(),
+            message,
+        };
+        let certificates = CertificateDer::pem_file_iter(path)
+            .map_err(|e| roots_error(e.to_string()))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| roots_error(e.to_string()))?;
+        if certificates.is_empty() {
+            return Err(roots_error("no CERTIFICATE block found".to_owned()));
+        }
+        for certificate in certificates {
+            roots.add(certificate)?;
+        }
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+/// A status and a body, the only parts of a response the session server looks at.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Bytes,
+}
+
+/// Sends requests; cheap to clone.
+#[derive(Clone)]
+pub struct HttpClient {
+    tls: TlsConnector,
+}
+
+impl HttpClient {
+    pub fn new(tls: TlsConnector) -> Self {
+        Self { tls }
+    }
+
+    /// `GET url`.
+    ///
+    /// # Errors
+    /// See [`HttpError`]; a non-2xx status is an [`Answer`], not an error.
+    pub async fn get(&self, url: &Uri) -> Result<Answer, HttpError> {
+        self.send(Method::GET, url, None).await
+    }
+
+    /// `POST url` with a JSON body.
+    ///
+    /// # Errors
+    /// See [`HttpError`].
+    pub async fn post_json(&self, url: &Uri, json: String) -> Result<Answer, HttpError> {
+        self.send(Method::POST, url, Some(json)).await
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        url: &Uri,
+        json: Option<String>,
+    ) -> Result<Answer, HttpError> {
+        let unsupported = || HttpError::Url(url.to_string());
+        let host = url.host().ok_or_else(unsupported)?;
+        let secure = match url.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return Err(unsupported()),
+        };
+        let port = url.port_u16().unwrap_or(if secure { 443 } else { 80 });
+        let bare_host = host.trim_start_matches('[').trim_end_matches(']');
+        let tcp = TcpStream::connect((bare_host, port)).await?;
+        let _ = tcp.set_nodelay(true);
+        let authority = url.authority().map_or(host, |a| a.as_str());
+        let path = url.path_and_query().map_or("/", |p| p.as_str());
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(hyper::header::HOST, authority)
+            .header(hyper::header::USER_AGENT, "gltf-cloud-session-server");
+        if json.is_some() {
+            request = request.header(hyper::header::CONTENT_TYPE, "application/json");
+        }
+        let request = request
+            .body(Full::new(Bytes::from(json.unwrap_or_default())))
+            .map_err(|_| unsupported())?;
+        if secure {
+            let name = ServerName::try_from(bare_host.to_owned()).map_err(|_| unsupported())?;
+            let stream = self.tls.connect(name, tcp).await?;
+            exchange(stream, request).await
+        } else {
+            exchange(tcp, request).await
+        }
+    }
+}
+
+/// Aborts the connection task when the request is dropped (e.g. by the caller's timeout), so a
+/// server that never answers does not keep a socket and a task alive.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn exchange<S>(stream: S, request: Request<Full<Bytes>>) -> Result<Answer, HttpError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    let _connection = AbortOnDrop(tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(cause = %e, "outbound connection ended with an error");
+        }
+    }));
+    let response = sender.send_request(request).await?;
+    let status = response.status();
+    let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
+        .collect()
+        .await
+        .map_err(|_| HttpError::Body)?
+        .to_bytes();
+    Ok(Answer { status, body })
+}
