@@ -120,6 +120,8 @@ impl Gpu {
             .map_err(|e| RenderError::Gpu(format!("request_device: {e}")))?;
         // Errors outside a render's error scope must not abort the process (wgpu's default).
         device.on_uncaptured_error(Arc::new(|e| error!(error = %e, "uncaptured wgpu error")));
+        // A shader or pipeline the backend rejects fails start-up, not every later render.
+        let creation = device.push_error_scope(wgpu::ErrorFilter::Validation);
 
         let multisampled = |format| {
             adapter
@@ -172,6 +174,9 @@ impl Gpu {
             &white_texture(&device, &queue),
             Sampler::default(),
         );
+        if let Some(error) = creation.pop().await {
+            return Err(RenderError::Gpu(format!("creating pipelines: {error}")));
+        }
         Ok(Gpu {
             uniform_alignment: device.limits().min_uniform_buffer_offset_alignment,
             device,

@@ -20,6 +20,11 @@
 //! - Red α = 0.5 box in front of opaque blue gives (192,0,63): both the box's back and front faces
 //!   are blended (no culling, no depth write for translucent geometry), i.e. red·¾ + blue·¼, with
 //!   8-bit rounding between the layers.
+//! - A sphere's shading follows the analytic per-pixel `cos` of its surface normal to within one
+//!   level across the whole profile: lighting is per fragment with interpolated normals.
+//! - A texture is multiplied by the diffuse colour and then lit: a white texture with diffuse
+//!   (0.5,0.5,1) gives (128,128,255) face-on and (64,64,128) at 60°.
+//! - Translucent geometry is solid in depth and label images (depth 1.45 m at the α = 0.5 box).
 //! - Silhouettes are anti-aliased (VTK uses FXAA); this renderer uses 4× MSAA for colour only.
 //!
 //! Depth and label images never go through lighting, blending or multisampling: depth writes the
