@@ -25,6 +25,11 @@
 //! - A texture is multiplied by the diffuse colour and then lit: a white texture with diffuse
 //!   (0.5,0.5,1) gives (128,128,255) face-on and (64,64,128) at 60°.
 //! - Translucent geometry is solid in depth and label images (depth 1.45 m at the α = 0.5 box).
+//! - Translucent meshes: drawing each one's back faces before its front faces matched VTK *worse*
+//!   on a 640×480 scene of 13 random boxes (3 translucent): 0.70 % of colour elements off by more
+//!   than 20, against 0.34 % when triangles are drawn in mesh order with depth writes off, which
+//!   is therefore what this renderer does. On that scene depth matched VTK to 0.12 mm (median 0)
+//!   and labels matched exactly; colour differences are silhouette and crease anti-aliasing.
 //! - Silhouettes are anti-aliased (VTK uses FXAA); this renderer uses 4× MSAA for colour only.
 //!
 //! Depth and label images never go through lighting, blending or multisampling: depth writes the
