@@ -126,6 +126,14 @@ impl RenderError {
     }
 }
 
+// The render server shares one `Gpu` between its worker threads and moves a `Renderer` into each.
+const _: fn() = || {
+    fn shareable<T: Send + Sync>() {}
+    fn movable<T: Send>() {}
+    shareable::<Gpu>();
+    movable::<Renderer>();
+};
+
 /// One render thread's renderer. Not shared: it owns mutable buffers reused across requests.
 pub struct Renderer {
     gpu: Arc<Gpu>,
@@ -173,6 +181,7 @@ impl Renderer {
             .device
             .push_error_scope(wgpu::ErrorFilter::Validation);
         let result = self.render_in_scope(scene, intrinsics, kind);
+        self.upload.end_request();
         let validation = pollster::block_on(validation.pop());
         let out_of_memory = pollster::block_on(out_of_memory.pop());
         if let Some(error) = validation.or(out_of_memory) {
@@ -191,140 +200,107 @@ impl Renderer {
         let (width, height) = (intrinsics.width, intrinsics.height);
         self.targets.ensure_size(width, height);
         let frame = frame_uniform(scene, intrinsics, kind, &self.look);
+        let textured = matches!(kind, ImageKind::Color);
         let draws = match &scene.camera {
-            Some(_) => self
-                .upload
-                .upload(gpu, scene, &frame, matches!(kind, ImageKind::Color))?,
+            Some(_) => self.upload.upload(gpu, scene, &frame, textured)?,
             None => upload::Draws::default(),
+        };
+        let (attachments, clear) = match kind {
+            ImageKind::Color => {
+                let [r, g, b] = self.look.background.map(|c| f64::from(c) / 255.0);
+                (self.targets.color(gpu), wgpu::Color { r, g, b, a: 1.0 })
+            }
+            ImageKind::Label => (self.targets.label(gpu), wgpu::Color::WHITE),
+            ImageKind::Depth { .. } => {
+                // Integer targets clear to the value itself: the bits of +inf, "nothing hit".
+                let too_far = f64::from(f32::INFINITY.to_bits());
+                let clear = wgpu::Color {
+                    r: too_far,
+                    g: 0.0,
+                    b: 0.0,
+                    a: 0.0,
+                };
+                (self.targets.depth(gpu), clear)
+            }
         };
         let mut encoder = gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("render"),
             });
-        let source = match kind {
-            ImageKind::Color => {
-                let background = self.look.background.map(|c| f64::from(c) / 255.0);
-                let clear = wgpu::Color {
-                    r: background[0],
-                    g: background[1],
-                    b: background[2],
-                    a: 1.0,
+        {
+            let mut pass = begin_pass(&mut encoder, &attachments, clear);
+            if !draws.is_empty() {
+                self.upload.bind_geometry(&mut pass);
+                let (opaque, blended) = match kind {
+                    ImageKind::Color => (&gpu.pipelines.color_opaque, &gpu.pipelines.color_blended),
+                    ImageKind::Label => (&gpu.pipelines.label, &gpu.pipelines.label),
+                    ImageKind::Depth { .. } => (&gpu.pipelines.depth, &gpu.pipelines.depth),
                 };
-                let attachments = self.targets.color(gpu);
-                let mut pass = begin_pass(
-                    &mut encoder,
-                    "color",
-                    attachments.color,
-                    attachments.resolve,
-                    attachments.depth,
-                    clear,
-                );
-                if !draws.is_empty() {
-                    self.upload.bind_geometry(&mut pass);
-                    pass.set_pipeline(&gpu.pipelines.color_opaque);
-                    self.upload.draw(gpu, &mut pass, &draws.opaque);
-                    pass.set_pipeline(&gpu.pipelines.color_blended);
-                    self.upload.draw(gpu, &mut pass, &draws.blended);
+                pass.set_pipeline(opaque);
+                self.upload.draw(gpu, &mut pass, &draws.opaque);
+                pass.set_pipeline(blended);
+                self.upload.draw(gpu, &mut pass, &draws.blended);
+            }
+        }
+        let pixels = (width * height) as usize;
+        let source = attachments.readable;
+        let readback = &mut self.readback;
+        Ok(match kind {
+            ImageKind::Color => {
+                let mut rgba = Vec::with_capacity(pixels * 4);
+                readback.read(gpu, encoder, source, width, height, |row| {
+                    rgba.extend_from_slice(row)
+                })?;
+                Image::Color {
+                    width,
+                    height,
+                    rgba,
                 }
-                drop(pass);
-                attachments.readable
             }
             ImageKind::Label => {
-                let attachments = self.targets.label(gpu);
-                let mut pass = begin_pass(
-                    &mut encoder,
-                    "label",
-                    attachments.color,
-                    None,
-                    attachments.depth,
-                    wgpu::Color::WHITE,
-                );
-                if !draws.is_empty() {
-                    self.upload.bind_geometry(&mut pass);
-                    pass.set_pipeline(&gpu.pipelines.label);
-                    self.upload.draw(gpu, &mut pass, &draws.opaque);
-                    self.upload.draw(gpu, &mut pass, &draws.blended);
-                }
-                drop(pass);
-                attachments.readable
+                let mut rgb = Vec::with_capacity(pixels * 3);
+                readback.read(gpu, encoder, source, width, height, |row| {
+                    rgb.extend(row.chunks_exact(4).flat_map(|px| [px[0], px[1], px[2]]));
+                })?;
+                Image::Label { width, height, rgb }
             }
             ImageKind::Depth { .. } => {
-                let attachments = self.targets.depth(gpu);
-                let too_far = wgpu::Color {
-                    r: f64::from(f32::INFINITY.to_bits()),
-                    g: 0.0,
-                    b: 0.0,
-                    a: 0.0,
-                };
-                let mut pass = begin_pass(
-                    &mut encoder,
-                    "depth",
-                    attachments.color,
-                    None,
-                    attachments.depth,
-                    too_far,
-                );
-                if !draws.is_empty() {
-                    self.upload.bind_geometry(&mut pass);
-                    pass.set_pipeline(&gpu.pipelines.depth);
-                    self.upload.draw(gpu, &mut pass, &draws.opaque);
-                    self.upload.draw(gpu, &mut pass, &draws.blended);
+                let mut metres = Vec::with_capacity(pixels);
+                readback.read(gpu, encoder, source, width, height, |row| {
+                    metres.extend(
+                        row.chunks_exact(4)
+                            .map(|b| f32::from_bits(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
+                    );
+                })?;
+                Image::Depth {
+                    width,
+                    height,
+                    metres,
                 }
-                drop(pass);
-                attachments.readable
             }
-        };
-        let bytes = self.readback.read(gpu, encoder, source, width, height)?;
-        let image = match kind {
-            ImageKind::Color => Image::Color {
-                width,
-                height,
-                rgba: bytes,
-            },
-            ImageKind::Label => Image::Label {
-                width,
-                height,
-                rgb: bytes
-                    .chunks_exact(4)
-                    .flat_map(|px| [px[0], px[1], px[2]])
-                    .collect(),
-            },
-            ImageKind::Depth { .. } => Image::Depth {
-                width,
-                height,
-                metres: bytes
-                    .chunks_exact(4)
-                    .map(|b| f32::from_bits(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
-                    .collect(),
-            },
-        };
-        self.upload.end_request();
-        Ok(image)
+        })
     }
 }
 
 fn begin_pass<'e>(
     encoder: &'e mut wgpu::CommandEncoder,
-    label: &str,
-    color: &wgpu::TextureView,
-    resolve: Option<&wgpu::TextureView>,
-    depth: &wgpu::TextureView,
+    attachments: &readback::Attachments<'_>,
     clear: wgpu::Color,
 ) -> wgpu::RenderPass<'e> {
     encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-        label: Some(label),
+        label: Some("scene"),
         color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-            view: color,
+            view: attachments.color,
             depth_slice: None,
-            resolve_target: resolve,
+            resolve_target: attachments.resolve,
             ops: wgpu::Operations {
                 load: wgpu::LoadOp::Clear(clear),
                 store: wgpu::StoreOp::Store,
             },
         })],
         depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
-            view: depth,
+            view: attachments.depth,
             depth_ops: Some(wgpu::Operations {
                 load: wgpu::LoadOp::Clear(1.0),
                 store: wgpu::StoreOp::Discard,

@@ -163,8 +163,9 @@ pub(super) struct ReadbackBuffer {
 const BYTES_PER_TEXEL: u32 = 4;
 
 impl ReadbackBuffer {
-    /// Copies `texture` (4-byte texels) out, submits `encoder` with it, waits, and returns the
-    /// texels top row first with the 256-byte row padding removed.
+    /// Copies `texture` (4-byte texels) out, submits `encoder` with it, waits, and hands each
+    /// row to `each_row`, top row first, without the 256-byte row padding: the caller converts
+    /// straight into its output, with no intermediate copy of the image.
     pub fn read(
         &mut self,
         gpu: &Gpu,
@@ -172,7 +173,8 @@ impl ReadbackBuffer {
         texture: &wgpu::Texture,
         width: u32,
         height: u32,
-    ) -> Result<Vec<u8>, RenderError> {
+        mut each_row: impl FnMut(&[u8]),
+    ) -> Result<(), RenderError> {
         let row_bytes = width * BYTES_PER_TEXEL;
         let padded_row_bytes = row_bytes.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT)
             * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
@@ -220,16 +222,15 @@ impl ReadbackBuffer {
             .recv()
             .map_err(|_| RenderError::Gpu("readback callback never ran".to_owned()))?
             .map_err(|e| RenderError::Gpu(format!("mapping the readback buffer: {e}")))?;
-        let mut texels = Vec::with_capacity(row_bytes as usize * height as usize);
         {
             let mapped = slice
                 .get_mapped_range()
                 .map_err(|e| RenderError::Gpu(format!("reading the readback buffer: {e}")))?;
             for row in mapped.chunks_exact(padded_row_bytes as usize) {
-                texels.extend_from_slice(&row[..row_bytes as usize]);
+                each_row(&row[..row_bytes as usize]);
             }
         }
         buffer.unmap();
-        Ok(texels)
+        Ok(())
     }
 }
