@@ -657,3 +657,51 @@ fn depth_is_exact_for_a_posed_camera() {
         assert!((depth - 7.3).abs() < 2e-4, "depth {depth} at ({x}, {y})");
     }
 }
+
+#[test]
+fn texture_beyond_the_adapter_is_a_client_fault() {
+    // 2^20 texels wide: beyond every adapter's 2D texture limit.
+    let texture = Texture {
+        width: 1 << 20,
+        height: 1,
+        rgba: vec![255; 4 << 20],
+    };
+    let mut slab = cuboid(
+        DVec3::new(0.0, 0.0, 2.0),
+        DVec3::splat(0.5),
+        DMat3::IDENTITY,
+        material([0.2, 0.4, 0.0, 1.0]),
+    );
+    slab.tex_coords = Some(vec![[0.5, 0.5]; slab.positions.len()]);
+    slab.material.base_color_texture = Some(TextureRef {
+        texture: 0,
+        sampler: Sampler::default(),
+    });
+    let scene = Scene {
+        textures: vec![texture],
+        ..scene(vec![slab])
+    };
+    let mut renderer = renderer();
+    let k = intrinsics(16, 16);
+    let error = renderer.render(&scene, &k, ImageKind::Color).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            RenderError::TooLarge {
+                width: 1_048_576,
+                height: 1,
+                ..
+            }
+        ) && error.is_client_fault(),
+        "{error}"
+    );
+    // Label and depth images never sample textures, so the same scene renders.
+    assert_eq!(
+        rgb_at(
+            &renderer.render(&scene, &k, ImageKind::Label).unwrap(),
+            8,
+            8
+        ),
+        [51, 102, 0]
+    );
+}

@@ -68,9 +68,11 @@ impl GrowingBuffer {
         let fits = |b: &wgpu::Buffer| b.size() >= needed && b.size() <= needed * MAX_OVERSIZE;
         let replaced = !self.buffer.as_ref().is_some_and(fits);
         if replaced {
+            // Power-of-two growth, capped at the adapter's limit (callers check `needed` fits).
+            let max = gpu.device.limits().max_buffer_size;
             self.buffer = Some(gpu.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(self.label),
-                size: needed.next_power_of_two(),
+                size: needed.next_power_of_two().min(max.max(needed)),
                 usage: self.usage,
                 mapped_at_creation: false,
             }));
@@ -147,7 +149,8 @@ impl SceneUpload {
     /// images, which never sample textures.
     ///
     /// # Errors
-    /// [`RenderError::TooLarge`] for a texture beyond the adapter's size limit;
+    /// [`RenderError::TooLarge`] for a texture beyond the adapter's size limit,
+    /// [`RenderError::SceneTooLarge`] for geometry beyond its buffer size limit;
     /// [`RenderError::Gpu`] when the scene breaks its own invariants (an index out of range).
     pub fn upload(
         &mut self,
@@ -162,6 +165,7 @@ impl SceneUpload {
         self.texture_bind_groups.clear();
         let stride =
             (std::mem::size_of::<MaterialUniform>() as u32).next_multiple_of(gpu.uniform_alignment);
+        check_buffer_sizes(gpu, scene, stride)?;
         let camera_position = scene
             .camera
             .map_or(DVec3::ZERO, |c| c.camera_to_world.w_axis.truncate());
@@ -320,6 +324,30 @@ impl SceneUpload {
     pub fn end_request(&mut self) {
         self.texture_bind_groups.clear();
     }
+}
+
+/// Checks, before staging anything, that each packed buffer fits the adapter's largest buffer.
+fn check_buffer_sizes(gpu: &Gpu, scene: &Scene, material_stride: u32) -> Result<(), RenderError> {
+    let drawn = || scene.meshes.iter().filter(|mesh| !mesh.indices.is_empty());
+    let vertex_count: u64 = drawn().map(|mesh| mesh.positions.len() as u64).sum();
+    let index_count: u64 = drawn().map(|mesh| mesh.indices.len() as u64).sum();
+    let largest = [
+        vertex_count * std::mem::size_of::<Vertex>() as u64,
+        index_count * std::mem::size_of::<u32>() as u64,
+        drawn().count() as u64 * u64::from(material_stride),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0);
+    let max = gpu.device.limits().max_buffer_size;
+    // Vertex indices are u32, and byte offsets into the material buffer are u32 too.
+    if largest > max || vertex_count > u64::from(u32::MAX) || largest > u64::from(u32::MAX) {
+        return Err(RenderError::SceneTooLarge {
+            bytes: largest,
+            max: max.min(u64::from(u32::MAX)),
+        });
+    }
+    Ok(())
 }
 
 fn centre(mesh: &Mesh) -> DVec3 {
