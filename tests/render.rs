@@ -705,3 +705,38 @@ fn texture_beyond_the_adapter_is_a_client_fault() {
         [51, 102, 0]
     );
 }
+
+/// Translucent meshes composite back to front whatever their scene order: the nearer green box is
+/// listed first but must end up on top of the farther red one.
+#[test]
+fn translucent_meshes_are_sorted_back_to_front() {
+    let scene = scene(vec![
+        cuboid(
+            DVec3::new(0.0, 0.0, 1.5),
+            DVec3::new(0.3, 0.3, 0.05),
+            DMat3::IDENTITY,
+            material([0.0, 1.0, 0.0, 0.5]),
+        ),
+        cuboid(
+            DVec3::new(0.0, 0.0, 2.5),
+            DVec3::new(0.6, 0.6, 0.05),
+            DMat3::IDENTITY,
+            material([1.0, 0.0, 0.0, 0.5]),
+        ),
+    ]);
+    let image = renderer()
+        .render(&scene, &intrinsics(64, 64), ImageKind::Color)
+        .unwrap();
+    // Each box is two α = ½ layers (back and front face): ¾ of its colour over ¼ of what is behind.
+    let over = |top: [f64; 3], below: [f64; 3]| {
+        std::array::from_fn::<f64, 3, _>(|i| 0.75 * top[i] + 0.25 * below[i])
+    };
+    let red_over_background = over([255.0, 0.0, 0.0], [204.0, 229.0, 255.0]);
+    let expected = over([0.0, 255.0, 0.0], red_over_background).map(|c| c.round() as u8);
+    assert_close(
+        rgba_at(&image, 32, 32),
+        [expected[0], expected[1], expected[2], 255],
+        3,
+        "green over red over background",
+    );
+}

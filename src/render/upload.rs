@@ -85,7 +85,7 @@ impl GrowingBuffer {
 }
 
 /// One draw call: a mesh's index range, its material slot and its texture.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(super) struct Draw {
     indices: Range<u32>,
     material_offset: u32,
@@ -172,14 +172,14 @@ impl SceneUpload {
         // Keyed by (texture, sampler state): one bind group per pair, one texture upload per pair.
         let mut bind_group_of: HashMap<(usize, usize), usize> = HashMap::new();
         let mut draws = Draws::default();
-        let mut blended_distances = Vec::new();
+        let mut blended = Vec::new();
         for (mesh_index, mesh) in scene.meshes.iter().enumerate() {
             if mesh.indices.is_empty() {
                 continue;
             }
             let first_index = self.staged_indices.len() as u32;
             self.stage_geometry(mesh_index, mesh)?;
-            let material_offset = (self.staged_materials.len() as u32 / stride) * stride;
+            let material_offset = self.staged_materials.len() as u32;
             self.stage_material(mesh, stride as usize);
             let texture = match (&mesh.material.base_color_texture, &mesh.tex_coords) {
                 (Some(texture_ref), Some(_)) if textured => {
@@ -202,19 +202,14 @@ impl SceneUpload {
                 texture,
             };
             if mesh.material.blend {
-                blended_distances.push(centre(mesh).distance(camera_position));
-                draws.blended.push(draw);
+                blended.push((centre(mesh).distance(camera_position), draw));
             } else {
                 draws.opaque.push(draw);
             }
         }
         // Back to front; the stable sort keeps scene order between equally distant meshes.
-        let mut order: Vec<usize> = (0..draws.blended.len()).collect();
-        order.sort_by(|&a, &b| blended_distances[b].total_cmp(&blended_distances[a]));
-        draws.blended = order
-            .into_iter()
-            .map(|i| draws.blended[i].clone())
-            .collect();
+        blended.sort_by(|(a, _), (b, _)| b.total_cmp(a));
+        draws.blended = blended.into_iter().map(|(_, draw)| draw).collect();
 
         gpu.queue
             .write_buffer(&self.frame, 0, bytemuck::bytes_of(frame));
