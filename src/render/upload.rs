@@ -30,6 +30,9 @@ pub(super) struct FrameUniform {
 pub(super) struct MaterialUniform {
     pub base_color: [f32; 4],
     pub label_color: [f32; 4],
+    pub textured: u32,
+    /// WGSL rounds the struct's size up to its 16-byte alignment.
+    pub _padding: [u32; 3],
 }
 
 /// One vertex in world coordinates; the layout the pipelines declare.
@@ -179,8 +182,6 @@ impl SceneUpload {
             }
             let first_index = self.staged_indices.len() as u32;
             self.stage_geometry(mesh_index, mesh)?;
-            let material_offset = self.staged_materials.len() as u32;
-            self.stage_material(mesh, stride as usize);
             let texture = match (&mesh.material.base_color_texture, &mesh.tex_coords) {
                 (Some(texture_ref), Some(_)) if textured => {
                     let key = (texture_ref.texture, sampler_index(texture_ref.sampler));
@@ -196,6 +197,8 @@ impl SceneUpload {
                 }
                 _ => None,
             };
+            let material_offset = self.staged_materials.len() as u32;
+            self.stage_material(mesh, texture.is_some(), stride as usize);
             let draw = Draw {
                 indices: first_index..self.staged_indices.len() as u32,
                 material_offset,
@@ -275,7 +278,7 @@ impl SceneUpload {
         Ok(())
     }
 
-    fn stage_material(&mut self, mesh: &Mesh, stride: usize) {
+    fn stage_material(&mut self, mesh: &Mesh, textured: bool, stride: usize) {
         let base_color = mesh.material.base_color;
         // round(c·255)/255: the Unorm write then produces exactly round(c·255).
         let label = |c: f32| (f64::from(c) * 255.0).round().clamp(0.0, 255.0) as f32 / 255.0;
@@ -287,6 +290,8 @@ impl SceneUpload {
                 label(base_color[2]),
                 1.0,
             ],
+            textured: u32::from(textured),
+            _padding: [0; 3],
         };
         let start = self.staged_materials.len();
         self.staged_materials.resize(start + stride, 0);

@@ -19,6 +19,9 @@ struct Material {
     base_color: vec4<f32>,
     // round(base_color × 255) / 255, computed on the CPU so the Unorm write gives the exact byte.
     label_color: vec4<f32>,
+    // 1 when a base colour texture is bound: untextured meshes skip sampling, which a software
+    // rasteriser pays for per fragment.
+    textured: u32,
 }
 
 @group(0) @binding(0) var<uniform> frame: Frame;
@@ -56,8 +59,10 @@ fn shade(in: VertexOutput, front_facing: bool) -> vec4<f32> {
         normal = -normal;
     }
     let lambert = max(dot(normal, -frame.light_direction.xyz), 0.0);
-    let base = material.base_color
-        * textureSampleLevel(base_color_texture, base_color_sampler, in.tex_coord, 0.0);
+    var base = material.base_color;
+    if material.textured != 0u {
+        base *= textureSampleLevel(base_color_texture, base_color_sampler, in.tex_coord, 0.0);
+    }
     return vec4<f32>(base.rgb * frame.light_radiance.rgb * lambert, base.a);
 }
 
