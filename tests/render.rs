@@ -740,3 +740,21 @@ fn translucent_meshes_are_sorted_back_to_front() {
         "green over red over background",
     );
 }
+
+/// `require_gpu` refuses exactly the software adapters (lavapipe/llvmpipe) that are otherwise used.
+#[test]
+fn require_gpu_refuses_software_adapters_only() {
+    let software = gpu().adapter().software;
+    match Gpu::new(&GpuOptions { require_gpu: true }) {
+        Err(RenderError::SoftwareAdapterRefused(name)) => {
+            assert!(software, "a hardware adapter was refused");
+            assert_eq!(name, gpu().adapter().name);
+        }
+        Ok(strict) => assert!(
+            !software && !strict.adapter().software,
+            "{:?}",
+            strict.adapter()
+        ),
+        Err(other) => panic!("unexpected error: {other}"),
+    }
+}
