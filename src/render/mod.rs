@@ -30,6 +30,8 @@
 //!   than 20, against 0.34 % when triangles are drawn in mesh order with depth writes off, which
 //!   is therefore what this renderer does. On that scene depth matched VTK to 0.12 mm (median 0)
 //!   and labels matched exactly; colour differences are silhouette and crease anti-aliasing.
+//!   The same scene at 333×250 with fx = 300, fy = 410, cx = 120.25, cy = 170.5: 1 label pixel
+//!   of 83,250 differs (an edge tie), depth within 0.05 mm, 0.53 % of colour elements off by > 20.
 //! - Silhouettes are anti-aliased (VTK uses FXAA); this renderer uses 4× MSAA for colour only.
 //!
 //! Depth and label images never go through lighting, blending or multisampling: depth writes the
