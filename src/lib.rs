@@ -7,10 +7,13 @@
 //! - [`cli`]: the command line; assembles each role's flags.
 //! - [`roles`]: the four roles (`render_server`, `render_client`, `simulation_server`,
 //!   `session_server`) and the start-up sequence the servers share. Roles never import each other.
+//! - [`render`]: the wgpu renderer drawing a scene as Drake's colour, depth and label images, and
+//!   their PNG/TIFF encoders.
 //! - [`scene`]: the CPU scene model and the glTF loader (no GPU, no network).
 //! - [`core`]: config files, limits, logging, TLS, metrics, signals and the HTTP server bootstrap.
 
 pub mod cli;
 pub mod core;
+pub mod render;
 pub mod roles;
 pub mod scene;
