@@ -5,6 +5,9 @@
 //! [`camera`], and nowhere else.
 
 pub mod camera;
+pub mod gltf;
+
+pub use gltf::{load, LoadOptions, SceneError};
 
 use glam::DMat4;
 
