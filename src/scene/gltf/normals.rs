@@ -7,6 +7,11 @@ use glam::{DMat3, DVec3};
 /// vertices): any unit vector keeps shading defined, and a fixed one keeps output deterministic.
 const FALLBACK_NORMAL: [f32; 3] = [0.0, 0.0, 1.0];
 
+/// Faces whose corner angle has a sine below 1e-6 are degenerate: their cross product is rounding
+/// noise with an arbitrary direction. VTK spheres have such faces at the poles (two corners on the
+/// pole); letting them vote would point pole vertices inwards.
+const DEGENERATE_SIN_SQUARED: f64 = 1e-12;
+
 /// Area-weighted vertex normals of a counter-clockwise triangle list.
 ///
 /// Each face adds its unnormalized cross product (length = 2 × area) to its three vertices, so
@@ -18,7 +23,13 @@ pub fn area_weighted(positions: &[[f32; 3]], triangles: &[u32]) -> Vec<[f32; 3]>
     let point = |index: u32| DVec3::from(positions[index as usize].map(f64::from));
     for triangle in triangles.chunks_exact(3) {
         let (a, b, c) = (point(triangle[0]), point(triangle[1]), point(triangle[2]));
-        let face = (b - a).cross(c - a);
+        let (ab, ac) = (b - a, c - a);
+        let face = ab.cross(ac);
+        if face.length_squared()
+            <= DEGENERATE_SIN_SQUARED * ab.length_squared() * ac.length_squared()
+        {
+            continue;
+        }
         for &vertex in triangle {
             sums[vertex as usize] += face;
         }
@@ -118,6 +129,21 @@ mod tests {
         let normals = area_weighted(&positions, &[0, 1, 2, 0, 4, 3]);
         let expected = DVec3::new(0.005, 0.0, 2.0).normalize().as_vec3().to_array();
         assert_close(normals[0], expected);
+    }
+
+    /// A sliver with rounding-noise area does not outvote nothing: its lone vertex falls back.
+    #[test]
+    fn near_degenerate_faces_do_not_vote() {
+        let positions = [
+            [0.0, 0.0, -0.1],
+            [0.0, 0.0, -0.1 - 1e-12],
+            [0.006, 0.0, -0.099],
+            [0.006, 0.006, -0.099],
+        ];
+        // Faces: a sliver (0, 1, 2) and a real triangle (0, 2, 3) facing −Z.
+        let normals = area_weighted(&positions, &[0, 1, 2, 0, 3, 2]);
+        assert_eq!(normals[1], FALLBACK_NORMAL);
+        assert!(normals[0][2] < -0.9, "{:?}", normals[0]);
     }
 
     #[test]
