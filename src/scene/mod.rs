@@ -5,6 +5,9 @@
 //! [`camera`], and nowhere else.
 
 pub mod camera;
+pub mod gltf;
+
+pub use gltf::{load, LoadOptions, SceneError};
 
 use glam::DMat4;
 
@@ -27,7 +30,8 @@ pub struct Mesh {
     pub positions: Vec<[f32; 3]>,
     /// Unit normals, one per position; computed by area-weighted averaging when the glTF has none.
     pub normals: Vec<[f32; 3]>,
-    /// `TEXCOORD_0`, one per position, when present.
+    /// `TEXCOORD_0`, one per position, when present and textures are decoded
+    /// ([`LoadOptions::decode_textures`]: depth and label scenes never sample them).
     pub tex_coords: Option<Vec<[f32; 2]>>,
     /// Triangle list indices into the vertex arrays (three per triangle).
     pub indices: Vec<u32>,
@@ -41,7 +45,8 @@ pub struct Material {
     pub base_color: [f32; 4],
     /// `baseColorTexture`, multiplied with `base_color`.
     pub base_color_texture: Option<TextureRef>,
-    /// Alpha below 1 is drawn blended: Drake writes no `alphaMode`, but RenderEngineVtk blends.
+    /// Alpha below 1 (or `alphaMode: BLEND`) is drawn blended: Drake writes no `alphaMode`, but
+    /// RenderEngineVtk blends.
     pub blend: bool,
     pub double_sided: bool,
 }
