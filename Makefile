@@ -20,6 +20,10 @@ release:
 deps:
 	VENV=$(VENV) ./scripts/install-deps.sh
 
+## demo: render the example scenes (color, depth, label) on a local render server into out/.
+demo: deps build
+	./scripts/demo.sh
+
 ## test: everything CI runs: Rust unit and integration tests, then the pydrake conformance tests.
 test: deps test-rust test-python
 
@@ -39,3 +43,7 @@ fmt:
 clean:
 	$(CARGO) clean
 	rm -rf out
+
+## bench: pydrake's RenderEngineVtk vs our server through RenderEngineGltfClient, as ratios.
+bench: deps release
+	$(PYTHON) scripts/bench.py --binary $(CURDIR)/target/release/gltf-cloud

@@ -1,0 +1,398 @@
+//! Drake's multipart render request (drake-gltf-protocol §1.2–1.3): reading the parts, and turning
+//! the text fields into a validated [`RenderRequest`].
+//!
+//! Lenient where Drake and other clients differ (unknown fields and `submit` ignored, numbers with
+//! any number of decimals, `min_depth`/`max_depth` required only for depth), strict where a wrong
+//! value would silently give a wrong image. Every error names the field at fault, because Drake
+//! copies the message into the user's exception.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::multipart::{Multipart, MultipartError};
+use sha2::{Digest, Sha256};
+
+use super::error::ApiError;
+use crate::scene::camera::Intrinsics;
+
+/// Which image the client asked for (`image_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageType {
+    Color,
+    Depth,
+    Label,
+}
+
+impl ImageType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageType::Color => "color",
+            ImageType::Depth => "depth",
+            ImageType::Label => "label",
+        }
+    }
+}
+
+/// A validated render request.
+#[derive(Debug, Clone)]
+pub struct RenderRequest {
+    pub image_type: ImageType,
+    /// Intrinsics from the form; `near` is `None` when it arrived as `0.000000` (a near plane below
+    /// 5e-7 m rounds to zero in `%f`), meaning "use the glTF camera's `znear`".
+    pub intrinsics: Intrinsics,
+    pub near: Option<f64>,
+    /// `(min_depth, max_depth)` for depth images.
+    pub depth_range: Option<(f64, f64)>,
+    /// The glTF JSON, exactly as uploaded.
+    pub scene: Bytes,
+}
+
+/// The raw parts of the form: text fields by name, and the `scene` file.
+#[derive(Debug, Default)]
+pub struct Form {
+    pub fields: HashMap<String, String>,
+    pub scene: Option<Bytes>,
+}
+
+/// Reads every part of the multipart body. Only `scene` may be large; it is kept as the one
+/// buffer multer assembled, never copied.
+///
+/// # Errors
+/// 400 for a malformed body or one over `maxBodyBytes` (named, with the limit).
+pub async fn read(mut multipart: Multipart, max_body_bytes: usize) -> Result<Form, ApiError> {
+    let mut form = Form::default();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => return Err(multipart_error(&e, max_body_bytes)),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        let data = field
+            .bytes()
+            .await
+            .map_err(|e| multipart_error(&e, max_body_bytes))?;
+        if name == "scene" {
+            form.scene = Some(data);
+        } else {
+            let text = String::from_utf8(data.to_vec())
+                .map_err(|_| ApiError::bad_request(format!("{name}: not UTF-8 text")))?;
+            form.fields.insert(name, text);
+        }
+    }
+    Ok(form)
+}
+
+fn multipart_error(error: &MultipartError, max_body_bytes: usize) -> ApiError {
+    if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::bad_request(format!(
+            "request body exceeds the limit of {max_body_bytes} bytes (config key maxBodyBytes)"
+        ))
+    } else {
+        ApiError::bad_request(format!(
+            "malformed multipart/form-data body: {}",
+            error.body_text()
+        ))
+    }
+}
+
+/// Limits the form is checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct FormLimits {
+    pub max_image_dimension: u32,
+}
+
+impl Form {
+    /// Validates the fields and the scene checksum.
+    ///
+    /// # Errors
+    /// 400 naming the first field that is missing or invalid.
+    pub fn into_request(self, limits: FormLimits) -> Result<RenderRequest, ApiError> {
+        let image_type = match self.required("image_type")?.trim() {
+            "color" => ImageType::Color,
+            "depth" => ImageType::Depth,
+            "label" => ImageType::Label,
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "image_type: expected color, depth or label, got {:?}",
+                    truncate(other)
+                )))
+            }
+        };
+        let width = self.dimension("width", limits)?;
+        let height = self.dimension("height", limits)?;
+        let focal_x = self.positive("focal_x")?;
+        let focal_y = self.positive("focal_y")?;
+        let center_x = self.finite("center_x")?;
+        let center_y = self.finite("center_y")?;
+        let near = self.finite("near")?;
+        let far = self.positive("far")?;
+        if near < 0.0 {
+            return Err(ApiError::bad_request(format!("near: {near} is negative")));
+        }
+        if near >= far {
+            return Err(ApiError::bad_request(format!(
+                "near ({near}) must be less than far ({far})"
+            )));
+        }
+        let depth_range = match image_type {
+            ImageType::Depth => {
+                let min = self.positive("min_depth")?;
+                let max = self.positive("max_depth")?;
+                if min >= max {
+                    return Err(ApiError::bad_request(format!(
+                        "min_depth ({min}) must be less than max_depth ({max})"
+                    )));
+                }
+                Some((min, max))
+            }
+            ImageType::Color | ImageType::Label => None,
+        };
+        let scene = match self.scene {
+            Some(scene) if !scene.is_empty() => scene,
+            Some(_) => return Err(ApiError::bad_request("scene: the uploaded file is empty")),
+            None => return Err(ApiError::bad_request("scene: missing file part")),
+        };
+        if let Some(expected) = self.fields.get("scene_sha256") {
+            verify_sha256(expected.trim(), &scene)?;
+        }
+        let intrinsics = Intrinsics {
+            width,
+            height,
+            focal_x,
+            focal_y,
+            center_x,
+            center_y,
+            near,
+            far,
+        };
+        Ok(RenderRequest {
+            image_type,
+            intrinsics,
+            near: (near > 0.0).then_some(near),
+            depth_range,
+            scene,
+        })
+    }
+
+    fn required(&self, name: &str) -> Result<&str, ApiError> {
+        self.fields
+            .get(name)
+            .map(String::as_str)
+            .ok_or_else(|| ApiError::bad_request(format!("missing field {name}")))
+    }
+
+    fn finite(&self, name: &str) -> Result<f64, ApiError> {
+        let text = self.required(name)?.trim();
+        match text.parse::<f64>() {
+            Ok(value) if value.is_finite() => Ok(value),
+            _ => Err(ApiError::bad_request(format!(
+                "{name}: {:?} is not a finite number",
+                truncate(text)
+            ))),
+        }
+    }
+
+    fn positive(&self, name: &str) -> Result<f64, ApiError> {
+        let value = self.finite(name)?;
+        if value > 0.0 {
+            Ok(value)
+        } else {
+            Err(ApiError::bad_request(format!(
+                "{name}: {value} must be positive"
+            )))
+        }
+    }
+
+    fn dimension(&self, name: &str, limits: FormLimits) -> Result<u32, ApiError> {
+        let text = self.required(name)?.trim();
+        let value: u32 = text.parse().ok().filter(|v| *v > 0).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{name}: {:?} is not a positive integer",
+                truncate(text)
+            ))
+        })?;
+        if value > limits.max_image_dimension {
+            return Err(ApiError::bad_request(format!(
+                "{name}: {value} exceeds the limit of {} pixels (config key maxImageDimension)",
+                limits.max_image_dimension
+            )));
+        }
+        Ok(value)
+    }
+}
+
+fn verify_sha256(expected: &str, scene: &[u8]) -> Result<(), ApiError> {
+    if expected.len() != 64 || !expected.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::bad_request(format!(
+            "scene_sha256: {:?} is not 64 hexadecimal characters",
+            truncate(expected)
+        )));
+    }
+    let actual = hex::encode(Sha256::digest(scene));
+    if !actual.eq_ignore_ascii_case(expected) {
+        return Err(ApiError::bad_request(format!(
+            "scene_sha256: {expected} does not match the uploaded scene (its SHA-256 is {actual})"
+        )));
+    }
+    Ok(())
+}
+
+/// Echoed values are cut so a hostile field cannot make the error body large.
+fn truncate(text: &str) -> &str {
+    let mut end = text.len().min(64);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: FormLimits = FormLimits {
+        max_image_dimension: 8192,
+    };
+
+    /// The fields exactly as Drake 1.51 sends them for a 640x480, fov_y = π/4 depth camera (§1.3).
+    fn drake_form(image_type: &str) -> Form {
+        let scene = Bytes::from_static(br#"{"asset":{"version":"2.0"}}"#);
+        let mut fields: HashMap<String, String> = [
+            ("center_x", "319.500000"),
+            ("center_y", "239.500000"),
+            ("far", "10.000000"),
+            ("focal_x", "579.411255"),
+            ("focal_y", "579.411255"),
+            ("fov_x", "1.009191"),
+            ("fov_y", "0.785398"),
+            ("height", "480"),
+            ("image_type", image_type),
+            ("near", "0.010000"),
+            ("submit", "Render"),
+            ("width", "640"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        fields.insert("scene_sha256".into(), hex::encode(Sha256::digest(&scene)));
+        if image_type == "depth" {
+            fields.insert("min_depth".into(), "0.050000".into());
+            fields.insert("max_depth".into(), "5.000000".into());
+        }
+        Form {
+            fields,
+            scene: Some(scene),
+        }
+    }
+
+    fn error_of(form: Form) -> String {
+        form.into_request(LIMITS).unwrap_err().message
+    }
+
+    #[test]
+    fn drakes_fields_parse() {
+        let request = drake_form("depth").into_request(LIMITS).unwrap();
+        assert_eq!(request.image_type, ImageType::Depth);
+        assert_eq!(
+            (request.intrinsics.width, request.intrinsics.height),
+            (640, 480)
+        );
+        assert!((request.intrinsics.focal_x - 579.411255).abs() < 1e-12);
+        assert_eq!(request.intrinsics.center_x, 319.5);
+        assert_eq!(request.near, Some(0.01));
+        assert_eq!(request.depth_range, Some((0.05, 5.0)));
+        let color = drake_form("color").into_request(LIMITS).unwrap();
+        assert_eq!(color.depth_range, None);
+    }
+
+    #[test]
+    fn zero_near_means_use_the_gltf_znear() {
+        let mut form = drake_form("color");
+        form.fields.insert("near".into(), "0.000000".into());
+        assert_eq!(form.into_request(LIMITS).unwrap().near, None);
+    }
+
+    #[test]
+    fn unknown_fields_and_few_decimals_are_accepted() {
+        let mut form = drake_form("label");
+        form.fields.insert("id".into(), "whatever".into());
+        form.fields.insert("focal_x".into(), "579.411".into());
+        form.fields.remove("submit");
+        form.fields.remove("fov_x");
+        assert!(form.into_request(LIMITS).is_ok());
+    }
+
+    #[test]
+    fn each_error_names_its_field() {
+        type Mutation = Box<dyn Fn(&mut Form)>;
+        let cases: Vec<(Mutation, &str)> = vec![
+            (
+                Box::new(|f| drop(f.fields.remove("min_depth"))),
+                "missing field min_depth",
+            ),
+            (
+                Box::new(|f| drop(f.fields.insert("image_type".into(), "normals".into()))),
+                "image_type",
+            ),
+            (
+                Box::new(|f| drop(f.fields.insert("width".into(), "0".into()))),
+                "width",
+            ),
+            (
+                Box::new(|f| drop(f.fields.insert("height".into(), "48.5".into()))),
+                "height",
+            ),
+            (
+                Box::new(|f| drop(f.fields.insert("width".into(), "100000".into()))),
+                "maxImageDimension",
+            ),
+            (
+                Box::new(|f| drop(f.fields.insert("focal_y".into(), "nan".into()))),
+                "focal_y",
+            ),
+            (
+                Box::new(|f| drop(f.fields.insert("focal_x".into(), "-3".into()))),
+                "focal_x",
+            ),
+            (
+                Box::new(|f| drop(f.fields.insert("far".into(), "0.001".into()))),
+                "near (0.01) must be less than far",
+            ),
+            (
+                Box::new(|f| drop(f.fields.insert("min_depth".into(), "9".into()))),
+                "min_depth (9) must be less than max_depth",
+            ),
+            (
+                Box::new(|f| drop(f.fields.insert("scene_sha256".into(), "ab".into()))),
+                "scene_sha256",
+            ),
+            (
+                Box::new(|f| drop(f.fields.insert("scene_sha256".into(), "0".repeat(64)))),
+                "does not match",
+            ),
+            (Box::new(|f| f.scene = None), "scene: missing"),
+            (
+                Box::new(|f| f.scene = Some(Bytes::new())),
+                "scene: the uploaded file is empty",
+            ),
+        ];
+        for (mutate, expected) in cases {
+            let mut form = drake_form("depth");
+            mutate(&mut form);
+            let message = error_of(form);
+            assert!(
+                message.contains(expected),
+                "{message:?} should contain {expected:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn echoed_values_are_short() {
+        let mut form = drake_form("color");
+        form.fields.insert("image_type".into(), "x".repeat(100_000));
+        assert!(error_of(form).len() < 200);
+    }
+}

@@ -1,0 +1,147 @@
+//! Render workers: threads that each own a [`Renderer`] on the one shared [`Gpu`], fed by a queue
+//! whose admission is bounded so a burst gets 503 instead of unbounded memory.
+//!
+//! Rendering blocks (GPU submit, `poll(Wait)`, readback), so it never runs on the async runtime:
+//! handlers send a job and await a oneshot reply. A panic inside a render is caught, answered as a
+//! 500, and the worker continues with a fresh renderer, so one bad scene cannot take a worker down.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore, TryAcquireError};
+
+use crate::core::sync::lock;
+use crate::render::{Gpu, Image, ImageKind, Look, RenderError, Renderer};
+use crate::scene::camera::Intrinsics;
+use crate::scene::Scene;
+
+/// One render to do.
+pub struct Job {
+    pub scene: Scene,
+    pub intrinsics: Intrinsics,
+    pub kind: ImageKind,
+    pub reply: oneshot::Sender<Rendered>,
+}
+
+/// A worker's answer: the image, or why not, and how long the GPU work took.
+pub struct Rendered {
+    pub result: Result<Image, RenderError>,
+    pub elapsed: Duration,
+}
+
+/// The queue and its workers.
+pub struct RenderPool {
+    /// `None` once closed; workers exit when the queue is drained and this is dropped.
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+    /// Permits for requests being processed (reading, loading, queued or rendering).
+    admission: Arc<Semaphore>,
+    capacity: usize,
+}
+
+/// Why a request was not admitted.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    Full,
+    Closed,
+}
+
+impl RenderPool {
+    /// Starts `workers` threads sharing `gpu`; at most `queue_depth` requests wait beyond those
+    /// being rendered.
+    ///
+    /// # Errors
+    /// When the OS refuses to start a thread.
+    pub fn start(
+        gpu: Arc<Gpu>,
+        look: Look,
+        workers: usize,
+        queue_depth: usize,
+    ) -> std::io::Result<Self> {
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        let workers = (0..workers.max(1))
+            .map(|index| {
+                let gpu = Arc::clone(&gpu);
+                let receiver = Arc::clone(&receiver);
+                std::thread::Builder::new()
+                    .name(format!("render-{index}"))
+                    .spawn(move || work(&gpu, &look, &receiver))
+            })
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let capacity = workers.len() + queue_depth;
+        Ok(Self {
+            jobs: Mutex::new(Some(sender)),
+            workers: Mutex::new(workers),
+            admission: Arc::new(Semaphore::new(capacity)),
+            capacity,
+        })
+    }
+
+    /// Admits one request, or refuses at once when the queue is full. The permit is held for the
+    /// whole request, body included, so the number of scenes in memory stays bounded.
+    pub fn admit(&self) -> Result<OwnedSemaphorePermit, Refused> {
+        Arc::clone(&self.admission)
+            .try_acquire_owned()
+            .map_err(|e| match e {
+                TryAcquireError::NoPermits => Refused::Full,
+                TryAcquireError::Closed => Refused::Closed,
+            })
+    }
+
+    /// Requests admitted and not finished.
+    pub fn in_flight(&self) -> usize {
+        self.capacity - self.admission.available_permits()
+    }
+
+    /// Sends a job to the workers.
+    ///
+    /// # Errors
+    /// [`Refused::Closed`] after [`RenderPool::close`].
+    pub fn submit(&self, job: Job) -> Result<(), Refused> {
+        let jobs = lock(&self.jobs);
+        let sender = jobs.as_ref().ok_or(Refused::Closed)?;
+        sender.send(job).map_err(|_| Refused::Closed)
+    }
+
+    /// Stops admitting, lets the workers finish the queue, and joins them.
+    pub fn close(&self) {
+        self.admission.close();
+        drop(lock(&self.jobs).take());
+        for worker in lock(&self.workers).drain(..) {
+            if worker.join().is_err() {
+                tracing::error!("a render worker panicked outside a render");
+            }
+        }
+    }
+}
+
+fn work(gpu: &Arc<Gpu>, look: &Look, receiver: &Mutex<mpsc::Receiver<Job>>) {
+    let mut renderer = Renderer::new(Arc::clone(gpu), *look);
+    loop {
+        // Holding the lock while waiting is fine: only idle workers contend for it.
+        let job = match lock(receiver).recv() {
+            Ok(job) => job,
+            Err(mpsc::RecvError) => return,
+        };
+        let started = Instant::now();
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            renderer.render(&job.scene, &job.intrinsics, job.kind)
+        }));
+        let result = result.unwrap_or_else(|_| {
+            tracing::error!("render panicked; replacing the worker's renderer");
+            renderer = Renderer::new(Arc::clone(gpu), *look);
+            Err(RenderError::Gpu(
+                "the renderer failed unexpectedly".to_owned(),
+            ))
+        });
+        // The requester may have gone (client disconnected); nothing to do then.
+        let _ = job.reply.send(Rendered {
+            result,
+            elapsed: started.elapsed(),
+        });
+    }
+}
