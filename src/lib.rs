@@ -7,6 +7,8 @@
 //! - [`cli`]: the command line; assembles each role's flags.
 //! - [`roles`]: the four roles (`render_server`, `render_client`, `simulation_server`,
 //!   `session_server`) and the start-up sequence the servers share. Roles never import each other.
+//! - [`supervisor`]: child programs in their own process groups (spawn, output lines, TERM → grace →
+//!   KILL, reap) and machine load sampling; knows nothing of Webots or HTTP.
 //! - [`scene`]: the CPU scene model and the glTF loader (no GPU, no network).
 //! - [`core`]: config files, limits, logging, TLS, metrics, signals and the HTTP server bootstrap.
 
@@ -14,3 +16,4 @@ pub mod cli;
 pub mod core;
 pub mod roles;
 pub mod scene;
+pub mod supervisor;
