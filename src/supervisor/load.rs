@@ -80,10 +80,9 @@ impl LoadSampler {
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("load-sampler".to_owned())
-            .spawn(move || loop {
-                match stopped.recv_timeout(period) {
-                    Err(RecvTimeoutError::Timeout) => observer(probe.sample(period)),
-                    Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
+            .spawn(move || {
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(period) {
+                    observer(probe.sample(period));
                 }
             })?;
         Ok(Self {
