@@ -719,3 +719,177 @@ async fn shutdown_stops_every_simulator_group_before_run_returns() {
     assert_eq!(entries(&instances), 0);
     assert_eq!(next_text(&mut first).await, None);
 }
+
+#[tokio::test]
+async fn tls_listener_serves_wss_and_announces_wss_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = gltf_cloud::core::tls::write_self_signed(
+        &["localhost".to_owned(), "127.0.0.1".to_owned()],
+        &dir.path().join("ssl"),
+    )
+    .unwrap();
+    let mut config = config(dir.path(), &[]);
+    config.server.ssl_certificate = Some(certs.cert.clone());
+    config.server.ssl_key = Some(certs.key.clone());
+    let server = start_with(dir, config).await;
+
+    let mut roots = rustls::RootCertStore::empty();
+    use rustls_pki_types::pem::PemObject;
+    for cert in rustls_pki_types::CertificateDer::pem_file_iter(&certs.cert).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = TcpStream::connect(server.addr).await.unwrap();
+    let stream = tokio_rustls::TlsConnector::from(std::sync::Arc::new(tls))
+        .connect(
+            rustls_pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap();
+    let (mut client, _) = tokio::time::timeout(
+        STEP,
+        tokio_tungstenite::client_async("wss://localhost/client", stream),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    client
+        .send(Message::Text(
+            format!(r#"{{"start":{{"url":"{}"}}}}"#, demo_url(&server)).into(),
+        ))
+        .await
+        .unwrap();
+    let mut frames = Vec::new();
+    while frames.len() < 2 {
+        match tokio::time::timeout(STEP, client.next()).await.unwrap() {
+            Some(Ok(Message::Text(text))) => frames.push(text.to_string()),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(frames[0], "shutdownTimeout: 7200");
+    assert!(
+        frames[1].starts_with("webots:wss://127.0.0.1:"),
+        "{}",
+        frames[1]
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn notify_posts_the_server_url_and_a_dead_directory_is_not_fatal() {
+    use axum::routing::post;
+    let (posted, mut received) = tokio::sync::mpsc::channel::<String>(4);
+    let directory = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let directory_addr = directory.local_addr().unwrap();
+    let app = axum::Router::new().route(
+        "/ajax/server/setup.php",
+        post(move |body: String| async move {
+            let _ = posted.send(body).await;
+            "Simulation server published"
+        }),
+    );
+    tokio::spawn(async move { axum::serve(directory, app).await });
+    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_addr = dead.local_addr().unwrap();
+    drop(dead);
+    let server = start(&[], |c| {
+        c.notify = vec![
+            format!("http://{directory_addr}/ajax/server/setup.php"),
+            format!("http://{dead_addr}/setup.php"),
+        ];
+        c.allowed_repositories = Some(vec!["https://github.com/good".to_owned()]);
+    })
+    .await;
+    let body = tokio::time::timeout(STEP, received.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let port = server.addr.port();
+    assert!(
+        body.contains(&format!("url=http%3A%2F%2F127.0.0.1%3A{port}")),
+        "{body}"
+    );
+    assert!(body.contains("shareIdleTime=50.0"), "{body}");
+    assert!(
+        body.contains("allowedRepositories=https%3A%2F%2Fgithub.com%2Fgood"),
+        "{body}"
+    );
+    // The unreachable directory is being retried; the server serves regardless.
+    assert_eq!(common::get(server.addr, "/healthz").await.status, 200);
+    server.stop().await;
+}
+
+/// The real binary, stopped by SIGTERM while simulators (with grandchildren ignoring SIGTERM)
+/// run: no process and no instance directory may outlive it.
+#[tokio::test]
+async fn sigterm_to_the_binary_leaves_no_simulator_and_no_directory() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &["--fake-grandchild", "--fake-ignore-term"]);
+    let mut json = serde_json::to_value(&config).unwrap();
+    json["port"] = 0.into();
+    json["host"] = "127.0.0.1".into();
+    let path = dir.path().join("simulation.json");
+    std::fs::write(&path, json.to_string()).unwrap();
+    let mut child = std::process::Command::new(common::binary())
+        .args(["simulation", "--config", path.to_str().unwrap()])
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (addr_sender, addr_receiver) = std::sync::mpsc::channel();
+    let log = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let _ = addr_sender.send(rest.trim().to_owned());
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    let addr: SocketAddr = addr_receiver.recv_timeout(STEP).unwrap().parse().unwrap();
+    let server = Server {
+        addr,
+        shutdown: CancellationToken::new(),
+        task: tokio::spawn(async { Ok(()) }),
+        dir,
+    };
+    let mut client = server.connect().await;
+    let port = start_demo(&server, &mut client).await;
+    let (simulator, grandchild) = server.pids(port).await;
+    assert_eq!(entries(&server.instances()), 1);
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < STEP,
+            "server did not exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let log = log.join().unwrap();
+    assert!(status.success(), "exit status {status}: {log:#?}");
+    assert!(
+        !alive(simulator) && !alive(grandchild),
+        "orphans left: {log:#?}"
+    );
+    assert_eq!(entries(&server.instances()), 0);
+    assert_eq!(next_text(&mut client).await, None);
+}

@@ -390,3 +390,47 @@ async fn load(State(state): State<Arc<ServerState>>) -> Response {
 async fn monitor(State(state): State<Arc<ServerState>>) -> Html<String> {
     Html(monitor::render(&state))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn shipped_config_has_only_known_keys() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/simulation/default.json");
+        let own = crate::core::config::load::<Config>(Some(&path)).unwrap();
+        let shared = crate::core::config::load::<ServerConfig>(Some(&path)).unwrap();
+        let unknown =
+            crate::core::config::unknown_in_all(&[&own.unknown_keys, &shared.unknown_keys]);
+        assert!(unknown.is_empty(), "{unknown:?}");
+        assert_eq!(own.value.public_host(), "localhost");
+        assert!(!own.value.ssl());
+    }
+
+    #[test]
+    fn original_webots_keys_are_accepted() {
+        // The NEW shipped local.json plus V2019/V2021 keys.
+        let text = r#"{"server":"localhost","ssl":false,"portRewrite":false,"debug":true,
+            "webotsHome":"/usr/local/webots","allowedRepositories":["https://github.com/cyberbotics"],
+            "keyDir":"key","multimediaServer":"m","multimediaStream":"s","fullyQualifiedDomainName":"f",
+            "docker":false,"shareIdleTime":50,"notify":[],"timeout":100,"persistantDockerImages":[],
+            "title":"t","description":"d","monitorLogEnabled":true,"maxConnections":100}"#;
+        let own: crate::core::config::Loaded<Config> =
+            crate::core::config::parse(text, std::path::Path::new("local.json")).unwrap();
+        assert!(own.unknown_keys.is_empty(), "{:?}", own.unknown_keys);
+        // Below 360 s the original falls back to 7200 s.
+        assert_eq!(own.value.effective_timeout_s(), DEFAULT_TIMEOUT_S);
+    }
+
+    #[test]
+    fn public_host_falls_back_to_the_v2021_key() {
+        let config = Config {
+            fully_qualified_domain_name: Some("sim.example.org".into()),
+            ..Config::default()
+        };
+        assert_eq!(config.public_host(), "sim.example.org");
+        assert_eq!(Config::default().effective_timeout_s(), 7200);
+    }
+}
