@@ -284,10 +284,15 @@ async fn legacy_style_waits_for_open_and_passes_the_quoted_stream_option() {
         template.retain(|a| a != "--port={port}" && a != "--heartbeat=5000");
     })
     .await;
+    // A directory left in a shared instancesDir by an earlier run is neither reused nor wiped.
+    let leftover = server.instances().join("1");
+    std::fs::create_dir_all(&leftover).unwrap();
+    std::fs::write(leftover.join("keep"), "").unwrap();
     let mut client = server.connect().await;
     let port = start_demo(&server, &mut client).await;
     // The fake found its port in --stream="port=P;monitorActivity" and listens there.
     TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    assert!(server.instances().join("1-1").is_dir());
     server.stop().await;
 }
 

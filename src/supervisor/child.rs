@@ -259,30 +259,12 @@ impl ProcessGroup {
         }
     }
 
-    /// Reaps group members that are this process's children (orphans re-parented to us as the
-    /// subreaper) until the group is empty or `deadline` passes. Only called once the leader has
-    /// been reaped by tokio, so `waitpid` never steals the leader's status.
+    /// Reaps group members until the group is empty or `deadline` passes. Only called once the
+    /// leader has been reaped by tokio, so `waitpid` never steals the leader's status.
     async fn reap_group_until(&self, deadline: Instant) -> bool {
-        let group = Pid::from_raw(-self.pgid.as_raw());
         loop {
-            let mut none_of_ours = false;
-            loop {
-                match waitpid(group, Some(WaitPidFlag::WNOHANG)) {
-                    Ok(WaitStatus::StillAlive) => break,
-                    Ok(_) => {}
-                    Err(Errno::ECHILD) => {
-                        none_of_ours = true;
-                        break;
-                    }
-                    Err(_) => break,
-                }
-            }
-            match killpg(self.pgid, None) {
-                Err(Errno::ESRCH) => return true,
-                // As subreaper every live descendant is our child, so what is left is zombies
-                // that another process (an ancestor that is not us) will reap.
-                _ if none_of_ours && is_subreaper() => return true,
-                _ => {}
+            if reap_group(self.pgid) {
+                return true;
             }
             if Instant::now() >= deadline {
                 return false;
@@ -294,10 +276,45 @@ impl ProcessGroup {
 
 impl Drop for ProcessGroup {
     fn drop(&mut self) {
-        if !self.stopped {
-            // Best effort for owners that never called stop (a panic, an aborted task).
-            let _ = killpg(self.pgid, Signal::SIGKILL);
+        if self.stopped {
+            return;
         }
+        // Best effort for owners that never called stop (a cancelled set-up step, a panic):
+        // kill the group now and reap it in the background when a runtime is at hand.
+        let _ = killpg(self.pgid, Signal::SIGKILL);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let pgid = self.pgid;
+            runtime.spawn(async move {
+                let deadline = Instant::now() + AFTER_KILL_WAIT;
+                while !reap_group(pgid) && Instant::now() < deadline {
+                    tokio::time::sleep(GROUP_POLL_INTERVAL).await;
+                }
+            });
+        }
+    }
+}
+
+/// Reaps the group's members that are this process's children (the leader, and orphans
+/// re-parented to us as the subreaper) without blocking; true once none is left to wait for.
+fn reap_group(pgid: Pid) -> bool {
+    let group = Pid::from_raw(-pgid.as_raw());
+    let mut none_of_ours = false;
+    loop {
+        match waitpid(group, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => break,
+            Ok(_) => {}
+            Err(Errno::ECHILD) => {
+                none_of_ours = true;
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    match killpg(pgid, None) {
+        Err(Errno::ESRCH) => true,
+        // As subreaper every live descendant is our child, so what is left is zombies that
+        // another process (an ancestor that is not us) will reap.
+        _ => none_of_ours && is_subreaper(),
     }
 }
 
@@ -358,6 +375,10 @@ mod tests {
                 .starts_with('Z'),
             Err(_) => false,
         }
+    }
+
+    fn exists(pid: i32) -> bool {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
     }
 
     async fn collect(mut lines: mpsc::Receiver<String>) -> Vec<String> {
@@ -421,6 +442,30 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(3));
         assert!(!alive(leader), "leader {leader} survived");
         assert!(!alive(grandchild), "grandchild {grandchild} survived");
+        // Reaped, not merely dead: as subreaper we collected the orphaned grandchild too.
+        assert!(!exists(leader) && !exists(grandchild), "zombies left");
+    }
+
+    #[tokio::test]
+    async fn dropping_a_group_kills_and_reaps_it() {
+        let spec = CommandSpec::new(["sh", "-c", "sh -c 'echo $$; sleep 60' & wait"]);
+        let (group, mut lines) = ProcessGroup::spawn(&spec).unwrap();
+        let grandchild: i32 = tokio::time::timeout(Duration::from_secs(10), lines.recv())
+            .await
+            .unwrap()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let leader = group.id();
+        drop(group);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while exists(leader) || exists(grandchild) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "group not reaped after drop"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     #[tokio::test]

@@ -126,11 +126,13 @@ impl Session {
                 since: SystemTime::now(),
             },
         );
-        let instance = self.state.instances_root.join(self.id.to_string());
-        if let Err(e) = tokio::fs::create_dir(&instance).await {
-            tracing::error!(dir = %instance.display(), cause = %e, "cannot create instance directory");
-            return End::Failed("cannot create the instance directory".to_owned());
-        }
+        let instance = match create_instance_dir(&self.state.instances_root, self.id).await {
+            Ok(dir) => dir,
+            Err(e) => {
+                tracing::error!(root = %self.state.instances_root.display(), cause = %e, "cannot create instance directory");
+                return End::Failed("cannot create the instance directory".to_owned());
+            }
+        };
         self.instance = Some(instance.clone());
         let project = match self.prepare(&request, &instance).await {
             Ok(project) => project,
@@ -356,6 +358,29 @@ impl Session {
             1.0,
         );
     }
+}
+
+/// Attempts at a fresh instance directory name before giving up.
+const INSTANCE_NAME_ATTEMPTS: u32 = 100;
+
+/// Creates `<root>/<id>`, or `<root>/<id>-<n>` when a directory of that name is left over from an
+/// earlier run in a configured (shared) `instancesDir`, which this server never wipes.
+async fn create_instance_dir(root: &Path, id: u64) -> std::io::Result<PathBuf> {
+    let mut last_error = None;
+    for attempt in 0..INSTANCE_NAME_ATTEMPTS {
+        let name = if attempt == 0 {
+            id.to_string()
+        } else {
+            format!("{id}-{attempt}")
+        };
+        let dir = root.join(name);
+        match tokio::fs::create_dir(&dir).await {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last_error = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| std::io::Error::other("no free instance directory name")))
 }
 
 /// Interprets a line after readiness: relays heartbeats and tracks idle/running.

@@ -3,7 +3,7 @@
 //!
 //! A template element is either a whole-element placeholder that expands to zero or more
 //! arguments (`{renderingOptions}`), or text in which `{webots}`, `{port}`, `{mode}`, `{world}`,
-//! `{project}`, `{instance}` and `{stream}` are replaced. Expansion never goes through a shell:
+//! `{worldFile}`, `{project}`, `{instance}` and `{stream}` are replaced. Expansion never goes through a shell:
 //! each element stays one argument whatever the values contain.
 
 use std::ffi::OsString;
@@ -100,6 +100,14 @@ pub fn expand(template: &[String], values: &LaunchValues<'_>) -> Vec<OsString> {
             .replace("{port}", &values.port.to_string())
             .replace("{mode}", values.mode.unwrap_or("x3d"))
             .replace("{world}", &values.world.to_string_lossy())
+            .replace(
+                "{worldFile}",
+                &values
+                    .world
+                    .file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default(),
+            )
             .replace("{project}", &values.project.to_string_lossy())
             .replace("{instance}", &values.instance.to_string_lossy())
             .replace(
@@ -180,6 +188,7 @@ mod tests {
             "{webots}",
             "--port={port}",
             "{world}",
+            "/project/worlds/{worldFile}",
         ]
         .map(String::from)
         .to_vec();
@@ -187,9 +196,10 @@ mod tests {
         let world = Path::new("/i/1/p/worlds/a b;rm -rf.wbt");
         v.world = world;
         let argv = expand(&template, &v);
-        assert_eq!(argv.len(), 5);
+        assert_eq!(argv.len(), 6);
         assert_eq!(argv[1], "--private=/i/1");
         assert_eq!(argv[4], "/i/1/p/worlds/a b;rm -rf.wbt");
+        assert_eq!(argv[5], "/project/worlds/a b;rm -rf.wbt");
     }
 
     #[test]

@@ -213,13 +213,24 @@ pub struct Project {
     pub dir: PathBuf,
     /// The world file inside `dir/worlds`.
     pub world: PathBuf,
-    /// Where pristine copies of the controllers are, for `reset controller`; `None` for git
-    /// checkouts, whose pristine files are not kept.
-    pub pristine: Option<PathBuf>,
+    /// Where `reset controller` finds the original files.
+    pub pristine: Pristine,
+}
+
+/// The original files of a project, for `reset controller`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pristine {
+    /// A local project directory (`file://` URLs, `init`), copied again file by file.
+    Directory(PathBuf),
+    /// A git checkout: files are restored from its `HEAD` with `git checkout`.
+    Git {
+        checkout: PathBuf,
+        settings: GitSettings,
+    },
 }
 
 /// How `git` is run: where GitHub URLs point and how long each step may take.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitSettings {
     /// `https://github.com` normally; a mirror, or a `file://` directory of bare repositories.
     pub base_url: String,
@@ -278,14 +289,17 @@ pub async fn fetch_github(
             run_git("git sparse-checkout", sparse, git).await?;
             checkout.join(folder)
         }
-        None => checkout,
+        None => checkout.clone(),
     };
     let world_file = dir.join("worlds").join(&world.world);
     require_world(&world_file, &world.world).await?;
     Ok(Project {
         dir,
         world: world_file,
-        pristine: None,
+        pristine: Pristine::Git {
+            checkout,
+            settings: git.clone(),
+        },
     })
 }
 
@@ -383,7 +397,7 @@ pub async fn copy_file_project(
     Ok(Project {
         dir,
         world,
-        pristine: Some(source),
+        pristine: Pristine::Directory(source),
     })
 }
 
@@ -414,29 +428,37 @@ pub async fn copy_init_project(
     Ok(Project {
         dir: instance.to_owned(),
         world: world_file,
-        pristine: Some(source),
+        pristine: Pristine::Directory(source),
     })
 }
 
-/// Replaces `controllers/<path>` in the running project with its pristine copy.
+/// Replaces `controllers/<path>` in the running project with its original version.
 ///
 /// # Errors
 /// [`SetupError::InvalidPart`] for a path that could leave the project, [`SetupError::NotAProject`]
-/// when there is no pristine copy or no such file.
+/// when there is no such file, [`SetupError::Command`] when `git checkout` fails.
 pub async fn reset_controller(project: &Project, path: &str) -> Result<(), SetupError> {
     let relative = Path::new("controllers").join(check_relative("controller path", path)?);
-    let pristine = project.pristine.as_deref().ok_or_else(|| {
-        SetupError::NotAProject("controllers of a repository checkout cannot be reset".to_owned())
-    })?;
     let missing = || SetupError::NotAProject(format!("no controller file {path:?} in the project"));
-    let source = confined(&pristine.join(&relative), pristine)
-        .await
-        .ok_or_else(missing)?;
     let target = project.dir.join(&relative);
-    let parent = target.parent().ok_or_else(missing)?;
-    tokio::fs::create_dir_all(parent).await?;
-    confined(parent, &project.dir).await.ok_or_else(missing)?;
-    tokio::fs::copy(&source, &target).await?;
+    match &project.pristine {
+        Pristine::Directory(pristine) => {
+            let source = confined(&pristine.join(&relative), pristine)
+                .await
+                .ok_or_else(missing)?;
+            let parent = target.parent().ok_or_else(missing)?;
+            tokio::fs::create_dir_all(parent).await?;
+            confined(parent, &project.dir).await.ok_or_else(missing)?;
+            tokio::fs::copy(&source, &target).await?;
+        }
+        Pristine::Git { checkout, settings } => {
+            // The path is relative to the checkout's root; `--` ends options whatever it holds.
+            let in_repository = target.strip_prefix(checkout).map_err(|_| missing())?;
+            let mut spec = CommandSpec::new(["git", "checkout", "HEAD", "--"]).cwd(checkout);
+            spec.argv.push(in_repository.as_os_str().to_owned());
+            run_git("git checkout", spec, settings).await?;
+        }
+    }
     Ok(())
 }
 
