@@ -280,6 +280,8 @@ async fn start_announces_timeout_then_url_and_the_simulator_answers() {
 async fn legacy_style_waits_for_open_and_passes_the_quoted_stream_option() {
     let server = start(&["--fake-ready=open"], |c| {
         c.launch_style = simulation_server::launch::LaunchStyle::Legacy;
+        // With no "server" configured, the URL names the host the client connected to.
+        c.public_host = None;
         let template = c.launch_template.as_mut().unwrap();
         template.retain(|a| a != "--port={port}" && a != "--heartbeat=5000");
     })

@@ -70,7 +70,13 @@ impl StartRequest {
 }
 
 /// Runs one client's session to its end, cleaning up everything it made.
-pub async fn serve(socket: WebSocket, state: Arc<ServerState>, peer: SocketAddr) {
+/// `public_host` is the host name to put in the `webots:` URL.
+pub async fn serve(
+    socket: WebSocket,
+    state: Arc<ServerState>,
+    peer: SocketAddr,
+    public_host: String,
+) {
     if state.stop.is_cancelled() {
         return;
     }
@@ -83,6 +89,7 @@ pub async fn serve(socket: WebSocket, state: Arc<ServerState>, peer: SocketAddr)
         instance: None,
         simulator: None,
         port: None,
+        public_host,
     };
     async move {
         tracing::info!("client connected");
@@ -100,6 +107,7 @@ struct Session {
     instance: Option<PathBuf>,
     simulator: Option<ProcessGroup>,
     port: Option<PortLease>,
+    public_host: String,
 }
 
 impl Session {
@@ -244,12 +252,8 @@ impl Session {
         let style = config.launch_style;
         let startup_deadline = Instant::now() + config.startup_timeout();
         let run_deadline = Instant::now() + Duration::from_secs(timeout_s);
-        let webots_frame = protocol::webots_frame(
-            config.ssl(),
-            config.port_rewrite,
-            &config.public_host(),
-            port,
-        );
+        let webots_frame =
+            protocol::webots_frame(config.ssl(), config.port_rewrite, &self.public_host, port);
         let mut tail = OutputTail::default();
         let mut ready = false;
         let mut lines_open = true;

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -104,7 +104,7 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub max_connections: Option<u16>,
     /// Host name put in the webots:ws(s)://HOST… URL clients connect to
-    /// [default: localhost] [config key: server]
+    /// [default: the host in the client's request] [config key: server]
     #[arg(long, value_name = "HOST")]
     pub public_host: Option<String>,
 }
@@ -235,11 +235,13 @@ impl Config {
         }
     }
 
-    /// The host in `webots:` URLs: `server`, else `fullyQualifiedDomainName`, else `localhost`.
-    pub fn public_host(&self) -> String {
+    /// The host in `webots:` URLs: `server`, else `fullyQualifiedDomainName`, else the host the
+    /// client connected to (its `Host` header, as V2019 did), else `localhost`.
+    pub fn public_host(&self, request_host: Option<&str>) -> String {
         self.public_host
             .clone()
             .or_else(|| self.fully_qualified_domain_name.clone())
+            .or_else(|| request_host.and_then(host_without_port))
             .unwrap_or_else(|| "localhost".to_owned())
     }
 
@@ -287,12 +289,29 @@ impl Config {
             );
         }
         if self.public_host.is_none() && self.fully_qualified_domain_name.is_none() {
-            tracing::warn!("no \"server\" configured: clients are sent to localhost");
+            tracing::warn!(
+                "no \"server\" configured: clients are sent to the host they connected to"
+            );
         }
         if self.launch_template.as_ref().is_some_and(Vec::is_empty) {
             tracing::error!("launchTemplate is empty: every start will fail");
         }
     }
+}
+
+/// The host part of a `Host` header (`name:port`, `[v6]:port`), if it looks like a host name or
+/// address: it is echoed into the `webots:` URL, so nothing else may pass.
+fn host_without_port(header: &str) -> Option<String> {
+    let host = match header.strip_prefix('[') {
+        Some(rest) => format!("[{}]", rest.split(']').next()?),
+        None => header.split(':').next()?.to_owned(),
+    };
+    let valid = !host.is_empty()
+        && host.len() <= 255
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    valid.then_some(host)
 }
 
 /// Entry point of the subcommand: config, logging, bind, serve until SIGINT/SIGTERM.
@@ -370,13 +389,19 @@ async fn client_socket(
     ws: WebSocketUpgrade,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
 ) -> Response {
     if state.stop.is_cancelled() {
         return (StatusCode::SERVICE_UNAVAILABLE, "server shutting down\n").into_response();
     }
     let tracker = state.tracker.clone();
+    let host = state.config.public_host(
+        headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok()),
+    );
     ws.max_message_size(MAX_CLIENT_MESSAGE_BYTES)
-        .on_upgrade(move |socket| tracker.track_future(client::serve(socket, state, peer)))
+        .on_upgrade(move |socket| tracker.track_future(client::serve(socket, state, peer, host)))
 }
 
 async fn load(State(state): State<Arc<ServerState>>) -> Response {
@@ -405,7 +430,7 @@ mod tests {
         let unknown =
             crate::core::config::unknown_in_all(&[&own.unknown_keys, &shared.unknown_keys]);
         assert!(unknown.is_empty(), "{unknown:?}");
-        assert_eq!(own.value.public_host(), "localhost");
+        assert_eq!(own.value.public_host(Some("sim:2000")), "localhost");
         assert!(!own.value.ssl());
     }
 
@@ -430,7 +455,15 @@ mod tests {
             fully_qualified_domain_name: Some("sim.example.org".into()),
             ..Config::default()
         };
-        assert_eq!(config.public_host(), "sim.example.org");
+        assert_eq!(config.public_host(None), "sim.example.org");
+        let unset = Config::default();
+        assert_eq!(
+            unset.public_host(Some("sim2.example.org:2000")),
+            "sim2.example.org"
+        );
+        assert_eq!(unset.public_host(Some("[::1]:2000")), "[::1]");
+        assert_eq!(unset.public_host(Some("evil\"><x")), "localhost");
+        assert_eq!(unset.public_host(None), "localhost");
         assert_eq!(Config::default().effective_timeout_s(), 7200);
     }
 }

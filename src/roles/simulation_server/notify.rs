@@ -28,7 +28,7 @@ pub async fn announce(state: Arc<ServerState>, port: u16) {
     let config = &state.config;
     let scheme = if config.ssl() { "https" } else { "http" };
     let separator = if config.port_rewrite { '/' } else { ':' };
-    let own_url = format!("{scheme}://{}{separator}{port}", config.public_host());
+    let own_url = format!("{scheme}://{}{separator}{port}", config.public_host(None));
     let form = form_encode(&[
         ("url", own_url.as_str()),
         (
