@@ -7,6 +7,7 @@
 //! or empty segments (no escape from the instance directory), no `?`/`#`/`%` (no URL tricks).
 
 use std::collections::VecDeque;
+use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
@@ -255,7 +256,7 @@ pub async fn fetch_github(
         world.repo
     );
     let checkout = instance.join(&world.repo);
-    let mut clone = vec![
+    let mut clone: Vec<OsString> = vec![
         "git".into(),
         "-c".into(),
         // A repository cannot plant links to files outside the instance directory.
@@ -273,15 +274,7 @@ pub async fn fetch_github(
         clone.push("--sparse".into());
     }
     clone.extend(["--".into(), url.into(), checkout.clone().into_os_string()]);
-    run_git(
-        "git clone",
-        CommandSpec {
-            argv: clone,
-            ..CommandSpec::default()
-        },
-        git,
-    )
-    .await?;
+    run_git("git clone", CommandSpec::new(clone), git).await?;
     let dir = match &world.folder {
         Some(folder) => {
             let sparse =
