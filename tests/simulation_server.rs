@@ -900,3 +900,29 @@ async fn sigterm_to_the_binary_leaves_no_simulator_and_no_directory() {
     assert_eq!(entries(&server.instances()), 0);
     assert_eq!(next_text(&mut client).await, None);
 }
+
+/// Without `instancesDir`, instance directories live in a root made for this server alone under
+/// `$TMPDIR/gltf-cloud`, which is removed at shutdown.
+#[tokio::test]
+async fn the_default_instances_root_is_private_and_removed_at_shutdown() {
+    let server = start(&[], |c| c.instances_dir = None).await;
+    let mut client = server.connect().await;
+    start_demo(&server, &mut client).await;
+    let prefix = format!("simulation-{}-", std::process::id());
+    let parent = std::env::temp_dir().join("gltf-cloud");
+    let roots: Vec<PathBuf> = std::fs::read_dir(&parent)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with(&prefix)
+        })
+        .filter(|p| entries(&p.join("instances")) == 1)
+        .collect();
+    assert_eq!(roots.len(), 1, "{roots:?}");
+    server.stop().await;
+    assert!(!roots[0].exists(), "{} left behind", roots[0].display());
+}
