@@ -335,6 +335,17 @@ async fn crash_before_readiness_is_reported_with_the_last_output() {
         error.contains("fatal error while loading the world"),
         "{error}"
     );
+    // The crashed simulator's grandchild does not outlive the session.
+    let pid_file = std::fs::read_dir(server.pids_dir())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(pid_file).unwrap();
+    let grandchild: i32 = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(grandchild > 0);
+    wait_gone(&[grandchild], GRACE + Duration::from_secs(1)).await;
     wait_empty(&server.instances()).await;
     server.stop().await;
 }
