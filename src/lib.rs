@@ -9,6 +9,8 @@
 //!   `session_server`) and the start-up sequence the servers share. Roles never import each other.
 //! - [`render`]: the wgpu renderer drawing a scene as Drake's colour, depth and label images, and
 //!   their PNG/TIFF encoders.
+//! - [`supervisor`]: child programs in their own process groups (spawn, output lines, TERM → grace →
+//!   KILL, reap) and machine load sampling; knows nothing of Webots or HTTP.
 //! - [`scene`]: the CPU scene model and the glTF loader (no GPU, no network).
 //! - [`core`]: config files, limits, logging, TLS, metrics, signals and the HTTP server bootstrap.
 
@@ -17,3 +19,4 @@ pub mod core;
 pub mod render;
 pub mod roles;
 pub mod scene;
+pub mod supervisor;

@@ -1,0 +1,274 @@
+//! `GET /monitor`: one self-contained HTML page (no external scripts or stylesheets) with the
+//! machine, the current load, the simulations, the repository rules, and a graph of the last ten
+//! minutes drawn as inline SVG; the page reloads itself every few seconds to stay live.
+
+use std::fmt::Write;
+use std::time::SystemTime;
+
+use super::load::Snapshot;
+use super::protocol::python_float;
+use super::state::ServerState;
+
+/// Seconds between the page's reloads.
+const REFRESH_S: u32 = 5;
+
+/// Graph size in SVG user units.
+const GRAPH_WIDTH: f64 = 600.0;
+const GRAPH_HEIGHT: f64 = 200.0;
+
+/// The series drawn, with their colours.
+const SERIES: [(&str, &str); 5] = [
+    ("load", "#000000"),
+    ("CPU", "#d62728"),
+    ("memory", "#1f77b4"),
+    ("GPU compute", "#2ca02c"),
+    ("GPU memory", "#9467bd"),
+];
+
+/// Renders the page.
+pub fn render(state: &ServerState) -> String {
+    let config = &state.config;
+    let title = config
+        .title
+        .clone()
+        .unwrap_or_else(|| "Webots simulation server".to_owned());
+    let load = state.load.current();
+    let series = state.load.series();
+    let mut page = String::with_capacity(16 * 1024);
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"{REFRESH_S}\">\
+         <title>{title}</title><style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 8px;text-align:left}}\
+         table{{border-collapse:collapse}}tr:nth-child(even){{background:#f0f0f0}}</style></head><body>\n<h1>{title}</h1>\n",
+        title = escape(&title)
+    );
+    if let Some(description) = &config.description {
+        let _ = writeln!(page, "<p>{}</p>", escape(description));
+    }
+    let _ = writeln!(
+        page,
+        "<h2>Current load: <span style=\"color:{}\">{}%</span></h2>",
+        colour(load),
+        python_float((load * 10.0).round() / 10.0)
+    );
+    let last = series.last().map(|(s, _)| *s);
+    page.push_str("<table>\n");
+    if let Some(machine) = state.machine() {
+        row(
+            &mut page,
+            "Host",
+            &format!("{} ({})", machine.host_name, machine.os),
+        );
+        row(
+            &mut page,
+            "CPU",
+            &format!(
+                "{} ({} cores, {} threads){}",
+                machine.cpu_model,
+                machine.physical_cores,
+                machine.logical_cpus,
+                last.map(|s| format!(": {:.1}%", s.sample.cpu_percent))
+                    .unwrap_or_default()
+            ),
+        );
+        let gpu = match &machine.gpu {
+            Some(gpu) => format!(
+                "{} ({:.1} GB){}",
+                gpu.name,
+                gigabytes(gpu.memory_total_bytes),
+                last.and_then(|s| s.sample.gpu)
+                    .map(|g| format!(
+                        ": compute {:.0}%, memory {:.0}%",
+                        g.compute_percent, g.memory_used_percent
+                    ))
+                    .unwrap_or_default()
+            ),
+            None => "none (no NVIDIA driver library)".to_owned(),
+        };
+        row(&mut page, "GPU", &gpu);
+        row(
+            &mut page,
+            "RAM",
+            &format!(
+                "{:.1} GB{}",
+                gigabytes(machine.memory_total_bytes),
+                last.map(|s| format!(": {:.1}% used", s.sample.memory_percent))
+                    .unwrap_or_default()
+            ),
+        );
+        row(
+            &mut page,
+            "Swap",
+            &format!(
+                "{:.1} GB{}",
+                gigabytes(machine.swap_total_bytes),
+                last.map(|s| format!(": {:.1}% used", s.sample.swap_percent))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+    let (running, idle) = state.sessions.counts();
+    row(
+        &mut page,
+        "Simulations",
+        &format!("{running} running, {idle} idle"),
+    );
+    row(
+        &mut page,
+        "Share idle time",
+        &format!("{}%", python_float(config.share_idle_time)),
+    );
+    row(
+        &mut page,
+        "Started",
+        &format!("{} s ago", since(state.started)),
+    );
+    page.push_str("</table>\n");
+
+    page.push_str("<h2>Simulations</h2>\n<table><tr><th>#</th><th>world</th><th>port</th><th>state</th><th>for</th></tr>\n");
+    for (id, session) in state.sessions.list() {
+        let _ = writeln!(
+            page,
+            "<tr><td>{id}</td><td>{}</td><td>{}</td><td>{}</td><td>{} s</td></tr>",
+            escape(&session.url),
+            session.port,
+            session.state.label(),
+            since(session.since)
+        );
+    }
+    page.push_str("</table>\n");
+    repositories(
+        &mut page,
+        "Allowed repositories",
+        config.allowed_repositories.as_deref().unwrap_or(&[]),
+    );
+    repositories(
+        &mut page,
+        "Blocked repositories",
+        &config.blocked_repositories,
+    );
+    page.push_str("<h2>Last 10 minutes</h2>\n");
+    graph(&mut page, &series);
+    page.push_str("</body></html>\n");
+    page
+}
+
+fn row(page: &mut String, name: &str, value: &str) {
+    let _ = writeln!(
+        page,
+        "<tr><th>{}</th><td>{}</td></tr>",
+        escape(name),
+        escape(value)
+    );
+}
+
+fn repositories(page: &mut String, heading: &str, list: &[String]) {
+    let _ = writeln!(page, "<h2>{heading}</h2>\n<ul>");
+    if list.is_empty() {
+        page.push_str("<li>none</li>\n");
+    }
+    for repository in list {
+        let _ = writeln!(page, "<li>{}</li>", escape(repository));
+    }
+    page.push_str("</ul>\n");
+}
+
+/// An inline SVG line chart of the history, 0–100 % on the vertical axis.
+#[allow(clippy::cast_precision_loss)] // at most 600 points
+fn graph(page: &mut String, series: &[(Snapshot, f64)]) {
+    let _ = writeln!(
+        page,
+        "<svg id=\"load-graph\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{GRAPH_WIDTH}\" height=\"{GRAPH_HEIGHT}\" \
+         viewBox=\"0 0 {GRAPH_WIDTH} {GRAPH_HEIGHT}\" style=\"border:1px solid #ccc\">"
+    );
+    for percent in [25.0, 50.0, 75.0] {
+        let y = GRAPH_HEIGHT * (1.0 - percent / 100.0);
+        let _ = writeln!(
+            page,
+            "<line x1=\"0\" y1=\"{y}\" x2=\"{GRAPH_WIDTH}\" y2=\"{y}\" stroke=\"#eee\"/>"
+        );
+    }
+    let slots = super::load::HISTORY_SNAPSHOTS as f64;
+    let offset = slots - series.len() as f64;
+    for (index, (name, colour)) in SERIES.iter().enumerate() {
+        let points: Vec<String> = series
+            .iter()
+            .enumerate()
+            .map(|(i, (snapshot, load))| {
+                let gpu = snapshot.sample.gpu.unwrap_or_default();
+                let value = match index {
+                    0 => *load,
+                    1 => snapshot.sample.cpu_percent,
+                    2 => snapshot.sample.memory_percent,
+                    3 => gpu.compute_percent,
+                    _ => gpu.memory_used_percent,
+                };
+                let x = GRAPH_WIDTH * (offset + i as f64) / slots;
+                let y = GRAPH_HEIGHT * (1.0 - value.clamp(0.0, 100.0) / 100.0);
+                format!("{x:.1},{y:.1}")
+            })
+            .collect();
+        let _ = writeln!(
+            page,
+            "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" points=\"{}\"><title>{name}</title></polyline>",
+            points.join(" ")
+        );
+    }
+    page.push_str("</svg>\n<p>");
+    for (name, colour) in SERIES {
+        let _ = write!(
+            page,
+            "<span style=\"color:{colour}\">&#9632; {name}</span> "
+        );
+    }
+    page.push_str("</p>\n");
+}
+
+/// Green below 50 %, orange below 80 %, red above: the original's green→red scale, in 3 steps.
+fn colour(percent: f64) -> &'static str {
+    if percent < 50.0 {
+        "#2ca02c"
+    } else if percent < 80.0 {
+        "#ff7f0e"
+    } else {
+        "#d62728"
+    }
+}
+
+#[allow(clippy::cast_precision_loss)] // display only
+fn gigabytes(bytes: u64) -> f64 {
+    bytes as f64 / 1e9
+}
+
+fn since(start: SystemTime) -> u64 {
+    start.elapsed().map_or(0, |d| d.as_secs())
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_neutralises_markup() {
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+}

@@ -1,0 +1,205 @@
+//! The `/client` WebSocket's text frames: parsing what the Webots web client sends, and the exact
+//! strings the server sends back (doc §3.2, §3.6, §3.13).
+
+use serde_json::Value;
+
+/// A start request's streaming mode; other values are logged and the default is used, as in the
+/// original, which only warned.
+pub const MODES: [&str; 2] = ["x3d", "mjpeg"];
+
+/// One inbound frame, understood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientMessage {
+    /// `{"start":{"url":…,"mode":…}}` (R2020 and later).
+    Start { url: String, mode: Option<String> },
+    /// `{"init":[host, project, world, user1Id, …]}` (R2019 robotbenchmark clients).
+    Init(InitRequest),
+    /// `{"reset controller":"<controller>/<file>"}`.
+    ResetController(String),
+    /// A JSON object with none of the keys above; the original ignores these silently.
+    Other,
+}
+
+/// The fields of an `init` array that matter here; the user and authentication fields were only
+/// forwarded to robotbenchmark's `download-project.php`, which this server does not call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitRequest {
+    pub host: String,
+    pub project: String,
+    pub world: String,
+    pub user1_id: String,
+}
+
+/// Why a frame is not a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("message is not JSON: {0}")]
+    NotJson(String),
+    #[error("message is not a JSON object")]
+    NotObject,
+    #[error("\"start\" must be an object with a string \"url\" and an optional string \"mode\"")]
+    BadStart,
+    #[error("\"init\" must be an array of strings: host, project, world, then user fields")]
+    BadInit,
+    #[error("\"reset controller\" must be a string")]
+    BadReset,
+    #[error("binary frames are not part of the protocol")]
+    Binary,
+}
+
+/// Parses one text frame. Keys are looked at in the original's order: `init`, `start`, then
+/// `reset controller`; the first present decides.
+///
+/// # Errors
+/// [`ProtocolError`] for anything that is not one of the messages above with the right types.
+pub fn parse(text: &str) -> Result<ClientMessage, ProtocolError> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| ProtocolError::NotJson(e.to_string()))?;
+    let Value::Object(object) = value else {
+        return Err(ProtocolError::NotObject);
+    };
+    if let Some(init) = object.get("init") {
+        let fields = init.as_array().ok_or(ProtocolError::BadInit)?;
+        let strings: Vec<&str> = fields
+            .iter()
+            .map(Value::as_str)
+            .collect::<Option<_>>()
+            .ok_or(ProtocolError::BadInit)?;
+        let [host, project, world, rest @ ..] = strings.as_slice() else {
+            return Err(ProtocolError::BadInit);
+        };
+        return Ok(ClientMessage::Init(InitRequest {
+            host: (*host).to_owned(),
+            project: (*project).to_owned(),
+            world: (*world).to_owned(),
+            user1_id: rest.first().map_or_else(String::new, |s| (*s).to_owned()),
+        }));
+    }
+    if let Some(start) = object.get("start") {
+        let url = start
+            .get("url")
+            .and_then(Value::as_str)
+            .ok_or(ProtocolError::BadStart)?;
+        let mode = match start.get("mode") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(mode)) => Some(mode.clone()),
+            Some(_) => return Err(ProtocolError::BadStart),
+        };
+        return Ok(ClientMessage::Start {
+            url: url.to_owned(),
+            mode,
+        });
+    }
+    if let Some(reset) = object.get("reset controller") {
+        let path = reset.as_str().ok_or(ProtocolError::BadReset)?;
+        return Ok(ClientMessage::ResetController(path.to_owned()));
+    }
+    Ok(ClientMessage::Other)
+}
+
+/// `loading: Error: <reason>`, the error frame the NEW web client shows to the user.
+pub fn error_frame(reason: &str) -> String {
+    format!("loading: Error: {reason}")
+}
+
+/// The frame announcing where the simulator streams: exactly
+/// `webots:ws(s)://<host>(:|/)<port>` (no trailing slash; doc §3.6).
+pub fn webots_frame(ssl: bool, port_rewrite: bool, host: &str, port: u16) -> String {
+    let scheme = if ssl { "wss:" } else { "ws:" };
+    let separator = if port_rewrite { '/' } else { ':' };
+    format!("webots:{scheme}//{host}{separator}{port}")
+}
+
+/// A number as Python's `str(float)` writes it (`60.0`, `12.5`), which is what the original put in
+/// its messages and `/load` bodies; non-finite values become `0.0` so peers can always parse it.
+pub fn python_float(value: f64) -> String {
+    if !value.is_finite() {
+        "0.0".to_owned()
+    } else if value.fract() == 0.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn start_with_and_without_mode() {
+        assert_eq!(
+            parse(r#"{"start":{"url":"https://github.com/a/b/blob/v1/worlds/w.wbt"}}"#).unwrap(),
+            ClientMessage::Start {
+                url: "https://github.com/a/b/blob/v1/worlds/w.wbt".into(),
+                mode: None
+            }
+        );
+        assert_eq!(
+            parse(r#"{"start":{"url":"u","mode":"mjpeg"}}"#).unwrap(),
+            ClientMessage::Start {
+                url: "u".into(),
+                mode: Some("mjpeg".into())
+            }
+        );
+    }
+
+    #[test]
+    fn init_reset_and_other_keys() {
+        let init = parse(r#"{"init":["http://h","robot","w.wbt","","","","","",""]}"#).unwrap();
+        assert_eq!(
+            init,
+            ClientMessage::Init(InitRequest {
+                host: "http://h".into(),
+                project: "robot".into(),
+                world: "w.wbt".into(),
+                user1_id: String::new(),
+            })
+        );
+        assert_eq!(
+            parse(r#"{"reset controller":"c/c.py"}"#).unwrap(),
+            ClientMessage::ResetController("c/c.py".into())
+        );
+        assert_eq!(parse(r#"{"hello":1}"#).unwrap(), ClientMessage::Other);
+    }
+
+    #[test]
+    fn malformed_messages_are_errors() {
+        assert!(matches!(parse("not json"), Err(ProtocolError::NotJson(_))));
+        assert_eq!(parse("[1]"), Err(ProtocolError::NotObject));
+        assert_eq!(
+            parse(r#"{"start":{"url":3}}"#),
+            Err(ProtocolError::BadStart)
+        );
+        assert_eq!(parse(r#"{"start":"x"}"#), Err(ProtocolError::BadStart));
+        assert_eq!(parse(r#"{"init":["a","b"]}"#), Err(ProtocolError::BadInit));
+        assert_eq!(
+            parse(r#"{"init":["a","b",3]}"#),
+            Err(ProtocolError::BadInit)
+        );
+        assert_eq!(
+            parse(r#"{"reset controller":[]}"#),
+            Err(ProtocolError::BadReset)
+        );
+    }
+
+    #[test]
+    fn floats_print_like_python() {
+        assert_eq!(python_float(60.0), "60.0");
+        assert_eq!(python_float(12.25), "12.25");
+        assert_eq!(python_float(f64::NAN), "0.0");
+    }
+
+    #[test]
+    fn webots_frame_follows_ssl_and_port_rewrite() {
+        assert_eq!(
+            webots_frame(false, false, "localhost", 2001),
+            "webots:ws://localhost:2001"
+        );
+        assert_eq!(
+            webots_frame(true, true, "cyberbotics1.epfl.ch", 2001),
+            "webots:wss://cyberbotics1.epfl.ch/2001"
+        );
+    }
+}

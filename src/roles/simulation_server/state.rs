@@ -1,0 +1,308 @@
+//! What the handlers share: the config, the simulator port pool, the table of client sessions, the
+//! load history, the instance directories' root, and the shutdown token and task tracker.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::SystemTime;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::load::{LoadHistory, MonitorCsv, Snapshot};
+use super::Config;
+use crate::core::metrics::Metrics;
+use crate::supervisor::{MachineInfo, Sample};
+
+/// Numbers the default instances roots of servers sharing one process (tests run several).
+static SERVER_SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+pub struct ServerState {
+    pub config: Config,
+    pub ports: Arc<PortPool>,
+    pub sessions: Arc<Sessions>,
+    pub load: Arc<LoadHistory>,
+    /// Parent of the per-client instance directories.
+    pub instances_root: PathBuf,
+    /// Whether `instances_root` was made for this server alone (the default) and so is removed at
+    /// shutdown; a configured `instancesDir` is never removed, only the directories made in it.
+    owns_instances_root: bool,
+    machine: OnceLock<MachineInfo>,
+    next_session: AtomicU64,
+    /// Cancelled when the server stops: every session stops its simulator and returns.
+    pub stop: CancellationToken,
+    /// Every session task, so shutdown can wait for all of them.
+    pub tracker: TaskTracker,
+    pub metrics: Arc<Metrics>,
+    pub started: SystemTime,
+}
+
+impl ServerState {
+    /// # Errors
+    /// The instances directory cannot be created.
+    pub async fn new(
+        config: Config,
+        base_port: u16,
+        stop: CancellationToken,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<Arc<Self>> {
+        let (instances_root, owns_instances_root) = match &config.instances_dir {
+            Some(dir) => (dir.clone(), false),
+            None => (
+                std::env::temp_dir()
+                    .join("gltf-cloud")
+                    .join(format!(
+                        "simulation-{}-{}",
+                        std::process::id(),
+                        SERVER_SEQUENCE.fetch_add(1, Ordering::Relaxed)
+                    ))
+                    .join("instances"),
+                true,
+            ),
+        };
+        tokio::fs::create_dir_all(&instances_root).await?;
+        let sessions = Arc::new(Sessions::default());
+        let gauges = Arc::clone(&sessions);
+        metrics.add_collector(move |m| {
+            let (running, idle) = gauges.counts();
+            let help = "Simulations by state (running includes starting).";
+            #[allow(clippy::cast_precision_loss)]
+            {
+                m.gauge_set("simulations", help, &[("state", "running")], running as f64);
+                m.gauge_set("simulations", help, &[("state", "idle")], idle as f64);
+            }
+        });
+        Ok(Arc::new(Self {
+            ports: Arc::new(PortPool::new(base_port, config.max_connections)),
+            load: Arc::new(LoadHistory::new(config.load_formula)),
+            sessions,
+            config,
+            instances_root,
+            owns_instances_root,
+            machine: OnceLock::new(),
+            next_session: AtomicU64::new(1),
+            stop,
+            tracker: TaskTracker::new(),
+            metrics,
+            started: SystemTime::now(),
+        }))
+    }
+
+    pub fn next_session_id(&self) -> u64 {
+        self.next_session.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn set_machine(&self, machine: MachineInfo) {
+        let _ = self.machine.set(machine);
+    }
+
+    pub fn machine(&self) -> Option<&MachineInfo> {
+        self.machine.get()
+    }
+
+    /// The sampler's callback: records a snapshot with the current simulation counts and appends
+    /// it to `monitor.csv` when enabled. Runs on the sampler thread, so file I/O is fine there.
+    pub fn load_observer(&self) -> impl FnMut(Sample) + Send + 'static {
+        let history = Arc::clone(&self.load);
+        let sessions = Arc::clone(&self.sessions);
+        let csv_dir = self
+            .config
+            .server
+            .log_dir
+            .clone()
+            .filter(|_| self.config.monitor_log_enabled);
+        let mut csv: Option<MonitorCsv> = None;
+        let mut csv_failed = false;
+        move |sample| {
+            let (running, idle) = sessions.counts();
+            let snapshot = Snapshot {
+                sample,
+                running,
+                idle,
+            };
+            history.record(snapshot);
+            if let (Some(dir), false) = (&csv_dir, csv_failed) {
+                if csv.is_none() {
+                    match MonitorCsv::open(dir) {
+                        Ok(file) => csv = Some(file),
+                        Err(e) => {
+                            csv_failed = true;
+                            tracing::warn!(cause = %e, "cannot open monitor.csv; not logging load");
+                        }
+                    }
+                }
+                if let Some(csv) = csv.as_mut() {
+                    csv.append(&snapshot);
+                }
+            }
+        }
+    }
+
+    /// Removes the default instances root (made for this server alone) once all sessions ended.
+    pub async fn remove_instances_root(&self) {
+        if self.owns_instances_root {
+            if let Some(server_dir) = self.instances_root.parent() {
+                if let Err(e) = tokio::fs::remove_dir_all(server_dir).await {
+                    tracing::warn!(dir = %server_dir.display(), cause = %e, "cannot remove instances root");
+                }
+            }
+        }
+    }
+}
+
+/// Simulator ports `base+1 … base+count`, each tested with a bind before it is handed out.
+#[derive(Debug)]
+pub struct PortPool {
+    first: u16,
+    last: u16,
+    held: Mutex<BTreeSet<u16>>,
+}
+
+/// A port handed to one session; dropping it returns the port.
+#[derive(Debug)]
+pub struct PortLease {
+    pub port: u16,
+    pool: Arc<PortPool>,
+}
+
+impl PortPool {
+    pub fn new(base: u16, count: u16) -> Self {
+        Self {
+            first: base.saturating_add(1),
+            last: base.saturating_add(count),
+            held: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// The lowest port not held by a session and free to bind on all interfaces (the simulator
+    /// binds it), or `None` when the range is exhausted.
+    pub fn acquire(self: &Arc<Self>) -> Option<PortLease> {
+        let mut held = lock(&self.held);
+        let port = (self.first..=self.last)
+            .find(|p| !held.contains(p) && std::net::TcpListener::bind(("0.0.0.0", *p)).is_ok())?;
+        held.insert(port);
+        Some(PortLease {
+            port,
+            pool: Arc::clone(self),
+        })
+    }
+
+    /// The size of the range, for error messages.
+    pub fn capacity(&self) -> u16 {
+        if self.last < self.first {
+            0
+        } else {
+            self.last - self.first + 1
+        }
+    }
+}
+
+impl Drop for PortLease {
+    fn drop(&mut self) {
+        lock(&self.pool.held).remove(&self.port);
+    }
+}
+
+/// What a session's simulator is doing, from its output (`pause` → idle, `real-time`/`step` →
+/// running).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimulationState {
+    /// Setting up the project or waiting for the readiness marker.
+    Starting,
+    Running,
+    Idle,
+}
+
+impl SimulationState {
+    pub fn label(self) -> &'static str {
+        match self {
+            SimulationState::Starting => "starting",
+            SimulationState::Running => "running",
+            SimulationState::Idle => "idle",
+        }
+    }
+}
+
+/// One session, as the monitor page lists it.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub url: String,
+    pub port: u16,
+    pub state: SimulationState,
+    pub since: SystemTime,
+}
+
+/// The table of sessions with a simulator (or one being prepared).
+#[derive(Default)]
+pub struct Sessions(Mutex<BTreeMap<u64, SessionInfo>>);
+
+impl Sessions {
+    pub fn insert(&self, id: u64, info: SessionInfo) {
+        lock(&self.0).insert(id, info);
+    }
+
+    pub fn set_state(&self, id: u64, state: SimulationState) {
+        if let Some(info) = lock(&self.0).get_mut(&id) {
+            info.state = state;
+        }
+    }
+
+    pub fn remove(&self, id: u64) {
+        lock(&self.0).remove(&id);
+    }
+
+    /// (running including starting, idle).
+    pub fn counts(&self) -> (usize, usize) {
+        let sessions = lock(&self.0);
+        let idle = sessions
+            .values()
+            .filter(|s| s.state == SimulationState::Idle)
+            .count();
+        (sessions.len() - idle, idle)
+    }
+
+    pub fn list(&self) -> Vec<(u64, SessionInfo)> {
+        lock(&self.0)
+            .iter()
+            .map(|(id, s)| (*id, s.clone()))
+            .collect()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn ports_skip_held_and_busy_ones_and_run_out() {
+        // Find a base whose next three ports we can control: occupy the second one.
+        let probe = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+        let busy_port = probe.local_addr().unwrap().port();
+        let pool = Arc::new(PortPool::new(busy_port - 2, 3));
+        let a = pool.acquire().unwrap();
+        assert_eq!(a.port, busy_port - 1);
+        let b = pool.acquire();
+        // busy_port is taken by `probe`, so the next lease skips it.
+        assert_ne!(b.as_ref().map(|l| l.port), Some(busy_port));
+        drop(b);
+        drop(a);
+        let again = pool.acquire().unwrap();
+        assert_eq!(again.port, busy_port - 1);
+        assert_eq!(pool.capacity(), 3);
+    }
+
+    #[test]
+    fn zero_capacity_pool_is_always_exhausted() {
+        let pool = Arc::new(PortPool::new(40000, 0));
+        assert!(pool.acquire().is_none());
+        assert_eq!(pool.capacity(), 0);
+    }
+}
