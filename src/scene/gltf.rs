@@ -428,10 +428,8 @@ impl Loader<'_, '_> {
         let given_normals = match primitive.attributes.normal {
             Some(accessor) => {
                 let normal_path = format!("{path}.attributes.NORMAL");
-                let normals = self
-                    .buffers
-                    .read_floats::<3>(accessor, &normal_path, "VEC3")?;
-                check_count(normals.len(), vertex_count, &normal_path)?;
+                let normals =
+                    self.vertex_attribute::<3>(accessor, &normal_path, "VEC3", vertex_count)?;
                 normals::transform(&normals, linear)
             }
             None => None,
@@ -441,9 +439,7 @@ impl Loader<'_, '_> {
         let tex_coords = match primitive.attributes.tex_coord_0 {
             Some(accessor) if self.options.decode_textures => {
                 let tex_path = format!("{path}.attributes.TEXCOORD_0");
-                let tex_coords = self.buffers.read_floats::<2>(accessor, &tex_path, "VEC2")?;
-                check_count(tex_coords.len(), vertex_count, &tex_path)?;
-                Some(tex_coords)
+                Some(self.vertex_attribute::<2>(accessor, &tex_path, "VEC2", vertex_count)?)
             }
             _ => None,
         };
@@ -458,6 +454,28 @@ impl Loader<'_, '_> {
             indices,
             material,
         }))
+    }
+
+    /// Reads a per-vertex attribute, its count checked against POSITION's before anything is
+    /// allocated (an accessor without bufferView could claim any count).
+    fn vertex_attribute<const N: usize>(
+        &mut self,
+        accessor: usize,
+        path: &str,
+        expected_type: &str,
+        vertex_count: usize,
+    ) -> Result<Vec<[f32; N]>, SceneError> {
+        let count = self
+            .buffers
+            .accessor(accessor, path, &[expected_type])?
+            .count;
+        if count != vertex_count {
+            return Err(SceneError::invalid(
+                path,
+                format!("accessor {accessor} has {count} elements but POSITION has {vertex_count}"),
+            ));
+        }
+        self.buffers.read_floats::<N>(accessor, path, expected_type)
     }
 
     /// Refuses a primitive that would take the scene over its limits, before its data is read.
@@ -693,17 +711,6 @@ fn world_positions(
             }
         })
         .collect()
-}
-
-fn check_count(count: usize, vertex_count: usize, path: &str) -> Result<(), SceneError> {
-    if count == vertex_count {
-        Ok(())
-    } else {
-        Err(SceneError::invalid(
-            path,
-            format!("has {count} elements but POSITION has {vertex_count}"),
-        ))
-    }
 }
 
 /// Turns mode 4/5/6 indices into a counter-clockwise triangle list (glTF spec §3.7.2.1).

@@ -144,7 +144,7 @@ pub struct ClipPlanes {
     pub zfar: Option<f64>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Material {
     #[serde(default, deserialize_with = "null_as_default")]

@@ -874,6 +874,71 @@ fn invalid_json_is_one_short_line() {
     assert!(error.len() < 400 && !error.contains('\n'), "{error}");
 }
 
+/// KHR_mesh_quantization: u16 positions (not normalized) read as their integer values.
+#[test]
+fn quantized_positions_read_as_floats() {
+    let mut doc = Doc::new();
+    let bytes: Vec<u8> = [0u16, 0, 0, 300, 0, 0, 0, 7, 0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let position = doc.accessor(&bytes, 5123, 3, "VEC3");
+    doc.mesh_node(json!({"attributes": {"POSITION": position}}), json!({}));
+    doc.json["extensionsRequired"] = json!(["KHR_mesh_quantization"]);
+    let mesh = &doc.load().unwrap().meshes[0];
+    assert_eq!(
+        mesh.positions,
+        [[0.0, 0.0, 0.0], [300.0, 0.0, 0.0], [0.0, 7.0, 0.0]]
+    );
+}
+
+#[test]
+fn sparse_accessors_and_wrong_types_are_refused() {
+    let mut doc = Doc::new();
+    doc.triangle(json!({}));
+    doc.json["accessors"][0]["sparse"] = json!({"count": 1});
+    assert_eq!(
+        doc.error(),
+        "meshes[0].primitives[0].attributes.POSITION: accessor 0 is sparse, which is not supported"
+    );
+
+    let mut doc = Doc::new();
+    doc.triangle(json!({}));
+    doc.json["accessors"][0]["type"] = json!("VEC2");
+    assert_eq!(
+        doc.error(),
+        "meshes[0].primitives[0].attributes.POSITION: accessor 0 has type VEC2, expected VEC3"
+    );
+
+    let mut doc = Doc::new();
+    doc.triangle(json!({}));
+    doc.json["accessors"][1]["componentType"] = json!(5126);
+    assert_eq!(
+        doc.error(),
+        "meshes[0].primitives[0].indices: accessor 1 has componentType 5126; indices must be \
+         UNSIGNED_BYTE, UNSIGNED_SHORT or UNSIGNED_INT"
+    );
+}
+
+/// A TEXCOORD_0 accessor without bufferView claiming 10¹² elements is refused before allocation.
+#[test]
+fn attribute_count_must_match_position_before_reading() {
+    let mut doc = Doc::new();
+    let position = doc.positions(&TRIANGLE);
+    let uv = doc.push(
+        "accessors",
+        json!({"componentType": 5126, "count": 1_000_000_000_000u64, "type": "VEC2"}),
+    );
+    doc.mesh_node(
+        json!({"attributes": {"POSITION": position, "TEXCOORD_0": uv}}),
+        json!({}),
+    );
+    assert_eq!(
+        doc.error(),
+        "meshes[0].primitives[0].attributes.TEXCOORD_0: accessor 1 has 1000000000000 elements but POSITION has 3"
+    );
+}
+
 #[test]
 fn camera_without_projection_or_out_of_range_is_named() {
     let mut doc = Doc::new();
