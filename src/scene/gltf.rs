@@ -131,8 +131,18 @@ fn is_tolerated_extension(name: &str) -> bool {
 /// # Errors
 /// Any [`SceneError`]: malformed or unsupported content, an external URI, or a limit in `options`.
 pub fn load(gltf_json: &[u8], options: &LoadOptions) -> Result<Scene, SceneError> {
-    let root: json::Root = serde_json::from_slice(gltf_json)
-        .map_err(|err| SceneError::Json(short(&err.to_string())))?;
+    if gltf_json.starts_with(b"glTF") {
+        return Err(SceneError::Json(
+            "binary glTF (.glb) is not accepted; Drake sends glTF JSON".to_owned(),
+        ));
+    }
+    let root: json::Root = serde_json::from_slice(gltf_json).map_err(|err| {
+        // serde_json quotes offending strings whole: shorten the message, keep the position.
+        let position = format!(" at line {} column {}", err.line(), err.column());
+        let text = err.to_string();
+        let message = text.strip_suffix(&position).unwrap_or(&text);
+        SceneError::Json(format!("{}{position}", short(message)))
+    })?;
     if let Some(name) = root
         .extensions_required
         .iter()

@@ -872,6 +872,14 @@ fn invalid_json_is_one_short_line() {
         .unwrap_err()
         .to_string();
     assert!(error.len() < 400 && !error.contains('\n'), "{error}");
+    assert!(error.ends_with("at line 1 column 1000012"), "{error}");
+    let error = load(b"glTF\x02\0\0\0", &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        "invalid glTF JSON: binary glTF (.glb) is not accepted; Drake sends glTF JSON"
+    );
 }
 
 /// KHR_mesh_quantization: u16 positions (not normalized) read as their integer values.
