@@ -406,27 +406,11 @@ impl Loader<'_, '_> {
             self.buffers
                 .read_floats::<3>(position_accessor, &position_path, "VEC3")?;
         let positions = world_positions(&local_positions, mesh_to_world, &position_path)?;
-        let raw_indices = match primitive.indices {
-            Some(accessor) => {
-                let indices = self.buffers.read_indices(accessor, &index_path)?;
-                if let Some((element, &value)) = indices
-                    .iter()
-                    .enumerate()
-                    .find(|&(_, &value)| value as usize >= vertex_count)
-                {
-                    return Err(SceneError::invalid(
-                        &index_path,
-                        format!("index {value} at element {element} is out of range for {vertex_count} vertices"),
-                    ));
-                }
-                indices
-            }
-            None => (0..u32::try_from(vertex_count).map_err(|_| {
-                SceneError::invalid(&position_path, "too many vertices for 32-bit indices")
-            })?)
-                .collect(),
-        };
+        let raw_indices = self.raw_indices(primitive.indices, &index_path, vertex_count)?;
         let mut indices = triangle_list(raw_indices, mode, path);
+        if indices.is_empty() {
+            return Ok(None);
+        }
         let linear = DMat3::from_mat4(mesh_to_world);
         if linear.determinant() < 0.0 {
             // A mirroring transform turns counter-clockwise faces clockwise; swap two corners back.
@@ -464,6 +448,32 @@ impl Loader<'_, '_> {
             indices,
             material,
         }))
+    }
+
+    /// The primitive's indices, each checked against the vertex count; `0..n` when unindexed.
+    fn raw_indices(
+        &mut self,
+        accessor: Option<usize>,
+        path: &str,
+        vertex_count: usize,
+    ) -> Result<Vec<u32>, SceneError> {
+        let Some(accessor) = accessor else {
+            let count = u32::try_from(vertex_count)
+                .map_err(|_| SceneError::invalid(path, "too many vertices for 32-bit indices"))?;
+            return Ok((0..count).collect());
+        };
+        let indices = self.buffers.read_indices(accessor, path)?;
+        let past_the_end = indices
+            .iter()
+            .enumerate()
+            .find(|&(_, &value)| value as usize >= vertex_count);
+        if let Some((element, value)) = past_the_end {
+            return Err(SceneError::invalid(
+                path,
+                format!("index {value} at element {element} is out of range for {vertex_count} vertices"),
+            ));
+        }
+        Ok(indices)
     }
 
     /// Reads a per-vertex attribute, its count checked against POSITION's before anything is
@@ -667,8 +677,8 @@ fn revisit_error(node: usize, referrer: Referrer, parent_of: &[Option<usize>]) -
 
 /// The node's `matrix`, or its translation × rotation × scale.
 fn local_transform(node: &json::Node, index: usize) -> Result<DMat4, SceneError> {
-    let transform = match node.matrix {
-        Some(matrix) => DMat4::from_cols_array(&matrix),
+    let transform = match &node.matrix {
+        Some(matrix) => DMat4::from_cols_array(matrix),
         None => {
             let rotation = match node.rotation {
                 Some([x, y, z, w]) => {

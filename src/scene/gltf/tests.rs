@@ -469,6 +469,31 @@ fn line_primitives_are_skipped_with_a_warning_and_strips_and_fans_convert() {
     }
 }
 
+/// Leftover indices that make no whole triangle are dropped with a warning; a primitive left with
+/// no triangle at all is not drawn.
+#[test]
+fn trailing_indices_are_dropped_and_empty_primitives_skipped() {
+    let mut doc = Doc::new();
+    let position = doc.positions(&TRIANGLE);
+    let four = doc.indices_u32(&[0, 1, 2, 0]);
+    let two = doc.indices_u32(&[0, 1]);
+    doc.mesh_node(
+        json!({"attributes": {"POSITION": position}, "indices": four}),
+        json!({}),
+    );
+    doc.mesh_node(
+        json!({"attributes": {"POSITION": position}, "indices": two}),
+        json!({}),
+    );
+    let (scene, logs) = capture_logs(|| doc.load().unwrap());
+    assert_eq!(scene.meshes.len(), 1);
+    assert_eq!(scene.meshes[0].indices, [0, 1, 2]);
+    assert!(
+        logs.contains("meshes[0].primitives[0]") && logs.contains("trailing"),
+        "{logs}"
+    );
+}
+
 #[test]
 fn look_only_required_extensions_are_tolerated() {
     let mut doc = Doc::new();
