@@ -4,7 +4,7 @@
 //! # Why not the `gltf` crate
 //! `gltf-json` deserializes into owned `String`s and typed `Vec`s: Drake's empty scene
 //! (`"nodes":null`, drake-gltf-protocol §3.3) is a hard error there, and a fix-up pass would have
-//! to rebuild the document as a `serde_json::Value`, copying tens of MB of base64. So [`json`] is a
+//! to rebuild the document as a `serde_json::Value`, copying tens of MB of base64. So `json.rs` is a
 //! small serde model of only the fields drawn, where `null` reads as empty and `uri`s borrow from
 //! the request body; `target` on image bufferViews (§3.2) is simply never looked at.
 //!
