@@ -4,7 +4,7 @@
 //! # Why not the `gltf` crate
 //! `gltf-json` deserializes into owned `String`s and typed `Vec`s: Drake's empty scene
 //! (`"nodes":null`, drake-gltf-protocol §3.3) is a hard error there, and a fix-up pass would have
-//! to rebuild the document as a `serde_json::Value`, copying tens of MB of base64. So [`json`] is a
+//! to rebuild the document as a `serde_json::Value`, copying tens of MB of base64. So `json.rs` is a
 //! small serde model of only the fields drawn, where `null` reads as empty and `uri`s borrow from
 //! the request body; `target` on image bufferViews (§3.2) is simply never looked at.
 //!
@@ -131,8 +131,18 @@ fn is_tolerated_extension(name: &str) -> bool {
 /// # Errors
 /// Any [`SceneError`]: malformed or unsupported content, an external URI, or a limit in `options`.
 pub fn load(gltf_json: &[u8], options: &LoadOptions) -> Result<Scene, SceneError> {
-    let root: json::Root = serde_json::from_slice(gltf_json)
-        .map_err(|err| SceneError::Json(short(&err.to_string())))?;
+    if gltf_json.starts_with(b"glTF") {
+        return Err(SceneError::Json(
+            "binary glTF (.glb) is not accepted; Drake sends glTF JSON".to_owned(),
+        ));
+    }
+    let root: json::Root = serde_json::from_slice(gltf_json).map_err(|err| {
+        // serde_json quotes offending strings whole: shorten the message, keep the position.
+        let position = format!(" at line {} column {}", err.line(), err.column());
+        let text = err.to_string();
+        let message = text.strip_suffix(&position).unwrap_or(&text);
+        SceneError::Json(format!("{}{position}", short(message)))
+    })?;
     if let Some(name) = root
         .extensions_required
         .iter()
@@ -396,27 +406,11 @@ impl Loader<'_, '_> {
             self.buffers
                 .read_floats::<3>(position_accessor, &position_path, "VEC3")?;
         let positions = world_positions(&local_positions, mesh_to_world, &position_path)?;
-        let raw_indices = match primitive.indices {
-            Some(accessor) => {
-                let indices = self.buffers.read_indices(accessor, &index_path)?;
-                if let Some((element, &value)) = indices
-                    .iter()
-                    .enumerate()
-                    .find(|&(_, &value)| value as usize >= vertex_count)
-                {
-                    return Err(SceneError::invalid(
-                        &index_path,
-                        format!("index {value} at element {element} is out of range for {vertex_count} vertices"),
-                    ));
-                }
-                indices
-            }
-            None => (0..u32::try_from(vertex_count).map_err(|_| {
-                SceneError::invalid(&position_path, "too many vertices for 32-bit indices")
-            })?)
-                .collect(),
-        };
+        let raw_indices = self.raw_indices(primitive.indices, &index_path, vertex_count)?;
         let mut indices = triangle_list(raw_indices, mode, path);
+        if indices.is_empty() {
+            return Ok(None);
+        }
         let linear = DMat3::from_mat4(mesh_to_world);
         if linear.determinant() < 0.0 {
             // A mirroring transform turns counter-clockwise faces clockwise; swap two corners back.
@@ -428,10 +422,8 @@ impl Loader<'_, '_> {
         let given_normals = match primitive.attributes.normal {
             Some(accessor) => {
                 let normal_path = format!("{path}.attributes.NORMAL");
-                let normals = self
-                    .buffers
-                    .read_floats::<3>(accessor, &normal_path, "VEC3")?;
-                check_count(normals.len(), vertex_count, &normal_path)?;
+                let normals =
+                    self.vertex_attribute::<3>(accessor, &normal_path, "VEC3", vertex_count)?;
                 normals::transform(&normals, linear)
             }
             None => None,
@@ -441,9 +433,7 @@ impl Loader<'_, '_> {
         let tex_coords = match primitive.attributes.tex_coord_0 {
             Some(accessor) if self.options.decode_textures => {
                 let tex_path = format!("{path}.attributes.TEXCOORD_0");
-                let tex_coords = self.buffers.read_floats::<2>(accessor, &tex_path, "VEC2")?;
-                check_count(tex_coords.len(), vertex_count, &tex_path)?;
-                Some(tex_coords)
+                Some(self.vertex_attribute::<2>(accessor, &tex_path, "VEC2", vertex_count)?)
             }
             _ => None,
         };
@@ -458,6 +448,54 @@ impl Loader<'_, '_> {
             indices,
             material,
         }))
+    }
+
+    /// The primitive's indices, each checked against the vertex count; `0..n` when unindexed.
+    fn raw_indices(
+        &mut self,
+        accessor: Option<usize>,
+        path: &str,
+        vertex_count: usize,
+    ) -> Result<Vec<u32>, SceneError> {
+        let Some(accessor) = accessor else {
+            let count = u32::try_from(vertex_count)
+                .map_err(|_| SceneError::invalid(path, "too many vertices for 32-bit indices"))?;
+            return Ok((0..count).collect());
+        };
+        let indices = self.buffers.read_indices(accessor, path)?;
+        let past_the_end = indices
+            .iter()
+            .enumerate()
+            .find(|&(_, &value)| value as usize >= vertex_count);
+        if let Some((element, value)) = past_the_end {
+            return Err(SceneError::invalid(
+                path,
+                format!("index {value} at element {element} is out of range for {vertex_count} vertices"),
+            ));
+        }
+        Ok(indices)
+    }
+
+    /// Reads a per-vertex attribute, its count checked against POSITION's before anything is
+    /// allocated (an accessor without bufferView could claim any count).
+    fn vertex_attribute<const N: usize>(
+        &mut self,
+        accessor: usize,
+        path: &str,
+        expected_type: &str,
+        vertex_count: usize,
+    ) -> Result<Vec<[f32; N]>, SceneError> {
+        let count = self
+            .buffers
+            .accessor(accessor, path, &[expected_type])?
+            .count;
+        if count != vertex_count {
+            return Err(SceneError::invalid(
+                path,
+                format!("accessor {accessor} has {count} elements but POSITION has {vertex_count}"),
+            ));
+        }
+        self.buffers.read_floats::<N>(accessor, path, expected_type)
     }
 
     /// Refuses a primitive that would take the scene over its limits, before its data is read.
@@ -639,8 +677,8 @@ fn revisit_error(node: usize, referrer: Referrer, parent_of: &[Option<usize>]) -
 
 /// The node's `matrix`, or its translation × rotation × scale.
 fn local_transform(node: &json::Node, index: usize) -> Result<DMat4, SceneError> {
-    let transform = match node.matrix {
-        Some(matrix) => DMat4::from_cols_array(&matrix),
+    let transform = match &node.matrix {
+        Some(matrix) => DMat4::from_cols_array(matrix),
         None => {
             let rotation = match node.rotation {
                 Some([x, y, z, w]) => {
@@ -693,17 +731,6 @@ fn world_positions(
             }
         })
         .collect()
-}
-
-fn check_count(count: usize, vertex_count: usize, path: &str) -> Result<(), SceneError> {
-    if count == vertex_count {
-        Ok(())
-    } else {
-        Err(SceneError::invalid(
-            path,
-            format!("has {count} elements but POSITION has {vertex_count}"),
-        ))
-    }
 }
 
 /// Turns mode 4/5/6 indices into a counter-clockwise triangle list (glTF spec §3.7.2.1).

@@ -144,7 +144,7 @@ pub struct ClipPlanes {
     pub zfar: Option<f64>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Material {
     #[serde(default, deserialize_with = "null_as_default")]
@@ -206,8 +206,9 @@ pub struct Node {
     pub camera: Option<usize>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub children: Vec<usize>,
+    /// Boxed: most nodes have none, and `"{}"` must not cost 136 bytes of parsed node.
     #[serde(default, deserialize_with = "null_as_default")]
-    pub matrix: Option<[f64; 16]>,
+    pub matrix: Option<Box<[f64; 16]>>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub mesh: Option<usize>,
     #[serde(default, deserialize_with = "null_as_default")]

@@ -469,6 +469,31 @@ fn line_primitives_are_skipped_with_a_warning_and_strips_and_fans_convert() {
     }
 }
 
+/// Leftover indices that make no whole triangle are dropped with a warning; a primitive left with
+/// no triangle at all is not drawn.
+#[test]
+fn trailing_indices_are_dropped_and_empty_primitives_skipped() {
+    let mut doc = Doc::new();
+    let position = doc.positions(&TRIANGLE);
+    let four = doc.indices_u32(&[0, 1, 2, 0]);
+    let two = doc.indices_u32(&[0, 1]);
+    doc.mesh_node(
+        json!({"attributes": {"POSITION": position}, "indices": four}),
+        json!({}),
+    );
+    doc.mesh_node(
+        json!({"attributes": {"POSITION": position}, "indices": two}),
+        json!({}),
+    );
+    let (scene, logs) = capture_logs(|| doc.load().unwrap());
+    assert_eq!(scene.meshes.len(), 1);
+    assert_eq!(scene.meshes[0].indices, [0, 1, 2]);
+    assert!(
+        logs.contains("meshes[0].primitives[0]") && logs.contains("trailing"),
+        "{logs}"
+    );
+}
+
 #[test]
 fn look_only_required_extensions_are_tolerated() {
     let mut doc = Doc::new();
@@ -872,6 +897,79 @@ fn invalid_json_is_one_short_line() {
         .unwrap_err()
         .to_string();
     assert!(error.len() < 400 && !error.contains('\n'), "{error}");
+    assert!(error.ends_with("at line 1 column 1000012"), "{error}");
+    let error = load(b"glTF\x02\0\0\0", &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        "invalid glTF JSON: binary glTF (.glb) is not accepted; Drake sends glTF JSON"
+    );
+}
+
+/// KHR_mesh_quantization: u16 positions (not normalized) read as their integer values.
+#[test]
+fn quantized_positions_read_as_floats() {
+    let mut doc = Doc::new();
+    let bytes: Vec<u8> = [0u16, 0, 0, 300, 0, 0, 0, 7, 0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let position = doc.accessor(&bytes, 5123, 3, "VEC3");
+    doc.mesh_node(json!({"attributes": {"POSITION": position}}), json!({}));
+    doc.json["extensionsRequired"] = json!(["KHR_mesh_quantization"]);
+    let mesh = &doc.load().unwrap().meshes[0];
+    assert_eq!(
+        mesh.positions,
+        [[0.0, 0.0, 0.0], [300.0, 0.0, 0.0], [0.0, 7.0, 0.0]]
+    );
+}
+
+#[test]
+fn sparse_accessors_and_wrong_types_are_refused() {
+    let mut doc = Doc::new();
+    doc.triangle(json!({}));
+    doc.json["accessors"][0]["sparse"] = json!({"count": 1});
+    assert_eq!(
+        doc.error(),
+        "meshes[0].primitives[0].attributes.POSITION: accessor 0 is sparse, which is not supported"
+    );
+
+    let mut doc = Doc::new();
+    doc.triangle(json!({}));
+    doc.json["accessors"][0]["type"] = json!("VEC2");
+    assert_eq!(
+        doc.error(),
+        "meshes[0].primitives[0].attributes.POSITION: accessor 0 has type VEC2, expected VEC3"
+    );
+
+    let mut doc = Doc::new();
+    doc.triangle(json!({}));
+    doc.json["accessors"][1]["componentType"] = json!(5126);
+    assert_eq!(
+        doc.error(),
+        "meshes[0].primitives[0].indices: accessor 1 has componentType 5126; indices must be \
+         UNSIGNED_BYTE, UNSIGNED_SHORT or UNSIGNED_INT"
+    );
+}
+
+/// A TEXCOORD_0 accessor without bufferView claiming 10¹² elements is refused before allocation.
+#[test]
+fn attribute_count_must_match_position_before_reading() {
+    let mut doc = Doc::new();
+    let position = doc.positions(&TRIANGLE);
+    let uv = doc.push(
+        "accessors",
+        json!({"componentType": 5126, "count": 1_000_000_000_000u64, "type": "VEC2"}),
+    );
+    doc.mesh_node(
+        json!({"attributes": {"POSITION": position, "TEXCOORD_0": uv}}),
+        json!({}),
+    );
+    assert_eq!(
+        doc.error(),
+        "meshes[0].primitives[0].attributes.TEXCOORD_0: accessor 1 has 1000000000000 elements but POSITION has 3"
+    );
 }
 
 #[test]
