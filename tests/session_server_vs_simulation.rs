@@ -1,5 +1,5 @@
-//! The session server balancing between two real in-process simulation servers (their own
-//! `/load`), to be enabled at integration once `roles::simulation_server` serves `/load`.
+//! The session server balancing between two real in-process simulation servers, polling their own
+//! `/load`: one stops and every session goes to the other.
 #![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
 
 mod common;
