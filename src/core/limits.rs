@@ -23,6 +23,10 @@ pub const LOG_FILE_BACKUPS: usize = 10;
 /// so every error body the servers write is cut below this.
 pub const MAX_ERROR_BODY_BYTES: usize = 8 * 1024 - 1;
 
+/// Largest response body the servers read from their peers (a simulation server's load figure,
+/// a webhook's or directory's reply): those are a few bytes, and a peer must not make us buffer more.
+pub const MAX_PEER_RESPONSE_BYTES: usize = 4096;
+
 /// Largest request body the render server reads. Drake inlines every buffer and texture as base64
 /// in the glTF JSON, so robot scenes of tens of MB are normal. Config key: `maxBodyBytes`.
 pub const MAX_BODY_BYTES: usize = 512 * 1024 * 1024;

@@ -1,8 +1,9 @@
-//! The shared core under every role: config files, limits, logging, TLS, metrics, signals and the
-//! server bootstrap. It depends on external crates only; nothing here knows about rendering or
+//! The shared core under every role: config files, limits, logging, TLS, metrics, signals, the
+//! server bootstrap and the outbound HTTP client. It depends on external crates only; nothing here knows about rendering or
 //! simulation.
 
 pub mod config;
+pub mod http_client;
 pub mod limits;
 pub mod logging;
 pub mod metrics;

@@ -8,7 +8,6 @@
 mod availability;
 mod balancer;
 mod config;
-mod http_client;
 mod monitor;
 mod notify;
 mod poller;
@@ -31,9 +30,9 @@ use crate::core::{server, shutdown};
 use crate::roles::{LoggingArgs, ServerArgs};
 
 pub use self::config::{Config, SimulationServer};
-use self::http_client::HttpClient;
 use self::notify::Notifier;
 use self::poller::{PollSettings, Poller, Readings};
+use crate::core::http_client::{self, HttpClient};
 
 /// The port the original listens on.
 pub const DEFAULT_PORT: u16 = 1999;

@@ -10,9 +10,9 @@ use hyper::Uri;
 use tokio_util::task::TaskTracker;
 
 use super::config::{Config, NOTIFY_TIMEOUT};
-use super::http_client::HttpClient;
 use super::pyfloat;
 use super::smtp::{self, Mail, SmtpSettings};
+use crate::core::http_client::HttpClient;
 
 /// SMTP's standard port, which the original's `SMTP(port=0)` also means.
 const SMTP_PORT: u16 = 25;
@@ -205,7 +205,7 @@ impl Notifier {
             })
             .to_string();
             self.tasks.spawn(async move {
-                match tokio::time::timeout(NOTIFY_TIMEOUT, client.post_json(&url, payload)).await {
+                match tokio::time::timeout(NOTIFY_TIMEOUT, client.post(&url, "application/json", payload)).await {
                     Ok(Ok(answer)) if answer.status.is_success() => {
                         tracing::debug!(%url, "webhook notified");
                     }

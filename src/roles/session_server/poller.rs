@@ -16,9 +16,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::balancer;
 use super::config::{SimulationServer, UNREACHABLE_LOAD};
-use super::http_client::HttpClient;
 use super::notify::{Change, Notifier};
 use super::pyfloat;
+use crate::core::http_client::HttpClient;
 
 /// Longest piece of an unparsable `/load` body quoted in the log.
 const QUOTED_BODY_CHARS: usize = 64;

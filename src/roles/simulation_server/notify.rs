@@ -5,13 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
-
 use super::state::ServerState;
+use crate::core::http_client::{self, HttpClient};
 
 /// Tries per URL, and the pause between them: the original's 6 tries, 5 s apart.
 const TRIES: u32 = 6;
@@ -19,9 +14,6 @@ const RETRY_PAUSE: Duration = Duration::from_secs(5);
 
 /// Longest one try (connect, TLS, request, response) may take.
 const TRY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Largest response body read (it is only logged).
-const MAX_RESPONSE_BYTES: usize = 4096;
 
 /// Posts this server's URL, idle-time share and allowed repositories to every `notify` URL.
 pub async fn announce(state: Arc<ServerState>, port: u16) {
@@ -44,19 +36,41 @@ pub async fn announce(state: Arc<ServerState>, port: u16) {
                 .join(","),
         ),
     ]);
+    if config.notify.is_empty() {
+        return;
+    }
+    let client = match http_client::tls_connector(None) {
+        Ok(tls) => HttpClient::new(tls),
+        Err(e) => {
+            tracing::warn!(cause = %e, "cannot announce: no TLS client");
+            return;
+        }
+    };
     for target in &config.notify {
+        let url: hyper::Uri = match target.parse() {
+            Ok(url) => url,
+            Err(e) => {
+                tracing::warn!(%target, cause = %e, "cannot announce: not a URL");
+                continue;
+            }
+        };
         for attempt in 1..=TRIES {
             let outcome = tokio::select! {
                 () = state.stop.cancelled() => return,
-                outcome = tokio::time::timeout(TRY_TIMEOUT, post(target, form.clone())) => outcome,
+                outcome = tokio::time::timeout(
+                    TRY_TIMEOUT,
+                    client.post(&url, "application/x-www-form-urlencoded", form.clone()),
+                ) => outcome,
             };
             match outcome {
-                Ok(Ok((status, body))) if (200..300).contains(&status) => {
-                    tracing::info!(%target, status, reply = %body.trim(), "announced to directory");
+                Ok(Ok(answer)) if answer.status.is_success() => {
+                    let reply = String::from_utf8_lossy(&answer.body);
+                    tracing::info!(%target, status = answer.status.as_u16(), reply = %reply.trim(), "announced to directory");
                     break;
                 }
-                Ok(Ok((status, body))) => {
-                    tracing::warn!(%target, status, reply = %body.trim(), attempt, "directory refused announcement");
+                Ok(Ok(answer)) => {
+                    let reply = String::from_utf8_lossy(&answer.body);
+                    tracing::warn!(%target, status = answer.status.as_u16(), reply = %reply.trim(), attempt, "directory refused announcement");
                 }
                 Ok(Err(e)) => tracing::warn!(%target, cause = %e, attempt, "cannot announce"),
                 Err(_) => tracing::warn!(%target, attempt, "announcement timed out"),
@@ -89,62 +103,6 @@ fn form_encode(fields: &[(&str, &str)]) -> String {
         .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// One POST over HTTP/1.1, plain or TLS (web PKI roots).
-async fn post(url: &str, form: String) -> anyhow::Result<(u16, String)> {
-    let uri: hyper::Uri = url.parse()?;
-    let host = uri
-        .host()
-        .ok_or_else(|| anyhow::anyhow!("no host in {url}"))?
-        .to_owned();
-    let https = match uri.scheme_str() {
-        Some("https") => true,
-        Some("http") => false,
-        _ => anyhow::bail!("only http:// and https:// notify URLs are supported"),
-    };
-    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-    let tcp = TcpStream::connect((host.as_str(), port)).await?;
-    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
-    if https {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let name = rustls_pki_types::ServerName::try_from(host.clone())?;
-        let stream = tokio_rustls::TlsConnector::from(Arc::new(tls))
-            .connect(name, tcp)
-            .await?;
-        send(stream, &host, &path, form).await
-    } else {
-        send(tcp, &host, &path, form).await
-    }
-}
-
-async fn send<S>(stream: S, host: &str, path: &str, form: String) -> anyhow::Result<(u16, String)>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    let connection = tokio::spawn(connection);
-    let request = hyper::Request::post(path)
-        .header("host", host)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Full::new(Bytes::from(form)))?;
-    let response = sender.send_request(request).await?;
-    let status = response.status().as_u16();
-    let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
-        .collect()
-        .await
-        .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
-        .unwrap_or_default();
-    connection.abort();
-    Ok((status, body))
 }
 
 #[cfg(test)]

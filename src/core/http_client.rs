@@ -1,9 +1,10 @@
-//! The outbound side: a minimal HTTP/1.1 client (GET for load polls, POST for webhooks) over
-//! plain TCP or TLS, and the TLS client settings it shares with the SMTP client.
+//! The servers' outbound HTTP: a minimal HTTP/1.1 client (GET for load polls, POST for webhooks
+//! and directory announcements) over plain TCP or TLS, and the TLS client settings it shares with
+//! the session server's SMTP client.
 //!
-//! One connection per request, as the original's `urlopen`: a poll every few seconds gains nothing
-//! from pooling, and a fresh connection cannot carry a stuck state from one poll to the next. The
-//! caller bounds each call with a timeout; dropping the call closes its socket.
+//! One connection per request, as the Webots originals' `urlopen`: a request every few seconds
+//! gains nothing from pooling, and a fresh connection cannot carry a stuck state from one request to
+//! the next. The caller bounds each call with a timeout; dropping the call closes its socket.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,8 +19,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-/// Largest response body read; a load figure is a few bytes, a webhook reply is not read at all.
-pub const MAX_RESPONSE_BYTES: usize = 4096;
+use super::limits::MAX_PEER_RESPONSE_BYTES;
 
 /// Why a request got no usable answer.
 #[derive(Debug, thiserror::Error)]
@@ -33,8 +33,8 @@ pub enum HttpError {
     /// The HTTP exchange failed.
     #[error("{0}")]
     Http(#[from] hyper::Error),
-    /// The body was larger than [`MAX_RESPONSE_BYTES`] or broke off.
-    #[error("response body unreadable or over {MAX_RESPONSE_BYTES} bytes")]
+    /// The body was larger than [`MAX_PEER_RESPONSE_BYTES`] or broke off.
+    #[error("response body unreadable or over {MAX_PEER_RESPONSE_BYTES} bytes")]
     Body,
 }
 
@@ -107,19 +107,25 @@ impl HttpClient {
         self.send(Method::GET, url, None).await
     }
 
-    /// `POST url` with a JSON body.
+    /// `POST url` with a body of the given content type.
     ///
     /// # Errors
     /// See [`HttpError`].
-    pub async fn post_json(&self, url: &Uri, json: String) -> Result<Answer, HttpError> {
-        self.send(Method::POST, url, Some(json)).await
+    pub async fn post(
+        &self,
+        url: &Uri,
+        content_type: &'static str,
+        body: String,
+    ) -> Result<Answer, HttpError> {
+        self.send(Method::POST, url, Some((content_type, body)))
+            .await
     }
 
     async fn send(
         &self,
         method: Method,
         url: &Uri,
-        json: Option<String>,
+        body: Option<(&'static str, String)>,
     ) -> Result<Answer, HttpError> {
         let unsupported = || HttpError::Url(url.to_string());
         let host = url.host().ok_or_else(unsupported)?;
@@ -138,12 +144,19 @@ impl HttpClient {
             .method(method)
             .uri(path)
             .header(hyper::header::HOST, authority)
-            .header(hyper::header::USER_AGENT, "gltf-cloud-session-server");
-        if json.is_some() {
-            request = request.header(hyper::header::CONTENT_TYPE, "application/json");
-        }
+            .header(
+                hyper::header::USER_AGENT,
+                concat!("gltf-cloud/", env!("CARGO_PKG_VERSION")),
+            );
+        let body = match body {
+            Some((content_type, body)) => {
+                request = request.header(hyper::header::CONTENT_TYPE, content_type);
+                body
+            }
+            None => String::new(),
+        };
         let request = request
-            .body(Full::new(Bytes::from(json.unwrap_or_default())))
+            .body(Full::new(Bytes::from(body)))
             .map_err(|_| unsupported())?;
         if secure {
             let name = ServerName::try_from(bare_host.to_owned()).map_err(|_| unsupported())?;
@@ -178,7 +191,7 @@ where
     }));
     let response = sender.send_request(request).await?;
     let status = response.status();
-    let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
+    let body = Limited::new(response.into_body(), MAX_PEER_RESPONSE_BYTES)
         .collect()
         .await
         .map_err(|_| HttpError::Body)?
