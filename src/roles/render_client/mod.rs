@@ -59,6 +59,37 @@ pub struct Args {
     )]
     pub image_type: Vec<ImageType>,
 
+    /// Intrinsics and pose (boxed: the flags would otherwise make this the CLI's largest variant).
+    #[command(flatten)]
+    pub camera: Box<CameraArgs>,
+
+    /// Reuse connections (Drake opens one per request).
+    #[arg(long)]
+    pub keep_alive: bool,
+    /// Seconds before a request is given up (Drake never gives up).
+    #[arg(long, default_value_t = DEFAULT_REQUEST_TIMEOUT_SECONDS)]
+    pub timeout: u64,
+    /// Extra trusted root certificate (PEM) for https:// servers, e.g. from `gltf-cloud make-cert`.
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Benchmark mode: send this many requests, cycling through the scenes and image types.
+    #[arg(long, value_name = "N", conflicts_with = "check")]
+    pub frames: Option<usize>,
+    /// Benchmark mode: requests in flight at once.
+    #[arg(long, value_name = "C", default_value_t = 1)]
+    pub concurrency: usize,
+    /// Benchmark and check modes: print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Conformance mode: run the built-in suite against the server; exits non-zero on a failure.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// The camera flags: Drake's `CameraInfo`, `ClippingRange`, `DepthRange` and the pose.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CameraArgs {
     /// Image width in pixels.
     #[arg(long, default_value_t = 640)]
     pub width: u32,
@@ -103,29 +134,6 @@ pub struct Args {
     /// Direction that is up in the image, X,Y,Z (0,1,0 for Y-up glTF scenes).
     #[arg(long, value_name = "X,Y,Z", value_parser = parse_vector, default_value = "0,0,1", allow_hyphen_values = true)]
     pub camera_up: DVec3,
-
-    /// Reuse connections (Drake opens one per request).
-    #[arg(long)]
-    pub keep_alive: bool,
-    /// Seconds before a request is given up (Drake never gives up).
-    #[arg(long, default_value_t = DEFAULT_REQUEST_TIMEOUT_SECONDS)]
-    pub timeout: u64,
-    /// Extra trusted root certificate (PEM) for https:// servers, e.g. from `gltf-cloud make-cert`.
-    #[arg(long, value_name = "PEM")]
-    pub ca_cert: Option<PathBuf>,
-
-    /// Benchmark mode: send this many requests, cycling through the scenes and image types.
-    #[arg(long, value_name = "N", conflicts_with = "check")]
-    pub frames: Option<usize>,
-    /// Benchmark mode: requests in flight at once.
-    #[arg(long, value_name = "C", default_value_t = 1)]
-    pub concurrency: usize,
-    /// Benchmark and check modes: print the results as JSON.
-    #[arg(long)]
-    pub json: bool,
-    /// Conformance mode: run the built-in suite against the server; exits non-zero on a failure.
-    #[arg(long)]
-    pub check: bool,
 }
 
 fn parse_vector(text: &str) -> Result<DVec3, String> {
@@ -139,7 +147,7 @@ fn parse_vector(text: &str) -> Result<DVec3, String> {
     }
 }
 
-impl Args {
+impl CameraArgs {
     /// The camera the flags describe, validated as Drake's `CameraInfo`, `ClippingRange` and
     /// `DepthRange` would.
     ///
@@ -201,7 +209,9 @@ impl Args {
             pose,
         })
     }
+}
 
+impl Args {
     fn client(&self) -> anyhow::Result<RenderClient> {
         let options = ClientOptions {
             keep_alive: self.keep_alive,
@@ -231,7 +241,7 @@ pub async fn main(args: Args, logging_args: LoggingArgs) -> anyhow::Result<()> {
     if args.check {
         return run_check(&client, args.json).await;
     }
-    let camera = args.camera()?;
+    let camera = args.camera.camera()?;
     anyhow::ensure!(
         !args.scenes.is_empty(),
         "give at least one SCENE.gltf (or --check)"
