@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::camera::{Camera, CameraPose};
 use super::client::{ClientError, RenderClient, MAX_SHOWN_ERROR_BODY};
-use super::decode::{ColorImage, DepthImage, Image, ImageType, LabelImage, LABEL_DONT_CARE};
+use super::decode::{ColorImage, Decoded, DepthImage, ImageType, LabelImage, LABEL_DONT_CARE};
 use super::scenes::{AnalyticScene, CameraBox, DRAKE_EMPTY_SCENE};
 use super::wire::DepthRange;
 use crate::scene::camera::Intrinsics;
@@ -168,49 +168,15 @@ pub async fn run(client: &RenderClient) -> Vec<CaseResult> {
     results
 }
 
-async fn render_empty(client: &RenderClient, image_type: ImageType) -> Result<Image, ClientError> {
+async fn render_empty<T: Decoded>(client: &RenderClient) -> Result<T, ClientError> {
     let camera = default_camera(64, 48);
     client
-        .render_prepared(DRAKE_EMPTY_SCENE.as_bytes().to_vec(), &camera, image_type)
+        .render_prepared_as(DRAKE_EMPTY_SCENE.as_bytes().to_vec(), &camera)
         .await
 }
 
-fn expect_color(image: Image) -> ColorImage {
-    match image {
-        Image::Color(image) => image,
-        // decode() returns the variant of the type asked for.
-        _ => ColorImage {
-            width: 0,
-            height: 0,
-            rgba: Vec::new(),
-        },
-    }
-}
-
-fn expect_depth(image: Image) -> DepthImage {
-    match image {
-        Image::Depth(image) => image,
-        _ => DepthImage {
-            width: 0,
-            height: 0,
-            metres: Vec::new(),
-        },
-    }
-}
-
-fn expect_label(image: Image) -> LabelImage {
-    match image {
-        Image::Label(image) => image,
-        _ => LabelImage {
-            width: 0,
-            height: 0,
-            labels: Vec::new(),
-        },
-    }
-}
-
 async fn background_color(client: &RenderClient) -> Result<Verdict, ClientError> {
-    let image = expect_color(render_empty(client, ImageType::Color).await?);
+    let image = render_empty::<ColorImage>(client).await?;
     let first = image.rgba.get(..4).unwrap_or_default().to_vec();
     let differing = image
         .rgba
@@ -225,7 +191,7 @@ async fn background_color(client: &RenderClient) -> Result<Verdict, ClientError>
 }
 
 async fn background_depth(client: &RenderClient) -> Result<Verdict, ClientError> {
-    let image = expect_depth(render_empty(client, ImageType::Depth).await?);
+    let image = render_empty::<DepthImage>(client).await?;
     let finite = image.metres.iter().filter(|d| **d != f32::INFINITY).count();
     Ok(Verdict::new(
         finite == 0,
@@ -235,7 +201,7 @@ async fn background_depth(client: &RenderClient) -> Result<Verdict, ClientError>
 }
 
 async fn background_label(client: &RenderClient) -> Result<Verdict, ClientError> {
-    let image = expect_label(render_empty(client, ImageType::Label).await?);
+    let image = render_empty::<LabelImage>(client).await?;
     let wrong = image
         .labels
         .iter()
@@ -294,11 +260,9 @@ async fn box_depth_planar(client: &RenderClient) -> Result<Verdict, ClientError>
         pose: test_pose(),
         boxes: vec![pixel_box(&k, face, distance, [0.5; 4], 1)],
     };
-    let image = expect_depth(
-        client
-            .render(&scene.gltf(ImageType::Depth), &camera, ImageType::Depth)
-            .await?,
-    );
+    let image = client
+        .render_as::<DepthImage>(&scene.gltf(ImageType::Depth), &camera)
+        .await?;
     let (worst, wrong, first) = judge_depth(&image, |u, v| {
         if face.contains(u, v, EDGE_MARGIN_PX) {
             Some(distance)
@@ -345,11 +309,9 @@ async fn depth_sentinels(client: &RenderClient) -> Result<Verdict, ClientError> 
             pixel_box(&k, too_far, 5.0, [0.5; 4], 2),
         ],
     };
-    let image = expect_depth(
-        client
-            .render(&scene.gltf(ImageType::Depth), &camera, ImageType::Depth)
-            .await?,
-    );
+    let image = client
+        .render_as::<DepthImage>(&scene.gltf(ImageType::Depth), &camera)
+        .await?;
     let (_, wrong, first) = judge_depth(&image, |u, v| {
         if too_near.contains(u, v, EDGE_MARGIN_PX) {
             Some(0.0)
@@ -418,11 +380,9 @@ async fn label_colours(client: &RenderClient) -> Result<Verdict, ClientError> {
         pose: test_pose(),
         boxes,
     };
-    let image = expect_label(
-        client
-            .render(&scene.gltf(ImageType::Label), &camera, ImageType::Label)
-            .await?,
-    );
+    let image = client
+        .render_as::<LabelImage>(&scene.gltf(ImageType::Label), &camera)
+        .await?;
     let (wrong, first) = judge_labels(&image, |u, v| {
         if let Some(n) = rects.iter().position(|r| r.contains(u, v, EDGE_MARGIN_PX)) {
             Some(labels[n])
@@ -475,11 +435,9 @@ async fn color_lit_face(client: &RenderClient) -> Result<Verdict, ClientError> {
         pose: test_pose(),
         boxes: vec![pixel_box(&k, face, 1.5, diffuse, 1)],
     };
-    let image = expect_color(
-        client
-            .render(&scene.gltf(ImageType::Color), &camera, ImageType::Color)
-            .await?,
-    );
+    let image = client
+        .render_as::<ColorImage>(&scene.gltf(ImageType::Color), &camera)
+        .await?;
     let background = image.rgba.get(..4).unwrap_or_default().to_vec();
     let (mut sum, mut count, mut background_wrong, mut face_is_background) =
         ([0.0; 3], 0.0_f64, 0, 0);
@@ -551,11 +509,9 @@ async fn intrinsics_marker(client: &RenderClient) -> Result<Verdict, ClientError
         pose: test_pose(),
         boxes: marker_boxes.collect(),
     };
-    let image = expect_label(
-        client
-            .render(&scene.gltf(ImageType::Label), &camera, ImageType::Label)
-            .await?,
-    );
+    let image = client
+        .render_as::<LabelImage>(&scene.gltf(ImageType::Label), &camera)
+        .await?;
     let mut worst = 0.0_f64;
     let mut details = Vec::new();
     for (label, p) in markers {
@@ -605,27 +561,23 @@ async fn odd_size(client: &RenderClient) -> Result<Verdict, ClientError> {
     // Sizes are checked by decoding (Drake's size rule); values at the centre pixel.
     let centre = (250 / 2 * 333 + 333 / 2) as usize;
     client
-        .render(&scene.gltf(ImageType::Color), &camera, ImageType::Color)
+        .render_as::<ColorImage>(&scene.gltf(ImageType::Color), &camera)
         .await?;
-    let depth = expect_depth(
-        client
-            .render(&scene.gltf(ImageType::Depth), &camera, ImageType::Depth)
-            .await?,
-    );
-    let label = expect_label(
-        client
-            .render(&scene.gltf(ImageType::Label), &camera, ImageType::Label)
-            .await?,
-    );
+    let depth = client
+        .render_as::<DepthImage>(&scene.gltf(ImageType::Depth), &camera)
+        .await?;
+    let label = client
+        .render_as::<LabelImage>(&scene.gltf(ImageType::Label), &camera)
+        .await?;
     let centre_depth = depth.metres.get(centre).copied().unwrap_or(f32::NAN);
-    let centre_label = label.labels.get(centre).copied();
+    let centre_label = label.labels.get(centre).copied().unwrap_or(LABEL_DONT_CARE);
     let depth_error = (f64::from(centre_depth) - distance).abs();
-    let label_ok = centre_label == Some(77);
+    let label_ok = centre_label == 77;
     Ok(Verdict::new(
         depth_error <= DEPTH_TOLERANCE_M && label_ok,
         format!("{:.3} mm at centre", depth_error * 1000.0),
         format!(
-            "all three types 333x250; centre depth {centre_depth} m (expected {distance}), label {centre_label:?} (expected 77)"
+            "all three types 333x250; centre depth {centre_depth} m (expected {distance}), label {centre_label} (expected 77)"
         ),
     ))
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::camera::{Camera, SceneError};
-use super::decode::{self, DecodeError, Image, ImageType};
+use super::decode::{DecodeError, Decoded, Image, ImageType};
 use super::wire::{self, Answer, Form, Transport, TransportError};
 
 /// Error bodies this long or longer are not shown; Drake prints `None.` for them.
@@ -97,6 +97,19 @@ impl RenderClient {
         self.render_prepared(scene, camera, image_type).await
     }
 
+    /// [`Self::render`] for an image type known at compile time, returning its own image type.
+    ///
+    /// # Errors
+    /// See [`ClientError`].
+    pub async fn render_as<T: Decoded>(
+        &self,
+        gltf: &[u8],
+        camera: &Camera,
+    ) -> Result<T, ClientError> {
+        let scene = camera.write_into(gltf)?;
+        self.render_prepared_as(scene, camera).await
+    }
+
     /// Renders a scene that already holds its camera node, byte for byte as given.
     ///
     /// # Errors
@@ -107,9 +120,34 @@ impl RenderClient {
         camera: &Camera,
         image_type: ImageType,
     ) -> Result<Image, ClientError> {
-        let form = self.form(scene, camera, image_type);
+        match image_type {
+            ImageType::Color => self
+                .render_prepared_as(scene, camera)
+                .await
+                .map(Image::Color),
+            ImageType::Depth => self
+                .render_prepared_as(scene, camera)
+                .await
+                .map(Image::Depth),
+            ImageType::Label => self
+                .render_prepared_as(scene, camera)
+                .await
+                .map(Image::Label),
+        }
+    }
+
+    /// [`Self::render_prepared`] for an image type known at compile time.
+    ///
+    /// # Errors
+    /// See [`ClientError`].
+    pub async fn render_prepared_as<T: Decoded>(
+        &self,
+        scene: Vec<u8>,
+        camera: &Camera,
+    ) -> Result<T, ClientError> {
+        let form = self.form(scene, camera, T::IMAGE_TYPE);
         let answer = self.post(&form).await?;
-        self.decode(&form, image_type, camera, &answer)
+        self.decode(&form, camera, &answer)
     }
 
     /// The form Drake would send for the next render call.
@@ -163,13 +201,12 @@ impl RenderClient {
         })
     }
 
-    fn decode(
+    fn decode<T: Decoded>(
         &self,
         form: &Form,
-        image_type: ImageType,
         camera: &Camera,
         answer: &Answer,
-    ) -> Result<Image, ClientError> {
+    ) -> Result<T, ClientError> {
         if answer.body.is_empty() {
             return Err(ClientError::EmptyBody {
                 url: self.url().to_owned(),
@@ -186,7 +223,7 @@ impl RenderClient {
             .display()
             .to_string();
         let k = &camera.intrinsics;
-        decode::decode(image_type, &answer.body, k.width, k.height, &file).map_err(|e| match e {
+        T::decode(&answer.body, k.width, k.height, &file).map_err(|e| match e {
             DecodeError::NotAnImage { .. } => ClientError::NotAnImage {
                 scene: form.scene_filename.clone(),
                 sha256: form.fields.get("scene_sha256").cloned().unwrap_or_default(),

@@ -105,16 +105,63 @@ enum Format {
     Tiff,
 }
 
-fn sniff(body: &[u8]) -> Option<Format> {
-    match body.get(..2)? {
-        [0x89, 0x50] => Some(Format::Png),
-        [0x49, 0x49] | [0x4D, 0x4D] => Some(Format::Tiff),
-        _ => None,
+fn sniff(body: &[u8], file: &str) -> Result<Format, DecodeError> {
+    match body.get(..2) {
+        Some([0x89, 0x50]) => Ok(Format::Png),
+        Some([0x49, 0x49] | [0x4D, 0x4D]) => Ok(Format::Tiff),
+        _ => Err(DecodeError::NotAnImage {
+            file: file.to_owned(),
+        }),
     }
 }
 
-/// Validates and decodes a non-empty 2xx body. `file` is the name Drake would have saved the
-/// answer under (`{id}-{type}.png`), used only in messages.
+/// An image type's decoded form, with Drake's rules for turning an answer into it.
+pub trait Decoded: Sized {
+    const IMAGE_TYPE: ImageType;
+
+    /// Validates and decodes a non-empty 2xx body. `file` is the name Drake would have saved the
+    /// answer under (`{id}-{type}.png`), used only in messages.
+    ///
+    /// # Errors
+    /// [`DecodeError`] with Drake's rule that was broken.
+    fn decode(body: &[u8], width: u32, height: u32, file: &str) -> Result<Self, DecodeError>;
+}
+
+impl Decoded for ColorImage {
+    const IMAGE_TYPE: ImageType = ImageType::Color;
+
+    fn decode(body: &[u8], width: u32, height: u32, file: &str) -> Result<Self, DecodeError> {
+        match sniff(body, file)? {
+            // Drake forces color through its PNG reader.
+            Format::Tiff => Err(DecodeError::NotPng {
+                file: file.to_owned(),
+            }),
+            Format::Png => decode_rgba_png(body, file, size_check(width, height, file)),
+        }
+    }
+}
+
+impl Decoded for LabelImage {
+    const IMAGE_TYPE: ImageType = ImageType::Label;
+
+    fn decode(body: &[u8], width: u32, height: u32, file: &str) -> Result<Self, DecodeError> {
+        ColorImage::decode(body, width, height, file).map(|image| color_to_label(&image))
+    }
+}
+
+impl Decoded for DepthImage {
+    const IMAGE_TYPE: ImageType = ImageType::Depth;
+
+    fn decode(body: &[u8], width: u32, height: u32, file: &str) -> Result<Self, DecodeError> {
+        let check_size = size_check(width, height, file);
+        match sniff(body, file)? {
+            Format::Png => decode_depth_png(body, file, check_size),
+            Format::Tiff => decode_depth_tiff(body, file, check_size),
+        }
+    }
+}
+
+/// [`Decoded::decode`] for the type named at run time.
 ///
 /// # Errors
 /// [`DecodeError`] with Drake's rule that was broken.
@@ -125,10 +172,20 @@ pub fn decode(
     height: u32,
     file: &str,
 ) -> Result<Image, DecodeError> {
-    let format = sniff(body).ok_or_else(|| DecodeError::NotAnImage {
-        file: file.to_owned(),
-    })?;
-    let check_size = |got_width: u32, got_height: u32| {
+    match image_type {
+        ImageType::Color => ColorImage::decode(body, width, height, file).map(Image::Color),
+        ImageType::Depth => DepthImage::decode(body, width, height, file).map(Image::Depth),
+        ImageType::Label => LabelImage::decode(body, width, height, file).map(Image::Label),
+    }
+}
+
+/// Drake's size rule, checked once the pixel type is known to be acceptable.
+fn size_check(
+    width: u32,
+    height: u32,
+    file: &str,
+) -> impl Fn(u32, u32) -> Result<(), DecodeError> + '_ {
+    move |got_width, got_height| {
         if (got_width, got_height) == (width, height) {
             Ok(())
         } else {
@@ -140,21 +197,6 @@ pub fn decode(
                 height: got_height,
             })
         }
-    };
-    match (image_type, format) {
-        (ImageType::Color | ImageType::Label, Format::Tiff) => Err(DecodeError::NotPng {
-            file: file.to_owned(),
-        }),
-        (ImageType::Color, Format::Png) => {
-            let image = decode_rgba_png(body, file, check_size)?;
-            Ok(Image::Color(image))
-        }
-        (ImageType::Label, Format::Png) => {
-            let image = decode_rgba_png(body, file, check_size)?;
-            Ok(Image::Label(color_to_label(&image)))
-        }
-        (ImageType::Depth, Format::Png) => decode_depth_png(body, file, check_size),
-        (ImageType::Depth, Format::Tiff) => decode_depth_tiff(body, file, check_size),
     }
 }
 
@@ -244,7 +286,7 @@ fn decode_depth_png(
     body: &[u8],
     file: &str,
     check_size: impl Fn(u32, u32) -> Result<(), DecodeError>,
-) -> Result<Image, DecodeError> {
+) -> Result<DepthImage, DecodeError> {
     let decoder = png::Decoder::new(Cursor::new(body));
     let mut reader = decoder.read_info().map_err(|e| corrupt(file, e))?;
     let info = reader.info();
@@ -266,18 +308,18 @@ fn decode_depth_png(
         .chunks_exact(2)
         .map(|b| millimetres_to_metres(u16::from_be_bytes([b[0], b[1]])))
         .collect();
-    Ok(Image::Depth(DepthImage {
+    Ok(DepthImage {
         width,
         height,
         metres,
-    }))
+    })
 }
 
 fn decode_depth_tiff(
     body: &[u8],
     file: &str,
     check_size: impl Fn(u32, u32) -> Result<(), DecodeError>,
-) -> Result<Image, DecodeError> {
+) -> Result<DepthImage, DecodeError> {
     let mut decoder =
         tiff::decoder::Decoder::new(Cursor::new(body)).map_err(|e| corrupt(file, e))?;
     let color_type = decoder.colortype().map_err(|e| corrupt(file, e))?;
@@ -296,11 +338,11 @@ fn decode_depth_tiff(
     if metres.len() != width as usize * height as usize {
         return Err(corrupt(file, "pixel count does not match the size"));
     }
-    Ok(Image::Depth(DepthImage {
+    Ok(DepthImage {
         width,
         height,
         metres,
-    }))
+    })
 }
 
 #[cfg(test)]
