@@ -41,7 +41,7 @@ from pydrake.systems.sensors import CameraInfo
 
 K_EMPTY = 32766
 K_DONT_CARE = 32764
-# RenderEngineVtk is not thread-safe across SceneGraphs built concurrently; one render at a time.
+# One render at a time: the suite sends its requests one by one anyway, and VTK stays on one thread.
 RENDER_LOCK = threading.Lock()
 
 
