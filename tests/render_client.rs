@@ -22,8 +22,8 @@ use gltf_cloud::roles::render_client::{
 };
 use gltf_cloud::scene::camera::Intrinsics;
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 
 /// Every exchange with a test server must finish well within this.
 const TEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -107,8 +107,8 @@ async fn start_server(responder: Responder) -> TestServer {
     TestServer { addr, captured }
 }
 
-async fn serve_connection(
-    mut stream: TcpStream,
+async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     connection: usize,
     record: Arc<Mutex<Vec<Captured>>>,
     responder: Responder,
@@ -437,6 +437,90 @@ async fn one_connection_per_request_unless_keep_alive() {
             server.captured().iter().map(|c| c.connection).collect();
         assert_eq!(used.len(), connections, "keep_alive={keep_alive}");
     }
+}
+
+/// `https://` works with an extra trusted root, and fails with Drake's report without it.
+#[tokio::test]
+async fn https_with_a_self_signed_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let files =
+        gltf_cloud::core::tls::write_self_signed(&["127.0.0.1".into()], dir.path()).unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(
+        gltf_cloud::core::tls::server_config(&files.cert, &files.key).unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&captured);
+    tokio::spawn(async move {
+        for connection in 0.. {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let Ok(tls) = acceptor.accept(stream).await else {
+                continue;
+            };
+            let responder = always(200, rgb_png(4, 3, [7, 8, 9]));
+            tokio::spawn(serve_connection(
+                tls,
+                connection,
+                Arc::clone(&record),
+                responder,
+            ));
+        }
+    });
+    let trusting = ClientOptions {
+        ca_cert: Some(files.cert.clone()),
+        ..ClientOptions::default()
+    };
+    let client = RenderClient::new(&url, "render", &trusting).unwrap();
+    let image = tokio::time::timeout(
+        TEST_TIMEOUT,
+        client.render(EMPTY_SCENE, &small_camera(), ImageType::Color),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(image.size(), (4, 3));
+    assert_eq!(captured.lock().unwrap().len(), 1);
+
+    let client = RenderClient::new(&url, "render", &ClientOptions::default()).unwrap();
+    let err = client
+        .render(EMPTY_SCENE, &small_camera(), ImageType::Color)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("TLS handshake failed") && err.contains("HTTP Code:       0"),
+        "{err}"
+    );
+}
+
+/// A server that never answers costs the timeout, not forever.
+#[tokio::test]
+async fn silent_server_times_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let _hold = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            open.push(stream); // accepted, never answered
+        }
+    });
+    let options = ClientOptions {
+        timeout: Some(Duration::from_millis(300)),
+        ..ClientOptions::default()
+    };
+    let client = RenderClient::new(&url, "render", &options).unwrap();
+    let err = tokio::time::timeout(
+        TEST_TIMEOUT,
+        client.render(EMPTY_SCENE, &small_camera(), ImageType::Color),
+    )
+    .await
+    .unwrap()
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("Timeout was reached"), "{err}");
 }
 
 // ---- answers: Drake's validation and decoding ----------------------------------------------

@@ -171,7 +171,7 @@ impl RenderClient {
         let result = match self.timeout {
             Some(limit) => tokio::time::timeout(limit, exchange)
                 .await
-                .unwrap_or(Err(TransportError::Timeout(limit.as_secs()))),
+                .unwrap_or(Err(TransportError::Timeout(limit))),
             None => exchange.await,
         };
         result.map_err(|e| ClientError::Post {

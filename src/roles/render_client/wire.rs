@@ -38,8 +38,8 @@ pub enum TransportError {
     Tls(std::io::Error),
     #[error("HTTP exchange failed: {0}")]
     Http(#[from] hyper::Error),
-    #[error("Timeout was reached after {0} s")]
-    Timeout(u64),
+    #[error("Timeout was reached after {0:?}")]
+    Timeout(std::time::Duration),
 }
 
 /// The range of depths a depth camera reports (Drake's `DepthRange`), in metres.
