@@ -1,7 +1,6 @@
 //! [`RenderClient`]: one render call as Drake's `RenderClient::RenderOnServer` makes it, with
 //! Drake's error reports, for the CLI, the benchmark, the conformance suite and tests.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -25,11 +24,12 @@ pub enum ClientError {
     },
     #[error("RenderClient: error from POST to {url}, HTTP code={http_code}: the server was supposed to respond with a file but did not.")]
     EmptyBody { url: String, http_code: u16 },
-    #[error("RenderClient: while trying to render the scene '{scene}' with a sha256 hash of '{sha256}', {source}")]
+    #[error("RenderClient: while trying to render the scene '{scene}' with a sha256 hash of '{sha256}', the file returned by the server saved in '{file}' is not understood as an image type that is supported, i.e., PNG or TIFF.")]
     NotAnImage {
         scene: String,
         sha256: String,
-        source: DecodeError,
+        /// Where Drake saves an answer before sniffing it.
+        file: String,
     },
     #[error(transparent)]
     Decode(DecodeError),
@@ -214,25 +214,13 @@ impl RenderClient {
             });
         }
         // The name Drake saves the answer under, so messages point where Drake's would.
-        let file = Path::new(&form.scene_filename)
-            .with_extension(if answer.body.starts_with(&[0x89, 0x50]) {
-                "png"
-            } else {
-                "tiff"
-            })
-            .display()
-            .to_string();
+        let stem = form.scene_filename.trim_end_matches(".gltf");
         let k = &camera.intrinsics;
-        T::decode(&answer.body, k.width, k.height, &file).map_err(|e| match e {
-            DecodeError::NotAnImage { .. } => ClientError::NotAnImage {
+        T::decode(&answer.body, k.width, k.height, stem).map_err(|e| match e {
+            DecodeError::NotAnImage => ClientError::NotAnImage {
                 scene: form.scene_filename.clone(),
                 sha256: form.fields.get("scene_sha256").cloned().unwrap_or_default(),
-                source: DecodeError::NotAnImage {
-                    file: Path::new(&form.scene_filename)
-                        .with_extension("curl")
-                        .display()
-                        .to_string(),
-                },
+                file: format!("{stem}.curl"),
             },
             other => ClientError::Decode(other),
         })

@@ -75,8 +75,8 @@ impl Image {
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
     /// Neither PNG nor TIFF magic bytes (JPEG included).
-    #[error("the file returned by the server saved in '{file}' is not understood as an image type that is supported, i.e., PNG or TIFF.")]
-    NotAnImage { file: String },
+    #[error("not understood as an image type that is supported, i.e., PNG or TIFF")]
+    NotAnImage,
     /// Color and label answers go through Drake's PNG reader only.
     #[error("{file}: Not a PNG file")]
     NotPng { file: String },
@@ -105,13 +105,21 @@ enum Format {
     Tiff,
 }
 
-fn sniff(body: &[u8], file: &str) -> Result<Format, DecodeError> {
+fn sniff(body: &[u8]) -> Result<Format, DecodeError> {
     match body.get(..2) {
         Some([0x89, 0x50]) => Ok(Format::Png),
         Some([0x49, 0x49] | [0x4D, 0x4D]) => Ok(Format::Tiff),
-        _ => Err(DecodeError::NotAnImage {
-            file: file.to_owned(),
-        }),
+        _ => Err(DecodeError::NotAnImage),
+    }
+}
+
+impl Format {
+    /// The file Drake renames the answer to once sniffed, named in its messages.
+    fn file_name(self, stem: &str) -> String {
+        match self {
+            Self::Png => format!("{stem}.png"),
+            Self::Tiff => format!("{stem}.tiff"),
+        }
     }
 }
 
@@ -119,24 +127,24 @@ fn sniff(body: &[u8], file: &str) -> Result<Format, DecodeError> {
 pub trait Decoded: Sized {
     const IMAGE_TYPE: ImageType;
 
-    /// Validates and decodes a non-empty 2xx body. `file` is the name Drake would have saved the
-    /// answer under (`{id}-{type}.png`), used only in messages.
+    /// Validates and decodes a non-empty 2xx body. `stem` is the name Drake saves the answer under
+    /// (`{id}-{type}`), used only in messages.
     ///
     /// # Errors
     /// [`DecodeError`] with Drake's rule that was broken.
-    fn decode(body: &[u8], width: u32, height: u32, file: &str) -> Result<Self, DecodeError>;
+    fn decode(body: &[u8], width: u32, height: u32, stem: &str) -> Result<Self, DecodeError>;
 }
 
 impl Decoded for ColorImage {
     const IMAGE_TYPE: ImageType = ImageType::Color;
 
-    fn decode(body: &[u8], width: u32, height: u32, file: &str) -> Result<Self, DecodeError> {
-        match sniff(body, file)? {
+    fn decode(body: &[u8], width: u32, height: u32, stem: &str) -> Result<Self, DecodeError> {
+        let format = sniff(body)?;
+        let file = format.file_name(stem);
+        match format {
             // Drake forces color through its PNG reader.
-            Format::Tiff => Err(DecodeError::NotPng {
-                file: file.to_owned(),
-            }),
-            Format::Png => decode_rgba_png(body, file, size_check(width, height, file)),
+            Format::Tiff => Err(DecodeError::NotPng { file }),
+            Format::Png => decode_rgba_png(body, &file, size_check(width, height, &file)),
         }
     }
 }
@@ -144,19 +152,21 @@ impl Decoded for ColorImage {
 impl Decoded for LabelImage {
     const IMAGE_TYPE: ImageType = ImageType::Label;
 
-    fn decode(body: &[u8], width: u32, height: u32, file: &str) -> Result<Self, DecodeError> {
-        ColorImage::decode(body, width, height, file).map(|image| color_to_label(&image))
+    fn decode(body: &[u8], width: u32, height: u32, stem: &str) -> Result<Self, DecodeError> {
+        ColorImage::decode(body, width, height, stem).map(|image| color_to_label(&image))
     }
 }
 
 impl Decoded for DepthImage {
     const IMAGE_TYPE: ImageType = ImageType::Depth;
 
-    fn decode(body: &[u8], width: u32, height: u32, file: &str) -> Result<Self, DecodeError> {
-        let check_size = size_check(width, height, file);
-        match sniff(body, file)? {
-            Format::Png => decode_depth_png(body, file, check_size),
-            Format::Tiff => decode_depth_tiff(body, file, check_size),
+    fn decode(body: &[u8], width: u32, height: u32, stem: &str) -> Result<Self, DecodeError> {
+        let format = sniff(body)?;
+        let file = format.file_name(stem);
+        let check_size = size_check(width, height, &file);
+        match format {
+            Format::Png => decode_depth_png(body, &file, check_size),
+            Format::Tiff => decode_depth_tiff(body, &file, check_size),
         }
     }
 }
@@ -170,12 +180,12 @@ pub fn decode(
     body: &[u8],
     width: u32,
     height: u32,
-    file: &str,
+    stem: &str,
 ) -> Result<Image, DecodeError> {
     match image_type {
-        ImageType::Color => ColorImage::decode(body, width, height, file).map(Image::Color),
-        ImageType::Depth => DepthImage::decode(body, width, height, file).map(Image::Depth),
-        ImageType::Label => LabelImage::decode(body, width, height, file).map(Image::Label),
+        ImageType::Color => ColorImage::decode(body, width, height, stem).map(Image::Color),
+        ImageType::Depth => DepthImage::decode(body, width, height, stem).map(Image::Depth),
+        ImageType::Label => LabelImage::decode(body, width, height, stem).map(Image::Label),
     }
 }
 
@@ -374,8 +384,8 @@ mod tests {
     #[test]
     fn jpeg_and_text_are_not_images() {
         for body in [&[0xFF, 0xD8, 0xFF][..], b"{\"error\":true}", b"x"] {
-            let err = decode(ImageType::Color, body, 1, 1, "1-color.png").unwrap_err();
-            assert!(matches!(err, DecodeError::NotAnImage { .. }), "{err}");
+            let err = decode(ImageType::Color, body, 1, 1, "1-color").unwrap_err();
+            assert!(matches!(err, DecodeError::NotAnImage), "{err}");
         }
     }
 }
