@@ -24,7 +24,7 @@ use glam::DVec3;
 
 pub use self::camera::{Camera, CameraPose};
 pub use self::client::{ClientError, ClientOptions, RenderClient};
-pub use self::decode::{Image, ImageType};
+pub use self::decode::{ColorImage, DepthImage, Image, ImageType, LabelImage};
 pub use self::wire::DepthRange;
 use crate::core::logging;
 use crate::roles::LoggingArgs;
