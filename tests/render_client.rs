@@ -1023,6 +1023,39 @@ async fn render_mode_reports_server_errors_and_exits_non_zero() {
     );
 }
 
+/// Bad scenes are refused before any request or file: clear message, non-zero exit, no output.
+#[tokio::test]
+async fn bad_scenes_are_refused_before_anything_is_sent_or_written() {
+    let server = start_server(canned_server(Flaw::None)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let not_json = dir.path().join("broken.gltf");
+    std::fs::write(&not_json, "not json").unwrap();
+    let no_camera = y_up_scene(dir.path(), "no-camera.gltf");
+    let out = dir.path().join("out");
+    for (scene, message) in [
+        (not_json.to_str().unwrap(), "the scene is not glTF JSON"),
+        (
+            &no_camera,
+            "the scene has no camera node: give --camera-position and --camera-target",
+        ),
+    ] {
+        let output = run_binary(&[
+            "client",
+            "--server-base-url",
+            &server.url(),
+            scene,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .await;
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "{stderr}");
+    }
+    assert!(!out.exists());
+    assert!(server.captured().is_empty());
+}
+
 #[tokio::test]
 async fn benchmark_json_counts_match_the_requests_served() {
     let server = start_server(canned_server(Flaw::None)).await;

@@ -11,7 +11,7 @@ use crate::scene::camera::Intrinsics;
 /// Why a scene cannot be sent with this camera.
 #[derive(Debug, thiserror::Error)]
 pub enum SceneError {
-    #[error("the scene is not glTF JSON: {0}")]
+    #[error("the scene is not glTF JSON")]
     NotJson(#[from] serde_json::Error),
     #[error("the scene is not glTF JSON: {0}")]
     Malformed(&'static str),

@@ -97,7 +97,7 @@ pub struct CameraArgs {
     #[arg(long, default_value_t = 480)]
     pub height: u32,
     /// Vertical field of view in radians, as Drake's `CameraInfo(w, h, fov_y)`: square pixels,
-    /// principal point at the image centre. Default π/4.
+    /// principal point at the image centre (π/4 = 0.785398…).
     #[arg(long, default_value_t = std::f64::consts::FRAC_PI_4)]
     pub fov_y: f64,
     /// Focal length along x in pixels; with --focal-y --center-x --center-y, replaces --fov-y.
@@ -333,17 +333,24 @@ async fn render_all(
     image_types: &[ImageType],
     out: &Path,
 ) -> anyhow::Result<()> {
+    // Every scene is checked before anything is written, so bad input leaves no output behind.
+    let prepared = scenes
+        .iter()
+        .map(|(path, bytes)| {
+            let stem = path
+                .file_stem()
+                .map_or_else(|| "scene".into(), |s| s.to_string_lossy());
+            let scene = camera
+                .write_into(bytes)
+                .with_context(|| path.display().to_string())?;
+            Ok((stem, scene))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    for (path, bytes) in scenes {
-        let stem = path
-            .file_stem()
-            .map_or_else(|| "scene".into(), |s| s.to_string_lossy());
-        let prepared = camera
-            .write_into(bytes)
-            .with_context(|| path.display().to_string())?;
+    for (stem, scene) in prepared {
         for &image_type in image_types {
             let image = client
-                .render_prepared(prepared.clone(), camera, image_type)
+                .render_prepared(scene.clone(), camera, image_type)
                 .await?;
             for written in output::write_image(out, &stem, &image)? {
                 println!("{}", written.display());
