@@ -914,8 +914,8 @@ async fn run_binary(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// Writes a Y-up scene with no camera; the flags supply the pose.
-fn y_up_scene(dir: &std::path::Path, name: &str) -> String {
+/// Writes a scene with no camera node (like any non-Drake glTF); the flags supply the pose.
+fn camera_less_scene(dir: &std::path::Path, name: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, EMPTY_SCENE).unwrap();
     path.display().to_string()
@@ -925,7 +925,7 @@ fn y_up_scene(dir: &std::path::Path, name: &str) -> String {
 async fn render_mode_writes_images_that_decode_to_the_answers() {
     let server = start_server(canned_server(Flaw::None)).await;
     let dir = tempfile::tempdir().unwrap();
-    let scene = y_up_scene(dir.path(), "room.gltf");
+    let scene = camera_less_scene(dir.path(), "room.gltf");
     let out = dir.path().join("out");
     let output = run_binary(&[
         "client",
@@ -1001,7 +1001,7 @@ async fn render_mode_writes_images_that_decode_to_the_answers() {
 async fn render_mode_reports_server_errors_and_exits_non_zero() {
     let server = start_server(always(400, b"no thanks".to_vec())).await;
     let dir = tempfile::tempdir().unwrap();
-    let scene = y_up_scene(dir.path(), "a.gltf");
+    let scene = camera_less_scene(dir.path(), "a.gltf");
     let output = run_binary(&[
         "client",
         "--server-base-url",
@@ -1030,7 +1030,7 @@ async fn bad_scenes_are_refused_before_anything_is_sent_or_written() {
     let dir = tempfile::tempdir().unwrap();
     let not_json = dir.path().join("broken.gltf");
     std::fs::write(&not_json, "not json").unwrap();
-    let no_camera = y_up_scene(dir.path(), "no-camera.gltf");
+    let no_camera = camera_less_scene(dir.path(), "no-camera.gltf");
     let out = dir.path().join("out");
     for (scene, message) in [
         (not_json.to_str().unwrap(), "the scene is not glTF JSON"),
@@ -1061,8 +1061,8 @@ async fn benchmark_json_counts_match_the_requests_served() {
     let server = start_server(canned_server(Flaw::None)).await;
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (
-        y_up_scene(dir.path(), "a.gltf"),
-        y_up_scene(dir.path(), "b.gltf"),
+        camera_less_scene(dir.path(), "a.gltf"),
+        camera_less_scene(dir.path(), "b.gltf"),
     );
     let output = run_binary(&[
         "client",
@@ -1123,7 +1123,7 @@ async fn benchmark_json_counts_match_the_requests_served() {
 async fn benchmark_counts_errors() {
     let server = start_server(always(503, b"busy".to_vec())).await;
     let dir = tempfile::tempdir().unwrap();
-    let scene = y_up_scene(dir.path(), "a.gltf");
+    let scene = camera_less_scene(dir.path(), "a.gltf");
     let output = run_binary(&[
         "client",
         "--server-base-url",

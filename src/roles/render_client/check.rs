@@ -595,9 +595,7 @@ async fn malformed(
     malformation: Malformation,
 ) -> Result<Verdict, ClientError> {
     let camera = default_camera(64, 48);
-    let scene = camera
-        .write_into(DRAKE_EMPTY_SCENE.as_bytes())
-        .unwrap_or_default();
+    let scene = camera.write_into(DRAKE_EMPTY_SCENE.as_bytes())?;
     let mut form = client.form(scene, &camera, ImageType::Depth);
     let what = match malformation {
         Malformation::MissingMinDepth => {

@@ -149,8 +149,7 @@ impl GltfWriter {
             "scene": 0,
             "scenes": [{"name": "Layer 0", "nodes": [0]}],
         });
-        // A `Value` always serialises.
-        serde_json::to_vec(&document).unwrap_or_default()
+        document.to_string().into_bytes()
     }
 }
 
