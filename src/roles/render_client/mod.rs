@@ -1,19 +1,361 @@
-//! The `render-client` role: sends scenes to a Drake-compatible render server. Not implemented yet.
+//! The `render-client` role: sends glTF scenes to a Drake-compatible render server exactly as
+//! Drake's `RenderEngineGltfClient` does, and writes the decoded images; or benchmarks a server
+//! (`--frames`); or runs the conformance suite against it (`--check`).
+//!
+//! The library API the CLI is built on is [`RenderClient`]: `render(scene, camera, image_type)`
+//! returns a decoded [`Image`] or an error worded as Drake's.
 
+pub mod bench;
+pub mod camera;
+pub mod check;
+pub mod client;
+pub mod decode;
+pub mod output;
+pub mod scenes;
+pub mod wire;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use glam::DVec3;
+
+pub use self::camera::{Camera, CameraPose};
+pub use self::client::{ClientError, ClientOptions, RenderClient};
+pub use self::decode::{ColorImage, DepthImage, Image, ImageType, LabelImage};
+pub use self::wire::DepthRange;
+use crate::core::logging;
 use crate::roles::LoggingArgs;
+use crate::scene::camera::Intrinsics;
+
+/// Seconds a request may take before the client gives up. Drake waits forever; a command-line
+/// tool and a benchmark must end, and five minutes covers any single render.
+pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u64 = 300;
 
 /// Command-line flags of `gltf-cloud render-client`.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// Base URL of the render server, as Drake's `RenderEngineGltfClientParams.base_url`.
+    /// Base URL of the render server, as Drake's `RenderEngineGltfClientParams.base_url`
+    /// (trailing `/` dropped; no scheme means http://).
     #[arg(long, default_value = "http://127.0.0.1:8000")]
     pub server_base_url: String,
+    /// Endpoint appended to the base URL, as Drake's `render_endpoint` (leading `/` dropped).
+    #[arg(long, default_value = "render")]
+    pub render_endpoint: String,
+    /// glTF (JSON) scene files to render; benchmark mode cycles through them.
+    #[arg(value_name = "SCENE.gltf")]
+    pub scenes: Vec<PathBuf>,
+    /// Directory to write the images into (render mode).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Image types to request, comma separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "color,depth,label"
+    )]
+    pub image_type: Vec<ImageType>,
+
+    /// Intrinsics and pose (boxed: the flags would otherwise make this the CLI's largest variant).
+    #[command(flatten)]
+    pub camera: Box<CameraArgs>,
+
+    /// Reuse connections (Drake opens one per request).
+    #[arg(long)]
+    pub keep_alive: bool,
+    /// Seconds before a request is given up (Drake never gives up).
+    #[arg(long, default_value_t = DEFAULT_REQUEST_TIMEOUT_SECONDS)]
+    pub timeout: u64,
+    /// Extra trusted root certificate (PEM) for https:// servers, e.g. from `gltf-cloud make-cert`.
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Benchmark mode: send this many requests, cycling through the scenes and image types.
+    #[arg(long, value_name = "N", conflicts_with = "check")]
+    pub frames: Option<usize>,
+    /// Benchmark mode: requests in flight at once.
+    #[arg(long, value_name = "C", default_value_t = 1)]
+    pub concurrency: usize,
+    /// Benchmark and check modes: print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Conformance mode: run the built-in suite against the server; exits non-zero on a failure.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// The camera flags: Drake's `CameraInfo`, `ClippingRange`, `DepthRange` and the pose.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CameraArgs {
+    /// Image width in pixels.
+    #[arg(long, default_value_t = 640)]
+    pub width: u32,
+    /// Image height in pixels.
+    #[arg(long, default_value_t = 480)]
+    pub height: u32,
+    /// Vertical field of view in radians, as Drake's `CameraInfo(w, h, fov_y)`: square pixels,
+    /// principal point at the image centre (π/4 = 0.785398…).
+    #[arg(long, default_value_t = std::f64::consts::FRAC_PI_4)]
+    pub fov_y: f64,
+    /// Focal length along x in pixels; with --focal-y --center-x --center-y, replaces --fov-y.
+    #[arg(long, requires_all = ["focal_y", "center_x", "center_y"], conflicts_with = "fov_y")]
+    pub focal_x: Option<f64>,
+    /// Focal length along y in pixels.
+    #[arg(long, requires = "focal_x")]
+    pub focal_y: Option<f64>,
+    /// Principal point x in pixels from the left edge.
+    #[arg(long, requires = "focal_x")]
+    pub center_x: Option<f64>,
+    /// Principal point y in pixels from the top edge.
+    #[arg(long, requires = "focal_x")]
+    pub center_y: Option<f64>,
+    /// Near clipping plane in metres.
+    #[arg(long, default_value_t = 0.01)]
+    pub near: f64,
+    /// Far clipping plane in metres.
+    #[arg(long, default_value_t = 10.0)]
+    pub far: f64,
+    /// Depth images: closer than this reads 0 (too near), in metres.
+    #[arg(long, default_value_t = 0.01)]
+    pub min_depth: f64,
+    /// Depth images: farther than this reads +inf (too far), in metres.
+    #[arg(long, default_value_t = 10.0)]
+    pub max_depth: f64,
+    /// Camera position X,Y,Z in the scene's world frame (Drake: Z up); overrides the scene's
+    /// camera node. Needs --camera-target.
+    #[arg(long, value_name = "X,Y,Z", value_parser = parse_vector, requires = "camera_target", allow_hyphen_values = true)]
+    pub camera_position: Option<DVec3>,
+    /// Point the camera looks at, X,Y,Z.
+    #[arg(long, value_name = "X,Y,Z", value_parser = parse_vector, requires = "camera_position", allow_hyphen_values = true)]
+    pub camera_target: Option<DVec3>,
+    /// Direction that is up in the image, X,Y,Z (0,1,0 for Y-up glTF scenes).
+    #[arg(long, value_name = "X,Y,Z", value_parser = parse_vector, default_value = "0,0,1", allow_hyphen_values = true)]
+    pub camera_up: DVec3,
+}
+
+fn parse_vector(text: &str) -> Result<DVec3, String> {
+    let values: Vec<f64> = text
+        .split(',')
+        .map(|v| v.trim().parse::<f64>().map_err(|e| format!("{v:?}: {e}")))
+        .collect::<Result<_, _>>()?;
+    match values[..] {
+        [x, y, z] if values.iter().all(|v| v.is_finite()) => Ok(DVec3::new(x, y, z)),
+        _ => Err("expected three finite numbers X,Y,Z".to_owned()),
+    }
+}
+
+impl CameraArgs {
+    /// The camera the flags describe, validated as Drake's `CameraInfo`, `ClippingRange` and
+    /// `DepthRange` would.
+    ///
+    /// # Errors
+    /// Values Drake would refuse.
+    pub fn camera(&self) -> anyhow::Result<Camera> {
+        let intrinsics = match (self.focal_x, self.focal_y, self.center_x, self.center_y) {
+            (Some(focal_x), Some(focal_y), Some(center_x), Some(center_y)) => Intrinsics {
+                width: self.width,
+                height: self.height,
+                focal_x,
+                focal_y,
+                center_x,
+                center_y,
+                near: self.near,
+                far: self.far,
+            },
+            _ => {
+                anyhow::ensure!(
+                    self.fov_y > 0.0 && self.fov_y < std::f64::consts::PI,
+                    "--fov-y must be in (0, π)"
+                );
+                Intrinsics::from_fov_y(self.width, self.height, self.fov_y, self.near, self.far)
+            }
+        };
+        let k = &intrinsics;
+        anyhow::ensure!(
+            k.width > 0 && k.height > 0,
+            "--width and --height must be positive"
+        );
+        anyhow::ensure!(
+            k.focal_x > 0.0 && k.focal_y > 0.0 && k.focal_x.is_finite() && k.focal_y.is_finite(),
+            "focal lengths must be positive and finite"
+        );
+        anyhow::ensure!(
+            k.center_x > 0.0
+                && k.center_x < f64::from(k.width)
+                && k.center_y > 0.0
+                && k.center_y < f64::from(k.height),
+            "the principal point must lie inside the image"
+        );
+        anyhow::ensure!(0.0 < k.near && k.near < k.far, "need 0 < --near < --far");
+        anyhow::ensure!(
+            0.0 < self.min_depth && self.min_depth < self.max_depth,
+            "need 0 < --min-depth < --max-depth"
+        );
+        let pose = match (self.camera_position, self.camera_target) {
+            (Some(position), Some(target)) => {
+                Some(CameraPose::look_at(position, target, self.camera_up)?)
+            }
+            _ => None,
+        };
+        Ok(Camera {
+            intrinsics,
+            depth_range: DepthRange {
+                min_depth: self.min_depth,
+                max_depth: self.max_depth,
+            },
+            pose,
+        })
+    }
+}
+
+impl Args {
+    fn client(&self) -> anyhow::Result<RenderClient> {
+        let options = ClientOptions {
+            keep_alive: self.keep_alive,
+            timeout: Some(Duration::from_secs(self.timeout)),
+            ca_cert: self.ca_cert.clone(),
+        };
+        Ok(RenderClient::new(
+            &self.server_base_url,
+            &self.render_endpoint,
+            &options,
+        )?)
+    }
 }
 
 /// Entry point of the subcommand.
 ///
 /// # Errors
-/// Always, until the client is written.
-pub async fn main(_args: Args, _logging: LoggingArgs) -> anyhow::Result<()> {
-    anyhow::bail!("render-client is not implemented yet")
+/// Bad flags, unreadable scenes, a failed render (Drake's message), a benchmark with errors, or a
+/// failed conformance case.
+pub async fn main(args: Args, logging_args: LoggingArgs) -> anyhow::Result<()> {
+    let _log = logging::init(
+        "render-client",
+        logging_args.log_format,
+        logging_args.log_dir.as_deref(),
+    )?;
+    let client = args.client()?;
+    if args.check {
+        return run_check(&client, args.json).await;
+    }
+    let camera = args.camera.camera()?;
+    anyhow::ensure!(
+        !args.scenes.is_empty(),
+        "give at least one SCENE.gltf (or --check)"
+    );
+    anyhow::ensure!(
+        !args.image_type.is_empty(),
+        "give at least one --image-type"
+    );
+    let scenes = args
+        .scenes
+        .iter()
+        .map(|path| {
+            std::fs::read(path)
+                .with_context(|| format!("cannot read {}", path.display()))
+                .map(|bytes| (path, bytes))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    match args.frames {
+        Some(frames) => run_bench(&client, &scenes, &camera, &args, frames).await,
+        None => {
+            let out = args.out.as_deref().context("render mode needs --out DIR")?;
+            render_all(&client, &scenes, &camera, &args.image_type, out).await
+        }
+    }
+}
+
+async fn run_check(client: &RenderClient, json: bool) -> anyhow::Result<()> {
+    let results = check::run(client).await;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+    } else {
+        print!("{}", check::table(&results));
+    }
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| r.name)
+        .collect();
+    anyhow::ensure!(
+        failed.is_empty(),
+        "{} failed conformance: {}",
+        client.url(),
+        failed.join(", ")
+    );
+    Ok(())
+}
+
+async fn run_bench(
+    client: &RenderClient,
+    scenes: &[(&PathBuf, Vec<u8>)],
+    camera: &Camera,
+    args: &Args,
+    frames: usize,
+) -> anyhow::Result<()> {
+    let mut jobs = Vec::new();
+    for (path, bytes) in scenes {
+        let prepared = Arc::new(
+            camera
+                .write_into(bytes)
+                .with_context(|| path.display().to_string())?,
+        );
+        for &image_type in &args.image_type {
+            jobs.push(bench::Job {
+                scene: Arc::clone(&prepared),
+                image_type,
+            });
+        }
+    }
+    let progress = std::io::stderr().is_terminal();
+    let report = bench::run(client, &jobs, camera, frames, args.concurrency, progress).await;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{report}");
+    }
+    anyhow::ensure!(
+        report.errors == 0,
+        "{} of {} requests failed",
+        report.errors,
+        report.count
+    );
+    Ok(())
+}
+
+async fn render_all(
+    client: &RenderClient,
+    scenes: &[(&PathBuf, Vec<u8>)],
+    camera: &Camera,
+    image_types: &[ImageType],
+    out: &Path,
+) -> anyhow::Result<()> {
+    // Every scene is checked before anything is written, so bad input leaves no output behind.
+    let prepared = scenes
+        .iter()
+        .map(|(path, bytes)| {
+            let stem = path
+                .file_stem()
+                .map_or_else(|| "scene".into(), |s| s.to_string_lossy());
+            let scene = camera
+                .write_into(bytes)
+                .with_context(|| path.display().to_string())?;
+            Ok((stem, scene))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    for (stem, scene) in prepared {
+        for &image_type in image_types {
+            let image = client
+                .render_prepared(scene.clone(), camera, image_type)
+                .await?;
+            for written in output::write_image(out, &stem, &image)? {
+                println!("{}", written.display());
+            }
+        }
+    }
+    Ok(())
 }
