@@ -1,20 +1,15 @@
 //! The servers' outbound HTTP: a minimal HTTP/1.1 client (GET for load polls, POST for webhooks
-//! and directory announcements) over plain TCP or TLS, and the TLS client settings it shares with
-//! the session server's SMTP client.
+//! and directory announcements) over plain TCP or TLS (settings from [`super::tls::client_connector`]).
 //!
 //! One connection per request, as the Webots originals' `urlopen`: a request every few seconds
 //! gains nothing from pooling, and a fresh connection cannot carry a stuck state from one request to
 //! the next. The caller bounds each call with a timeout; dropping the call closes its socket.
 
-use std::path::Path;
-use std::sync::Arc;
-
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
+use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -36,49 +31,6 @@ pub enum HttpError {
     /// The body was larger than [`MAX_PEER_RESPONSE_BYTES`] or broke off.
     #[error("response body unreadable or over {MAX_PEER_RESPONSE_BYTES} bytes")]
     Body,
-}
-
-/// Error building the TLS client settings.
-#[derive(Debug, thiserror::Error)]
-pub enum TlsClientError {
-    /// The extra root file is unreadable or holds no usable certificate.
-    #[error("{path}: {message}")]
-    Roots { path: String, message: String },
-    /// rustls refused the settings.
-    #[error("TLS client configuration rejected: {0}")]
-    Rustls(#[from] rustls::Error),
-}
-
-/// TLS client settings trusting the public web roots, plus the PEM certificates in `extra_roots`.
-///
-/// # Errors
-/// [`TlsClientError::Roots`] naming a bad extra-roots file.
-pub fn tls_connector(extra_roots: Option<&Path>) -> Result<TlsConnector, TlsClientError> {
-    let mut roots =
-        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = extra_roots {
-        let roots_error = |message: String| TlsClientError::Roots {
-            path: path.display().to_string(),
-            message,
-        };
-        let certificates = CertificateDer::pem_file_iter(path)
-            .map_err(|e| roots_error(e.to_string()))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| roots_error(e.to_string()))?;
-        if certificates.is_empty() {
-            return Err(roots_error("no CERTIFICATE block found".to_owned()));
-        }
-        for certificate in certificates {
-            roots.add(certificate)?;
-        }
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(TlsConnector::from(Arc::new(config)))
 }
 
 /// A status and a body, the only parts of a response the session server looks at.

@@ -1,5 +1,5 @@
-//! TLS for every listener (rustls, no OpenSSL): loading PEM files into a server config, and making
-//! self-signed development certificates.
+//! TLS (rustls, no OpenSSL): server configs from PEM files for every listener, client settings
+//! for outbound connections, and self-signed development certificates.
 //!
 //! Only `http/1.1` is offered through ALPN: browsers open WebSockets over HTTP/1.1, and Drake's
 //! libcurl client speaks HTTP/1.1, so HTTP/2 would add a code path no peer uses.
@@ -63,6 +63,54 @@ pub fn server_config(
     .with_single_cert(certs, key)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// Error building the TLS client settings.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientTlsError {
+    /// The extra root file is unreadable or holds no usable certificate.
+    #[error("{path}: {message}")]
+    Roots { path: String, message: String },
+    /// rustls refused the settings.
+    #[error("TLS client configuration rejected: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+/// TLS client settings trusting the public web roots plus the PEM certificates in `extra_roots`
+/// (e.g. a private CA, or a development certificate from `gltf-cloud make-cert`), offering
+/// `http/1.1` through ALPN like the servers.
+///
+/// # Errors
+/// [`ClientTlsError::Roots`] naming a bad extra-roots file.
+pub fn client_connector(
+    extra_roots: Option<&Path>,
+) -> Result<tokio_rustls::TlsConnector, ClientTlsError> {
+    let mut roots =
+        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = extra_roots {
+        let roots_error = |message: String| ClientTlsError::Roots {
+            path: path.display().to_string(),
+            message,
+        };
+        let certificates = CertificateDer::pem_file_iter(path)
+            .map_err(|e| roots_error(e.to_string()))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| roots_error(e.to_string()))?;
+        if certificates.is_empty() {
+            return Err(roots_error("no CERTIFICATE block found".to_owned()));
+        }
+        for certificate in certificates {
+            roots.add(certificate)?;
+        }
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
 /// The two files a self-signed development certificate is written to.

@@ -5,20 +5,20 @@
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
 use hyper::Uri;
 use hyper_util::rt::TokioIo;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
+use rustls_pki_types::ServerName;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use super::decode::ImageType;
+use crate::core::sync::lock;
 use crate::scene::camera::Intrinsics;
 
 /// libcurl's boundary prefix: 24 dashes, followed by 22 random letters and digits.
@@ -225,7 +225,12 @@ impl Transport {
     ) -> Result<Self, TransportError> {
         let target = Target::parse(url)?;
         let tls = if target.https {
-            Some(tls_connector(ca_cert)?)
+            Some(crate::core::tls::client_connector(ca_cert).map_err(|e| {
+                TransportError::CaCertificate {
+                    path: ca_cert.map(|p| p.display().to_string()).unwrap_or_default(),
+                    reason: e.to_string(),
+                }
+            })?)
         } else {
             None
         };
@@ -273,10 +278,7 @@ impl Transport {
         let status = response.status().as_u16();
         let body = response.into_body().collect().await?.to_bytes();
         if self.keep_alive && !sender.is_closed() {
-            self.idle
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(sender);
+            lock(&self.idle).push(sender);
         }
         Ok(Answer { status, body })
     }
@@ -285,10 +287,7 @@ impl Transport {
         if !self.keep_alive {
             return None;
         }
-        let mut idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut idle = lock(&self.idle);
         while let Some(sender) = idle.pop() {
             if sender.is_ready() {
                 return Some(sender);
@@ -337,37 +336,6 @@ where
         }
     });
     Ok(sender)
-}
-
-fn tls_connector(ca_cert: Option<&Path>) -> Result<tokio_rustls::TlsConnector, TransportError> {
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    if let Some(path) = ca_cert {
-        let ca_error = |reason: String| TransportError::CaCertificate {
-            path: path.display().to_string(),
-            reason,
-        };
-        let certs = CertificateDer::pem_file_iter(path)
-            .map_err(|e| ca_error(e.to_string()))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ca_error(e.to_string()))?;
-        for cert in certs {
-            roots.add(cert).map_err(|e| ca_error(e.to_string()))?;
-        }
-    }
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| TransportError::CaCertificate {
-        path: String::new(),
-        reason: e.to_string(),
-    })?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
 #[cfg(test)]

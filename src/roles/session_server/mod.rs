@@ -32,7 +32,7 @@ use crate::roles::{LoggingArgs, ServerArgs};
 pub use self::config::{Config, SimulationServer};
 use self::notify::Notifier;
 use self::poller::{PollSettings, Poller, Readings};
-use crate::core::http_client::{self, HttpClient};
+use crate::core::http_client::HttpClient;
 
 /// The port the original listens on.
 pub const DEFAULT_PORT: u16 = 1999;
@@ -128,7 +128,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     config.validate()?;
     config.server.tls_paths()?;
-    let tls = http_client::tls_connector(config.extra_root_certificates.as_deref())?;
+    let tls = crate::core::tls::client_connector(config.extra_root_certificates.as_deref())?;
     let client = HttpClient::new(tls.clone());
     let port = listener.local_addr()?.port();
     let notifier = Notifier::new(&config, port, client.clone(), tls)?;

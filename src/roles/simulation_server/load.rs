@@ -10,6 +10,7 @@ use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::sync::lock;
 use crate::supervisor::Sample;
 
 /// Snapshots kept: ten minutes at one per second, the span of the original's monitor graph.
@@ -134,12 +135,6 @@ impl LoadHistory {
             .map(|s| (*s, self.formula.instant(s)))
             .collect()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// `<logDir>/simulation/monitor.csv`, with the original's header, appended on the sampler thread.

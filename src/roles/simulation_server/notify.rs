@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::state::ServerState;
-use crate::core::http_client::{self, HttpClient};
+use crate::core::http_client::HttpClient;
+use crate::core::tls;
 
 /// Tries per URL, and the pause between them: the original's 6 tries, 5 s apart.
 const TRIES: u32 = 6;
@@ -39,7 +40,7 @@ pub async fn announce(state: Arc<ServerState>, port: u16) {
     if config.notify.is_empty() {
         return;
     }
-    let client = match http_client::tls_connector(None) {
+    let client = match tls::client_connector(None) {
         Ok(tls) => HttpClient::new(tls),
         Err(e) => {
             tracing::warn!(cause = %e, "cannot announce: no TLS client");

@@ -13,6 +13,7 @@ use tokio_util::task::TaskTracker;
 use super::load::{LoadHistory, MonitorCsv, Snapshot};
 use super::Config;
 use crate::core::metrics::Metrics;
+use crate::core::sync::lock;
 use crate::supervisor::{MachineInfo, Sample};
 
 /// Numbers the default instances roots of servers sharing one process (tests run several).
@@ -268,12 +269,6 @@ impl Sessions {
             .map(|(id, s)| (*id, s.clone()))
             .collect()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

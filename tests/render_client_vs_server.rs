@@ -1,8 +1,5 @@
 //! The render client against our own render server (`roles::render_server::run`) on port 0: every
 //! image type with both intrinsics styles, the files the CLI writes, and the conformance suite.
-//!
-//! Pending on the client branch (the server lives on another); the lead renames it to `.rs` at
-//! integration.
 #![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
 
 mod common;
