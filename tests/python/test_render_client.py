@@ -122,14 +122,17 @@ def scene_part(body):
 
 
 def normalised(headers, body):
-    """The request with what legitimately differs (boundary, scene bytes, their hash and length)
-    replaced by placeholders, after checking the hash is the scene's."""
+    """The request with what legitimately differs (boundary, scene bytes, their hash and length, and
+    the scene counter, which in pydrake counts every render of the whole process) replaced by
+    placeholders, after checking the hash is the scene's and the counter has Drake's 19 digits."""
     header_map = dict(headers)
     boundary = header_map["Content-Type"].split("boundary=")[1].encode()
     scene = scene_part(body)
     sha = hashlib.sha256(scene).hexdigest().encode()
     assert b'name="scene_sha256"\r\n\r\n' + sha + b"\r\n" in body
     text = body.replace(scene, b"SCENE").replace(sha, b"SHA").replace(boundary, b"BOUNDARY")
+    text, counters = re.subn(rb'filename="\d{19}-', b'filename="COUNTER-', text)
+    assert counters == 1, "the scene part's filename starts with a 19-digit counter"
     names = [name for name, _ in headers]
     # Host differs only by the capture server's port; Content-* by scene and boundary.
     fixed = [(n, v) for n, v in headers if n not in ("Host", "Content-Length", "Content-Type")]
