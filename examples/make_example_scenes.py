@@ -1,5 +1,6 @@
 """Regenerates the example scenes in this folder: real glTF files exported by pydrake's
-RenderEngineGltfClient, one per image type, exactly as Drake sends them to a render server.
+RenderEngineGltfClient, one per image type (`color/`, `depth/`, `label/`: Drake writes a different
+glTF for each, with label colours as materials in the label one), exactly as Drake sends them.
 
 Run with the project's venv: `.venv/bin/python examples/make_example_scenes.py`. Drake writes each
 scene to its temp dir before POSTing it; with `cleanup=False` and no server listening, the POST fails
@@ -43,7 +44,8 @@ def main() -> None:
             pass  # expected: nothing listens on port 9
     for image_type in ("color", "depth", "label"):
         (exported,) = work.rglob(f"*-{image_type}.gltf")
-        target = HERE / f"tabletop-{image_type}.gltf"
+        target = HERE / image_type / "tabletop.gltf"
+        target.parent.mkdir(exist_ok=True)
         shutil.copyfile(exported, target)
         print(f"wrote {target.relative_to(HERE.parent)} ({target.stat().st_size // 1024} KiB)")
     shutil.rmtree(work, ignore_errors=True)

@@ -30,7 +30,7 @@ grep -m1 -o 'adapter.*' "$log" | sed 's/^/demo: /' || true
 echo "demo: render server at $url"
 
 for image_type in color depth label; do
-  "$BIN" client --server-base-url "$url" --image-type "$image_type" --out "$OUT" "examples/tabletop-$image_type.gltf"
+  "$BIN" client --server-base-url "$url" --image-type "$image_type" --out "$OUT" "examples/$image_type/tabletop.gltf"
 done
 echo "demo: images and previews are in $OUT/:"
 ls -1 "$OUT"
