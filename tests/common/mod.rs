@@ -61,6 +61,36 @@ where
     }
 }
 
+/// `POST path` with a body of the given content type, on a fresh plain-TCP connection.
+pub async fn post(addr: SocketAddr, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("HTTP handshake");
+    tokio::spawn(connection);
+    let request = hyper::Request::post(path)
+        .header("host", "localhost")
+        .header("content-type", content_type)
+        .body(Full::new(Bytes::from(body)))
+        .expect("request");
+    let response = sender.send_request(request).await.expect("response");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
 /// `GET path` on a fresh plain-TCP connection.
 pub async fn get(addr: SocketAddr, path: &str) -> Reply {
     let stream = TcpStream::connect(addr).await.expect("connect");

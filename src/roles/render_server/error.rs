@@ -36,6 +36,15 @@ impl ApiError {
         }
     }
 
+    /// 405 for other methods on the render endpoint.
+    pub fn method_not_allowed(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            message: message.into(),
+            retry_after_s: None,
+        }
+    }
+
     /// 500: our fault. The message stays generic enough to show a user; the cause goes to the log.
     pub fn internal(message: impl Into<String>) -> Self {
         Self {

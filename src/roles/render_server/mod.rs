@@ -211,7 +211,11 @@ pub async fn run(
         .route("/", get(status_page))
         .route(
             &endpoint,
-            post(render).layer(DefaultBodyLimit::max(config.max_body_bytes)),
+            post(render)
+                .layer(DefaultBodyLimit::max(config.max_body_bytes))
+                .fallback(|| async {
+                    ApiError::method_not_allowed("render requests are POST multipart/form-data")
+                }),
         )
         .fallback(|| async {
             ApiError::not_found("no such path; render requests go to POST /<endpoint>")
