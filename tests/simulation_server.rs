@@ -380,7 +380,14 @@ async fn a_simulator_that_never_gets_ready_times_out() {
 
 #[tokio::test]
 async fn ports_run_out_after_max_connections() {
-    let server = start(&[], |c| c.max_connections = 2).await;
+    // Two ports nobody else can take meanwhile: the default range (this server's port + 1, + 2)
+    // lies among the ephemeral ports that tests running in parallel are given.
+    let first_port = common::free_port_run(2);
+    let server = start(&[], |c| {
+        c.max_connections = 2;
+        c.first_simulator_port = Some(first_port);
+    })
+    .await;
     let mut first = server.connect().await;
     let mut second = server.connect().await;
     let a = start_demo(&server, &mut first).await;

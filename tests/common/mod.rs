@@ -14,6 +14,17 @@ pub fn binary() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_BIN_EXE_gltf-cloud"))
 }
 
+/// The first of `count` consecutive ports that are free now, searched below the OS's ephemeral
+/// range (32768+ on Linux), where the port-0 sockets of tests running in parallel cannot land.
+pub fn free_port_run(count: u16) -> u16 {
+    (20_000..32_000 - count)
+        .step_by(usize::from(count))
+        .find(|&first| {
+            (first..first + count).all(|p| std::net::TcpListener::bind(("0.0.0.0", p)).is_ok())
+        })
+        .expect("a run of free ports below 32000")
+}
+
 /// A response as the tests look at it.
 #[derive(Debug)]
 pub struct Reply {

@@ -353,6 +353,7 @@ async fn render_inner(
             )),
         )
     })?;
+    let reading = Instant::now();
     let form = form::read(multipart, state.config.max_body_bytes)
         .await
         .map_err(|e| (None, e))?;
@@ -377,11 +378,15 @@ async fn render_inner(
         max_texture_pixels: state.config.max_texture_pixels,
         decode_textures: image_type == ImageType::Color,
     };
+    let read_ms = reading.elapsed().as_secs_f64() * 1e3;
+    let loading = Instant::now();
     let (scene, job_intrinsics, kind) =
         tokio::task::spawn_blocking(move || prepare(request, &options))
             .await
             .map_err(|e| fail(ApiError::internal(format!("scene loading stopped: {e}"))))?
             .map_err(fail)?;
+    let load_ms = loading.elapsed().as_secs_f64() * 1e3;
+    let triangles: usize = scene.meshes.iter().map(|m| m.indices.len() / 3).sum();
 
     let (reply, rendered) = oneshot::channel();
     state
@@ -412,10 +417,21 @@ async fn render_inner(
     })?;
 
     let depth_format = state.config.depth_format;
+    let encoding = Instant::now();
     let (bytes, content_type) =
         tokio::task::spawn_blocking(move || encode_image(&image, depth_format))
             .await
             .map_err(|e| fail(ApiError::internal(format!("encoding stopped: {e}"))))?;
+    tracing::debug!(
+        image_type = image_type.as_str(),
+        triangles,
+        read_ms,
+        load_ms,
+        render_ms = rendered.elapsed.as_secs_f64() * 1e3,
+        encode_ms = encoding.elapsed().as_secs_f64() * 1e3,
+        bytes = bytes.len(),
+        "rendered"
+    );
     let mut response = bytes.into_response();
     response
         .headers_mut()

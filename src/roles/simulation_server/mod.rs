@@ -118,6 +118,9 @@ pub struct Config {
     pub server: ServerConfig,
     /// See [`DEFAULT_MAX_CONNECTIONS`].
     pub max_connections: u16,
+    /// First port handed to a simulator; they get `firstSimulatorPort … firstSimulatorPort +
+    /// maxConnections − 1`. Unset means the original's range: this server's port + 1 onwards.
+    pub first_simulator_port: Option<u16>,
     /// `wss:` in the `webots:` URL; unset means "when this server terminates TLS itself".
     pub ssl: Option<bool>,
     /// `host/port` instead of `host:port` in the `webots:` URL, for a TLS proxy that maps
@@ -169,6 +172,7 @@ impl Default for Config {
         Self {
             server: ServerConfig::default(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            first_simulator_port: None,
             ssl: None,
             port_rewrite: false,
             public_host: None,
@@ -352,11 +356,14 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     config.warn_unsupported();
     let metrics = Arc::new(Metrics::default());
-    let base_port = listener.local_addr()?.port();
+    let own_port = listener.local_addr()?.port();
+    let first_simulator_port = config
+        .first_simulator_port
+        .unwrap_or_else(|| own_port.saturating_add(1));
     let sessions_stop = shutdown.child_token();
     let state = ServerState::new(
         config,
-        base_port,
+        first_simulator_port,
         sessions_stop.clone(),
         Arc::clone(&metrics),
     )
@@ -369,7 +376,7 @@ pub async fn run(
     if !state.config.notify.is_empty() {
         state
             .tracker
-            .spawn(notify::announce(Arc::clone(&state), base_port));
+            .spawn(notify::announce(Arc::clone(&state), own_port));
     }
     let app = Router::new()
         .route("/client", get(client_socket))

@@ -44,7 +44,7 @@ impl ServerState {
     /// The instances directory cannot be created.
     pub async fn new(
         config: Config,
-        base_port: u16,
+        first_simulator_port: u16,
         stop: CancellationToken,
         metrics: Arc<Metrics>,
     ) -> std::io::Result<Arc<Self>> {
@@ -75,7 +75,7 @@ impl ServerState {
             }
         });
         Ok(Arc::new(Self {
-            ports: Arc::new(PortPool::new(base_port, config.max_connections)),
+            ports: Arc::new(PortPool::new(first_simulator_port, config.max_connections)),
             load: Arc::new(LoadHistory::new(config.load_formula)),
             sessions,
             config,
@@ -152,11 +152,11 @@ impl ServerState {
     }
 }
 
-/// Simulator ports `base+1 … base+count`, each tested with a bind before it is handed out.
+/// Simulator ports `first … first+count−1`, each tested with a bind before it is handed out.
 #[derive(Debug)]
 pub struct PortPool {
-    first: u16,
-    last: u16,
+    /// Kept as `u32` so a range ending at port 65535 needs no special case.
+    ports: std::ops::Range<u32>,
     held: Mutex<BTreeSet<u16>>,
 }
 
@@ -168,10 +168,10 @@ pub struct PortLease {
 }
 
 impl PortPool {
-    pub fn new(base: u16, count: u16) -> Self {
+    pub fn new(first: u16, count: u16) -> Self {
+        let first = u32::from(first);
         Self {
-            first: base.saturating_add(1),
-            last: base.saturating_add(count),
+            ports: first..(first + u32::from(count)).min(u32::from(u16::MAX) + 1),
             held: Mutex::new(BTreeSet::new()),
         }
     }
@@ -180,7 +180,10 @@ impl PortPool {
     /// binds it), or `None` when the range is exhausted.
     pub fn acquire(self: &Arc<Self>) -> Option<PortLease> {
         let mut held = lock(&self.held);
-        let port = (self.first..=self.last)
+        let port = self
+            .ports
+            .clone()
+            .filter_map(|p| u16::try_from(p).ok())
             .find(|p| !held.contains(p) && std::net::TcpListener::bind(("0.0.0.0", *p)).is_ok())?;
         held.insert(port);
         Some(PortLease {
@@ -191,11 +194,7 @@ impl PortPool {
 
     /// The size of the range, for error messages.
     pub fn capacity(&self) -> u16 {
-        if self.last < self.first {
-            0
-        } else {
-            self.last - self.first + 1
-        }
+        u16::try_from(self.ports.len()).unwrap_or(u16::MAX)
     }
 }
 
@@ -278,20 +277,31 @@ mod tests {
 
     #[test]
     fn ports_skip_held_and_busy_ones_and_run_out() {
-        // Find a base whose next three ports we can control: occupy the second one.
+        // A range of three around a port held here: whatever other processes hold next to it,
+        // the held port is never handed out, a port is never handed out twice, and the range
+        // runs out after at most the two others.
         let probe = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
         let busy_port = probe.local_addr().unwrap().port();
-        let pool = Arc::new(PortPool::new(busy_port - 2, 3));
-        let a = pool.acquire().unwrap();
-        assert_eq!(a.port, busy_port - 1);
-        let b = pool.acquire();
-        // busy_port is taken by `probe`, so the next lease skips it.
-        assert_ne!(b.as_ref().map(|l| l.port), Some(busy_port));
-        drop(b);
-        drop(a);
-        let again = pool.acquire().unwrap();
-        assert_eq!(again.port, busy_port - 1);
+        let pool = Arc::new(PortPool::new(busy_port - 1, 3));
         assert_eq!(pool.capacity(), 3);
+        let leases: Vec<PortLease> = std::iter::from_fn(|| pool.acquire()).collect();
+        assert!(leases.len() <= 2);
+        assert!(leases.iter().all(|lease| lease.port != busy_port));
+        if let [a, b] = &leases[..] {
+            assert_ne!(a.port, b.port);
+        }
+        let first = leases.first().map(|lease| lease.port);
+        drop(leases);
+        assert_eq!(
+            pool.acquire().map(|lease| lease.port),
+            first,
+            "freed ports come back"
+        );
+    }
+
+    #[test]
+    fn a_range_may_end_at_the_last_port() {
+        assert_eq!(PortPool::new(u16::MAX, 5).capacity(), 1);
     }
 
     #[test]
