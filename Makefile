@@ -31,7 +31,7 @@ test-rust:
 	$(CARGO) test --all-targets
 
 test-python: build
-	GLTF_CLOUD_BIN=$(CURDIR)/target/debug/gltf-cloud $(PYTHON) -m pytest -v tests/python
+	GLTF_CLOUD_BIN=$(CURDIR)/target/debug/gltf-cloud $(PYTHON) -m pytest -v -s tests/python
 
 lint:
 	$(CARGO) fmt --check
