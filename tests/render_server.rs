@@ -229,80 +229,34 @@ async fn each_error_path_gets_its_status_and_names_its_cause() {
 
 #[tokio::test]
 async fn every_limit_is_enforced_with_a_400_naming_its_config_key() {
-    let tight = Config {
-        max_body_bytes: 64 * 1024,
-        max_image_dimension: 32,
-        max_triangles: 10,
-        max_textures: 0,
-        ..Config::default()
-    };
-    let server = Server::start(tight).await;
-    let color = tabletop(ImageType::Color);
-    assert!(color.len() > 64 * 1024);
-    assert_error(
-        &server.post(&form(ImageType::Color, color)).await,
-        400,
-        "maxBodyBytes",
-    );
-
-    let small = Intrinsics::from_fov_y(64, 48, 1.0, 0.01, 10.0);
-    let empty = gltf_cloud::roles::render_client::scenes::DRAKE_EMPTY_SCENE
-        .as_bytes()
-        .to_vec();
-    let too_wide = Form::new(
-        empty,
-        1,
-        ImageType::Color,
-        &small,
-        DepthRange {
-            min_depth: 0.1,
-            max_depth: 1.0,
-        },
-    );
-    assert_error(&server.post(&too_wide).await, 400, "maxImageDimension");
-    server.stop().await;
-
-    let server = Server::start(Config {
-        max_triangles: 10,
-        ..Config::default()
-    })
-    .await;
-    assert_error(
-        &server
-            .post(&form(ImageType::Depth, tabletop(ImageType::Depth)))
-            .await,
-        400,
-        "maxTriangles",
-    );
-    server.stop().await;
-
-    let server = Server::start(Config {
-        max_textures: 0,
-        ..Config::default()
-    })
-    .await;
-    assert_error(
-        &server
-            .post(&form(ImageType::Color, tabletop(ImageType::Color)))
-            .await,
-        400,
-        "maxTextures",
-    );
-    server.stop().await;
-
-    let server = Server::start(Config {
-        max_texture_pixels: 100,
-        ..Config::default()
-    })
-    .await;
-    assert_error(
-        &server
-            .post(&form(ImageType::Color, tabletop(ImageType::Color)))
-            .await,
-        400,
-        "maxTexturePixels",
-    );
-    server.stop().await;
+    type Tighten = fn(&mut Config);
+    let cases: [(Tighten, ImageType, &str); 5] = [
+        (
+            |c| c.max_body_bytes = 64 * 1024,
+            ImageType::Color,
+            "maxBodyBytes",
+        ),
+        (
+            |c| c.max_image_dimension = 32,
+            ImageType::Label,
+            "maxImageDimension",
+        ),
+        (|c| c.max_triangles = 10, ImageType::Depth, "maxTriangles"),
+        (|c| c.max_textures = 0, ImageType::Color, "maxTextures"),
+        (
+            |c| c.max_texture_pixels = 100,
+            ImageType::Color,
+            "maxTexturePixels",
+        ),
+    ];
+    for (tighten, image_type, key) in cases {
+        let mut config = Config::default();
+        tighten(&mut config);
+        let server = Server::start(config).await;
+        let reply = server.post(&form(image_type, tabletop(image_type))).await;
+        assert_error(&reply, 400, key);
+        server.stop().await;
+    }
 }
 
 /// A request whose body is still arriving holds the only slot; the next one is refused at once

@@ -44,47 +44,40 @@ pub async fn request_on<S>(stream: S, method: &str, path: &str, body: Vec<u8>) -
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .expect("HTTP handshake");
-    tokio::spawn(connection);
-    let request = hyper::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", "localhost")
-        .body(Full::new(Bytes::from(body)))
-        .expect("request");
-    let response = sender.send_request(request).await.expect("response");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes()
-        .to_vec();
-    Reply {
-        status,
-        headers,
-        body,
-    }
+    send(stream, request(method, path, None, body)).await
 }
 
 /// `POST path` with a body of the given content type, on a fresh plain-TCP connection.
 pub async fn post(addr: SocketAddr, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
     let stream = TcpStream::connect(addr).await.expect("connect");
+    send(stream, request("POST", path, Some(content_type), body)).await
+}
+
+fn request(
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> hyper::Request<Full<Bytes>> {
+    let mut builder = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "localhost");
+    if let Some(content_type) = content_type {
+        builder = builder.header("content-type", content_type);
+    }
+    builder.body(Full::new(Bytes::from(body))).expect("request")
+}
+
+async fn send<S>(stream: S, request: hyper::Request<Full<Bytes>>) -> Reply
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
             .await
             .expect("HTTP handshake");
     tokio::spawn(connection);
-    let request = hyper::Request::post(path)
-        .header("host", "localhost")
-        .header("content-type", content_type)
-        .body(Full::new(Bytes::from(body)))
-        .expect("request");
     let response = sender.send_request(request).await.expect("response");
     let status = response.status().as_u16();
     let headers = response.headers().clone();
