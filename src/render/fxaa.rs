@@ -1,17 +1,17 @@
 //! The FXAA post-pass of colour images: its pipeline, sampler and layout (created once, in
 //! [`Gpu`](super::Gpu)), the per-size bind group over the scene's colour, and the pass itself.
 //!
-//! RenderEngineVtk anti-aliases colour with FXAA, so a post-pass is both the closer match and far
-//! cheaper than multisampling on a software rasteriser (lavapipe spent two thirds of a 640×480
-//! colour render on 4× MSAA).
+//! RenderEngineVtk anti-aliases colour with VTK's FXAA filter, so the same post-pass is both the
+//! closest match and far cheaper than multisampling on a software rasteriser (lavapipe spent two
+//! thirds of a 640×480 colour render on 4× MSAA).
 
 use super::gpu::COLOR_FORMAT;
 
 pub(super) struct Fxaa {
     pipeline: wgpu::RenderPipeline,
     layout: wgpu::BindGroupLayout,
-    /// Linear and clamped to the edge: the classic algorithm's fractional fetches blend
-    /// neighbours, and the border pixels' neighbours are themselves.
+    /// Linear and clamped to the edge: the edge resample lands between two pixels, and a border
+    /// pixel's missing neighbours are itself (so the image border is no edge).
     sampler: wgpu::Sampler,
 }
 
