@@ -10,8 +10,8 @@ use super::gpu::COLOR_FORMAT;
 pub(super) struct Fxaa {
     pipeline: wgpu::RenderPipeline,
     layout: wgpu::BindGroupLayout,
-    /// Linear and clamped to the edge: the edge resample lands between two pixels, and a border
-    /// pixel's missing neighbours are itself (so the image border is no edge).
+    /// Linear, for the edge resample, which lands between two pixels (every other fetch loads a
+    /// whole pixel); clamped to the edge as those loads are.
     sampler: wgpu::Sampler,
 }
 

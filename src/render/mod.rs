@@ -37,7 +37,8 @@
 //!   across luma contrast, leaving flat regions and gentle shading byte for byte as rendered.
 //!   Against RenderEngineVtk (`tests/python/test_conformance.py`) colour elements off by more
 //!   than 20 fell from 0.10–0.34 % with the 4× MSAA this replaced to 0.000–0.001 %, and 98–99.8 %
-//!   of pixels are now identical; MSAA also cost lavapipe two thirds of a 640×480 colour render.
+//!   of pixels are now identical. On lavapipe it is also cheaper: a 640×480 colour render of
+//!   20k triangles took 77–82 ms with MSAA and 46 ms with FXAA (its label render: 31–35 ms).
 //!   Classic 9-tap FXAA, tried first, blurred edges two pixels wide and doubled the difference.
 //!
 //! Depth and label images never go through lighting, blending or anti-aliasing: depth writes the

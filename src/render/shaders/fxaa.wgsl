@@ -9,7 +9,8 @@
 // 3. the edge through the pixel is classified horizontal or vertical, followed both ways to its
 //    ends, and the pixel is resampled part of the way across the edge by how near it is to the
 //    end where the edge steps (edge AA).
-// Positions are in pixels, a pixel's centre at +0.5; the sampler is linear and clamps to the edge.
+// Whole pixels are loaded exactly (clamped to the image, so its border is no edge); only the edge
+// resample, which lands between two pixels, goes through the linear sampler.
 
 @group(0) @binding(0) var scene_colour: texture_2d<f32>;
 @group(0) @binding(1) var scene_sampler: sampler;
@@ -33,27 +34,27 @@ fn vs_fullscreen(@builtin(vertex_index) index: u32) -> @builtin(position) vec4<f
     return vec4<f32>(corner * 2.0 - 1.0, 0.0, 1.0);
 }
 
-fn fetch(position: vec2<f32>) -> vec4<f32> {
-    let size = vec2<f32>(textureDimensions(scene_colour));
-    return textureSampleLevel(scene_colour, scene_sampler, position / size, 0.0);
+fn fetch(pixel: vec2<i32>) -> vec4<f32> {
+    let last = vec2<i32>(textureDimensions(scene_colour)) - 1;
+    return textureLoad(scene_colour, clamp(pixel, vec2<i32>(0), last), 0);
 }
 
 fn luma_of(rgb: vec3<f32>) -> f32 {
     return dot(rgb, LUMA);
 }
 
-fn luma_at(position: vec2<f32>) -> f32 {
-    return luma_of(fetch(position).rgb);
+fn luma_at(pixel: vec2<i32>) -> f32 {
+    return luma_of(fetch(pixel).rgb);
 }
 
 @fragment
 fn fs_fxaa(@builtin(position) frag_coord: vec4<f32>) -> @location(0) vec4<f32> {
-    let c = frag_coord.xy;
+    let c = vec2<i32>(frag_coord.xy);
     let centre = fetch(c);
-    let rgb_n = fetch(c + vec2<f32>(0.0, -1.0)).rgb;
-    let rgb_s = fetch(c + vec2<f32>(0.0, 1.0)).rgb;
-    let rgb_w = fetch(c + vec2<f32>(-1.0, 0.0)).rgb;
-    let rgb_e = fetch(c + vec2<f32>(1.0, 0.0)).rgb;
+    let rgb_n = fetch(c + vec2<i32>(0, -1)).rgb;
+    let rgb_s = fetch(c + vec2<i32>(0, 1)).rgb;
+    let rgb_w = fetch(c + vec2<i32>(-1, 0)).rgb;
+    let rgb_e = fetch(c + vec2<i32>(1, 0)).rgb;
     let luma_c = luma_of(centre.rgb);
     let luma_n = luma_of(rgb_n);
     let luma_s = luma_of(rgb_s);
@@ -66,10 +67,10 @@ fn fs_fxaa(@builtin(position) frag_coord: vec4<f32>) -> @location(0) vec4<f32> {
         return centre;
     }
 
-    let rgb_nw = fetch(c + vec2<f32>(-1.0, -1.0)).rgb;
-    let rgb_ne = fetch(c + vec2<f32>(1.0, -1.0)).rgb;
-    let rgb_sw = fetch(c + vec2<f32>(-1.0, 1.0)).rgb;
-    let rgb_se = fetch(c + vec2<f32>(1.0, 1.0)).rgb;
+    let rgb_nw = fetch(c + vec2<i32>(-1, -1)).rgb;
+    let rgb_ne = fetch(c + vec2<i32>(1, -1)).rgb;
+    let rgb_sw = fetch(c + vec2<i32>(-1, 1)).rgb;
+    let rgb_se = fetch(c + vec2<i32>(1, 1)).rgb;
     let luma_nw = luma_of(rgb_nw);
     let luma_ne = luma_of(rgb_ne);
     let luma_sw = luma_of(rgb_sw);
@@ -93,13 +94,13 @@ fn fs_fxaa(@builtin(position) frag_coord: vec4<f32>) -> @location(0) vec4<f32> {
 
     // `across` steps from the pixel to its neighbour on the other side of the edge (the one of the
     // two that contrasts more), `along` steps along the edge.
-    var across = vec2<f32>(-1.0, 0.0);
-    var along = vec2<f32>(0.0, 1.0);
+    var across = vec2<i32>(-1, 0);
+    var along = vec2<i32>(0, 1);
     var luma_other = luma_w;
     var luma_opposite = luma_e;
     if horizontal {
-        across = vec2<f32>(0.0, -1.0);
-        along = vec2<f32>(1.0, 0.0);
+        across = vec2<i32>(0, -1);
+        along = vec2<i32>(1, 0);
         luma_other = luma_n;
         luma_opposite = luma_s;
     }
@@ -110,8 +111,8 @@ fn fs_fxaa(@builtin(position) frag_coord: vec4<f32>) -> @location(0) vec4<f32> {
 
     // Walk both ways along the pixel's row and the other side's row until a sample on either looks
     // more like the opposite side: that is where the edge steps.
-    var distance_negative = 1.0;
-    var distance_positive = 1.0;
+    var distance_negative = 1;
+    var distance_positive = 1;
     var luma_negative = luma_c;
     var luma_positive = luma_c;
     var done_negative = false;
@@ -135,10 +136,10 @@ fn fs_fxaa(@builtin(position) frag_coord: vec4<f32>) -> @location(0) vec4<f32> {
             break;
         }
         if !done_negative {
-            distance_negative += 1.0;
+            distance_negative += 1;
         }
         if !done_positive {
-            distance_positive += 1.0;
+            distance_positive += 1;
         }
     }
 
@@ -148,9 +149,11 @@ fn fs_fxaa(@builtin(position) frag_coord: vec4<f32>) -> @location(0) vec4<f32> {
     let luma_nearer = select(luma_positive, luma_negative, negative_is_nearer);
     var rgb_edge = centre.rgb;
     if abs(luma_nearer - luma_other) < abs(luma_nearer - luma_c) {
-        let nearest = min(distance_negative, distance_positive);
-        let offset = 0.5 - nearest / (distance_negative + distance_positive);
-        rgb_edge = fetch(c + across * offset).rgb;
+        let nearest = f32(min(distance_negative, distance_positive));
+        let offset = 0.5 - nearest / f32(distance_negative + distance_positive);
+        let position = frag_coord.xy + vec2<f32>(across) * offset;
+        let size = vec2<f32>(textureDimensions(scene_colour));
+        rgb_edge = textureSampleLevel(scene_colour, scene_sampler, position / size, 0.0).rgb;
     }
     return vec4<f32>(mix(rgb_edge, rgb_mean, subpixel_blend), centre.a);
 }
