@@ -465,6 +465,13 @@ fn translucent_box_blends_over_opaque_geometry() {
         2,
         "red over blue",
     );
+    let Image::Color { rgba, .. } = &image else {
+        panic!()
+    };
+    assert!(
+        rgba.chunks_exact(4).all(|px| px[3] == 255),
+        "translucent layers over opaque pixels, and anti-aliasing, keep alpha 1"
+    );
 }
 
 #[test]
@@ -757,4 +764,86 @@ fn require_gpu_refuses_software_adapters_only() {
         ),
         Err(other) => panic!("unexpected error: {other}"),
     }
+}
+
+/// FXAA (as RenderEngineVtk anti-aliases colour) blends only across contrast: a red face tilted
+/// about the optical axis over the background keeps both flat colours byte for byte wherever a
+/// pixel's 3×3 neighbourhood is one of them, and only pixels along the staircase take colours in
+/// between. The label image of the same scene tells which pixels the face covers (it is never
+/// anti-aliased), and the depth image stays planar and just as sharp.
+#[test]
+fn fxaa_blends_edge_pixels_only_and_leaves_label_and_depth_sharp() {
+    const RED: [u8; 4] = [255, 0, 0, 255];
+    const BACKGROUND: [u8; 4] = [204, 229, 255, 255];
+    let (width, height) = (96, 80);
+    let k = intrinsics(width, height);
+    // A lone face-on rectangle at z = 2 m (a box would add its unlit sides' slivers at the rim).
+    let rotation = DMat3::from_rotation_z(f64::to_radians(27.0));
+    let corners = [(-0.4, -0.25), (0.4, -0.25), (0.4, 0.25), (-0.4, 0.25)];
+    let rectangle = Mesh {
+        positions: corners
+            .map(|(x, y)| {
+                (rotation * DVec3::new(x, y, 0.0) + DVec3::Z * 2.0)
+                    .as_vec3()
+                    .to_array()
+            })
+            .to_vec(),
+        normals: vec![[0.0, 0.0, -1.0]; 4],
+        indices: vec![0, 2, 1, 0, 3, 2],
+        material: material([1.0, 0.0, 0.0, 1.0]),
+        ..Mesh::default()
+    };
+    let scene = scene(vec![rectangle]);
+    let mut renderer = renderer();
+    let colour = renderer.render(&scene, &k, ImageKind::Color).unwrap();
+    let label = renderer.render(&scene, &k, ImageKind::Label).unwrap();
+    let depth = renderer.render(&scene, &k, FAR_DEPTH).unwrap();
+
+    let covered = |x: u32, y: u32| match rgb_at(&label, x, y) {
+        [255, 0, 0] => true,
+        [255, 255, 255] => false,
+        other => panic!("label pixel ({x}, {y}) is {other:?}: labels must not be anti-aliased"),
+    };
+    let uniform_neighbourhood = |x: u32, y: u32| {
+        let neighbours = (y.saturating_sub(1)..=(y + 1).min(height - 1))
+            .flat_map(|ny| (x.saturating_sub(1)..=(x + 1).min(width - 1)).map(move |nx| (nx, ny)));
+        neighbours
+            .into_iter()
+            .all(|(nx, ny)| covered(nx, ny) == covered(x, y))
+    };
+    let (mut interior, mut edge, mut blended) = (0, 0, 0);
+    for y in 0..height {
+        for x in 0..width {
+            let px = rgba_at(&colour, x, y);
+            let z = depth_at(&depth, x, y);
+            if covered(x, y) {
+                assert!((z - 2.0).abs() < 1e-3, "depth {z} at ({x}, {y})");
+            } else {
+                assert_eq!(z, f32::INFINITY, "depth at ({x}, {y})");
+            }
+            assert_eq!(px[3], 255, "alpha at ({x}, {y})");
+            for c in 0..3 {
+                let (low, high) = (RED[c].min(BACKGROUND[c]), RED[c].max(BACKGROUND[c]));
+                assert!(
+                    (low..=high).contains(&px[c]),
+                    "({x}, {y}) is {px:?}, outside the two colours"
+                );
+            }
+            if uniform_neighbourhood(x, y) {
+                interior += 1;
+                let flat = if covered(x, y) { RED } else { BACKGROUND };
+                assert_eq!(px, flat, "flat pixel ({x}, {y}) was touched");
+            } else {
+                edge += 1;
+                if px != RED && px != BACKGROUND {
+                    blended += 1;
+                }
+            }
+        }
+    }
+    assert!(interior > 0 && edge > 0, "{interior} interior, {edge} edge");
+    assert!(
+        blended * 3 >= edge,
+        "only {blended} of {edge} edge pixels were anti-aliased"
+    );
 }

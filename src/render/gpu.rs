@@ -1,5 +1,5 @@
 //! The process-wide GPU: adapter choice, device, and everything created once (shader, layouts,
-//! pipelines, samplers, a white placeholder texture).
+//! pipelines, samplers, a white placeholder texture, the FXAA pass).
 
 use std::sync::Arc;
 
@@ -7,6 +7,7 @@ use tracing::{error, info, warn};
 
 use crate::scene::{Filter, Sampler, Wrap};
 
+use super::fxaa::Fxaa;
 use super::upload::{FrameUniform, MaterialUniform, Vertex};
 use super::RenderError;
 
@@ -27,9 +28,6 @@ pub struct AdapterSummary {
     /// A CPU rasteriser (lavapipe, llvmpipe): correct images, far lower throughput.
     pub software: bool,
 }
-
-/// Colour samples per pixel in colour images. Lavapipe supports 4× only.
-const COLOR_SAMPLES: u32 = 4;
 
 pub(super) const COLOR_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
 pub(super) const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
@@ -54,8 +52,8 @@ pub struct Gpu {
     samplers: Vec<wgpu::Sampler>,
     /// A 1×1 white texture bound for untextured meshes, so one shader serves both.
     pub(super) untextured: wgpu::BindGroup,
-    /// Samples per pixel of colour images: 4, or 1 where the adapter cannot multisample.
-    pub(super) color_samples: u32,
+    /// Anti-aliasing of colour images, after the scene pass.
+    pub(super) fxaa: Fxaa,
     pub(super) uniform_alignment: u32,
     summary: AdapterSummary,
 }
@@ -123,18 +121,6 @@ impl Gpu {
         // A shader or pipeline the backend rejects fails start-up, not every later render.
         let creation = device.push_error_scope(wgpu::ErrorFilter::Validation);
 
-        let multisampled = |format| {
-            adapter
-                .get_texture_format_features(format)
-                .flags
-                .sample_count_supported(COLOR_SAMPLES)
-        };
-        let color_samples = if multisampled(COLOR_FORMAT) && multisampled(DEPTH_FORMAT) {
-            COLOR_SAMPLES
-        } else {
-            1
-        };
-
         let frame_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("frame and material"),
             entries: &[
@@ -163,7 +149,8 @@ impl Gpu {
                 },
             ],
         });
-        let pipelines = create_pipelines(&device, &frame_layout, &texture_layout, color_samples);
+        let pipelines = create_pipelines(&device, &frame_layout, &texture_layout);
+        let fxaa = Fxaa::new(&device);
         let samplers: Vec<wgpu::Sampler> = all_sampler_states()
             .map(|state| create_sampler(&device, state))
             .collect();
@@ -186,7 +173,7 @@ impl Gpu {
             texture_layout,
             samplers,
             untextured,
-            color_samples,
+            fxaa,
             summary,
         })
     }
@@ -334,7 +321,6 @@ fn create_pipelines(
     device: &wgpu::Device,
     frame_layout: &wgpu::BindGroupLayout,
     texture_layout: &wgpu::BindGroupLayout,
-    color_samples: u32,
 ) -> Pipelines {
     let shader = device.create_shader_module(wgpu::include_wgsl!("shaders/scene.wgsl"));
     let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -344,7 +330,7 @@ fn create_pipelines(
     });
     let vertex_attributes =
         wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3, 2 => Float32x2];
-    let pipeline = |label: &str, fragment: &str, format, blend, depth_write: bool, samples: u32| {
+    let pipeline = |label: &str, fragment: &str, format, blend, depth_write: bool| {
         device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
             label: Some(label),
             layout: Some(&layout),
@@ -372,10 +358,7 @@ fn create_pipelines(
                 stencil: wgpu::StencilState::default(),
                 bias: wgpu::DepthBiasState::default(),
             }),
-            multisample: wgpu::MultisampleState {
-                count: samples,
-                ..Default::default()
-            },
+            multisample: wgpu::MultisampleState::default(),
             fragment: Some(wgpu::FragmentState {
                 module: &shader,
                 entry_point: Some(fragment),
@@ -393,23 +376,15 @@ fn create_pipelines(
     // Straight alpha for colour; alpha itself composites "over", so a translucent layer over opaque pixels keeps alpha 1.
     let over = wgpu::BlendState::ALPHA_BLENDING;
     Pipelines {
-        color_opaque: pipeline(
-            "color opaque",
-            "fs_color_opaque",
-            COLOR_FORMAT,
-            None,
-            true,
-            color_samples,
-        ),
+        color_opaque: pipeline("color opaque", "fs_color_opaque", COLOR_FORMAT, None, true),
         color_blended: pipeline(
             "color blended",
             "fs_color_blended",
             COLOR_FORMAT,
             Some(over),
             false,
-            color_samples,
         ),
-        label: pipeline("label", "fs_label", COLOR_FORMAT, None, true, 1),
-        depth: pipeline("depth", "fs_depth", PLANAR_DEPTH_FORMAT, None, true, 1),
+        label: pipeline("label", "fs_label", COLOR_FORMAT, None, true),
+        depth: pipeline("depth", "fs_depth", PLANAR_DEPTH_FORMAT, None, true),
     }
 }

@@ -14,18 +14,15 @@ struct Target {
 }
 
 impl Target {
+    /// A single-sample render attachment that is also used as `usage` says (copied from,
+    /// sampled).
     fn new(
         gpu: &Gpu,
         label: &str,
         size: (u32, u32),
         format: wgpu::TextureFormat,
-        samples: u32,
-        readable: bool,
+        usage: wgpu::TextureUsages,
     ) -> Self {
-        let mut usage = wgpu::TextureUsages::RENDER_ATTACHMENT;
-        if readable {
-            usage |= wgpu::TextureUsages::COPY_SRC;
-        }
         let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
             label: Some(label),
             size: wgpu::Extent3d {
@@ -34,10 +31,10 @@ impl Target {
                 depth_or_array_layers: 1,
             },
             mip_level_count: 1,
-            sample_count: samples,
+            sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
             format,
-            usage,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | usage,
             view_formats: &[],
         });
         let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
@@ -45,26 +42,39 @@ impl Target {
     }
 }
 
-/// Views a pass draws into and the single-sample texture read back afterwards.
+/// The colour scene pass's aliased output and the FXAA pass's binding of it.
+struct SceneColour {
+    target: Target,
+    fxaa_input: wgpu::BindGroup,
+}
+
+/// Views a pass draws into and the texture read back afterwards.
 pub(super) struct Attachments<'a> {
     pub color: &'a wgpu::TextureView,
-    pub resolve: Option<&'a wgpu::TextureView>,
     pub depth: &'a wgpu::TextureView,
+    /// Colour images only: FXAA reads `color` and writes the view of `readable`.
+    pub anti_alias: Option<AntiAlias<'a>>,
     pub readable: &'a wgpu::Texture,
+}
+
+pub(super) struct AntiAlias<'a> {
+    pub input: &'a wgpu::BindGroup,
+    pub output: &'a wgpu::TextureView,
 }
 
 /// The targets of one image size, each created the first time a pass needs it.
 #[derive(Default)]
 pub(super) struct Targets {
     size: (u32, u32),
-    /// Colour and label output (label renders into it directly, colour resolves into it).
+    /// Colour and label output (label renders into it directly, FXAA writes colour into it).
     rgba: Option<Target>,
-    multisampled_color: Option<Target>,
-    multisampled_depth: Option<Target>,
-    /// Depth-test buffer of the single-sample passes (label, depth).
+    scene_colour: Option<SceneColour>,
+    /// Depth-test buffer of every pass.
     depth_test: Option<Target>,
     planar_depth: Option<Target>,
 }
+
+const READABLE: wgpu::TextureUsages = wgpu::TextureUsages::COPY_SRC;
 
 impl Targets {
     pub fn ensure_size(&mut self, width: u32, height: u32) {
@@ -78,45 +88,27 @@ impl Targets {
 
     pub fn color<'a>(&'a mut self, gpu: &Gpu) -> Attachments<'a> {
         let size = self.size;
-        let samples = gpu.color_samples;
-        let rgba = self
-            .rgba
-            .get_or_insert_with(|| Target::new(gpu, "rgba", size, COLOR_FORMAT, 1, true));
-        if samples == 1 {
-            let depth = self.depth_test.get_or_insert_with(|| {
-                Target::new(gpu, "depth test", size, DEPTH_FORMAT, 1, false)
-            });
-            return Attachments {
-                color: &rgba.view,
-                resolve: None,
-                depth: &depth.view,
-                readable: &rgba.texture,
-            };
-        }
-        let color = self.multisampled_color.get_or_insert_with(|| {
-            Target::new(
+        let scene = self.scene_colour.get_or_insert_with(|| {
+            let target = Target::new(
                 gpu,
-                "multisampled colour",
+                "scene colour",
                 size,
                 COLOR_FORMAT,
-                samples,
-                false,
-            )
+                wgpu::TextureUsages::TEXTURE_BINDING,
+            );
+            let fxaa_input = gpu.fxaa.bind(&gpu.device, &target.view);
+            SceneColour { target, fxaa_input }
         });
-        let depth = self.multisampled_depth.get_or_insert_with(|| {
-            Target::new(
-                gpu,
-                "multisampled depth",
-                size,
-                DEPTH_FORMAT,
-                samples,
-                false,
-            )
-        });
+        let rgba = self
+            .rgba
+            .get_or_insert_with(|| Target::new(gpu, "rgba", size, COLOR_FORMAT, READABLE));
         Attachments {
-            color: &color.view,
-            resolve: Some(&rgba.view),
-            depth: &depth.view,
+            color: &scene.target.view,
+            depth: depth_test(&mut self.depth_test, gpu, size),
+            anti_alias: Some(AntiAlias {
+                input: &scene.fxaa_input,
+                output: &rgba.view,
+            }),
             readable: &rgba.texture,
         }
     }
@@ -125,14 +117,11 @@ impl Targets {
         let size = self.size;
         let rgba = self
             .rgba
-            .get_or_insert_with(|| Target::new(gpu, "rgba", size, COLOR_FORMAT, 1, true));
-        let depth = self
-            .depth_test
-            .get_or_insert_with(|| Target::new(gpu, "depth test", size, DEPTH_FORMAT, 1, false));
+            .get_or_insert_with(|| Target::new(gpu, "rgba", size, COLOR_FORMAT, READABLE));
         Attachments {
             color: &rgba.view,
-            resolve: None,
-            depth: &depth.view,
+            depth: depth_test(&mut self.depth_test, gpu, size),
+            anti_alias: None,
             readable: &rgba.texture,
         }
     }
@@ -140,18 +129,33 @@ impl Targets {
     pub fn depth<'a>(&'a mut self, gpu: &Gpu) -> Attachments<'a> {
         let size = self.size;
         let planar = self.planar_depth.get_or_insert_with(|| {
-            Target::new(gpu, "planar depth", size, PLANAR_DEPTH_FORMAT, 1, true)
+            Target::new(gpu, "planar depth", size, PLANAR_DEPTH_FORMAT, READABLE)
         });
-        let depth = self
-            .depth_test
-            .get_or_insert_with(|| Target::new(gpu, "depth test", size, DEPTH_FORMAT, 1, false));
         Attachments {
             color: &planar.view,
-            resolve: None,
-            depth: &depth.view,
+            depth: depth_test(&mut self.depth_test, gpu, size),
+            anti_alias: None,
             readable: &planar.texture,
         }
     }
+}
+
+fn depth_test<'a>(
+    slot: &'a mut Option<Target>,
+    gpu: &Gpu,
+    size: (u32, u32),
+) -> &'a wgpu::TextureView {
+    &slot
+        .get_or_insert_with(|| {
+            Target::new(
+                gpu,
+                "depth test",
+                size,
+                DEPTH_FORMAT,
+                wgpu::TextureUsages::empty(),
+            )
+        })
+        .view
 }
 
 /// The mappable buffer images are copied into. Every target has 4-byte texels.
