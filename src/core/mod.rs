@@ -7,6 +7,7 @@ pub mod http_client;
 pub mod limits;
 pub mod logging;
 pub mod metrics;
+pub mod pyfloat;
 pub mod server;
 pub mod shutdown;
 pub mod sync;

@@ -11,7 +11,6 @@ mod config;
 mod monitor;
 mod notify;
 mod poller;
-mod pyfloat;
 mod smtp;
 
 use std::sync::Arc;
@@ -247,8 +246,8 @@ async fn availability_socket(State(shared): State<Arc<Shared>>, ws: WebSocketUpg
 /// `GET /load`: the mean load of the reachable simulation servers as Python's `str(float)`, or `-1`.
 async fn load(State(shared): State<Arc<Shared>>) -> Response {
     let loads = Arc::clone(&shared.readings.loads.borrow());
-    let body =
-        balancer::average_of_reachable(&loads).map_or_else(|| "-1".to_owned(), pyfloat::format);
+    let body = balancer::average_of_reachable(&loads)
+        .map_or_else(|| "-1".to_owned(), crate::core::pyfloat::format);
     ([(header::CONTENT_TYPE, TORNADO_CONTENT_TYPE)], body).into_response()
 }
 

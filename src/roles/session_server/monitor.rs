@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::balancer;
 use super::config::{SimulationServer, UNREACHABLE_LOAD};
-use super::pyfloat;
+use crate::core::pyfloat;
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em}\
 table{border-collapse:collapse}th,td{border:1px solid #999;padding:.3em .8em}\

@@ -10,9 +10,9 @@ use hyper::Uri;
 use tokio_util::task::TaskTracker;
 
 use super::config::{Config, NOTIFY_TIMEOUT};
-use super::pyfloat;
 use super::smtp::{self, Mail, SmtpSettings};
 use crate::core::http_client::HttpClient;
+use crate::core::pyfloat;
 
 /// SMTP's standard port, which the original's `SMTP(port=0)` also means.
 const SMTP_PORT: u16 = 25;

@@ -17,8 +17,8 @@ use tokio_util::sync::CancellationToken;
 use super::balancer;
 use super::config::{SimulationServer, UNREACHABLE_LOAD};
 use super::notify::{Change, Notifier};
-use super::pyfloat;
 use crate::core::http_client::HttpClient;
+use crate::core::pyfloat;
 
 /// Longest piece of an unparsable `/load` body quoted in the log.
 const QUOTED_BODY_CHARS: usize = 64;

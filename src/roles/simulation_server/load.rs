@@ -122,10 +122,15 @@ impl LoadHistory {
     }
 
     /// The figure `/load` reports.
+    /// Never NaN or infinite (a sensor that reports nonsense counts as 0), so every peer can parse
+    /// the `/load` body.
     pub fn current(&self) -> f64 {
-        self.formula
-            .current(&lock(&self.snapshots))
-            .clamp(0.0, f64::MAX)
+        let load = self.formula.current(&lock(&self.snapshots));
+        if load.is_finite() {
+            load.max(0.0)
+        } else {
+            0.0
+        }
     }
 
     /// The instant load of each snapshot, oldest first, with the snapshot, for the monitor graph.

@@ -414,7 +414,7 @@ async fn client_socket(
 async fn load(State(state): State<Arc<ServerState>>) -> Response {
     (
         [("content-type", "text/plain; charset=utf-8")],
-        protocol::python_float((state.load.current() * 100.0).round() / 100.0),
+        crate::core::pyfloat::format((state.load.current() * 100.0).round() / 100.0),
     )
         .into_response()
 }

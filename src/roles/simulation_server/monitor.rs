@@ -6,8 +6,8 @@ use std::fmt::Write;
 use std::time::SystemTime;
 
 use super::load::Snapshot;
-use super::protocol::python_float;
 use super::state::ServerState;
+use crate::core::pyfloat;
 
 /// Seconds between the page's reloads.
 const REFRESH_S: u32 = 5;
@@ -49,7 +49,7 @@ pub fn render(state: &ServerState) -> String {
         page,
         "<h2>Current load: <span style=\"color:{}\">{}%</span></h2>",
         colour(load),
-        python_float((load * 10.0).round() / 10.0)
+        pyfloat::format((load * 10.0).round() / 10.0)
     );
     let last = series.last().map(|(s, _)| *s);
     page.push_str("<table>\n");
@@ -116,7 +116,7 @@ pub fn render(state: &ServerState) -> String {
     row(
         &mut page,
         "Share idle time",
-        &format!("{}%", python_float(config.share_idle_time)),
+        &format!("{}%", pyfloat::format(config.share_idle_time)),
     );
     row(
         &mut page,

@@ -26,7 +26,7 @@ pub async fn announce(state: Arc<ServerState>, port: u16) {
         ("url", own_url.as_str()),
         (
             "shareIdleTime",
-            &super::protocol::python_float(config.share_idle_time),
+            &crate::core::pyfloat::format(config.share_idle_time),
         ),
         (
             "allowedRepositories",

@@ -188,7 +188,7 @@ impl AccessRules<'_> {
         if current_load > self.share_idle_time {
             return Err(SetupError::Refused(format!(
                 "Cannot share idle time when current load is above threshold: {}.",
-                super::protocol::python_float(current_load)
+                crate::core::pyfloat::format(current_load)
             )));
         }
         if self.blocked.iter().any(|prefix| has_prefix(url, prefix)) {

@@ -110,18 +110,6 @@ pub fn webots_frame(ssl: bool, port_rewrite: bool, host: &str, port: u16) -> Str
     format!("webots:{scheme}//{host}{separator}{port}")
 }
 
-/// A number as Python's `str(float)` writes it (`60.0`, `12.5`), which is what the original put in
-/// its messages and `/load` bodies; non-finite values become `0.0` so peers can always parse it.
-pub fn python_float(value: f64) -> String {
-    if !value.is_finite() {
-        "0.0".to_owned()
-    } else if value.fract() == 0.0 {
-        format!("{value:.1}")
-    } else {
-        format!("{value}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -182,13 +170,6 @@ mod tests {
             parse(r#"{"reset controller":[]}"#),
             Err(ProtocolError::BadReset)
         );
-    }
-
-    #[test]
-    fn floats_print_like_python() {
-        assert_eq!(python_float(60.0), "60.0");
-        assert_eq!(python_float(12.25), "12.25");
-        assert_eq!(python_float(f64::NAN), "0.0");
     }
 
     #[test]

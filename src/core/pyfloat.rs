@@ -1,6 +1,6 @@
-//! Reading and writing load figures the way the Python original does: `float(body)` to read a
-//! simulation server's `/load`, and `str(float)` to write the session server's own `/load` and
-//! monitor page.
+//! Numbers on the Webots wire, read and written the way the Python originals do: `float(body)` to
+//! read a simulation server's `/load`, and `str(float)` (`60.0`, `12.5`) for every number the
+//! simulation and session servers write (`/load`, monitor pages, messages, announcements).
 //!
 //! Simulation servers in the field are the Python original (`str(float)`, e.g. `12.5`), ours, and
 //! ad-hoc scripts; the original reads them all with `float()`, so a stricter parser would ignore
