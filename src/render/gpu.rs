@@ -128,27 +128,7 @@ impl Gpu {
                 uniform_entry(1, true, std::mem::size_of::<MaterialUniform>()),
             ],
         });
-        let texture_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("base colour texture"),
-            entries: &[
-                wgpu::BindGroupLayoutEntry {
-                    binding: 0,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Texture {
-                        sample_type: wgpu::TextureSampleType::Float { filterable: true },
-                        view_dimension: wgpu::TextureViewDimension::D2,
-                        multisampled: false,
-                    },
-                    count: None,
-                },
-                wgpu::BindGroupLayoutEntry {
-                    binding: 1,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
-                    count: None,
-                },
-            ],
-        });
+        let texture_layout = texture_and_sampler_layout(&device, "base colour texture");
         let pipelines = create_pipelines(&device, &frame_layout, &texture_layout);
         let fxaa = Fxaa::new(&device);
         let samplers: Vec<wgpu::Sampler> = all_sampler_states()
@@ -387,4 +367,33 @@ fn create_pipelines(
         label: pipeline("label", "fs_label", COLOR_FORMAT, None, true),
         depth: pipeline("depth", "fs_depth", PLANAR_DEPTH_FORMAT, None, true),
     }
+}
+
+/// A fragment-stage layout of one filterable 2D texture (binding 0) and its sampler (binding 1):
+/// what the scene's base colour texture and the FXAA pass's input both bind.
+pub(super) fn texture_and_sampler_layout(
+    device: &wgpu::Device,
+    label: &str,
+) -> wgpu::BindGroupLayout {
+    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(label),
+        entries: &[
+            wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::FRAGMENT,
+                ty: wgpu::BindingType::Texture {
+                    sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                    view_dimension: wgpu::TextureViewDimension::D2,
+                    multisampled: false,
+                },
+                count: None,
+            },
+            wgpu::BindGroupLayoutEntry {
+                binding: 1,
+                visibility: wgpu::ShaderStages::FRAGMENT,
+                ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+                count: None,
+            },
+        ],
+    })
 }
