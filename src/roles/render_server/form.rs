@@ -13,6 +13,7 @@ use axum::extract::multipart::{Multipart, MultipartError};
 use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
+use crate::render::ImageKind;
 use crate::scene::camera::Intrinsics;
 
 /// Which image the client asked for (`image_type`).
@@ -25,6 +26,15 @@ pub enum ImageType {
 }
 
 impl ImageType {
+    /// The wire name of the image a render produces.
+    pub fn of(kind: ImageKind) -> Self {
+        match kind {
+            ImageKind::Color => ImageType::Color,
+            ImageKind::Depth { .. } => ImageType::Depth,
+            ImageKind::Label => ImageType::Label,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ImageType::Color => "color",
@@ -37,13 +47,11 @@ impl ImageType {
 /// A validated render request.
 #[derive(Debug, Clone)]
 pub struct RenderRequest {
-    pub image_type: ImageType,
-    /// Intrinsics from the form; `near` is `None` when it arrived as `0.000000` (a near plane below
-    /// 5e-7 m rounds to zero in `%f`), meaning "use the glTF camera's `znear`".
+    /// The image to render, with the depth range for depth images.
+    pub kind: ImageKind,
+    /// Intrinsics from the form. A `near` of 0 arrived as `0.000000` (a near plane below 5e-7 m
+    /// rounds to zero in `%f`) and means "use the glTF camera's `znear`".
     pub intrinsics: Intrinsics,
-    pub near: Option<f64>,
-    /// `(min_depth, max_depth)` for depth images.
-    pub depth_range: Option<(f64, f64)>,
     /// The glTF JSON, exactly as uploaded.
     pub scene: Bytes,
 }
@@ -136,7 +144,7 @@ impl Form {
                 "near ({near}) must be less than far ({far})"
             )));
         }
-        let depth_range = match image_type {
+        let kind = match image_type {
             ImageType::Depth => {
                 let min = self.positive("min_depth")?;
                 let max = self.positive("max_depth")?;
@@ -145,9 +153,13 @@ impl Form {
                         "min_depth ({min}) must be less than max_depth ({max})"
                     )));
                 }
-                Some((min, max))
+                ImageKind::Depth {
+                    min_depth: min,
+                    max_depth: max,
+                }
             }
-            ImageType::Color | ImageType::Label => None,
+            ImageType::Color => ImageKind::Color,
+            ImageType::Label => ImageKind::Label,
         };
         let scene = match self.scene {
             Some(scene) if !scene.is_empty() => scene,
@@ -168,10 +180,8 @@ impl Form {
             far,
         };
         Ok(RenderRequest {
-            image_type,
+            kind,
             intrinsics,
-            near: (near > 0.0).then_some(near),
-            depth_range,
             scene,
         })
     }
@@ -294,24 +304,30 @@ mod tests {
     #[test]
     fn drakes_fields_parse() {
         let request = drake_form("depth").into_request(LIMITS).unwrap();
-        assert_eq!(request.image_type, ImageType::Depth);
+        assert!(matches!(request.kind, ImageKind::Depth { .. }));
         assert_eq!(
             (request.intrinsics.width, request.intrinsics.height),
             (640, 480)
         );
         assert!((request.intrinsics.focal_x - 579.411255).abs() < 1e-12);
         assert_eq!(request.intrinsics.center_x, 319.5);
-        assert_eq!(request.near, Some(0.01));
-        assert_eq!(request.depth_range, Some((0.05, 5.0)));
+        assert_eq!(request.intrinsics.near, 0.01);
+        assert_eq!(
+            request.kind,
+            ImageKind::Depth {
+                min_depth: 0.05,
+                max_depth: 5.0
+            }
+        );
         let color = drake_form("color").into_request(LIMITS).unwrap();
-        assert_eq!(color.depth_range, None);
+        assert_eq!(color.kind, ImageKind::Color);
     }
 
     #[test]
     fn zero_near_means_use_the_gltf_znear() {
         let mut form = drake_form("color");
         form.fields.insert("near".into(), "0.000000".into());
-        assert_eq!(form.into_request(LIMITS).unwrap().near, None);
+        assert_eq!(form.into_request(LIMITS).unwrap().intrinsics.near, 0.0);
     }
 
     #[test]

@@ -27,8 +27,9 @@ use crate::core::config::ServerConfig;
 use crate::core::limits;
 use crate::core::metrics::Metrics;
 use crate::core::{server, shutdown};
-use crate::render::{encode, Gpu, GpuOptions, Image, ImageKind, Look};
+use crate::render::{encode, Gpu, GpuOptions, Image, Look};
 use crate::roles::{LoggingArgs, RoleConfig, ServerArgs};
+use crate::scene::camera::Intrinsics;
 use crate::scene::{self, LoadOptions};
 
 use error::ApiError;
@@ -280,24 +281,11 @@ async fn render(
     let started = Instant::now();
     let result = render_inner(&state, multipart).await;
     let (image_type, outcome) = match &result {
-        Ok((image_type, _)) => (image_type.as_str(), "ok"),
-        Err((Some(image_type), e)) => (
-            image_type.as_str(),
-            if e.status.is_client_error() {
-                "rejected"
-            } else {
-                "failed"
-            },
-        ),
-        Err((None, e)) => (
-            "unknown",
-            if e.status.is_client_error() {
-                "rejected"
-            } else {
-                "failed"
-            },
-        ),
+        Ok((image_type, _)) => (Some(*image_type), "ok"),
+        Err((image_type, e)) if e.status.is_client_error() => (*image_type, "rejected"),
+        Err((image_type, _)) => (*image_type, "failed"),
     };
+    let image_type = image_type.map_or("unknown", ImageType::as_str);
     let elapsed = started.elapsed();
     state.metrics.observe_seconds(
         "render_request_duration_seconds",
@@ -362,7 +350,8 @@ async fn render_inner(
             max_image_dimension: state.config.max_image_dimension,
         })
         .map_err(|e| (None, e))?;
-    let image_type = request.image_type;
+    let kind = request.kind;
+    let image_type = ImageType::of(kind);
     let fail = |e: ApiError| (Some(image_type), e);
     tracing::debug!(
         image_type = image_type.as_str(),
@@ -380,11 +369,10 @@ async fn render_inner(
     };
     let read_ms = reading.elapsed().as_secs_f64() * 1e3;
     let loading = Instant::now();
-    let (scene, job_intrinsics, kind) =
-        tokio::task::spawn_blocking(move || prepare(request, &options))
-            .await
-            .map_err(|e| fail(ApiError::internal(format!("scene loading stopped: {e}"))))?
-            .map_err(fail)?;
+    let (scene, intrinsics) = tokio::task::spawn_blocking(move || prepare(request, &options))
+        .await
+        .map_err(|e| fail(ApiError::internal(format!("scene loading stopped: {e}"))))?
+        .map_err(fail)?;
     let load_ms = loading.elapsed().as_secs_f64() * 1e3;
     let triangles: usize = scene.meshes.iter().map(|m| m.indices.len() / 3).sum();
 
@@ -393,7 +381,7 @@ async fn render_inner(
         .pool
         .submit(Job {
             scene,
-            intrinsics: job_intrinsics,
+            intrinsics,
             kind,
             reply,
         })
@@ -439,32 +427,23 @@ async fn render_inner(
     Ok((image_type, response))
 }
 
-/// Loads the scene and resolves what the form left to the glTF (a near plane sent as 0).
+/// Loads the scene and resolves what the form left to the glTF: a near plane sent as 0.
 fn prepare(
     request: RenderRequest,
     options: &LoadOptions,
-) -> Result<(scene::Scene, crate::scene::camera::Intrinsics, ImageKind), ApiError> {
+) -> Result<(scene::Scene, Intrinsics), ApiError> {
     let scene =
         scene::load(&request.scene, options).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let mut intrinsics = request.intrinsics;
-    if request.near.is_none() {
-        intrinsics.near = scene.camera.map_or(intrinsics.near, |camera| camera.znear);
+    if intrinsics.near == 0.0 {
+        intrinsics.near = scene.camera.map_or(0.0, |camera| camera.znear);
         if intrinsics.near <= 0.0 || intrinsics.near >= intrinsics.far {
             return Err(ApiError::bad_request(
                 "near: 0 was sent and the glTF camera has no usable znear",
             ));
         }
     }
-    let kind = match (request.image_type, request.depth_range) {
-        (ImageType::Color, _) => ImageKind::Color,
-        (ImageType::Label, _) => ImageKind::Label,
-        (ImageType::Depth, Some((min_depth, max_depth))) => ImageKind::Depth {
-            min_depth,
-            max_depth,
-        },
-        (ImageType::Depth, None) => return Err(ApiError::bad_request("missing field min_depth")),
-    };
-    Ok((scene, intrinsics, kind))
+    Ok((scene, intrinsics))
 }
 
 fn encode_image(image: &Image, depth_format: DepthFormat) -> (Vec<u8>, &'static str) {
