@@ -22,6 +22,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tracing::{info, warn, Instrument};
@@ -143,9 +144,15 @@ struct Connection {
 impl Connection {
     async fn run(self, stream: TcpStream, watcher: hyper_util::server::graceful::Watcher) {
         let _ = stream.set_nodelay(true);
-        let gauge = ConnectionGauge::open(Arc::clone(&self.metrics));
-        let peer = self.peer;
-        let app = self.app.clone();
+        let _gauge = ConnectionGauge::open(Arc::clone(&self.metrics));
+        let stream = match &self.tls {
+            None => Either::Left(stream),
+            Some(acceptor) => match tls_handshake(stream, acceptor).await {
+                Some(stream) => Either::Right(stream),
+                None => return,
+            },
+        };
+        let (app, peer) = (self.app, self.peer);
         let service = TowerToHyperService::new(tower::service_fn(
             move |mut req: Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
@@ -153,33 +160,12 @@ impl Connection {
             },
         ));
         let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-        let result = match self.tls {
-            None => {
-                watcher
-                    .watch(
-                        builder
-                            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                            .into_owned(),
-                    )
-                    .await
-            }
-            Some(acceptor) => {
-                let Some(stream) = tls_handshake(stream, &acceptor).await else {
-                    return;
-                };
-                watcher
-                    .watch(
-                        builder
-                            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                            .into_owned(),
-                    )
-                    .await
-            }
-        };
-        if let Err(e) = result {
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        if let Err(e) = watcher.watch(connection).await {
             tracing::debug!(cause = %e, "connection ended with an error");
         }
-        drop(gauge);
     }
 }
 
