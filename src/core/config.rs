@@ -44,22 +44,21 @@ pub struct Loaded<T> {
     pub unknown_keys: Vec<String>,
 }
 
-/// Reads `path` as `T`, or returns `T::default()` when no file is given.
+/// Reads a server role's config file once as two views: the role's own keys `T` and the shared
+/// [`ServerConfig`], or both defaults when no file is given.
 ///
-/// Unknown keys are found by serializing the parsed value back and comparing key sets. A file can
-/// be read as several types (a role's own keys and the shared [`ServerConfig`]); a key is then
-/// unknown only if every view leaves it unused (see [`unknown_in_all`]). This replaces
-/// `#[serde(flatten)]`, which would lose the line number of type errors.
+/// Each view is parsed straight from the text, so a type error keeps its line number (which
+/// `#[serde(flatten)]` would lose), and a key is reported unknown only if neither view uses it.
 ///
 /// # Errors
 /// [`ConfigError::Read`] or [`ConfigError::Parse`], the latter with the line and column of the fault.
-pub fn load<T>(path: Option<&Path>) -> Result<Loaded<T>, ConfigError>
+pub fn load_with_server<T>(path: Option<&Path>) -> Result<Loaded<(T, ServerConfig)>, ConfigError>
 where
     T: DeserializeOwned + Serialize + Default,
 {
     let Some(path) = path else {
         return Ok(Loaded {
-            value: T::default(),
+            value: (T::default(), ServerConfig::default()),
             unknown_keys: Vec::new(),
         });
     };
@@ -67,7 +66,12 @@ where
         path: path.to_owned(),
         source,
     })?;
-    parse(&text, path)
+    let own = parse::<T>(&text, path)?;
+    let shared = parse::<ServerConfig>(&text, path)?;
+    Ok(Loaded {
+        unknown_keys: unknown_in_all(&[&own.unknown_keys, &shared.unknown_keys]),
+        value: (own.value, shared.value),
+    })
 }
 
 /// Parses config text; `path` only names the source in errors.
@@ -127,9 +131,9 @@ fn collect_unknown(
 }
 
 /// The keys unknown to every view of one file: `views` are the unknown-key lists of each type the
-/// file was read as. A nested key (`launch.extra`) counts as used by a view that left its whole
+/// file was parsed as. A nested key (`launch.extra`) counts as used by a view that left its whole
 /// top-level key (`launch`) unused only if that view does not know the top-level key at all.
-pub fn unknown_in_all(views: &[&[String]]) -> Vec<String> {
+fn unknown_in_all(views: &[&[String]]) -> Vec<String> {
     let Some((first, rest)) = views.split_first() else {
         return Vec::new();
     };

@@ -87,11 +87,9 @@ pub fn prepare<C: RoleConfig>(
     role_flags: impl FnOnce(&mut C),
 ) -> anyhow::Result<(C, LogGuard)> {
     let path = server.config.as_deref();
-    let own = config::load::<C>(path)?;
-    let shared = config::load::<ServerConfig>(path)?;
-    let unknown_keys = config::unknown_in_all(&[&own.unknown_keys, &shared.unknown_keys]);
-    let mut config = own.value;
-    *config.server_mut() = shared.value;
+    let loaded = config::load_with_server::<C>(path)?;
+    let (mut config, shared) = loaded.value;
+    *config.server_mut() = shared;
     server.apply(config.server_mut(), logging);
     role_flags(&mut config);
     let guard = logging::init(
@@ -99,7 +97,7 @@ pub fn prepare<C: RoleConfig>(
         logging.log_format,
         config.server_mut().log_dir.as_deref(),
     )?;
-    config::warn_unknown_keys(path, &unknown_keys);
+    config::warn_unknown_keys(path, &loaded.unknown_keys);
     tracing::info!(role, version = env!("CARGO_PKG_VERSION"), "starting");
     Ok((config, guard))
 }

@@ -432,13 +432,11 @@ mod tests {
     fn shipped_config_has_only_known_keys() {
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/simulation/default.json");
-        let own = crate::core::config::load::<Config>(Some(&path)).unwrap();
-        let shared = crate::core::config::load::<ServerConfig>(Some(&path)).unwrap();
-        let unknown =
-            crate::core::config::unknown_in_all(&[&own.unknown_keys, &shared.unknown_keys]);
-        assert!(unknown.is_empty(), "{unknown:?}");
-        assert_eq!(own.value.public_host(Some("sim:2000")), "localhost");
-        assert!(!own.value.ssl());
+        let loaded = crate::core::config::load_with_server::<Config>(Some(&path)).unwrap();
+        assert!(loaded.unknown_keys.is_empty(), "{:?}", loaded.unknown_keys);
+        let (config, _) = loaded.value;
+        assert_eq!(config.public_host(Some("sim:2000")), "localhost");
+        assert!(!config.ssl());
     }
 
     #[test]
