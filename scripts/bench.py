@@ -34,16 +34,10 @@ from drake_scenes import CAMERAS, SCENES, TwoEngineScene  # noqa: E402
 LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 
 
-def rss_mib(pid: int) -> float:
+def memory_mib(pid: int, field: str) -> float:
+    """A memory figure of /proc/PID/status: VmRSS (now) or VmHWM (peak), in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def hwm_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -116,7 +110,7 @@ def main() -> None:
     engines = ("vtk", "ours", "floor")
     try:
         time.sleep(0.5)
-        idle_rss = rss_mib(process.pid)
+        idle_rss = memory_mib(process.pid, "VmRSS")
         times = {(engine, t): [] for engine in engines for t in ("color", "depth", "label")}
         with tempfile.TemporaryDirectory() as tmp:
             for name, build in SCENES.items():
@@ -131,7 +125,7 @@ def main() -> None:
                             started = time.perf_counter()
                             scene.render(renderer, image_type, CAMERAS[args.camera])
                             times[(engine, image_type)].append((time.perf_counter() - started) * 1e3)
-        peak_rss = hwm_mib(process.pid)
+        peak_rss = memory_mib(process.pid, "VmHWM")
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
