@@ -6,15 +6,19 @@ installed; the compose file's structure, and `docker compose config` when the co
 installed; the Dockerfile with hadolint (from PyPI, in the venv); the systemd units with
 `systemd-analyze verify` where it exists; the nginx files with `nginx -t` where nginx exists. The
 recipes' numbers are checked against the servers' configs and limits, so a changed default shows
-up here. Tools that are missing skip their test with the reason.
+up here, and each server is started on its deploy config (with the binary `make test` builds). Tools
+that are missing skip their test with the reason.
 """
 
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import urllib.request
 from pathlib import Path
 
 import kubernetes_validate
@@ -76,6 +80,49 @@ def seconds(text: str) -> float:
     match = re.fullmatch(r"(\d+)(ms|s|m|h)?", text.strip())
     assert match, f"not a duration: {text!r}"
     return int(match.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[match.group(2)]
+
+
+# ---------------------------------------------------------------- the configs themselves
+
+
+@pytest.mark.parametrize("role", ("render", "simulation", "session"))
+def test_server_starts_on_its_deploy_config(role, tmp_path):
+    """Each deploy/config file loads with no unknown key, and its server answers /healthz on a real
+    socket and exits 0 on SIGTERM within its unit's TimeoutStopSec."""
+    binary = Path(os.environ.get("GLTF_CLOUD_BIN", REPO / "target" / "debug" / "gltf-cloud"))
+    if not binary.exists():
+        pytest.skip(f"{binary} not built: `make test` builds it")
+    command = [str(binary), f"{role}-server", "--config", str(DEPLOY / "config" / f"{role}.json")]
+    # Loopback and a free port here; the file's 0.0.0.0 and fixed port are for real hosts.
+    command += ["--host", "127.0.0.1", "--port", "0"]
+    if role == "simulation":
+        command += ["--instances-dir", str(tmp_path / "instances")]
+    process = subprocess.Popen(
+        command,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "RUST_LOG": "info", "NODEVICE_SELECT": "1"},
+    )
+    try:
+        log, base_url = [], None
+        for line in process.stderr:
+            log.append(line)
+            match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+            if match:
+                base_url = match.group(1)
+                break
+        assert base_url, "server did not start:\n" + "".join(log)
+        with urllib.request.urlopen(base_url + "/healthz", timeout=10) as answer:
+            assert answer.status == 200
+        process.send_signal(signal.SIGTERM)
+        log.extend(process.stderr)
+        assert process.wait(timeout=seconds(dict(unit(role))["TimeoutStopSec"])) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    unknown = [line for line in log if "unknown config key" in line]
+    assert not unknown, "".join(unknown)
 
 
 # ---------------------------------------------------------------- Kubernetes
