@@ -1,11 +1,20 @@
 //! The FXAA post-pass of colour images: its pipeline, sampler and layout (created once, in
-//! [`Gpu`](super::Gpu)), the per-size bind group over the scene's colour, and the pass itself.
+//! [`Gpu`](super::gpu::Gpu)), the per-size bind group over the scene's colour (kept with the
+//! [targets](super::targets)), and the pass itself. Its shader, `fxaa.wgsl`, is VTK's FXAA.
 //!
 //! RenderEngineVtk anti-aliases colour with VTK's FXAA filter, so the same post-pass is both the
 //! closest match and far cheaper than multisampling on a software rasteriser (lavapipe spent two
 //! thirds of a 640×480 colour render on 4× MSAA).
 
-use super::gpu::COLOR_FORMAT;
+use super::formats::COLOR_FORMAT;
+use super::textures::texture_and_sampler_layout;
+
+/// What the pass reads and writes for one image.
+pub(super) struct FxaaTarget<'a> {
+    /// The scene colour, bound by [`Fxaa::bind`].
+    pub input: &'a wgpu::BindGroup,
+    pub output: &'a wgpu::TextureView,
+}
 
 pub(super) struct Fxaa {
     pipeline: wgpu::RenderPipeline,
@@ -17,8 +26,8 @@ pub(super) struct Fxaa {
 
 impl Fxaa {
     pub fn new(device: &wgpu::Device) -> Self {
-        let shader = device.create_shader_module(wgpu::include_wgsl!("shaders/fxaa.wgsl"));
-        let layout = super::gpu::texture_and_sampler_layout(device, "fxaa input");
+        let shader = device.create_shader_module(wgpu::include_wgsl!("fxaa.wgsl"));
+        let layout = texture_and_sampler_layout(device, "fxaa input");
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("fxaa"),
             bind_group_layouts: &[Some(&layout)],
@@ -82,17 +91,12 @@ impl Fxaa {
         })
     }
 
-    /// Writes every pixel of `output`, which has the bound input's size.
-    pub fn encode(
-        &self,
-        encoder: &mut wgpu::CommandEncoder,
-        input: &wgpu::BindGroup,
-        output: &wgpu::TextureView,
-    ) {
+    /// Writes every pixel of the target's output, which has the bound input's size.
+    pub fn encode(&self, encoder: &mut wgpu::CommandEncoder, target: &FxaaTarget<'_>) {
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("fxaa"),
             color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view: output,
+                view: target.output,
                 depth_slice: None,
                 resolve_target: None,
                 ops: wgpu::Operations {
@@ -106,7 +110,7 @@ impl Fxaa {
             multiview_mask: None,
         });
         pass.set_pipeline(&self.pipeline);
-        pass.set_bind_group(0, input, &[]);
+        pass.set_bind_group(0, target.input, &[]);
         pass.draw(0..3, 0..1);
     }
 }

@@ -1,4 +1,4 @@
-// Every pass of the renderer: one vertex stage, one fragment entry point per image kind.
+// The scene pass: one vertex stage, one fragment entry point per image kind.
 // Vertices arrive in world coordinates (the scene bakes node transforms at load time).
 
 struct Frame {
