@@ -1,5 +1,5 @@
 //! Hand-made glTFs, one per quirk the loader tolerates and per error it reports. Real Drake output
-//! is tested in `tests/scene_gltf_fixtures.rs`.
+//! is tested in `tests/scene/`.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};

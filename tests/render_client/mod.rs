@@ -4,9 +4,10 @@
 //! the binary's render and benchmark modes.
 //!
 //! None of these servers renders: answers are canned images, so nothing here is a second renderer.
-#![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
 
-mod common;
+use crate::common;
+
+mod vs_server; // the client against our own render server (needs a graphics adapter)
 
 use std::collections::BTreeMap;
 use std::io::Cursor;

@@ -1,9 +1,9 @@
 //! The simulation server end to end on loopback: real WebSocket clients, a fake Webots
 //! (`tests/fixtures/fake_webots.py`) as a real child process, real `git` against a local bare
 //! repository, and process checks by pid.
-#![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
 
-mod common;
+use crate::common;
+use crate::common::alive;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -24,11 +24,19 @@ const STEP: Duration = Duration::from_secs(30);
 /// The grace period the tests configure between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(1);
 
+/// A simulation server with the temporary directory that holds its projects, instances and the
+/// fake simulator's pid files.
 struct Server {
-    addr: SocketAddr,
-    shutdown: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    running: common::Running,
     dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Server {
+    type Target = common::Running;
+
+    fn deref(&self) -> &common::Running {
+        &self.running
+    }
 }
 
 impl Server {
@@ -66,12 +74,7 @@ impl Server {
     }
 
     async fn stop(self) {
-        self.shutdown.cancel();
-        tokio::time::timeout(STEP, self.task)
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        self.running.stop().await;
     }
 }
 
@@ -123,15 +126,8 @@ fn config(dir: &Path, fake: &[&str]) -> Config {
 }
 
 async fn start_with(dir: tempfile::TempDir, config: Config) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let shutdown = CancellationToken::new();
-    let token = shutdown.clone();
-    let task = tokio::spawn(simulation_server::run(listener, config, token));
     Server {
-        addr,
-        shutdown,
-        task,
+        running: common::start_simulation_server(config).await,
         dir,
     }
 }
@@ -209,19 +205,6 @@ async fn expect_error(client: &mut Client, needle: &str) -> String {
         "socket left open after {frame}"
     );
     frame
-}
-
-/// Alive means present and not a zombie (a zombie has exited; only its status is left).
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z'),
-        Err(_) => false,
-    }
 }
 
 async fn wait_gone(pids: &[i32], within: Duration) {
@@ -883,9 +866,11 @@ async fn sigterm_to_the_binary_leaves_no_simulator_and_no_directory() {
     });
     let addr: SocketAddr = addr_receiver.recv_timeout(STEP).unwrap().parse().unwrap();
     let server = Server {
-        addr,
-        shutdown: CancellationToken::new(),
-        task: tokio::spawn(async { Ok(()) }),
+        running: common::Running {
+            addr,
+            shutdown: CancellationToken::new(),
+            task: tokio::spawn(async { Ok(()) }),
+        },
         dir,
     };
     let mut client = server.connect().await;
