@@ -1,6 +1,10 @@
 //! The wgpu renderer against analytic expectations and RenderEngineVtk's measured look, on
 //! whatever adapter the machine has (lavapipe in CI). Without one these tests skip, unless
 //! `GLTF_CLOUD_REQUIRE_ADAPTER=1` (CI) makes that a failure.
+//!
+//! Over 600 lines on purpose: independent tests that share one harness (the scene builders and
+//! pixel checks) and are read one at a time; split by subject, each part would need most of that
+//! harness.
 
 use std::sync::Arc;
 

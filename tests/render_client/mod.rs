@@ -4,6 +4,10 @@
 //! the binary's render and benchmark modes.
 //!
 //! None of these servers renders: answers are canned images, so nothing here is a second renderer.
+//!
+//! Over 600 lines on purpose: independent tests that share one harness (the capture server, the
+//! canned images) and are read one at a time; split by subject, each part would need most of that
+//! harness.
 
 use crate::common;
 

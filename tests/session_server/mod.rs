@@ -1,5 +1,8 @@
 //! The session server on real loopback sockets, against scripted stub simulation servers whose
 //! `/load` answer, status and delay each test changes while the session server runs.
+//!
+//! Over 600 lines on purpose: independent tests that share one harness (the scripted stubs) and are
+//! read one at a time; split by subject, each part would need most of that harness.
 
 use crate::common;
 

@@ -1,6 +1,10 @@
 //! The simulation server end to end on loopback: real WebSocket clients, a fake Webots
 //! (`tests/fixtures/fake_webots.py`) as a real child process, real `git` against a local bare
 //! repository, and process checks by pid.
+//!
+//! Over 600 lines on purpose: independent tests that share one harness (the fake-simulator config,
+//! frame readers and pid checks) and are read one at a time; split by subject, each part would need
+//! most of that harness.
 
 use crate::common;
 use crate::common::alive;
