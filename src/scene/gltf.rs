@@ -31,7 +31,9 @@ use glam::{DMat3, DMat4, DQuat, DVec3};
 use tracing::warn;
 
 use super::{CameraNode, Filter, Material, Mesh, Sampler, Scene, TextureRef, Wrap};
+use crate::core::config::config_key;
 use crate::core::limits;
+use crate::core::quote::quote;
 use buffers::Buffers;
 
 /// What the loader may allocate and do; the render server fills it from its config.
@@ -105,17 +107,6 @@ impl SceneError {
     }
 }
 
-/// Longest piece of client-supplied text quoted in an error: keeps messages one short line even
-/// when the offending value is megabytes of base64.
-const MAX_QUOTED_CHARS: usize = 120;
-
-fn short(text: &str) -> String {
-    match text.char_indices().nth(MAX_QUOTED_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
-}
-
 /// `extensionsRequired` entries that only change looks (or that the accessor reader already
 /// handles, like quantized attributes): drawing without them is close enough, refusing is not.
 fn is_tolerated_extension(name: &str) -> bool {
@@ -141,14 +132,14 @@ pub fn load(gltf_json: &[u8], options: &LoadOptions) -> Result<Scene, SceneError
         let position = format!(" at line {} column {}", err.line(), err.column());
         let text = err.to_string();
         let message = text.strip_suffix(&position).unwrap_or(&text);
-        SceneError::Json(format!("{}{position}", short(message)))
+        SceneError::Json(format!("{}{position}", quote(message)))
     })?;
     if let Some(name) = root
         .extensions_required
         .iter()
         .find(|name| !is_tolerated_extension(name))
     {
-        return Err(SceneError::UnsupportedExtension(short(name)));
+        return Err(SceneError::UnsupportedExtension(quote(name)));
     }
     let mut loader = Loader {
         root: &root,
@@ -218,7 +209,7 @@ impl Loader<'_, '_> {
                 what: "textures",
                 count: count as u64,
                 limit: self.options.max_textures as u64,
-                config_key: "maxTextures",
+                config_key: config_key!(LoadOptions, max_textures),
             });
         }
         Ok(())
@@ -507,7 +498,7 @@ impl Loader<'_, '_> {
                 what: "triangles",
                 count: self.triangles as u64,
                 limit: max_triangles as u64,
-                config_key: "maxTriangles",
+                config_key: config_key!(LoadOptions, max_triangles),
             });
         }
         self.vertices = self.vertices.saturating_add(vertices);
@@ -517,7 +508,7 @@ impl Loader<'_, '_> {
                 what: "vertices",
                 count: self.vertices as u64,
                 limit: max_vertices as u64,
-                config_key: "maxTriangles, 3 vertices per triangle",
+                config_key: config_key!(LoadOptions, max_triangles, ", 3 vertices per triangle"),
             });
         }
         Ok(())
@@ -641,7 +632,7 @@ impl Loader<'_, '_> {
                     what: "texture pixels",
                     count: total,
                     limit: max_pixels,
-                    config_key: "maxTexturePixels",
+                    config_key: config_key!(LoadOptions, max_texture_pixels),
                 });
             }
             Ok(())

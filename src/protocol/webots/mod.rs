@@ -1,0 +1,19 @@
+//! Webots' cloud protocol (docs/webots-cloud-protocol.md), spoken by the session server and the
+//! simulation server: everything both must write or read the same way, and every text either one
+//! writes on the wire, so that wire compatibility with the Python originals is checked in one place.
+//!
+//! - [`pyfloat`]: numbers as Python reads (`float()`) and writes (`str(float)`) them.
+//! - [`address`]: a server's address, `host:port` or `host/port`, behind `ws(s)://` or `http(s)://`.
+//! - [`load`]: the `/load` body both servers write and the session server reads.
+//! - [`client`]: the simulation server's `/client` WebSocket frames, in and out.
+//! - [`directory`]: the simulation server's announcement to webots.cloud (`notify`).
+//! - [`session`]: the session server's answers (`/session`, availability frames, CORS headers).
+//! - [`alert`]: the session server's state-change notices about simulation servers.
+
+pub mod address;
+pub mod alert;
+pub mod client;
+pub mod directory;
+pub mod load;
+pub mod pyfloat;
+pub mod session;
