@@ -319,7 +319,8 @@ impl ServerConfig {
             .parse()
             .map_err(|_| {
                 ConfigError::Invalid(format!(
-                    "host {:?} is not an IP address (use e.g. 127.0.0.1, 0.0.0.0 or ::)",
+                    "{} {:?} is not an IP address (use e.g. 127.0.0.1, 0.0.0.0 or ::)",
+                    config_key!(ServerConfig, host),
                     self.host
                 ))
             })?;
