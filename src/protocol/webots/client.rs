@@ -201,4 +201,14 @@ mod tests {
             "webots:wss://cyberbotics1.epfl.ch/2001"
         );
     }
+
+    #[test]
+    fn other_outbound_frames_are_the_originals() {
+        assert_eq!(shutdown_timeout_frame(7200), "shutdownTimeout: 7200");
+        assert_eq!(reset_controller_frame("c/c.py"), "reset controller: c/c.py");
+        assert_eq!(
+            error_frame(TOO_MANY_CONNECTIONS),
+            "loading: Error: Too many open connections"
+        );
+    }
 }
