@@ -1,5 +1,5 @@
 //! JSON config files shared by every role: loading, unknown-key warnings, the keys all servers
-//! share, config keys named in messages ([`config_key!`]), and seconds as durations ([`seconds`]).
+//! share, config keys named in messages (`config_key!`), and seconds as durations ([`seconds`]).
 //!
 //! The Webots servers already use JSON with camelCase keys, and real Webots config files carry keys
 //! this project does not use, so an unknown key is a warning naming it, never a failure. A malformed

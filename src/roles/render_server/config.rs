@@ -54,7 +54,7 @@ pub struct Args {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Config {
-    /// The shared keys (host, port, TLS, logs), read from the same file by [`super::prepare`].
+    /// The shared keys (host, port, TLS, logs), read from the same file by [`crate::roles::prepare`].
     #[serde(skip)]
     pub server: ServerConfig,
     /// Render endpoint path, without the leading slash.

@@ -76,7 +76,7 @@ impl Args {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Config {
-    /// The shared keys (host, port, TLS, logs), read from the same file by [`super::prepare`].
+    /// The shared keys (host, port, TLS, logs), read from the same file by [`crate::roles::prepare`].
     #[serde(skip)]
     pub server: ServerConfig,
     /// See [`limits::MAX_SIMULATORS`].
