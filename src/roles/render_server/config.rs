@@ -50,6 +50,28 @@ pub struct Args {
     pub max_body_bytes: Option<usize>,
 }
 
+impl Args {
+    /// Puts the flags given on the command line over the config file's values.
+    pub(super) fn apply(&self, config: &mut Config, _logging: &LoggingArgs) {
+        if let Some(endpoint) = &self.endpoint {
+            config.endpoint.clone_from(endpoint);
+        }
+        config.require_gpu |= self.require_gpu;
+        if let Some(format) = self.depth_format {
+            config.depth_format = format;
+        }
+        if let Some(workers) = self.render_workers {
+            config.render_workers = workers;
+        }
+        if let Some(depth) = self.render_queue_depth {
+            config.render_queue_depth = depth;
+        }
+        if let Some(bytes) = self.max_body_bytes {
+            config.max_body_bytes = bytes;
+        }
+    }
+}
+
 /// The render server's config file (camelCase keys).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -100,28 +122,6 @@ impl Default for Config {
 impl RoleConfig for Config {
     fn server_mut(&mut self) -> &mut ServerConfig {
         &mut self.server
-    }
-}
-
-impl Args {
-    /// Puts the flags given on the command line over the config file's values.
-    pub(super) fn apply(&self, config: &mut Config, _logging: &LoggingArgs) {
-        if let Some(endpoint) = &self.endpoint {
-            config.endpoint.clone_from(endpoint);
-        }
-        config.require_gpu |= self.require_gpu;
-        if let Some(format) = self.depth_format {
-            config.depth_format = format;
-        }
-        if let Some(workers) = self.render_workers {
-            config.render_workers = workers;
-        }
-        if let Some(depth) = self.render_queue_depth {
-            config.render_queue_depth = depth;
-        }
-        if let Some(bytes) = self.max_body_bytes {
-            config.max_body_bytes = bytes;
-        }
     }
 }
 

@@ -16,8 +16,14 @@ use crate::core::limits;
 use crate::protocol::webots::address;
 use crate::roles::{LoggingArgs, RoleConfig, ServerArgs};
 
+/// The role's name: its log directory and its start-up log line.
+pub const ROLE: &str = "session";
+
 /// The port the original listens on.
 pub const DEFAULT_PORT: u16 = 1999;
+
+/// The session server's own name in notifications, when `server` is not set (the original's default).
+pub const DEFAULT_SERVER_NAME: &str = "localhost";
 
 /// Command-line flags of `gltf-cloud session-server`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -70,12 +76,6 @@ impl Args {
         }
     }
 }
-
-/// The role's name: its log directory and its start-up log line.
-pub const ROLE: &str = "session";
-
-/// The session server's own name in notifications, when `server` is not set (the original's default).
-pub const DEFAULT_SERVER_NAME: &str = "localhost";
 
 /// One entry of `simulationServers`: `"host:port"`, `"host/port"` (behind a reverse proxy that
 /// rewrites the port into the path), or `{"url": "host:port", "repositories": ["https://github.com/acme/"]}`
