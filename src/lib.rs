@@ -11,11 +11,13 @@
 //!   their PNG/TIFF encoders.
 //! - [`supervisor`]: child programs in their own process groups (spawn, output lines, TERM → grace →
 //!   KILL, reap) and machine load sampling; knows nothing of Webots or HTTP.
+//! - [`protocol`]: the wire vocabularies two roles share: Webots' (session and simulation servers).
 //! - [`scene`]: the CPU scene model and the glTF loader (no GPU, no network).
 //! - [`core`]: config files, limits, logging, TLS, metrics, signals and the HTTP server bootstrap.
 
 pub mod cli;
 pub mod core;
+pub mod protocol;
 pub mod render;
 pub mod roles;
 pub mod scene;

@@ -13,6 +13,8 @@ use axum::extract::multipart::{Multipart, MultipartError};
 use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
+use crate::core::config::config_key;
+use crate::core::quote::quote;
 use crate::render::ImageKind;
 use crate::scene::camera::Intrinsics;
 
@@ -95,7 +97,8 @@ pub async fn read(mut multipart: Multipart, max_body_bytes: usize) -> Result<For
 fn multipart_error(error: &MultipartError, max_body_bytes: usize) -> ApiError {
     if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::bad_request(format!(
-            "request body exceeds the limit of {max_body_bytes} bytes (config key maxBodyBytes)"
+            "request body exceeds the limit of {max_body_bytes} bytes (config key {})",
+            config_key!(super::Config, max_body_bytes)
         ))
     } else {
         ApiError::bad_request(format!(
@@ -124,7 +127,7 @@ impl Form {
             other => {
                 return Err(ApiError::bad_request(format!(
                     "image_type: expected color, depth or label, got {:?}",
-                    truncate(other)
+                    quote(other)
                 )))
             }
         };
@@ -199,7 +202,7 @@ impl Form {
             Ok(value) if value.is_finite() => Ok(value),
             _ => Err(ApiError::bad_request(format!(
                 "{name}: {:?} is not a finite number",
-                truncate(text)
+                quote(text)
             ))),
         }
     }
@@ -220,13 +223,14 @@ impl Form {
         let value: u32 = text.parse().ok().filter(|v| *v > 0).ok_or_else(|| {
             ApiError::bad_request(format!(
                 "{name}: {:?} is not a positive integer",
-                truncate(text)
+                quote(text)
             ))
         })?;
         if value > limits.max_image_dimension {
             return Err(ApiError::bad_request(format!(
-                "{name}: {value} exceeds the limit of {} pixels (config key maxImageDimension)",
-                limits.max_image_dimension
+                "{name}: {value} exceeds the limit of {} pixels (config key {})",
+                limits.max_image_dimension,
+                config_key!(FormLimits, max_image_dimension)
             )));
         }
         Ok(value)
@@ -237,7 +241,7 @@ fn verify_sha256(expected: &str, scene: &[u8]) -> Result<(), ApiError> {
     if expected.len() != 64 || !expected.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::bad_request(format!(
             "scene_sha256: {:?} is not 64 hexadecimal characters",
-            truncate(expected)
+            quote(expected)
         )));
     }
     let actual = hex::encode(Sha256::digest(scene));
@@ -247,15 +251,6 @@ fn verify_sha256(expected: &str, scene: &[u8]) -> Result<(), ApiError> {
         )));
     }
     Ok(())
-}
-
-/// Echoed values are cut so a hostile field cannot make the error body large.
-fn truncate(text: &str) -> &str {
-    let mut end = text.len().min(64);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 #[cfg(test)]

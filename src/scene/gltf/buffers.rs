@@ -10,6 +10,7 @@ use base64::Engine as _;
 
 use super::json;
 use super::SceneError;
+use crate::core::quote::quote;
 
 /// Standard base64, indifferent to missing `=` padding: some exporters drop it.
 const BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -159,7 +160,7 @@ impl<'j, 'a> Buffers<'j, 'a> {
                 path,
                 format!(
                     "accessor {index} has type {}, expected {}",
-                    super::short(&accessor.element_type),
+                    quote(&accessor.element_type),
                     expected_types.join(" or ")
                 ),
             ));

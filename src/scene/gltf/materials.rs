@@ -3,7 +3,8 @@
 
 use tracing::warn;
 
-use super::{buffers, images, json, Loader, SceneError};
+use super::{buffers, images, json, LoadOptions, Loader, SceneError};
+use crate::core::config::config_key;
 use crate::scene::{Filter, Material, Sampler, TextureRef, Wrap};
 
 impl Loader<'_, '_> {
@@ -27,7 +28,7 @@ impl Loader<'_, '_> {
                 what: "textures",
                 count: count as u64,
                 limit: self.options.max_textures as u64,
-                config_key: "maxTextures",
+                config_key: config_key!(LoadOptions, max_textures),
             });
         }
         Ok(())
@@ -151,7 +152,7 @@ impl Loader<'_, '_> {
                     what: "texture pixels",
                     count: total,
                     limit: max_pixels,
-                    config_key: "maxTexturePixels",
+                    config_key: config_key!(LoadOptions, max_texture_pixels),
                 });
             }
             Ok(())

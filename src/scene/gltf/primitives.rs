@@ -5,7 +5,8 @@
 use glam::{DMat3, DMat4, DVec3};
 use tracing::warn;
 
-use super::{json, normals, Loader, SceneError};
+use super::{json, normals, LoadOptions, Loader, SceneError};
+use crate::core::config::config_key;
 use crate::scene::{Material, Mesh};
 
 impl Loader<'_, '_> {
@@ -177,7 +178,7 @@ impl Loader<'_, '_> {
                 what: "triangles",
                 count: self.triangles as u64,
                 limit: max_triangles as u64,
-                config_key: "maxTriangles",
+                config_key: config_key!(LoadOptions, max_triangles),
             });
         }
         self.vertices = self.vertices.saturating_add(vertices);
@@ -187,7 +188,7 @@ impl Loader<'_, '_> {
                 what: "vertices",
                 count: self.vertices as u64,
                 limit: max_vertices as u64,
-                config_key: "maxTriangles, 3 vertices per triangle",
+                config_key: config_key!(LoadOptions, max_triangles, ", 3 vertices per triangle"),
             });
         }
         Ok(())
