@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use glam::DVec3;
-use gltf_cloud::protocol::drake::decode::LABEL_DONT_CARE;
+use gltf_cloud::protocol::drake::label::LABEL_DONT_CARE;
 use gltf_cloud::roles::render_client::scenes::{AnalyticScene, CameraBox};
 use gltf_cloud::roles::render_client::{
     check, Camera, CameraPose, ClientOptions, DepthRange, Image, ImageType, RenderClient,

@@ -1,15 +1,11 @@
 //! Answers turned into images exactly as Drake's `RenderClient` does (protocol §2.1–2.4): format
 //! sniffing, the per-type channel and bit-depth rules, the size check, and the conversions (uint16
-//! millimetres → metres with 65535 → +inf; label = R | G << 8 with white → kDontCare).
+//! millimetres → metres with 65535 → +inf; colour → [`label`]).
 
 use std::io::Cursor;
 
 use super::image::{millimetres_to_metres, ImageType};
-
-/// Drake's `RenderLabel::kDontCare`, what pure white decodes to.
-pub const LABEL_DONT_CARE: i16 = 32764;
-/// Drake's `RenderLabel::kEmpty`.
-pub const LABEL_EMPTY: i16 = 32766;
+use super::label;
 
 /// RGBA, 8 bits per channel, top row first; RGB answers get alpha 255.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,15 +227,12 @@ fn decode_rgba_png(
     })
 }
 
-/// Drake's colour → label rule: white is kDontCare, otherwise `R | G << 8`, blue ignored.
+/// Drake's colour → label rule, pixel by pixel; alpha is ignored.
 fn color_to_label(image: &ColorImage) -> LabelImage {
     let labels = image
         .rgba
         .chunks_exact(4)
-        .map(|p| match (p[0], p[1], p[2]) {
-            (255, 255, 255) => LABEL_DONT_CARE,
-            (r, g, _) => i16::from_le_bytes([r, g]),
-        })
+        .map(|p| label::from_rgb([p[0], p[1], p[2]]))
         .collect();
     LabelImage {
         width: image.width,
@@ -326,7 +319,7 @@ mod tests {
         };
         assert_eq!(
             color_to_label(&image).labels,
-            [42, LABEL_EMPTY, LABEL_DONT_CARE, 5130, 298]
+            [42, label::LABEL_EMPTY, label::LABEL_DONT_CARE, 5130, 298]
         );
     }
 

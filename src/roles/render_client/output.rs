@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::protocol::drake::decode::{DepthImage, Image, LabelImage, LABEL_DONT_CARE};
+use crate::protocol::drake::decode::{DepthImage, Image, LabelImage};
 use crate::protocol::drake::encode::{self, Deflate};
+use crate::protocol::drake::label::LABEL_DONT_CARE;
 
 /// Preview colour of depth `0` (closer than `min_depth`).
 const TOO_NEAR_RGB: [u8; 3] = [255, 0, 255];

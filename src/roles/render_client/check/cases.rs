@@ -13,11 +13,10 @@ use super::judge::{
     EDGE_MARGIN_PX, HUE_TOLERANCE_DEG, MARKER_TOLERANCE_PX,
 };
 use crate::protocol::drake::camera::CameraPose;
-use crate::protocol::drake::decode::{
-    ColorImage, Decoded, DepthImage, LabelImage, LABEL_DONT_CARE,
-};
+use crate::protocol::drake::decode::{ColorImage, Decoded, DepthImage, LabelImage};
 use crate::protocol::drake::error_body;
 use crate::protocol::drake::image::{DepthRange, ImageType};
+use crate::protocol::drake::label::LABEL_DONT_CARE;
 use crate::roles::render_client::camera::Camera;
 use crate::roles::render_client::client::{ClientError, RenderClient};
 use crate::roles::render_client::scenes::{AnalyticScene, CameraBox, DRAKE_EMPTY_SCENE};

@@ -3,6 +3,7 @@
 //! tests use, summarised as a [`Verdict`].
 
 use crate::protocol::drake::decode::{DepthImage, LabelImage};
+use crate::protocol::drake::label;
 
 /// Pixels whose centre is this close to a projected edge are not judged.
 pub(super) const EDGE_MARGIN_PX: f64 = 2.0;
@@ -113,7 +114,7 @@ pub(super) fn judge_labels(
         if got != want {
             wrong += 1;
             if first.is_empty() {
-                let [r, g] = got.to_le_bytes();
+                let [r, g] = label::to_red_green(got);
                 first = format!(
                     "pixel ({}, {}): got label {got} (R={r}, G={g}), expected {want}",
                     u - 0.5,
