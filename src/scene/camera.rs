@@ -43,6 +43,16 @@ impl Intrinsics {
         }
     }
 
+    /// Horizontal field of view in radians: `2·atan(width / (2·focal_x))`, as Drake sends `fov_x`.
+    pub fn fov_x(&self) -> f64 {
+        2.0 * (f64::from(self.width) / (2.0 * self.focal_x)).atan()
+    }
+
+    /// Vertical field of view in radians, as Drake sends `fov_y` and writes the glTF's `yfov`.
+    pub fn fov_y(&self) -> f64 {
+        2.0 * (f64::from(self.height) / (2.0 * self.focal_y)).atan()
+    }
+
     /// Drake's projection (§3.5) with the depth row remapped to wgpu's `[0, 1]` clip range.
     ///
     /// Applied to points in the glTF camera-node frame. wgpu's framebuffer row 0 is NDC y = +1,
@@ -152,5 +162,6 @@ mod tests {
         assert!((k.focal_x - 579.411255).abs() < 1e-6);
         assert_close(k.center_x, 319.5, "cx");
         assert_close(k.center_y, 239.5, "cy");
+        assert_close(k.fov_y(), std::f64::consts::FRAC_PI_4, "fov_y");
     }
 }

@@ -53,9 +53,6 @@ pub fn write(
     intrinsics: &Intrinsics,
     depth_range: DepthRange,
 ) -> BTreeMap<String, String> {
-    let (w, h) = (f64::from(intrinsics.width), f64::from(intrinsics.height));
-    let fov_x = 2.0 * (w / (2.0 * intrinsics.focal_x)).atan();
-    let fov_y = 2.0 * (h / (2.0 * intrinsics.focal_y)).atan();
     let mut fields = BTreeMap::new();
     let mut add = |name: &str, value: String| fields.insert(name.to_owned(), value);
     add(CENTER_X, format_double(intrinsics.center_x));
@@ -63,8 +60,8 @@ pub fn write(
     add(FAR, format_double(intrinsics.far));
     add(FOCAL_X, format_double(intrinsics.focal_x));
     add(FOCAL_Y, format_double(intrinsics.focal_y));
-    add(FOV_X, format_double(fov_x));
-    add(FOV_Y, format_double(fov_y));
+    add(FOV_X, format_double(intrinsics.fov_x()));
+    add(FOV_Y, format_double(intrinsics.fov_y()));
     add(HEIGHT, intrinsics.height.to_string());
     add(IMAGE_TYPE, image_type.as_str().to_owned());
     add(NEAR, format_double(intrinsics.near));

@@ -89,7 +89,7 @@ impl Camera {
             "type": "perspective",
             "perspective": {
                 "aspectRatio": f64::from(k.width) / f64::from(k.height),
-                "yfov": 2.0 * (f64::from(k.height) / (2.0 * k.focal_y)).atan(),
+                "yfov": k.fov_y(),
                 "zfar": k.far,
                 "znear": k.near,
             }

@@ -3,7 +3,8 @@
 //! (`--frames`); or runs the conformance suite against it (`--check`).
 //!
 //! The library API the CLI is built on is [`RenderClient`]: `render(scene, camera, image_type)`
-//! returns a decoded [`Image`] or an error worded as Drake's.
+//! returns a decoded [`Image`] or an error worded as Drake's. The protocol types it takes and
+//! returns are [`crate::protocol::drake`]'s, re-exported here.
 
 pub mod bench;
 pub mod camera;
