@@ -22,10 +22,6 @@ pub const LOG_FILE_MAX_BYTES: u64 = 500_000;
 /// See [`LOG_FILE_MAX_BYTES`].
 pub const LOG_FILE_BACKUPS: usize = 10;
 
-/// Longest error body a Drake client prints verbatim (it prints `None.` for 8192 bytes or more),
-/// so every error body the servers write is cut below this.
-pub const MAX_ERROR_BODY_BYTES: usize = 8 * 1024 - 1;
-
 /// Largest response body the servers read from their peers (a simulation server's load figure,
 /// a webhook's or directory's reply): those are a few bytes, and a peer must not make us buffer more.
 pub const MAX_PEER_RESPONSE_BYTES: usize = 4096;

@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use glam::DVec3;
+use gltf_cloud::protocol::drake::label::LABEL_DONT_CARE;
 use gltf_cloud::roles::render_client::check;
-use gltf_cloud::roles::render_client::decode::LABEL_DONT_CARE;
 use gltf_cloud::roles::render_client::{
     Camera, CameraPose, ClientOptions, DepthRange, Image, ImageType, RenderClient,
 };

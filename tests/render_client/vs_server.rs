@@ -7,7 +7,7 @@ use std::io::Cursor;
 use std::time::Duration;
 
 use glam::DVec3;
-use gltf_cloud::roles::render_client::decode::LABEL_DONT_CARE;
+use gltf_cloud::protocol::drake::label::LABEL_DONT_CARE;
 use gltf_cloud::roles::render_client::scenes::{AnalyticScene, CameraBox};
 use gltf_cloud::roles::render_client::{
     check, Camera, CameraPose, ClientOptions, DepthRange, Image, ImageType, RenderClient,

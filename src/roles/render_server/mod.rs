@@ -26,15 +26,17 @@ use tokio_util::sync::CancellationToken;
 use crate::core::config::config_key;
 use crate::core::metrics::Metrics;
 use crate::core::{server, shutdown};
-use crate::render::{encode, Gpu, GpuOptions, Image, Look};
+use crate::protocol::drake::encode::{self, Deflate};
+use crate::protocol::drake::image::{metres_to_millimetres, ImageType};
+use crate::render::{Gpu, GpuOptions, Image, Look};
 use crate::roles::LoggingArgs;
 use crate::scene::camera::Intrinsics;
 use crate::scene::{self, LoadOptions};
 
 pub use config::{Args, Config, DepthFormat, DEFAULT_PORT, ROLE};
 use error::ApiError;
-use form::{FormLimits, ImageType, RenderRequest};
-use pool::{Job, Refused, RenderPool};
+use form::{FormLimits, RenderRequest};
+use pool::{Job, RenderPool};
 use status::Stats;
 
 /// Seconds a client is told to wait when the queue is full: about one software render of a large scene.
@@ -103,11 +105,11 @@ pub async fn run(
             post(render)
                 .layer(DefaultBodyLimit::max(config.max_body_bytes))
                 .fallback(|| async {
-                    ApiError::method_not_allowed("render requests are POST multipart/form-data")
+                    ApiError::MethodNotAllowed("render requests are POST multipart/form-data")
                 }),
         )
         .fallback(|| async {
-            ApiError::not_found("no such path; render requests go to POST /<endpoint>")
+            ApiError::NotFound("no such path; render requests go to POST /<endpoint>")
         })
         .with_state(Arc::clone(&state));
     tracing::info!(endpoint = %endpoint, workers = config.render_workers, queue_depth = config.render_queue_depth, "render endpoint ready");
@@ -167,29 +169,37 @@ async fn render(
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
     let started = Instant::now();
-    let result = render_inner(&state, multipart).await;
-    let (image_type, outcome) = match &result {
-        Ok((image_type, _)) => (Some(*image_type), "ok"),
-        Err((image_type, e)) if e.status.is_client_error() => (*image_type, "rejected"),
-        Err((image_type, _)) => (*image_type, "failed"),
+    let mut image_type = None;
+    let result = render_inner(&state, multipart, &mut image_type).await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(e) if e.status().is_client_error() => "rejected",
+        Err(_) => "failed",
     };
-    let image_type = image_type.map_or("unknown", ImageType::as_str);
     let elapsed = started.elapsed();
     state.metrics.observe_seconds(
         "render_request_duration_seconds",
         "Render requests from arrival to answer, by image type.",
-        &[("image_type", image_type), ("outcome", outcome)],
+        &[
+            (
+                "image_type",
+                image_type.map_or("unknown", ImageType::as_str),
+            ),
+            ("outcome", outcome),
+        ],
         elapsed.as_secs_f64(),
     );
     match result {
-        Ok((image_type, response)) => {
-            state.stats.record(image_type, elapsed);
+        Ok(response) => {
+            if let Some(image_type) = image_type {
+                state.stats.record(image_type, elapsed);
+            }
             response
         }
-        Err((_, error)) => {
-            let reason = if error.status.as_u16() == 503 {
+        Err(error) => {
+            let reason = if error.status().as_u16() == 503 {
                 "busy"
-            } else if error.status.is_client_error() {
+            } else if error.status().is_client_error() {
                 "bad_request"
             } else {
                 "internal"
@@ -205,44 +215,25 @@ async fn render(
     }
 }
 
-type Failure = (Option<ImageType>, ApiError);
-
+/// One render request; sets `image_type` as soon as the form names it, so a failure after that
+/// point is counted under its type.
 async fn render_inner(
     state: &AppState,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
-) -> Result<(ImageType, Response), Failure> {
-    let _permit = state.pool.admit().map_err(|refused| {
-        let error = match refused {
-            Refused::Full => {
-                ApiError::busy("the render queue is full; retry shortly", RETRY_AFTER_S)
-            }
-            Refused::Closed => ApiError::busy("the server is shutting down", RETRY_AFTER_S),
-        };
-        (None, error)
-    })?;
-    let multipart = multipart.map_err(|e| {
-        (
-            None,
-            ApiError::bad_request(format!(
-                "expected a multipart/form-data body: {}",
-                e.body_text()
-            )),
-        )
-    })?;
+    image_type: &mut Option<ImageType>,
+) -> Result<Response, ApiError> {
+    let _permit = state.pool.admit()?;
+    let multipart = multipart?;
     let reading = Instant::now();
-    let form = form::read(multipart, state.config.max_body_bytes)
-        .await
-        .map_err(|e| (None, e))?;
-    let request = form
-        .into_request(FormLimits {
-            max_image_dimension: state.config.max_image_dimension,
-        })
-        .map_err(|e| (None, e))?;
+    let form = form::read(multipart, state.config.max_body_bytes).await?;
+    let request = form.into_request(FormLimits {
+        max_image_dimension: state.config.max_image_dimension,
+    })?;
     let kind = request.kind;
-    let image_type = ImageType::of(kind);
-    let fail = |e: ApiError| (Some(image_type), e);
+    let requested = request.image_type;
+    *image_type = Some(requested);
     tracing::debug!(
-        image_type = image_type.as_str(),
+        image_type = requested.as_str(),
         width = request.intrinsics.width,
         height = request.intrinsics.height,
         scene_bytes = request.scene.len(),
@@ -253,53 +244,42 @@ async fn render_inner(
         max_triangles: state.config.max_triangles,
         max_textures: state.config.max_textures,
         max_texture_pixels: state.config.max_texture_pixels,
-        decode_textures: image_type == ImageType::Color,
+        decode_textures: requested == ImageType::Color,
     };
     let read_ms = reading.elapsed().as_secs_f64() * 1e3;
     let loading = Instant::now();
     let (scene, intrinsics) = tokio::task::spawn_blocking(move || prepare(request, &options))
         .await
-        .map_err(|e| fail(ApiError::internal(format!("scene loading stopped: {e}"))))?
-        .map_err(fail)?;
+        .map_err(|e| ApiError::Internal(format!("scene loading stopped: {e}")))??;
     let load_ms = loading.elapsed().as_secs_f64() * 1e3;
     let triangles: usize = scene.meshes.iter().map(|m| m.indices.len() / 3).sum();
 
     let (reply, rendered) = oneshot::channel();
-    state
-        .pool
-        .submit(Job {
-            scene,
-            intrinsics,
-            kind,
-            reply,
-        })
-        .map_err(|_| fail(ApiError::busy("the server is shutting down", RETRY_AFTER_S)))?;
+    state.pool.submit(Job {
+        scene,
+        intrinsics,
+        kind,
+        reply,
+    })?;
     let rendered = rendered
         .await
-        .map_err(|_| fail(ApiError::internal("the render worker stopped")))?;
+        .map_err(|_| ApiError::Internal("the render worker stopped".to_owned()))?;
     state.metrics.observe_seconds(
         "render_gpu_seconds",
         "Time a render worker spent on one image (render and readback), by image type.",
-        &[("image_type", image_type.as_str())],
+        &[("image_type", requested.as_str())],
         rendered.elapsed.as_secs_f64(),
     );
-    let image = rendered.result.map_err(|e| {
-        if e.is_client_fault() {
-            fail(ApiError::bad_request(e.to_string()))
-        } else {
-            tracing::error!(cause = %e, "render failed");
-            fail(ApiError::internal(format!("rendering failed: {e}")))
-        }
-    })?;
+    let image = rendered.result?;
 
     let depth_format = state.config.depth_format;
     let encoding = Instant::now();
     let (bytes, content_type) =
         tokio::task::spawn_blocking(move || encode_image(&image, depth_format))
             .await
-            .map_err(|e| fail(ApiError::internal(format!("encoding stopped: {e}"))))?;
+            .map_err(|e| ApiError::Internal(format!("encoding stopped: {e}")))?;
     tracing::debug!(
-        image_type = image_type.as_str(),
+        image_type = requested.as_str(),
         triangles,
         read_ms,
         load_ms,
@@ -312,7 +292,7 @@ async fn render_inner(
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    Ok((image_type, response))
+    Ok(response)
 }
 
 /// Loads the scene and resolves what the form left to the glTF: a near plane sent as 0.
@@ -320,30 +300,34 @@ fn prepare(
     request: RenderRequest,
     options: &LoadOptions,
 ) -> Result<(scene::Scene, Intrinsics), ApiError> {
-    let scene =
-        scene::load(&request.scene, options).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let scene = scene::load(&request.scene, options)?;
     let mut intrinsics = request.intrinsics;
     if intrinsics.near == 0.0 {
         intrinsics.near = scene.camera.map_or(0.0, |camera| camera.znear);
         if intrinsics.near <= 0.0 || intrinsics.near >= intrinsics.far {
-            return Err(ApiError::bad_request(
-                "near: 0 was sent and the glTF camera has no usable znear",
+            return Err(ApiError::BadRequest(
+                "near: 0 was sent and the glTF camera has no usable znear".to_owned(),
             ));
         }
     }
     Ok((scene, intrinsics))
 }
 
+/// The answer for a rendered image (protocol §2.2), with its content type.
 fn encode_image(image: &Image, depth_format: DepthFormat) -> (Vec<u8>, &'static str) {
     match image {
         Image::Color {
             width,
             height,
             rgba,
-        } => (encode::png_rgba8(*width, *height, rgba), "image/png"),
-        Image::Label { width, height, rgb } => {
-            (encode::png_rgb8(*width, *height, rgb), "image/png")
-        }
+        } => (
+            encode::png_rgba8(*width, *height, rgba, Deflate::Fast),
+            "image/png",
+        ),
+        Image::Label { width, height, rgb } => (
+            encode::png_rgb8(*width, *height, rgb, Deflate::Fast),
+            "image/png",
+        ),
         Image::Depth {
             width,
             height,
@@ -351,7 +335,12 @@ fn encode_image(image: &Image, depth_format: DepthFormat) -> (Vec<u8>, &'static 
         } => match depth_format {
             DepthFormat::Tiff32 => (encode::tiff_f32(*width, *height, metres), "image/tiff"),
             DepthFormat::Png16 => (
-                encode::png_gray16(*width, *height, &encode::depth_to_millimetres(metres)),
+                encode::png_gray16(
+                    *width,
+                    *height,
+                    &metres_to_millimetres(metres),
+                    Deflate::Fast,
+                ),
                 "image/png",
             ),
         },

@@ -6,9 +6,9 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::form::ImageType;
 use crate::core::html::escape;
 use crate::core::sync::lock;
+use crate::protocol::drake::image::ImageType;
 use crate::render::AdapterSummary;
 
 /// Recent renders kept for the page.
