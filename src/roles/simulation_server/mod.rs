@@ -7,9 +7,11 @@
 //! - [`project`]: start URLs, access rules, git/file/init set-up, `reset controller`.
 //! - [`launch`]: the launch template.
 //! - [`client`]: one client's session, from start message to clean-up.
+//! - [`compose`]: `"docker": "compose"`, one docker compose project per client.
 //! - [`load`] and [`monitor`]: `/load`, `/monitor`, `monitor.csv`.
 
 pub mod client;
+pub mod compose;
 pub mod launch;
 pub mod load;
 pub mod monitor;
@@ -77,6 +79,10 @@ pub const DEFAULT_GIT_BASE_URL: &str = "https://github.com";
 /// The Webots install used when neither `webotsHome` nor `WEBOTS_HOME` is set.
 pub const DEFAULT_WEBOTS_HOME: &str = "/usr/local/webots";
 
+/// Limit for one docker call in compose mode. Config key `composeDownTimeoutSeconds`. Removing a
+/// project's containers, network and volumes takes a few seconds on a healthy daemon.
+pub const DEFAULT_COMPOSE_DOWN_TIMEOUT_S: f64 = 30.0;
+
 /// Interval between load samples: the original's `SNAPSHOT_REFRESH`.
 pub const SAMPLE_PERIOD: Duration = Duration::from_secs(1);
 
@@ -142,9 +148,20 @@ pub struct Config {
     pub multimedia_server: Option<String>,
     /// See `multimediaServer`.
     pub multimedia_stream: Option<String>,
-    /// Declares that the launch template isolates simulations (docker, firejail), which lets
-    /// repositories outside `allowedRepositories` run on shared idle time, as docker did.
-    pub docker: bool,
+    /// `true` declares that the launch template isolates simulations (docker, firejail), which
+    /// lets repositories outside `allowedRepositories` run on shared idle time, as docker did;
+    /// `"compose"` runs each simulation as a docker compose project (see [`compose`]).
+    pub docker: compose::DockerMode,
+    /// compose mode: the docker client's argument vector (`["sudo", "-n", "docker"]`, a fake).
+    pub docker_command: Vec<String>,
+    /// compose mode: the template directory (the original's `dockerConfDir` file names); unset
+    /// means the templates shipped in `config/simulation/docker/`, built in.
+    pub docker_conf_dir: Option<PathBuf>,
+    /// compose mode: this server's label value and project name prefix; unset means
+    /// `gltf-cloud-<port>`, stable across restarts so a new run finds an old run's leftovers.
+    pub compose_server_id: Option<String>,
+    /// compose mode: limit for each docker call (`compose down`, the start-up listing).
+    pub compose_down_timeout_seconds: f64,
     pub allowed_repositories: Option<Vec<String>>,
     pub blocked_repositories: Vec<String>,
     pub share_idle_time: f64,
@@ -184,7 +201,11 @@ impl Default for Config {
             debug: false,
             multimedia_server: None,
             multimedia_stream: None,
-            docker: false,
+            docker: compose::DockerMode::Off,
+            docker_command: vec!["docker".to_owned()],
+            docker_conf_dir: None,
+            compose_server_id: None,
+            compose_down_timeout_seconds: DEFAULT_COMPOSE_DOWN_TIMEOUT_S,
             allowed_repositories: None,
             blocked_repositories: Vec::new(),
             share_idle_time: DEFAULT_SHARE_IDLE_TIME,
@@ -351,12 +372,21 @@ pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
 /// An unusable instances directory, or see [`server::serve`].
 pub async fn run(
     listener: TcpListener,
-    config: Config,
+    mut config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     config.warn_unsupported();
     let metrics = Arc::new(Metrics::default());
     let own_port = listener.local_addr()?.port();
+    // compose hook: this server's id, and the removal of what an earlier run left.
+    if config.docker == compose::DockerMode::Compose {
+        let id = config
+            .compose_server_id
+            .get_or_insert_with(|| format!("gltf-cloud-{own_port}"))
+            .clone();
+        compose::check_server_id(&id).map_err(anyhow::Error::msg)?;
+        compose::cleanup::remove_leftovers(&config, &id).await;
+    }
     let first_simulator_port = config
         .first_simulator_port
         .unwrap_or_else(|| own_port.saturating_add(1));
