@@ -358,6 +358,13 @@ impl Session {
                     // Stop the rest of the group so the pipes close, then read what is left.
                     simulator.stop(config.stop_grace()).await;
                     drain(&mut lines, &mut tail).await;
+                    // compose hook: a missing image may show only in the last lines read.
+                    let missing_image = self.compose.as_ref().filter(|_| !ready).and_then(|compose| {
+                        tail.0.iter().find_map(|line| compose.watcher.see(line, false).error)
+                    });
+                    if let Some(reason) = missing_image {
+                        return End::Failed(reason);
+                    }
                     let when = if ready { "" } else { " before it was ready" };
                     tracing::warn!(%status, ready, "simulator exited");
                     return End::Failed(format!("the simulator exited{when} ({status}){}", tail.quote()));
