@@ -277,7 +277,10 @@ fn up_pid(state: &Path) -> i32 {
 async fn wait_gone(pid: i32, within: Duration) {
     let deadline = Instant::now() + within;
     while alive(pid) {
-        assert!(Instant::now() < deadline, "process {pid} alive after {within:?}");
+        assert!(
+            Instant::now() < deadline,
+            "process {pid} alive after {within:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -338,14 +341,20 @@ async fn default_image_project_runs_and_disconnect_takes_exactly_it_down() {
         .unwrap()
     };
     assert_eq!(up["files"]["dockerfile"], shipped("Dockerfile.default"));
-    assert_eq!(up["files"]["compose"], shipped("docker-compose-default.yml"));
+    assert_eq!(
+        up["files"]["compose"],
+        shipped("docker-compose-default.yml")
+    );
     assert_eq!(
         env_value(&up, "IMAGE").unwrap(),
         "cyberbotics/webots.cloud:R2023b-ubuntu22.04"
     );
     assert_eq!(env_value(&up, "PORT").unwrap(), port.to_string());
     assert_eq!(env_value(&up, "MAKE").unwrap(), "0");
-    assert_eq!(env_value(&up, "PROJECT_PATH").unwrap(), "/usr/local/webots-project");
+    assert_eq!(
+        env_value(&up, "PROJECT_PATH").unwrap(),
+        "/usr/local/webots-project"
+    );
     assert_eq!(env_value(&up, "COMPOSE_PROJECT_NAME").unwrap(), name);
     assert_eq!(env_value(&up, "GLTF_CLOUD_SERVER").unwrap(), SERVER_ID);
     assert_eq!(
@@ -353,7 +362,7 @@ async fn default_image_project_runs_and_disconnect_takes_exactly_it_down() {
         format!("\"/usr/local/webots/webots --batch --mode=pause --minimize --no-rendering --port={port} --heartbeat=5000 --stream /usr/local/webots-project/worlds/demo.wbt\"")
     );
     assert_eq!(env_value(&up, "THEIA_PORT"), None);
-    assert_eq!(live_projects(&state), [name.clone()]);
+    assert_eq!(live_projects(&state), [name.as_str()]);
     let monitor = common::get(server.addr, "/monitor").await.text();
     assert!(monitor.contains(&format!("{name}-webots-1")), "{monitor}");
 
@@ -374,7 +383,10 @@ async fn default_image_project_runs_and_disconnect_takes_exactly_it_down() {
 #[tokio::test]
 async fn project_dockerfile_and_makefile_are_used_and_shutdown_takes_the_project_down() {
     let server = start(
-        &[("Dockerfile", "FROM example/own:1\n"), ("Makefile", "all:\n")],
+        &[
+            ("Dockerfile", "FROM example/own:1\n"),
+            ("Makefile", "all:\n"),
+        ],
         |_| {},
     )
     .await;
@@ -413,7 +425,10 @@ async fn theia_project_enables_the_ide_and_forwards_type_lines() {
     let mut client = server.connect().await;
     server.start_demo(&mut client).await;
     let frames = frames_until_ready(&mut client).await;
-    assert_eq!(frames[..3], ["ide: enable", "type:demo\n", "shutdownTimeout: 7200"]);
+    assert_eq!(
+        frames[..3],
+        ["ide: enable", "type:demo\n", "shutdownTimeout: 7200"]
+    );
     assert!(
         frames.iter().all(|f| !f.contains("theia")),
         "IDE lines relayed: {frames:#?}"
@@ -428,7 +443,10 @@ async fn theia_project_enables_the_ide_and_forwards_type_lines() {
         .unwrap();
     let state = server.state();
     let up = up_call(&state);
-    assert_eq!(env_value(&up, "THEIA_PORT").unwrap(), (port + 500).to_string());
+    assert_eq!(
+        env_value(&up, "THEIA_PORT").unwrap(),
+        (port + 500).to_string()
+    );
     assert_eq!(
         env_value(&up, "THEIA_VOLUME").unwrap(),
         "webots-project/controllers/"
@@ -437,7 +455,13 @@ async fn theia_project_enables_the_ide_and_forwards_type_lines() {
     let name = project_name(&up);
     client.close(None).await.unwrap();
     drop(client);
-    expect_down(&state, &name, Instant::now(), GRACE + Duration::from_secs(1)).await;
+    expect_down(
+        &state,
+        &name,
+        Instant::now(),
+        GRACE + Duration::from_secs(1),
+    )
+    .await;
     server.stop().await;
 }
 
@@ -451,10 +475,21 @@ async fn a_missing_default_image_names_the_version_and_closes() {
         "Image version R2023b not available on Cyberbotics' dockerHub. Please, add the appropriate Dockerfile to your project.",
     )
     .await;
-    assert!(frames.iter().any(|f| f.starts_with("loading: manifest for")), "{frames:#?}");
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.starts_with("loading: manifest for")),
+        "{frames:#?}"
+    );
     let state = server.state();
     let name = project_name(&up_call(&state));
-    expect_down(&state, &name, Instant::now(), GRACE + Duration::from_secs(1)).await;
+    expect_down(
+        &state,
+        &name,
+        Instant::now(),
+        GRACE + Duration::from_secs(1),
+    )
+    .await;
     server.stop().await;
 }
 
@@ -466,7 +501,13 @@ async fn a_failed_build_is_reported_and_closes() {
     expect_error(&mut client, "failed to build").await;
     let state = server.state();
     let name = project_name(&up_call(&state));
-    expect_down(&state, &name, Instant::now(), GRACE + Duration::from_secs(1)).await;
+    expect_down(
+        &state,
+        &name,
+        Instant::now(),
+        GRACE + Duration::from_secs(1),
+    )
+    .await;
     server.stop().await;
 }
 
@@ -533,7 +574,10 @@ async fn start_removes_the_projects_an_earlier_run_of_this_server_left() {
 async fn sigterm_to_the_binary_takes_the_project_down() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path(), &[("fake_docker.json", r#"{"ignoreTerm":true}"#)]);
+    let config = config(
+        dir.path(),
+        &[("fake_docker.json", r#"{"ignoreTerm":true}"#)],
+    );
     let mut json = serde_json::to_value(&config).unwrap();
     json["port"] = 0.into();
     json["host"] = "127.0.0.1".into();
@@ -582,7 +626,10 @@ async fn sigterm_to_the_binary_takes_the_project_down() {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(signalled.elapsed() < STEP, "server did not exit after SIGTERM");
+        assert!(
+            signalled.elapsed() < STEP,
+            "server did not exit after SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let log = log.join().unwrap();

@@ -385,6 +385,9 @@ pub async fn run(
             .get_or_insert_with(|| format!("gltf-cloud-{own_port}"))
             .clone();
         compose::check_server_id(&id).map_err(anyhow::Error::msg)?;
+        if config.launch_template.is_some() {
+            tracing::warn!("launchTemplate is not used with \"docker\": \"compose\"");
+        }
         compose::cleanup::remove_leftovers(&config, &id).await;
     }
     let first_simulator_port = config

@@ -20,7 +20,12 @@ const PROJECT_LABEL: &str = "com.docker.compose.project";
 /// session is ending anyway.
 pub async fn down(config: &Config, project: &str) {
     let started = Instant::now();
-    match docker(config, &["compose", "-p", project, "down", "-v", "--timeout", "0"]).await {
+    match docker(
+        config,
+        &["compose", "-p", project, "down", "-v", "--timeout", "0"],
+    )
+    .await
+    {
         Some((true, _)) => {
             tracing::info!(project, elapsed = ?started.elapsed(), "compose project removed");
         }

@@ -40,7 +40,8 @@ const ENV_FILE: &str = ".env";
 const DOCKERFILE: &str = "Dockerfile";
 
 /// The shipped templates, used when `dockerConfDir` is not set.
-const DEFAULT_DOCKERFILE: &str = include_str!("../../../../config/simulation/docker/Dockerfile.default");
+const DEFAULT_DOCKERFILE: &str =
+    include_str!("../../../../config/simulation/docker/Dockerfile.default");
 const DEFAULT_COMPOSE: &str =
     include_str!("../../../../config/simulation/docker/docker-compose-default.yml");
 const THEIA_COMPOSE: &str =
@@ -197,7 +198,9 @@ pub async fn write_project(
         .await
         .is_ok_and(|m| m.is_file());
     let name = format!("{server_id}-{}-{}", std::process::id(), launch.session);
-    let container_world = Path::new(CONTAINER_PROJECT).join("worlds").join(&world_name);
+    let container_world = Path::new(CONTAINER_PROJECT)
+        .join("worlds")
+        .join(&world_name);
     let argv = launch::expand(
         &config.launch_style.default_template(),
         &LaunchValues {
@@ -266,7 +269,12 @@ impl ComposeProject {
     /// project directory with the original's builder settings.
     pub fn up_command(&self, config: &Config) -> CommandSpec {
         let mut argv: Vec<OsString> = config.docker_command.iter().map(OsString::from).collect();
-        argv.extend(["compose".into(), "-p".into(), self.name.clone().into(), "-f".into()]);
+        argv.extend([
+            "compose".into(),
+            "-p".into(),
+            self.name.clone().into(),
+            "-f".into(),
+        ]);
         argv.push(self.dir.join(COMPOSE_FILE).into_os_string());
         argv.extend(["up", "--build", "--no-color"].map(OsString::from));
         CommandSpec {

@@ -139,9 +139,18 @@ mod tests {
                 text: "a | b"
             }
         );
-        assert_eq!(parse("p-1", "p-2-webots-1 | ."), Line::Docker("p-2-webots-1 | ."));
-        assert_eq!(parse("p-1", "Step 1/6 : ARG X"), Line::Docker("Step 1/6 : ARG X"));
-        assert_eq!(parse("p-1", "p-1-webots | x"), Line::Docker("p-1-webots | x"));
+        assert_eq!(
+            parse("p-1", "p-2-webots-1 | ."),
+            Line::Docker("p-2-webots-1 | .")
+        );
+        assert_eq!(
+            parse("p-1", "Step 1/6 : ARG X"),
+            Line::Docker("Step 1/6 : ARG X")
+        );
+        assert_eq!(
+            parse("p-1", "p-1-webots | x"),
+            Line::Docker("p-1-webots | x")
+        );
     }
 
     #[test]
@@ -168,7 +177,10 @@ mod tests {
     #[test]
     fn progress_is_relayed_until_ready_and_theia_never() {
         let w = watcher(true);
-        assert_eq!(w.see("Step 1/6 : ARG X", false).loading.as_deref(), Some("loading: Step 1/6 : ARG X"));
+        assert_eq!(
+            w.see("Step 1/6 : ARG X", false).loading.as_deref(),
+            Some("loading: Step 1/6 : ARG X")
+        );
         assert_eq!(w.see("p-theia-1 | up", false).loading, None);
         let ready_line = w.see("p-webots-1  | .", false);
         assert_eq!(ready_line.webots, Some("."));
@@ -186,6 +198,11 @@ mod tests {
             Some("Image version R2023b not available on Cyberbotics' dockerHub. Please, add the appropriate Dockerfile to your project.")
         );
         assert_eq!(watcher(false).see(line, false).error, None);
-        assert_eq!(watcher(true).see("p-webots-1 | file not found", false).error, None);
+        assert_eq!(
+            watcher(true)
+                .see("p-webots-1 | file not found", false)
+                .error,
+            None
+        );
     }
 }

@@ -64,7 +64,10 @@ pub fn parse(text: &str) -> Result<WebotsYml, WebotsYmlError> {
             if kind.starts_with("theia") {
                 yml.theia_volume = Some(check_volume(volume)?);
             } else {
-                tracing::warn!(kind, "webots.yml: unsupported dockerCompose kind; using the default services");
+                tracing::warn!(
+                    kind,
+                    "webots.yml: unsupported dockerCompose kind; using the default services"
+                );
             }
         } else if line.trim().starts_with("type:") {
             yml.type_frames.push(line.replace(' ', ""));
@@ -110,7 +113,10 @@ mod tests {
         assert_eq!(yml.type_frames, ["type:demo\n", "type:last"]);
         assert_eq!(parse("").unwrap(), WebotsYml::default());
         // Only a line that starts with the key counts, as in the original.
-        assert_eq!(parse(" dockerCompose:theia:v\n").unwrap().theia_volume, None);
+        assert_eq!(
+            parse(" dockerCompose:theia:v\n").unwrap().theia_volume,
+            None
+        );
     }
 
     #[test]
