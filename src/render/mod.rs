@@ -6,6 +6,17 @@
 //! between requests and grows them when a scene or image needs more. Encoders for the wire
 //! formats live in [`encode`].
 //!
+//! # Layout
+//! Created once, in [`Gpu`] (`gpu.rs`): the device (`device.rs`: adapter choice and its log
+//! line), the texture binding layout and samplers (`textures.rs`), each pass's pipelines.
+//! Kept per renderer: `targets.rs` (per image size), `upload.rs`, `readback.rs`.
+//! One request ([`Renderer::render`]) runs these steps in order:
+//! 1. `upload.rs`: the frame's uniforms, the meshes, materials and (colour only) textures;
+//! 2. `draw_list.rs`: opaque meshes in scene order, translucent ones back to front;
+//! 3. `scene_pass/`: clear and draw (`scene.wgsl`; its uniforms in `uniforms.rs`);
+//! 4. `fxaa/`: colour images only, anti-aliasing (`fxaa.wgsl`);
+//! 5. `readback.rs`: copy the image out and convert it.
+//!
 //! # The look, calibrated against RenderEngineVtk
 //! Measured with pydrake 1.51.1 (`MakeRenderEngineVtk(RenderEngineVtkParams())`, 64×64 camera,
 //! `QueryObject.RenderColorImage`), reading exact pixel values:
@@ -33,7 +44,7 @@
 //!   The same scene at 333×250 with fx = 300, fy = 410, cx = 120.25, cy = 170.5: 1 label pixel
 //!   of 83,250 differs (an edge tie), depth within 0.05 mm, 0.53 % of colour elements off by > 20.
 //! - Silhouettes are anti-aliased with VTK's own FXAA (its steps and default options, see
-//!   `shaders/fxaa.wgsl`): the scene renders at one sample per pixel and a post-pass blends
+//!   `fxaa/fxaa.wgsl`): the scene renders at one sample per pixel and a post-pass blends
 //!   across luma contrast, leaving flat regions and gentle shading byte for byte as rendered.
 //!   Against RenderEngineVtk (`tests/python/test_conformance.py`) colour elements off by more
 //!   than 20 fell from 0.10–0.34 % with the 4× MSAA this replaced to 0.000–0.001 %, and 98–99.8 %
@@ -46,101 +57,36 @@
 //! `R32Float` is not), labels write `round(base_color · 255)` precomputed on the CPU.
 
 pub mod encode;
+
+mod device;
+mod draw_list;
+mod error;
+mod formats;
 mod fxaa;
 mod gpu;
+mod image;
+mod look;
 mod readback;
+mod scene_pass;
+mod targets;
+mod textures;
 mod upload;
 
-pub use gpu::{AdapterSummary, Gpu, GpuOptions};
+pub use device::{AdapterSummary, GpuOptions};
+pub use error::RenderError;
+pub use gpu::Gpu;
+pub use image::{Image, ImageKind};
+pub use look::Look;
 
 use std::sync::Arc;
 
-use glam::{DMat4, DVec3};
-
 use crate::scene::camera::Intrinsics;
 use crate::scene::Scene;
-use readback::{ReadbackBuffer, Targets};
-use upload::{FrameUniform, SceneUpload};
-
-/// Lighting and background of colour images. The default is RenderEngineVtk's default look, which
-/// is what Drake's client expects since it sends no lights (protocol §3.7).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Look {
-    pub background: [u8; 3],
-    pub light_color: [f32; 3],
-    pub light_intensity: f32,
-}
-
-impl Default for Look {
-    fn default() -> Self {
-        Self {
-            background: [204, 229, 255],
-            light_color: [1.0; 3],
-            light_intensity: 1.0,
-        }
-    }
-}
-
-/// Which image a request asks for.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ImageKind {
-    Color,
-    /// Planar depth with Drake's sentinels: `z ≤ min_depth` → 0, `z ≥ max_depth` → +inf.
-    Depth {
-        min_depth: f64,
-        max_depth: f64,
-    },
-    Label,
-}
-
-/// A rendered image, top row first, without row padding.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Image {
-    Color {
-        width: u32,
-        height: u32,
-        rgba: Vec<u8>,
-    },
-    /// Planar depth in metres; +inf where nothing was hit or beyond `max_depth`.
-    Depth {
-        width: u32,
-        height: u32,
-        metres: Vec<f32>,
-    },
-    Label {
-        width: u32,
-        height: u32,
-        rgb: Vec<u8>,
-    },
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RenderError {
-    #[error("no graphics adapter found: {0}")]
-    NoAdapter(String),
-    #[error("only a software adapter is available ({0}) and a GPU is required")]
-    SoftwareAdapterRefused(String),
-    /// An image or texture side beyond the adapter's limit; also a zero side, which no adapter
-    /// renders either.
-    #[error(
-        "{width}x{height} pixels is outside what the adapter renders or samples (1..={max} per side)"
-    )]
-    TooLarge { width: u32, height: u32, max: u32 },
-    /// A packed vertex, index or material buffer would exceed the adapter's largest buffer.
-    #[error("the scene needs a {bytes}-byte GPU buffer; the adapter allows {max}")]
-    SceneTooLarge { bytes: u64, max: u64 },
-    /// A wgpu validation or out-of-memory error, a lost device, or a scene that breaks its own
-    /// invariants: the server's fault.
-    #[error("GPU error: {0}")]
-    Gpu(String),
-}
-
-impl RenderError {
-    /// Whether the request, not the server, is at fault (a 4xx rather than a 5xx).
-    pub fn is_client_fault(&self) -> bool {
-        matches!(self, Self::TooLarge { .. } | Self::SceneTooLarge { .. })
-    }
-}
+use draw_list::DrawList;
+use readback::ReadbackBuffer;
+use scene_pass::uniforms::FrameUniform;
+use targets::Targets;
+use upload::SceneUpload;
 
 // The render server shares one `Gpu` between its worker threads and moves a `Renderer` into each.
 const _: fn() = || {
@@ -154,9 +100,9 @@ const _: fn() = || {
 pub struct Renderer {
     gpu: Arc<Gpu>,
     look: Look,
+    upload: SceneUpload,
     targets: Targets,
     readback: ReadbackBuffer,
-    upload: SceneUpload,
 }
 
 impl Renderer {
@@ -196,7 +142,7 @@ impl Renderer {
             .gpu
             .device
             .push_error_scope(wgpu::ErrorFilter::Validation);
-        let result = self.render_in_scope(scene, intrinsics, kind);
+        let result = self.run_passes(scene, intrinsics, kind);
         self.upload.end_request();
         let validation = pollster::block_on(validation.pop());
         let out_of_memory = pollster::block_on(out_of_memory.pop());
@@ -206,161 +152,52 @@ impl Renderer {
         result
     }
 
-    fn render_in_scope(
+    /// The steps of one image, in order.
+    fn run_passes(
         &mut self,
         scene: &Scene,
         intrinsics: &Intrinsics,
         kind: ImageKind,
     ) -> Result<Image, RenderError> {
         let gpu = &self.gpu;
-        let (width, height) = (intrinsics.width, intrinsics.height);
-        self.targets.ensure_size(width, height);
-        let frame = frame_uniform(scene, intrinsics, kind, &self.look);
+        let size = (intrinsics.width, intrinsics.height);
+        self.targets.ensure_size(size.0, size.1);
+
+        // 1. Upload: textures are sampled by colour images only.
+        let frame = FrameUniform::new(scene, intrinsics, kind, &self.look);
         let textured = matches!(kind, ImageKind::Color);
-        let draws = match &scene.camera {
+        let uploaded = match &scene.camera {
             Some(_) => self.upload.upload(gpu, scene, &frame, textured)?,
-            None => upload::Draws::default(),
+            None => Vec::new(),
         };
-        let (attachments, clear) = match kind {
-            ImageKind::Color => {
-                let [r, g, b] = self.look.background.map(|c| f64::from(c) / 255.0);
-                (self.targets.color(gpu), wgpu::Color { r, g, b, a: 1.0 })
-            }
-            ImageKind::Label => (self.targets.label(gpu), wgpu::Color::WHITE),
-            ImageKind::Depth { .. } => {
-                // Integer targets clear to the value itself: the bits of +inf, "nothing hit".
-                let too_far = f64::from(f32::INFINITY.to_bits());
-                let clear = wgpu::Color {
-                    r: too_far,
-                    g: 0.0,
-                    b: 0.0,
-                    a: 0.0,
-                };
-                (self.targets.depth(gpu), clear)
-            }
-        };
+        // 2. Draw list.
+        let draws = DrawList::new(scene, uploaded);
+        let attachments = self.targets.for_kind(gpu, kind);
         let mut encoder = gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("render"),
             });
-        {
-            let mut pass = begin_pass(&mut encoder, &attachments, clear);
-            if !draws.is_empty() {
-                self.upload.bind_geometry(&mut pass);
-                let (opaque, blended) = match kind {
-                    ImageKind::Color => (&gpu.pipelines.color_opaque, &gpu.pipelines.color_blended),
-                    ImageKind::Label => (&gpu.pipelines.label, &gpu.pipelines.label),
-                    ImageKind::Depth { .. } => (&gpu.pipelines.depth, &gpu.pipelines.depth),
-                };
-                pass.set_pipeline(opaque);
-                self.upload.draw(gpu, &mut pass, &draws.opaque);
-                pass.set_pipeline(blended);
-                self.upload.draw(gpu, &mut pass, &draws.blended);
-            }
+        // 3. Scene pass.
+        let geometry = if draws.is_empty() {
+            None
+        } else {
+            self.upload.geometry()
+        };
+        gpu.scene.encode(
+            &mut encoder,
+            &attachments.scene,
+            kind,
+            &self.look,
+            geometry,
+            &draws,
+        );
+        // 4. Post-processing: colour only.
+        if let Some(fxaa) = &attachments.fxaa {
+            gpu.fxaa.encode(&mut encoder, fxaa);
         }
-        if let Some(anti_alias) = &attachments.anti_alias {
-            gpu.fxaa
-                .encode(&mut encoder, anti_alias.input, anti_alias.output);
-        }
-        let pixels = (width * height) as usize;
-        let source = attachments.readable;
-        let readback = &mut self.readback;
-        Ok(match kind {
-            ImageKind::Color => {
-                let mut rgba = Vec::with_capacity(pixels * 4);
-                readback.read(gpu, encoder, source, width, height, |row| {
-                    rgba.extend_from_slice(row)
-                })?;
-                Image::Color {
-                    width,
-                    height,
-                    rgba,
-                }
-            }
-            ImageKind::Label => {
-                let mut rgb = Vec::with_capacity(pixels * 3);
-                readback.read(gpu, encoder, source, width, height, |row| {
-                    rgb.extend(row.chunks_exact(4).flat_map(|px| [px[0], px[1], px[2]]));
-                })?;
-                Image::Label { width, height, rgb }
-            }
-            ImageKind::Depth { .. } => {
-                let mut metres = Vec::with_capacity(pixels);
-                readback.read(gpu, encoder, source, width, height, |row| {
-                    metres.extend(
-                        row.chunks_exact(4)
-                            .map(|b| f32::from_bits(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
-                    );
-                })?;
-                Image::Depth {
-                    width,
-                    height,
-                    metres,
-                }
-            }
-        })
-    }
-}
-
-fn begin_pass<'e>(
-    encoder: &'e mut wgpu::CommandEncoder,
-    attachments: &readback::Attachments<'_>,
-    clear: wgpu::Color,
-) -> wgpu::RenderPass<'e> {
-    encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-        label: Some("scene"),
-        color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-            view: attachments.color,
-            depth_slice: None,
-            resolve_target: None,
-            ops: wgpu::Operations {
-                load: wgpu::LoadOp::Clear(clear),
-                store: wgpu::StoreOp::Store,
-            },
-        })],
-        depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
-            view: attachments.depth,
-            depth_ops: Some(wgpu::Operations {
-                load: wgpu::LoadOp::Clear(1.0),
-                store: wgpu::StoreOp::Discard,
-            }),
-            stencil_ops: None,
-        }),
-        timestamp_writes: None,
-        occlusion_query_set: None,
-        multiview_mask: None,
-    })
-}
-
-/// The per-request uniforms: camera matrices in f64 then rounded once to f32, so the planar depth
-/// the shader computes is as exact as f32 world coordinates allow.
-fn frame_uniform(
-    scene: &Scene,
-    intrinsics: &Intrinsics,
-    kind: ImageKind,
-    look: &Look,
-) -> FrameUniform {
-    let camera_to_world = scene
-        .camera
-        .map_or(DMat4::IDENTITY, |camera| camera.camera_to_world);
-    let view = camera_to_world.inverse();
-    let optical_axis = camera_to_world
-        .transform_vector3(DVec3::NEG_Z)
-        .normalize_or_zero();
-    let (min_depth, max_depth) = match kind {
-        ImageKind::Depth {
-            min_depth,
-            max_depth,
-        } => (min_depth, max_depth),
-        _ => (0.0, f64::INFINITY),
-    };
-    let radiance = look.light_color.map(|c| c * look.light_intensity);
-    FrameUniform {
-        view_proj: (intrinsics.projection() * view).as_mat4().to_cols_array(),
-        view_z_row: view.row(2).as_vec4().to_array(),
-        light_direction: optical_axis.as_vec3().extend(0.0).to_array(),
-        light_radiance: [radiance[0], radiance[1], radiance[2], 1.0],
-        depth_range: [min_depth as f32, max_depth as f32, 0.0, 0.0],
+        // 5. Readback.
+        self.readback
+            .read_image(gpu, encoder, attachments.readable, kind, size)
     }
 }

@@ -1,162 +1,13 @@
-//! Render targets and the readback buffer, kept across requests: targets while the image size
-//! stays the same, the readback buffer while it is big enough (and not wastefully big).
+//! Reading an image back: the mappable buffer it is copied into (kept across requests while it
+//! is big enough and not wastefully big), row padding stripped, texels turned into an [`Image`].
 
-use super::gpu::{Gpu, COLOR_FORMAT, DEPTH_FORMAT, PLANAR_DEPTH_FORMAT};
-use super::RenderError;
+use super::error::RenderError;
+use super::gpu::Gpu;
+use super::image::{Image, ImageKind};
 
 /// A buffer this many times larger than the request is replaced by one of the right size, so one
 /// huge image does not pin its memory for the renderer's lifetime.
 const MAX_OVERSIZE: u64 = 4;
-
-struct Target {
-    texture: wgpu::Texture,
-    view: wgpu::TextureView,
-}
-
-impl Target {
-    /// A single-sample render attachment that is also used as `usage` says (copied from,
-    /// sampled).
-    fn new(
-        gpu: &Gpu,
-        label: &str,
-        size: (u32, u32),
-        format: wgpu::TextureFormat,
-        usage: wgpu::TextureUsages,
-    ) -> Self {
-        let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
-            label: Some(label),
-            size: wgpu::Extent3d {
-                width: size.0,
-                height: size.1,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | usage,
-            view_formats: &[],
-        });
-        let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
-        Self { texture, view }
-    }
-}
-
-/// The colour scene pass's aliased output and the FXAA pass's binding of it.
-struct SceneColour {
-    target: Target,
-    fxaa_input: wgpu::BindGroup,
-}
-
-/// Views a pass draws into and the texture read back afterwards.
-pub(super) struct Attachments<'a> {
-    pub color: &'a wgpu::TextureView,
-    pub depth: &'a wgpu::TextureView,
-    /// Colour images only: FXAA reads `color` and writes the view of `readable`.
-    pub anti_alias: Option<AntiAlias<'a>>,
-    pub readable: &'a wgpu::Texture,
-}
-
-pub(super) struct AntiAlias<'a> {
-    pub input: &'a wgpu::BindGroup,
-    pub output: &'a wgpu::TextureView,
-}
-
-/// The targets of one image size, each created the first time a pass needs it.
-#[derive(Default)]
-pub(super) struct Targets {
-    size: (u32, u32),
-    /// Colour and label output (label renders into it directly, FXAA writes colour into it).
-    rgba: Option<Target>,
-    scene_colour: Option<SceneColour>,
-    /// Depth-test buffer of every pass.
-    depth_test: Option<Target>,
-    planar_depth: Option<Target>,
-}
-
-const READABLE: wgpu::TextureUsages = wgpu::TextureUsages::COPY_SRC;
-
-impl Targets {
-    pub fn ensure_size(&mut self, width: u32, height: u32) {
-        if self.size != (width, height) {
-            *self = Self {
-                size: (width, height),
-                ..Self::default()
-            };
-        }
-    }
-
-    pub fn color<'a>(&'a mut self, gpu: &Gpu) -> Attachments<'a> {
-        let size = self.size;
-        let scene = self.scene_colour.get_or_insert_with(|| {
-            let target = Target::new(
-                gpu,
-                "scene colour",
-                size,
-                COLOR_FORMAT,
-                wgpu::TextureUsages::TEXTURE_BINDING,
-            );
-            let fxaa_input = gpu.fxaa.bind(&gpu.device, &target.view);
-            SceneColour { target, fxaa_input }
-        });
-        let rgba = self
-            .rgba
-            .get_or_insert_with(|| Target::new(gpu, "rgba", size, COLOR_FORMAT, READABLE));
-        Attachments {
-            color: &scene.target.view,
-            depth: depth_test(&mut self.depth_test, gpu, size),
-            anti_alias: Some(AntiAlias {
-                input: &scene.fxaa_input,
-                output: &rgba.view,
-            }),
-            readable: &rgba.texture,
-        }
-    }
-
-    pub fn label<'a>(&'a mut self, gpu: &Gpu) -> Attachments<'a> {
-        let size = self.size;
-        let rgba = self
-            .rgba
-            .get_or_insert_with(|| Target::new(gpu, "rgba", size, COLOR_FORMAT, READABLE));
-        Attachments {
-            color: &rgba.view,
-            depth: depth_test(&mut self.depth_test, gpu, size),
-            anti_alias: None,
-            readable: &rgba.texture,
-        }
-    }
-
-    pub fn depth<'a>(&'a mut self, gpu: &Gpu) -> Attachments<'a> {
-        let size = self.size;
-        let planar = self.planar_depth.get_or_insert_with(|| {
-            Target::new(gpu, "planar depth", size, PLANAR_DEPTH_FORMAT, READABLE)
-        });
-        Attachments {
-            color: &planar.view,
-            depth: depth_test(&mut self.depth_test, gpu, size),
-            anti_alias: None,
-            readable: &planar.texture,
-        }
-    }
-}
-
-fn depth_test<'a>(
-    slot: &'a mut Option<Target>,
-    gpu: &Gpu,
-    size: (u32, u32),
-) -> &'a wgpu::TextureView {
-    &slot
-        .get_or_insert_with(|| {
-            Target::new(
-                gpu,
-                "depth test",
-                size,
-                DEPTH_FORMAT,
-                wgpu::TextureUsages::empty(),
-            )
-        })
-        .view
-}
 
 /// The mappable buffer images are copied into. Every target has 4-byte texels.
 #[derive(Default)]
@@ -167,10 +18,61 @@ pub(super) struct ReadbackBuffer {
 const BYTES_PER_TEXEL: u32 = 4;
 
 impl ReadbackBuffer {
+    /// Submits `encoder` with a copy of `texture`, the target `kind` was rendered into, and
+    /// converts its texels into the image: RGBA for colour, RGB for labels, the f32 bits of
+    /// planar depth for depth.
+    ///
+    /// # Errors
+    /// [`RenderError::Gpu`] when waiting for the GPU or mapping the buffer fails.
+    pub fn read_image(
+        &mut self,
+        gpu: &Gpu,
+        encoder: wgpu::CommandEncoder,
+        texture: &wgpu::Texture,
+        kind: ImageKind,
+        (width, height): (u32, u32),
+    ) -> Result<Image, RenderError> {
+        let pixels = (width * height) as usize;
+        Ok(match kind {
+            ImageKind::Color => {
+                let mut rgba = Vec::with_capacity(pixels * 4);
+                self.read(gpu, encoder, texture, width, height, |row| {
+                    rgba.extend_from_slice(row)
+                })?;
+                Image::Color {
+                    width,
+                    height,
+                    rgba,
+                }
+            }
+            ImageKind::Label => {
+                let mut rgb = Vec::with_capacity(pixels * 3);
+                self.read(gpu, encoder, texture, width, height, |row| {
+                    rgb.extend(row.chunks_exact(4).flat_map(|px| [px[0], px[1], px[2]]));
+                })?;
+                Image::Label { width, height, rgb }
+            }
+            ImageKind::Depth { .. } => {
+                let mut metres = Vec::with_capacity(pixels);
+                self.read(gpu, encoder, texture, width, height, |row| {
+                    metres.extend(
+                        row.chunks_exact(4)
+                            .map(|b| f32::from_bits(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
+                    );
+                })?;
+                Image::Depth {
+                    width,
+                    height,
+                    metres,
+                }
+            }
+        })
+    }
+
     /// Copies `texture` (4-byte texels) out, submits `encoder` with it, waits, and hands each
     /// row to `each_row`, top row first, without the 256-byte row padding: the caller converts
     /// straight into its output, with no intermediate copy of the image.
-    pub fn read(
+    fn read(
         &mut self,
         gpu: &Gpu,
         mut encoder: wgpu::CommandEncoder,

@@ -1,48 +1,20 @@
 //! Per-request GPU data: every mesh of a scene packed into one vertex buffer and one index buffer,
 //! per-mesh materials in one dynamic-offset uniform buffer, and the scene's textures. Buffers are
-//! kept and grown across requests; textures live for one request.
+//! kept and grown across requests; textures live for one request. Upload says where each mesh
+//! landed ([`Draw`]); the [draw list](super::draw_list) orders the draws, the
+//! [scene pass](super::scene_pass) issues them.
 
 use std::collections::HashMap;
-use std::ops::Range;
-
-use bytemuck::{Pod, Zeroable};
-use glam::DVec3;
 
 use crate::scene::{Mesh, Scene, TextureRef};
 
-use super::gpu::{sampler_index, Gpu, COLOR_FORMAT};
-use super::RenderError;
-
-/// Mirrors `Frame` in `shaders/scene.wgsl`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
-pub(super) struct FrameUniform {
-    pub view_proj: [f32; 16],
-    pub view_z_row: [f32; 4],
-    pub light_direction: [f32; 4],
-    pub light_radiance: [f32; 4],
-    pub depth_range: [f32; 4],
-}
-
-/// Mirrors `Material` in `shaders/scene.wgsl`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
-pub(super) struct MaterialUniform {
-    pub base_color: [f32; 4],
-    pub label_color: [f32; 4],
-    pub textured: u32,
-    /// WGSL rounds the struct's size up to its 16-byte alignment.
-    pub _padding: [u32; 3],
-}
-
-/// One vertex in world coordinates; the layout the pipelines declare.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
-pub(super) struct Vertex {
-    pub position: [f32; 3],
-    pub normal: [f32; 3],
-    pub tex_coord: [f32; 2],
-}
+use super::draw_list::Draw;
+use super::error::RenderError;
+use super::formats::COLOR_FORMAT;
+use super::gpu::Gpu;
+use super::scene_pass::uniforms::{FrameUniform, MaterialUniform, Vertex};
+use super::scene_pass::Geometry;
+use super::textures::sampler_index;
 
 /// A grown buffer this many times larger than needed is replaced by a smaller one.
 const MAX_OVERSIZE: u64 = 4;
@@ -87,28 +59,6 @@ impl GrowingBuffer {
     }
 }
 
-/// One draw call: a mesh's index range, its material slot and its texture.
-#[derive(Debug)]
-pub(super) struct Draw {
-    indices: Range<u32>,
-    material_offset: u32,
-    /// Index into the request's texture bind groups; `None` draws with the white placeholder.
-    texture: Option<usize>,
-}
-
-/// The draw calls of one request: opaque meshes in scene order, then blended ones back to front.
-#[derive(Debug, Default)]
-pub(super) struct Draws {
-    pub opaque: Vec<Draw>,
-    pub blended: Vec<Draw>,
-}
-
-impl Draws {
-    pub fn is_empty(&self) -> bool {
-        self.opaque.is_empty() && self.blended.is_empty()
-    }
-}
-
 pub(super) struct SceneUpload {
     frame: wgpu::Buffer,
     materials: GrowingBuffer,
@@ -148,8 +98,8 @@ impl SceneUpload {
         }
     }
 
-    /// Uploads the scene and returns its draw calls. `textured` is false for label and depth
-    /// images, which never sample textures.
+    /// Uploads the frame uniform and the scene, and returns where each drawn mesh landed, in
+    /// scene order. `textured` is false for label and depth images, which never sample textures.
     ///
     /// # Errors
     /// [`RenderError::TooLarge`] for a texture beyond the adapter's size limit,
@@ -161,7 +111,7 @@ impl SceneUpload {
         scene: &Scene,
         frame: &FrameUniform,
         textured: bool,
-    ) -> Result<Draws, RenderError> {
+    ) -> Result<Vec<Draw>, RenderError> {
         self.staged_vertices.clear();
         self.staged_indices.clear();
         self.staged_materials.clear();
@@ -169,13 +119,9 @@ impl SceneUpload {
         let stride =
             (std::mem::size_of::<MaterialUniform>() as u32).next_multiple_of(gpu.uniform_alignment);
         check_buffer_sizes(gpu, scene, stride)?;
-        let camera_position = scene
-            .camera
-            .map_or(DVec3::ZERO, |c| c.camera_to_world.w_axis.truncate());
         // Keyed by (texture, sampler state): one bind group per pair, one texture upload per pair.
         let mut bind_group_of: HashMap<(usize, usize), usize> = HashMap::new();
-        let mut draws = Draws::default();
-        let mut blended = Vec::new();
+        let mut draws = Vec::new();
         for (mesh_index, mesh) in scene.meshes.iter().enumerate() {
             if mesh.indices.is_empty() {
                 continue;
@@ -199,20 +145,13 @@ impl SceneUpload {
             };
             let material_offset = self.staged_materials.len() as u32;
             self.stage_material(mesh, texture.is_some(), stride as usize);
-            let draw = Draw {
+            draws.push(Draw {
+                mesh: mesh_index,
                 indices: first_index..self.staged_indices.len() as u32,
                 material_offset,
                 texture,
-            };
-            if mesh.material.blend {
-                blended.push((centre(mesh).distance(camera_position), draw));
-            } else {
-                draws.opaque.push(draw);
-            }
+            });
         }
-        // Back to front; the stable sort keeps scene order between equally distant meshes.
-        blended.sort_by(|(a, _), (b, _)| b.total_cmp(a));
-        draws.blended = blended.into_iter().map(|(_, draw)| draw).collect();
 
         gpu.queue
             .write_buffer(&self.frame, 0, bytemuck::bytes_of(frame));
@@ -225,7 +164,7 @@ impl SceneUpload {
                 self.uniforms = self.materials.buffer.as_ref().map(|materials| {
                     gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
                         label: Some("frame and material"),
-                        layout: &gpu.frame_layout,
+                        layout: &gpu.scene.frame_layout,
                         entries: &[
                             wgpu::BindGroupEntry {
                                 binding: 0,
@@ -279,44 +218,23 @@ impl SceneUpload {
     }
 
     fn stage_material(&mut self, mesh: &Mesh, textured: bool, stride: usize) {
-        let base_color = mesh.material.base_color;
-        // round(c·255)/255: the Unorm write then produces exactly round(c·255).
-        let label = |c: f32| (f64::from(c) * 255.0).round().clamp(0.0, 255.0) as f32 / 255.0;
-        let uniform = MaterialUniform {
-            base_color,
-            label_color: [
-                label(base_color[0]),
-                label(base_color[1]),
-                label(base_color[2]),
-                1.0,
-            ],
-            textured: u32::from(textured),
-            _padding: [0; 3],
-        };
+        let uniform = MaterialUniform::new(&mesh.material, textured);
         let start = self.staged_materials.len();
         self.staged_materials.resize(start + stride, 0);
         self.staged_materials[start..start + std::mem::size_of::<MaterialUniform>()]
             .copy_from_slice(bytemuck::bytes_of(&uniform));
     }
 
-    pub fn bind_geometry(&self, pass: &mut wgpu::RenderPass<'_>) {
-        if let (Some(vertices), Some(indices)) = (&self.vertices.buffer, &self.indices.buffer) {
-            pass.set_vertex_buffer(0, vertices.slice(..self.vertex_bytes));
-            pass.set_index_buffer(indices.slice(..self.index_bytes), wgpu::IndexFormat::Uint32);
-        }
-    }
-
-    pub fn draw(&self, gpu: &Gpu, pass: &mut wgpu::RenderPass<'_>, draws: &[Draw]) {
-        let Some(uniforms) = &self.uniforms else {
-            return;
-        };
-        for draw in draws {
-            pass.set_bind_group(0, uniforms, &[draw.material_offset]);
-            let texture = draw
-                .texture
-                .map_or(&gpu.untextured, |i| &self.texture_bind_groups[i]);
-            pass.set_bind_group(1, texture, &[]);
-            pass.draw_indexed(draw.indices.clone(), 0, 0..1);
+    /// The last upload, as the scene pass binds it; `None` before anything was uploaded.
+    pub fn geometry(&self) -> Option<Geometry<'_>> {
+        match (&self.vertices.buffer, &self.indices.buffer, &self.uniforms) {
+            (Some(vertices), Some(indices), Some(uniforms)) => Some(Geometry {
+                vertices: vertices.slice(..self.vertex_bytes),
+                indices: indices.slice(..self.index_bytes),
+                uniforms,
+                textures: &self.texture_bind_groups,
+            }),
+            _ => None,
         }
     }
 
@@ -348,17 +266,6 @@ fn check_buffer_sizes(gpu: &Gpu, scene: &Scene, material_stride: u32) -> Result<
         });
     }
     Ok(())
-}
-
-fn centre(mesh: &Mesh) -> DVec3 {
-    let (min, max) = mesh.positions.iter().fold(
-        (DVec3::splat(f64::INFINITY), DVec3::splat(f64::NEG_INFINITY)),
-        |(min, max), p| {
-            let p = DVec3::new(f64::from(p[0]), f64::from(p[1]), f64::from(p[2]));
-            (min.min(p), max.max(p))
-        },
-    );
-    (min + max) / 2.0
 }
 
 fn upload_texture(
@@ -410,5 +317,5 @@ fn upload_texture(
         size,
     );
     let view = gpu_texture.create_view(&wgpu::TextureViewDescriptor::default());
-    Ok(gpu.texture_bind_group(&view, texture_ref.sampler))
+    Ok(gpu.textures.bind(&gpu.device, &view, texture_ref.sampler))
 }

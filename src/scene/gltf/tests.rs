@@ -1,16 +1,19 @@
 //! Hand-made glTFs, one per quirk the loader tolerates and per error it reports. Real Drake output
-//! is tested in `tests/scene_gltf_fixtures.rs`.
+//! is tested in `tests/scene/`.
+//!
+//! Over 600 lines on purpose: every test builds its document with the one `Doc` helper below and
+//! reads as a short list of edits to it, so they stay together rather than split by loader step.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
-use glam::Vec3;
+use glam::{DMat4, DVec3, Vec3};
 use serde_json::{json, Value};
 
 use super::images::tests::png_rgba as png;
 use super::*;
-use crate::scene::Texture;
+use crate::scene::{Filter, Material, Sampler, Texture, Wrap};
 
 fn data_uri(mime: &str, bytes: &[u8]) -> String {
     format!(

@@ -1,0 +1,131 @@
+//! The scene pass: clears the target and draws the draw list, opaque meshes first, then blended
+//! ones, with the pipelines of the requested image kind. Its shader, `scene.wgsl`, lights colour
+//! (one directional headlight, Lambert), writes label colours and planar depth.
+
+mod pipelines;
+pub(in crate::render) mod uniforms;
+
+use super::draw_list::{Draw, DrawList};
+use super::image::ImageKind;
+use super::look::Look;
+use super::textures::TextureBinding;
+use pipelines::Pipelines;
+
+/// What is created once for the scene pass.
+pub(in crate::render) struct ScenePass {
+    pipelines: Pipelines,
+    /// Group 0 of every pipeline: the frame uniform and the materials, which
+    /// [`upload`](crate::render::upload) binds.
+    pub frame_layout: wgpu::BindGroupLayout,
+    /// Group 1 for meshes without a texture, so one shader serves both.
+    untextured: wgpu::BindGroup,
+}
+
+/// Where the pass draws: the image's own target (for colour, FXAA's input) and the depth test.
+pub(in crate::render) struct SceneTarget<'a> {
+    pub color: &'a wgpu::TextureView,
+    pub depth: &'a wgpu::TextureView,
+}
+
+/// The uploaded scene the draws refer to.
+pub(in crate::render) struct Geometry<'a> {
+    pub vertices: wgpu::BufferSlice<'a>,
+    pub indices: wgpu::BufferSlice<'a>,
+    /// Frame and material uniforms (group 0); materials at [`Draw::material_offset`].
+    pub uniforms: &'a wgpu::BindGroup,
+    /// Base colour textures (group 1), indexed by [`Draw::texture`].
+    pub textures: &'a [wgpu::BindGroup],
+}
+
+impl ScenePass {
+    pub fn new(device: &wgpu::Device, queue: &wgpu::Queue, textures: &TextureBinding) -> Self {
+        let frame_layout = pipelines::frame_layout(device);
+        Self {
+            pipelines: Pipelines::new(device, &frame_layout, &textures.layout),
+            untextured: textures.untextured(device, queue),
+            frame_layout,
+        }
+    }
+
+    /// Records the pass; `geometry` is `None` when the draw list is empty (only the clear).
+    pub fn encode(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &SceneTarget<'_>,
+        kind: ImageKind,
+        look: &Look,
+        geometry: Option<Geometry<'_>>,
+        draws: &DrawList,
+    ) {
+        let mut pass = begin_pass(encoder, target, clear_color(kind, look));
+        let Some(geometry) = geometry else {
+            return;
+        };
+        pass.set_vertex_buffer(0, geometry.vertices);
+        pass.set_index_buffer(geometry.indices, wgpu::IndexFormat::Uint32);
+        let (opaque, blended) = self.pipelines.for_kind(kind);
+        pass.set_pipeline(opaque);
+        self.draw(&mut pass, &geometry, &draws.opaque);
+        pass.set_pipeline(blended);
+        self.draw(&mut pass, &geometry, &draws.blended);
+    }
+
+    fn draw(&self, pass: &mut wgpu::RenderPass<'_>, geometry: &Geometry<'_>, draws: &[Draw]) {
+        for draw in draws {
+            pass.set_bind_group(0, geometry.uniforms, &[draw.material_offset]);
+            let texture = draw
+                .texture
+                .map_or(&self.untextured, |i| &geometry.textures[i]);
+            pass.set_bind_group(1, texture, &[]);
+            pass.draw_indexed(draw.indices.clone(), 0, 0..1);
+        }
+    }
+}
+
+/// The background for colour, white for labels, and for depth the bits of +inf, "nothing hit"
+/// (integer targets clear to the value itself).
+fn clear_color(kind: ImageKind, look: &Look) -> wgpu::Color {
+    match kind {
+        ImageKind::Color => {
+            let [r, g, b] = look.background.map(|c| f64::from(c) / 255.0);
+            wgpu::Color { r, g, b, a: 1.0 }
+        }
+        ImageKind::Label => wgpu::Color::WHITE,
+        ImageKind::Depth { .. } => wgpu::Color {
+            r: f64::from(f32::INFINITY.to_bits()),
+            g: 0.0,
+            b: 0.0,
+            a: 0.0,
+        },
+    }
+}
+
+fn begin_pass<'e>(
+    encoder: &'e mut wgpu::CommandEncoder,
+    target: &SceneTarget<'_>,
+    clear: wgpu::Color,
+) -> wgpu::RenderPass<'e> {
+    encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+        label: Some("scene"),
+        color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+            view: target.color,
+            depth_slice: None,
+            resolve_target: None,
+            ops: wgpu::Operations {
+                load: wgpu::LoadOp::Clear(clear),
+                store: wgpu::StoreOp::Store,
+            },
+        })],
+        depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
+            view: target.depth,
+            depth_ops: Some(wgpu::Operations {
+                load: wgpu::LoadOp::Clear(1.0),
+                store: wgpu::StoreOp::Discard,
+            }),
+            stencil_ops: None,
+        }),
+        timestamp_writes: None,
+        occlusion_query_set: None,
+        multiview_mask: None,
+    })
+}

@@ -1,0 +1,166 @@
+//! Render targets, kept across requests while the image size stays the same: each image kind's
+//! attachments, and the FXAA pass's binding of the scene colour, which lives and dies with it.
+
+use super::formats::{COLOR_FORMAT, DEPTH_FORMAT, PLANAR_DEPTH_FORMAT};
+use super::fxaa::FxaaTarget;
+use super::gpu::Gpu;
+use super::image::ImageKind;
+use super::scene_pass::SceneTarget;
+
+struct Target {
+    texture: wgpu::Texture,
+    view: wgpu::TextureView,
+}
+
+impl Target {
+    /// A single-sample render attachment that is also used as `usage` says (copied from,
+    /// sampled).
+    fn new(
+        gpu: &Gpu,
+        label: &str,
+        size: (u32, u32),
+        format: wgpu::TextureFormat,
+        usage: wgpu::TextureUsages,
+    ) -> Self {
+        let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
+            label: Some(label),
+            size: wgpu::Extent3d {
+                width: size.0,
+                height: size.1,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | usage,
+            view_formats: &[],
+        });
+        let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+        Self { texture, view }
+    }
+}
+
+/// The colour scene pass's aliased output and the FXAA pass's binding of it.
+struct SceneColour {
+    target: Target,
+    fxaa_input: wgpu::BindGroup,
+}
+
+/// What each pass of one image draws into, and the texture read back afterwards.
+pub(super) struct Attachments<'a> {
+    pub scene: SceneTarget<'a>,
+    /// Colour images only: FXAA reads the scene's colour and writes `readable`.
+    pub fxaa: Option<FxaaTarget<'a>>,
+    pub readable: &'a wgpu::Texture,
+}
+
+/// The targets of one image size, each created the first time a pass needs it.
+#[derive(Default)]
+pub(super) struct Targets {
+    size: (u32, u32),
+    /// Colour and label output (label renders into it directly, FXAA writes colour into it).
+    rgba: Option<Target>,
+    scene_colour: Option<SceneColour>,
+    /// Depth-test buffer of every pass.
+    depth_test: Option<Target>,
+    planar_depth: Option<Target>,
+}
+
+const READABLE: wgpu::TextureUsages = wgpu::TextureUsages::COPY_SRC;
+
+impl Targets {
+    pub fn ensure_size(&mut self, width: u32, height: u32) {
+        if self.size != (width, height) {
+            *self = Self {
+                size: (width, height),
+                ..Self::default()
+            };
+        }
+    }
+
+    pub fn for_kind<'a>(&'a mut self, gpu: &Gpu, kind: ImageKind) -> Attachments<'a> {
+        match kind {
+            ImageKind::Color => self.color(gpu),
+            ImageKind::Label => self.label(gpu),
+            ImageKind::Depth { .. } => self.depth(gpu),
+        }
+    }
+
+    fn color<'a>(&'a mut self, gpu: &Gpu) -> Attachments<'a> {
+        let size = self.size;
+        let scene = self.scene_colour.get_or_insert_with(|| {
+            let target = Target::new(
+                gpu,
+                "scene colour",
+                size,
+                COLOR_FORMAT,
+                wgpu::TextureUsages::TEXTURE_BINDING,
+            );
+            let fxaa_input = gpu.fxaa.bind(&gpu.device, &target.view);
+            SceneColour { target, fxaa_input }
+        });
+        let rgba = self
+            .rgba
+            .get_or_insert_with(|| Target::new(gpu, "rgba", size, COLOR_FORMAT, READABLE));
+        Attachments {
+            scene: SceneTarget {
+                color: &scene.target.view,
+                depth: depth_test(&mut self.depth_test, gpu, size),
+            },
+            fxaa: Some(FxaaTarget {
+                input: &scene.fxaa_input,
+                output: &rgba.view,
+            }),
+            readable: &rgba.texture,
+        }
+    }
+
+    fn label<'a>(&'a mut self, gpu: &Gpu) -> Attachments<'a> {
+        let size = self.size;
+        let rgba = self
+            .rgba
+            .get_or_insert_with(|| Target::new(gpu, "rgba", size, COLOR_FORMAT, READABLE));
+        Attachments {
+            scene: SceneTarget {
+                color: &rgba.view,
+                depth: depth_test(&mut self.depth_test, gpu, size),
+            },
+            fxaa: None,
+            readable: &rgba.texture,
+        }
+    }
+
+    fn depth<'a>(&'a mut self, gpu: &Gpu) -> Attachments<'a> {
+        let size = self.size;
+        let planar = self.planar_depth.get_or_insert_with(|| {
+            Target::new(gpu, "planar depth", size, PLANAR_DEPTH_FORMAT, READABLE)
+        });
+        Attachments {
+            scene: SceneTarget {
+                color: &planar.view,
+                depth: depth_test(&mut self.depth_test, gpu, size),
+            },
+            fxaa: None,
+            readable: &planar.texture,
+        }
+    }
+}
+
+fn depth_test<'a>(
+    slot: &'a mut Option<Target>,
+    gpu: &Gpu,
+    size: (u32, u32),
+) -> &'a wgpu::TextureView {
+    &slot
+        .get_or_insert_with(|| {
+            Target::new(
+                gpu,
+                "depth test",
+                size,
+                DEPTH_FORMAT,
+                wgpu::TextureUsages::empty(),
+            )
+        })
+        .view
+}

@@ -1,0 +1,163 @@
+//! How textures are bound: the texture-and-sampler bind group layout (the base colour texture and
+//! the FXAA input both use it), one `wgpu::Sampler` per glTF sampler state, and the white texture
+//! bound where a mesh has none. Created once, in [`Gpu`](super::gpu::Gpu).
+
+use crate::scene::{Filter, Sampler, Wrap};
+
+use super::formats::COLOR_FORMAT;
+
+/// The base colour texture's layout and every glTF sampler state it may be read with.
+pub(super) struct TextureBinding {
+    pub layout: wgpu::BindGroupLayout,
+    /// Every glTF sampler state, indexed by [`sampler_index`].
+    samplers: Vec<wgpu::Sampler>,
+}
+
+impl TextureBinding {
+    pub fn new(device: &wgpu::Device) -> Self {
+        Self {
+            layout: texture_and_sampler_layout(device, "base colour texture"),
+            samplers: all_sampler_states()
+                .map(|state| create_sampler(device, state))
+                .collect(),
+        }
+    }
+
+    pub fn bind(
+        &self,
+        device: &wgpu::Device,
+        view: &wgpu::TextureView,
+        sampler: Sampler,
+    ) -> wgpu::BindGroup {
+        device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("base colour texture"),
+            layout: &self.layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: wgpu::BindingResource::TextureView(view),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: wgpu::BindingResource::Sampler(
+                        &self.samplers[sampler_index(sampler)],
+                    ),
+                },
+            ],
+        })
+    }
+
+    /// A 1×1 white texture, bound for untextured meshes so one shader serves both.
+    pub fn untextured(&self, device: &wgpu::Device, queue: &wgpu::Queue) -> wgpu::BindGroup {
+        self.bind(device, &white_texture(device, queue), Sampler::default())
+    }
+}
+
+fn white_texture(device: &wgpu::Device, queue: &wgpu::Queue) -> wgpu::TextureView {
+    let texture = device.create_texture(&wgpu::TextureDescriptor {
+        label: Some("untextured"),
+        size: wgpu::Extent3d {
+            width: 1,
+            height: 1,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: COLOR_FORMAT,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        view_formats: &[],
+    });
+    queue.write_texture(
+        texture.as_image_copy(),
+        &[255; 4],
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(4),
+            rows_per_image: None,
+        },
+        wgpu::Extent3d {
+            width: 1,
+            height: 1,
+            depth_or_array_layers: 1,
+        },
+    );
+    texture.create_view(&wgpu::TextureViewDescriptor::default())
+}
+
+const FILTERS: [Filter; 2] = [Filter::Nearest, Filter::Linear];
+const WRAPS: [Wrap; 3] = [Wrap::Repeat, Wrap::ClampToEdge, Wrap::MirroredRepeat];
+
+/// Every combination of glTF sampler state, in [`sampler_index`] order.
+fn all_sampler_states() -> impl Iterator<Item = Sampler> {
+    FILTERS.into_iter().flat_map(|mag_filter| {
+        FILTERS.into_iter().flat_map(move |min_filter| {
+            WRAPS.into_iter().flat_map(move |wrap_s| {
+                WRAPS.into_iter().map(move |wrap_t| Sampler {
+                    mag_filter,
+                    min_filter,
+                    wrap_s,
+                    wrap_t,
+                })
+            })
+        })
+    })
+}
+
+pub(super) fn sampler_index(sampler: Sampler) -> usize {
+    let filter = |f| FILTERS.iter().position(|&x| x == f).unwrap_or(0);
+    let wrap = |w| WRAPS.iter().position(|&x| x == w).unwrap_or(0);
+    ((filter(sampler.mag_filter) * FILTERS.len() + filter(sampler.min_filter)) * WRAPS.len()
+        + wrap(sampler.wrap_s))
+        * WRAPS.len()
+        + wrap(sampler.wrap_t)
+}
+
+fn create_sampler(device: &wgpu::Device, state: Sampler) -> wgpu::Sampler {
+    let filter = |f| match f {
+        Filter::Nearest => wgpu::FilterMode::Nearest,
+        Filter::Linear => wgpu::FilterMode::Linear,
+    };
+    let address = |w| match w {
+        Wrap::Repeat => wgpu::AddressMode::Repeat,
+        Wrap::ClampToEdge => wgpu::AddressMode::ClampToEdge,
+        Wrap::MirroredRepeat => wgpu::AddressMode::MirrorRepeat,
+    };
+    device.create_sampler(&wgpu::SamplerDescriptor {
+        label: Some("glTF sampler"),
+        address_mode_u: address(state.wrap_s),
+        address_mode_v: address(state.wrap_t),
+        mag_filter: filter(state.mag_filter),
+        min_filter: filter(state.min_filter),
+        ..Default::default()
+    })
+}
+
+/// A fragment-stage layout of one filterable 2D texture (binding 0) and its sampler (binding 1):
+/// what the scene's base colour texture and the FXAA pass's input both bind.
+pub(super) fn texture_and_sampler_layout(
+    device: &wgpu::Device,
+    label: &str,
+) -> wgpu::BindGroupLayout {
+    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(label),
+        entries: &[
+            wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::FRAGMENT,
+                ty: wgpu::BindingType::Texture {
+                    sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                    view_dimension: wgpu::TextureViewDimension::D2,
+                    multisampled: false,
+                },
+                count: None,
+            },
+            wgpu::BindGroupLayoutEntry {
+                binding: 1,
+                visibility: wgpu::ShaderStages::FRAGMENT,
+                ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+                count: None,
+            },
+        ],
+    })
+}

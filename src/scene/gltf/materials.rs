@@ -1,0 +1,184 @@
+//! Materials and their base colour textures: the texture-count limit checked before any image is
+//! decoded, sampler states, and each image decoded once under the pixel limit.
+
+use tracing::warn;
+
+use super::{buffers, images, json, Loader, SceneError};
+use crate::scene::{Filter, Material, Sampler, TextureRef, Wrap};
+
+impl Loader<'_, '_> {
+    /// Counts the distinct images the materials reference, before decoding any.
+    pub(super) fn check_texture_count(&self) -> Result<(), SceneError> {
+        let mut referenced = vec![false; self.root.images.len()];
+        for material in &self.root.materials {
+            let source = material
+                .pbr_metallic_roughness
+                .as_ref()
+                .and_then(|pbr| pbr.base_color_texture.as_ref())
+                .and_then(|info| self.root.textures.get(info.index))
+                .and_then(|texture| texture.source);
+            if let Some(flag) = source.and_then(|image| referenced.get_mut(image)) {
+                *flag = true;
+            }
+        }
+        let count = referenced.iter().filter(|&&flag| flag).count();
+        if count > self.options.max_textures {
+            return Err(SceneError::LimitExceeded {
+                what: "textures",
+                count: count as u64,
+                limit: self.options.max_textures as u64,
+                config_key: "maxTextures",
+            });
+        }
+        Ok(())
+    }
+
+    pub(super) fn material(
+        &mut self,
+        index: usize,
+        primitive_path: &str,
+        has_tex_coords: bool,
+    ) -> Result<Material, SceneError> {
+        let material = self
+            .root
+            .materials
+            .get(index)
+            .ok_or_else(|| SceneError::OutOfRange {
+                path: format!("{primitive_path}.material"),
+                kind: "material",
+                index,
+            })?;
+        let pbr = material.pbr_metallic_roughness.as_ref();
+        let base_color = pbr
+            .and_then(|pbr| pbr.base_color_factor)
+            .unwrap_or([1.0; 4])
+            .map(|channel| channel as f32);
+        let base_color_texture = match pbr.and_then(|pbr| pbr.base_color_texture.as_ref()) {
+            Some(info) if self.options.decode_textures => {
+                let path = format!("materials[{index}].pbrMetallicRoughness.baseColorTexture");
+                if info.tex_coord != 0 {
+                    warn!(
+                        path,
+                        tex_coord = info.tex_coord,
+                        "ignoring texture: only TEXCOORD_0 is read"
+                    );
+                    None
+                } else if !has_tex_coords {
+                    warn!(
+                        path,
+                        primitive = primitive_path,
+                        "ignoring texture: primitive has no TEXCOORD_0"
+                    );
+                    None
+                } else {
+                    self.texture(info.index, &path)?
+                }
+            }
+            _ => None,
+        };
+        Ok(Material {
+            base_color,
+            base_color_texture,
+            blend: base_color[3] < 1.0 || material.alpha_mode.as_deref() == Some("BLEND"),
+            double_sided: material.double_sided,
+        })
+    }
+
+    fn texture(&mut self, index: usize, info_path: &str) -> Result<Option<TextureRef>, SceneError> {
+        let texture = self
+            .root
+            .textures
+            .get(index)
+            .ok_or_else(|| SceneError::OutOfRange {
+                path: format!("{info_path}.index"),
+                kind: "texture",
+                index,
+            })?;
+        let Some(image) = texture.source else {
+            warn!(
+                path = format!("textures[{index}]"),
+                "ignoring texture without source"
+            );
+            return Ok(None);
+        };
+        let sampler = match texture.sampler {
+            Some(sampler) => convert_sampler(self.root.samplers.get(sampler).ok_or_else(|| {
+                SceneError::OutOfRange {
+                    path: format!("textures[{index}].sampler"),
+                    kind: "sampler",
+                    index: sampler,
+                }
+            })?),
+            None => Sampler::default(),
+        };
+        let texture = self.decoded_image(image, &format!("textures[{index}].source"))?;
+        Ok(Some(TextureRef { texture, sampler }))
+    }
+
+    /// `images[index]` decoded into `scene.textures` (once), returning its position there.
+    fn decoded_image(&mut self, index: usize, source_path: &str) -> Result<usize, SceneError> {
+        let image = self
+            .root
+            .images
+            .get(index)
+            .ok_or_else(|| SceneError::OutOfRange {
+                path: source_path.to_owned(),
+                kind: "image",
+                index,
+            })?;
+        if let Some(decoded) = self.scene_textures[index] {
+            return Ok(decoded);
+        }
+        let path = format!("images[{index}]");
+        let encoded_owned;
+        let encoded: &[u8] = match (&image.uri, image.buffer_view) {
+            (Some(uri), _) => {
+                encoded_owned = buffers::decode_data_uri(&uri.0, &format!("{path}.uri"))?;
+                &encoded_owned
+            }
+            (None, Some(view)) => self.buffers.view(view, &format!("{path}.bufferView"))?,
+            (None, None) => {
+                return Err(SceneError::invalid(&path, "has neither uri nor bufferView"))
+            }
+        };
+        let (max_pixels, used_pixels) = (self.options.max_texture_pixels, self.texture_pixels);
+        let mut admitted = 0;
+        let texture = images::decode_rgba8(encoded, &path, |width, height| {
+            admitted = u64::from(width) * u64::from(height);
+            let total = used_pixels.saturating_add(admitted);
+            if total > max_pixels {
+                return Err(SceneError::LimitExceeded {
+                    what: "texture pixels",
+                    count: total,
+                    limit: max_pixels,
+                    config_key: "maxTexturePixels",
+                });
+            }
+            Ok(())
+        })?;
+        self.texture_pixels += admitted;
+        self.scene.textures.push(texture);
+        let position = self.scene.textures.len() - 1;
+        self.scene_textures[index] = Some(position);
+        Ok(position)
+    }
+}
+
+fn convert_sampler(sampler: &json::Sampler) -> Sampler {
+    let filter = |code: Option<u32>| match code {
+        // NEAREST, NEAREST_MIPMAP_NEAREST, NEAREST_MIPMAP_LINEAR
+        Some(9728 | 9984 | 9986) => Filter::Nearest,
+        _ => Filter::Linear,
+    };
+    let wrap = |code: Option<u32>| match code {
+        Some(33071) => Wrap::ClampToEdge,
+        Some(33648) => Wrap::MirroredRepeat,
+        _ => Wrap::Repeat,
+    };
+    Sampler {
+        mag_filter: filter(sampler.mag_filter),
+        min_filter: filter(sampler.min_filter),
+        wrap_s: wrap(sampler.wrap_s),
+        wrap_t: wrap(sampler.wrap_t),
+    }
+}

@@ -1,0 +1,249 @@
+//! Mesh primitives: limits checked from accessor counts before anything is read, then positions
+//! in the world frame, validated indices as a counter-clockwise triangle list (flipped under
+//! mirroring transforms), and normals.
+
+use glam::{DMat3, DMat4, DVec3};
+use tracing::warn;
+
+use super::{json, normals, Loader, SceneError};
+use crate::scene::{Material, Mesh};
+
+impl Loader<'_, '_> {
+    pub(super) fn add_mesh(
+        &mut self,
+        index: usize,
+        node: usize,
+        mesh_to_world: DMat4,
+    ) -> Result<(), SceneError> {
+        let mesh = self
+            .root
+            .meshes
+            .get(index)
+            .ok_or_else(|| SceneError::OutOfRange {
+                path: format!("nodes[{node}].mesh"),
+                kind: "mesh",
+                index,
+            })?;
+        for (slot, primitive) in mesh.primitives.iter().enumerate() {
+            let path = format!("meshes[{index}].primitives[{slot}]");
+            if let Some(mesh) = self.primitive(primitive, &path, mesh_to_world)? {
+                self.scene.meshes.push(mesh);
+            }
+        }
+        Ok(())
+    }
+
+    /// One primitive as a world-space triangle list; `None` (with a warning) for what is not drawn.
+    fn primitive(
+        &mut self,
+        primitive: &json::Primitive,
+        path: &str,
+        mesh_to_world: DMat4,
+    ) -> Result<Option<Mesh>, SceneError> {
+        let mode = primitive.mode.unwrap_or(4);
+        if !matches!(mode, 4..=6) {
+            warn!(
+                path,
+                mode, "skipping primitive: only triangles, strips and fans are drawn"
+            );
+            return Ok(None);
+        }
+        let Some(position_accessor) = primitive.attributes.position else {
+            warn!(path, "skipping primitive without POSITION");
+            return Ok(None);
+        };
+        let position_path = format!("{path}.attributes.POSITION");
+        let index_path = format!("{path}.indices");
+        let vertex_count = self
+            .buffers
+            .accessor(position_accessor, &position_path, &["VEC3"])?
+            .count;
+        let index_count = match primitive.indices {
+            Some(accessor) => {
+                self.buffers
+                    .accessor(accessor, &index_path, &["SCALAR"])?
+                    .count
+            }
+            None => vertex_count,
+        };
+        let triangle_count = match mode {
+            4 => index_count / 3,
+            _ => index_count.saturating_sub(2),
+        };
+        self.admit_geometry(vertex_count, triangle_count)?;
+
+        let local_positions =
+            self.buffers
+                .read_floats::<3>(position_accessor, &position_path, "VEC3")?;
+        let positions = world_positions(&local_positions, mesh_to_world, &position_path)?;
+        let raw_indices = self.raw_indices(primitive.indices, &index_path, vertex_count)?;
+        let mut indices = triangle_list(raw_indices, mode, path);
+        if indices.is_empty() {
+            return Ok(None);
+        }
+        let linear = DMat3::from_mat4(mesh_to_world);
+        if linear.determinant() < 0.0 {
+            // A mirroring transform turns counter-clockwise faces clockwise; swap two corners back.
+            for triangle in indices.chunks_exact_mut(3) {
+                triangle.swap(1, 2);
+            }
+        }
+
+        let given_normals = match primitive.attributes.normal {
+            Some(accessor) => {
+                let normal_path = format!("{path}.attributes.NORMAL");
+                let normals =
+                    self.vertex_attribute::<3>(accessor, &normal_path, "VEC3", vertex_count)?;
+                normals::transform(&normals, linear)
+            }
+            None => None,
+        };
+        let normals = given_normals.unwrap_or_else(|| normals::area_weighted(&positions, &indices));
+
+        let tex_coords = match primitive.attributes.tex_coord_0 {
+            Some(accessor) if self.options.decode_textures => {
+                let tex_path = format!("{path}.attributes.TEXCOORD_0");
+                Some(self.vertex_attribute::<2>(accessor, &tex_path, "VEC2", vertex_count)?)
+            }
+            _ => None,
+        };
+        let material = match primitive.material {
+            Some(index) => self.material(index, path, tex_coords.is_some())?,
+            None => Material::default(),
+        };
+        Ok(Some(Mesh {
+            positions,
+            normals,
+            tex_coords,
+            indices,
+            material,
+        }))
+    }
+
+    /// The primitive's indices, each checked against the vertex count; `0..n` when unindexed.
+    fn raw_indices(
+        &mut self,
+        accessor: Option<usize>,
+        path: &str,
+        vertex_count: usize,
+    ) -> Result<Vec<u32>, SceneError> {
+        let Some(accessor) = accessor else {
+            let count = u32::try_from(vertex_count)
+                .map_err(|_| SceneError::invalid(path, "too many vertices for 32-bit indices"))?;
+            return Ok((0..count).collect());
+        };
+        let indices = self.buffers.read_indices(accessor, path)?;
+        let past_the_end = indices
+            .iter()
+            .enumerate()
+            .find(|&(_, &value)| value as usize >= vertex_count);
+        if let Some((element, value)) = past_the_end {
+            return Err(SceneError::invalid(
+                path,
+                format!("index {value} at element {element} is out of range for {vertex_count} vertices"),
+            ));
+        }
+        Ok(indices)
+    }
+
+    /// Reads a per-vertex attribute, its count checked against POSITION's before anything is
+    /// allocated (an accessor without bufferView could claim any count).
+    fn vertex_attribute<const N: usize>(
+        &mut self,
+        accessor: usize,
+        path: &str,
+        expected_type: &str,
+        vertex_count: usize,
+    ) -> Result<Vec<[f32; N]>, SceneError> {
+        let count = self
+            .buffers
+            .accessor(accessor, path, &[expected_type])?
+            .count;
+        if count != vertex_count {
+            return Err(SceneError::invalid(
+                path,
+                format!("accessor {accessor} has {count} elements but POSITION has {vertex_count}"),
+            ));
+        }
+        self.buffers.read_floats::<N>(accessor, path, expected_type)
+    }
+
+    /// Refuses a primitive that would take the scene over its limits, before its data is read.
+    fn admit_geometry(&mut self, vertices: usize, triangles: usize) -> Result<(), SceneError> {
+        let max_triangles = self.options.max_triangles;
+        self.triangles = self.triangles.saturating_add(triangles);
+        if self.triangles > max_triangles {
+            return Err(SceneError::LimitExceeded {
+                what: "triangles",
+                count: self.triangles as u64,
+                limit: max_triangles as u64,
+                config_key: "maxTriangles",
+            });
+        }
+        self.vertices = self.vertices.saturating_add(vertices);
+        let max_vertices = max_triangles.saturating_mul(3);
+        if self.vertices > max_vertices {
+            return Err(SceneError::LimitExceeded {
+                what: "vertices",
+                count: self.vertices as u64,
+                limit: max_vertices as u64,
+                config_key: "maxTriangles, 3 vertices per triangle",
+            });
+        }
+        Ok(())
+    }
+}
+
+fn world_positions(
+    local: &[[f32; 3]],
+    mesh_to_world: DMat4,
+    path: &str,
+) -> Result<Vec<[f32; 3]>, SceneError> {
+    local
+        .iter()
+        .enumerate()
+        .map(|(element, position)| {
+            let world = mesh_to_world
+                .transform_point3(DVec3::from(position.map(f64::from)))
+                .as_vec3();
+            if world.is_finite() {
+                Ok(world.to_array())
+            } else {
+                Err(SceneError::invalid(
+                    path,
+                    format!("element {element} is not finite (in world coordinates)"),
+                ))
+            }
+        })
+        .collect()
+}
+
+/// Turns mode 4/5/6 indices into a counter-clockwise triangle list (glTF spec §3.7.2.1).
+fn triangle_list(indices: Vec<u32>, mode: u32, path: &str) -> Vec<u32> {
+    match mode {
+        5 => (0..indices.len().saturating_sub(2))
+            .flat_map(|i| {
+                if i % 2 == 0 {
+                    [indices[i], indices[i + 1], indices[i + 2]]
+                } else {
+                    [indices[i + 1], indices[i], indices[i + 2]]
+                }
+            })
+            .collect(),
+        6 => (1..indices.len().saturating_sub(1))
+            .flat_map(|i| [indices[i], indices[i + 1], indices[0]])
+            .collect(),
+        _ => {
+            let mut indices = indices;
+            if !indices.len().is_multiple_of(3) {
+                warn!(
+                    path,
+                    count = indices.len(),
+                    "ignoring trailing indices that make no triangle"
+                );
+                indices.truncate(indices.len() / 3 * 3);
+            }
+            indices
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The shared server bootstrap on real sockets: health and metrics, TLS, graceful shutdown.
+
+use crate::common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+use gltf_cloud::core::config::ServerConfig;
+use gltf_cloud::core::metrics::Metrics;
+use gltf_cloud::core::{server, tls};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn start(app: Router, config: ServerConfig) -> common::Running {
+    common::start(|listener, token| async move {
+        server::serve(listener, app, &config, Arc::new(Metrics::default()), token).await
+    })
+    .await
+}
+
+#[tokio::test]
+async fn healthz_and_metrics_answer_and_metrics_parse() {
+    let running = start(
+        Router::new().route("/hello", get(|| async { "hi" })),
+        ServerConfig::default(),
+    )
+    .await;
+    let health = common::get(running.addr, "/healthz").await;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.text(), "ok\n");
+    assert_eq!(common::get(running.addr, "/hello").await.status, 200);
+    assert_eq!(common::get(running.addr, "/nope").await.status, 404);
+
+    let metrics = common::get(running.addr, "/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let samples = common::parse_prometheus(&metrics.text());
+    let value = |series: &str| samples.iter().find(|(s, _)| s == series).map(|(_, v)| *v);
+    assert_eq!(
+        value(r#"http_requests_total{route="/hello",status="200"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(r#"http_requests_total{route="unmatched",status="404"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(r#"http_request_duration_seconds_count{route="/hello"}"#),
+        Some(1.0)
+    );
+    // The scrape itself is on a connection that is open while the figures are read.
+    assert!(value("http_connections_in_flight").unwrap() >= 1.0);
+
+    running.shutdown.cancel();
+    running.task.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_finishes_the_request_in_flight_then_returns() {
+    let app = Router::new().route(
+        "/slow",
+        get(|| async {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            "done"
+        }),
+    );
+    let running = start(app, ServerConfig::default()).await;
+    let addr = running.addr;
+    let request = tokio::spawn(async move { common::get(addr, "/slow").await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    running.shutdown.cancel();
+
+    let reply = request.await.unwrap();
+    assert_eq!((reply.status, reply.text().as_str()), (200, "done"));
+    tokio::time::timeout(Duration::from_secs(5), running.task)
+        .await
+        .expect("server exits")
+        .unwrap()
+        .unwrap();
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "listener closed after shutdown"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_gives_up_on_stuck_requests_after_the_grace_period() {
+    let app = Router::new().route("/stuck", get(std::future::pending::<&'static str>));
+    let config = ServerConfig {
+        shutdown_grace_seconds: 0.3,
+        ..ServerConfig::default()
+    };
+    let running = start(app, config).await;
+    let addr = running.addr;
+    let _request = tokio::spawn(async move { common::get(addr, "/stuck").await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    running.shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(3), running.task)
+        .await
+        .expect("grace period bounds shutdown")
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn tls_handshake_with_a_trusting_client_and_plain_http_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = tls::write_self_signed(&["localhost".into()], dir.path()).unwrap();
+    let config = ServerConfig {
+        ssl_certificate: Some(files.cert.clone()),
+        ssl_key: Some(files.key.clone()),
+        ..ServerConfig::default()
+    };
+    let running = start(Router::new(), config).await;
+
+    // A client that trusts exactly the generated certificate.
+    let mut roots = rustls::RootCertStore::empty();
+    let pem = std::fs::read(&files.cert).unwrap();
+    for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(&pem) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let mut client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    client.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    let tcp = TcpStream::connect(running.addr).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let stream = connector.connect(name, tcp).await.expect("TLS handshake");
+    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
+    let reply = common::request_on(stream, "GET", "/healthz", Vec::new()).await;
+    assert_eq!((reply.status, reply.text().as_str()), (200, "ok\n"));
+
+    // Plain HTTP on the TLS port: a short 400 saying to use https, then the connection closes.
+    let mut plain = TcpStream::connect(running.addr).await.unwrap();
+    plain
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(5), plain.read_to_string(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+    assert!(answer.contains("https://"), "{answer}");
+
+    // The server is still healthy for TLS clients after refusing a plain one.
+    let tcp = TcpStream::connect(running.addr).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    assert!(connector.connect(name, tcp).await.is_ok());
+    running.shutdown.cancel();
+    running.task.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn unusable_tls_files_fail_before_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ServerConfig {
+        ssl_certificate: Some(dir.path().join("missing-cert.pem")),
+        ssl_key: Some(dir.path().join("missing-key.pem")),
+        ..ServerConfig::default()
+    };
+    let running = start(Router::new(), config).await;
+    let err = running.task.await.unwrap().unwrap_err().to_string();
+    assert!(err.contains("missing-cert.pem"), "{err}");
+}

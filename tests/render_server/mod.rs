@@ -1,0 +1,356 @@
+//! The render server over real HTTP on port 0, beyond what the client tests cover: every error
+//! path's status and message, each configured limit, the full queue's 503, the status page and the
+//! render metrics. Requests are built with the client's Drake-exact form builder.
+
+use crate::common;
+
+use std::time::Duration;
+
+use gltf_cloud::roles::render_client::wire::Form;
+use gltf_cloud::roles::render_client::{DepthRange, ImageType};
+use gltf_cloud::roles::render_server::{run, Config};
+use gltf_cloud::scene::camera::Intrinsics;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+/// A render server with the way these tests post a form to it.
+struct Server(common::Running);
+
+impl Server {
+    async fn start(config: Config) -> Self {
+        Self(common::start_render_server(config).await)
+    }
+
+    async fn post(&self, form: &Form) -> common::Reply {
+        let boundary = "------------------------gltfcloudtestboundary";
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        common::post(
+            self.addr,
+            "/render",
+            &content_type,
+            form.multipart_body(boundary),
+        )
+        .await
+    }
+
+    async fn stop(self) {
+        self.0.stop().await;
+    }
+}
+
+impl std::ops::Deref for Server {
+    type Target = common::Running;
+
+    fn deref(&self) -> &common::Running {
+        &self.0
+    }
+}
+
+/// A real scene exported by pydrake (examples/make_example_scenes.py), with its camera node.
+fn tabletop(image_type: ImageType) -> Vec<u8> {
+    let path = format!(
+        "{}/examples/{}/tabletop.gltf",
+        env!("CARGO_MANIFEST_DIR"),
+        image_type.as_str()
+    );
+    std::fs::read(path).unwrap()
+}
+
+fn form(image_type: ImageType, scene: Vec<u8>) -> Form {
+    let intrinsics = Intrinsics::from_fov_y(64, 48, std::f64::consts::FRAC_PI_4, 0.01, 10.0);
+    Form::new(
+        scene,
+        1,
+        image_type,
+        &intrinsics,
+        DepthRange {
+            min_depth: 0.05,
+            max_depth: 5.0,
+        },
+    )
+}
+
+/// Checks an error answer: status, Drake's JSON convention, under 8 KB, and the message naming `cause`.
+fn assert_error(reply: &common::Reply, status: u16, cause: &str) {
+    assert_eq!(reply.status, status, "{}", reply.text());
+    assert!(
+        reply.body.len() < 8192,
+        "error body of {} bytes",
+        reply.body.len()
+    );
+    assert_eq!(reply.headers["content-type"], "application/json");
+    let json: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(json["error"], true);
+    assert_eq!(json["code"], status);
+    let message = json["message"].as_str().unwrap();
+    assert!(
+        message.contains(cause),
+        "message {message:?} should name {cause:?}"
+    );
+}
+
+#[tokio::test]
+async fn answers_carry_the_right_content_type_and_format() {
+    common::require_adapter!();
+    let server = Server::start(Config::default()).await;
+    for (image_type, content_type, magic) in [
+        (ImageType::Color, "image/png", &b"\x89PNG"[..]),
+        (ImageType::Depth, "image/tiff", &b"II*\0"[..]),
+        (ImageType::Label, "image/png", &b"\x89PNG"[..]),
+    ] {
+        let reply = server.post(&form(image_type, tabletop(image_type))).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!(reply.headers["content-type"], content_type);
+        assert!(reply.headers.get("content-encoding").is_none());
+        assert!(reply.body.starts_with(magic), "{image_type:?}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn depth_as_png16_when_configured() {
+    common::require_adapter!();
+    let server = Server::start(Config {
+        depth_format: gltf_cloud::roles::render_server::DepthFormat::Png16,
+        ..Config::default()
+    })
+    .await;
+    let reply = server
+        .post(&form(ImageType::Depth, tabletop(ImageType::Depth)))
+        .await;
+    assert_eq!(reply.status, 200);
+    let decoder = png::Decoder::new(std::io::Cursor::new(reply.body));
+    let reader = decoder.read_info().unwrap();
+    let info = reader.info();
+    assert_eq!((info.width, info.height), (64, 48));
+    assert_eq!(
+        (info.color_type, info.bit_depth),
+        (png::ColorType::Grayscale, png::BitDepth::Sixteen)
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn near_sent_as_zero_uses_the_gltf_znear() {
+    common::require_adapter!();
+    let server = Server::start(Config::default()).await;
+    let mut request = form(ImageType::Color, tabletop(ImageType::Color));
+    request.fields.insert("near".into(), "0.000000".into());
+    assert_eq!(server.post(&request).await.status, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn each_error_path_gets_its_status_and_names_its_cause() {
+    common::require_adapter!();
+    let server = Server::start(Config::default()).await;
+    let color = || form(ImageType::Color, tabletop(ImageType::Color));
+
+    let mut missing = form(ImageType::Depth, tabletop(ImageType::Depth));
+    missing.fields.remove("min_depth");
+    assert_error(&server.post(&missing).await, 400, "missing field min_depth");
+
+    let mut bad_type = color();
+    bad_type
+        .fields
+        .insert("image_type".into(), "normals".into());
+    assert_error(&server.post(&bad_type).await, 400, "image_type");
+
+    let mut bad_sha = color();
+    bad_sha.fields.insert("scene_sha256".into(), "0".repeat(64));
+    assert_error(&server.post(&bad_sha).await, 400, "scene_sha256");
+
+    let mut bad_number = color();
+    bad_number.fields.insert("focal_x".into(), "fast".into());
+    assert_error(&server.post(&bad_number).await, 400, "focal_x");
+
+    let external = String::from_utf8(tabletop(ImageType::Color))
+        .unwrap()
+        .replacen(
+            "data:application/octet-stream;base64,",
+            "file:///etc/passwd#",
+            1,
+        );
+    assert_error(
+        &server
+            .post(&form(ImageType::Color, external.into_bytes()))
+            .await,
+        400,
+        "external URI",
+    );
+
+    assert_error(
+        &server
+            .post(&form(ImageType::Color, b"{\"asset\": [".to_vec()))
+            .await,
+        400,
+        "glTF",
+    );
+
+    let required =
+        br#"{"asset":{"version":"2.0"},"extensionsRequired":["KHR_draco_mesh_compression"]}"#;
+    assert_error(
+        &server
+            .post(&form(ImageType::Color, required.to_vec()))
+            .await,
+        400,
+        "KHR_draco_mesh_compression",
+    );
+
+    let not_multipart =
+        common::post(server.addr, "/render", "application/json", b"{}".to_vec()).await;
+    assert_error(&not_multipart, 400, "multipart/form-data");
+
+    assert_error(
+        &common::get(server.addr, "/no-such-path").await,
+        404,
+        "no such path",
+    );
+    assert_error(&common::get(server.addr, "/render").await, 405, "POST");
+
+    // After all that, the server still renders.
+    assert_eq!(server.post(&color()).await.status, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn every_limit_is_enforced_with_a_400_naming_its_config_key() {
+    common::require_adapter!();
+    type Tighten = fn(&mut Config);
+    let cases: [(Tighten, ImageType, &str); 5] = [
+        (
+            |c| c.max_body_bytes = 64 * 1024,
+            ImageType::Color,
+            "maxBodyBytes",
+        ),
+        (
+            |c| c.max_image_dimension = 32,
+            ImageType::Label,
+            "maxImageDimension",
+        ),
+        (|c| c.max_triangles = 10, ImageType::Depth, "maxTriangles"),
+        (|c| c.max_textures = 0, ImageType::Color, "maxTextures"),
+        (
+            |c| c.max_texture_pixels = 100,
+            ImageType::Color,
+            "maxTexturePixels",
+        ),
+    ];
+    for (tighten, image_type, key) in cases {
+        let mut config = Config::default();
+        tighten(&mut config);
+        let server = Server::start(config).await;
+        let reply = server.post(&form(image_type, tabletop(image_type))).await;
+        assert_error(&reply, 400, key);
+        server.stop().await;
+    }
+}
+
+/// A request whose body is still arriving holds the only slot; the next one is refused at once
+/// with 503 and `Retry-After`, and is admitted again once the slot frees.
+#[tokio::test]
+async fn a_full_queue_answers_503_with_retry_after() {
+    common::require_adapter!();
+    let server = Server::start(Config {
+        render_workers: 1,
+        render_queue_depth: 0,
+        ..Config::default()
+    })
+    .await;
+    let mut slow = TcpStream::connect(server.addr).await.unwrap();
+    slow.write_all(
+        b"POST /render HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=xyz\r\n\
+          Content-Length: 100000\r\n\r\n--xyz\r\n",
+    )
+    .await
+    .unwrap();
+    let request = form(ImageType::Label, tabletop(ImageType::Label));
+    let mut refused = None;
+    for _ in 0..100 {
+        let reply = server.post(&request).await;
+        if reply.status == 503 {
+            refused = Some(reply);
+            break;
+        }
+        // The slow request may not have reached the handler yet.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let refused = refused.expect("a second request while the only slot is held gets 503");
+    assert_error(&refused, 503, "queue is full");
+    assert_eq!(refused.headers["retry-after"], "1");
+
+    drop(slow);
+    let mut admitted = false;
+    for _ in 0..100 {
+        if server.post(&request).await.status == 200 {
+            admitted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(admitted, "the slot frees when the slow client goes away");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn status_page_and_metrics_show_the_adapter_and_renders() {
+    common::require_adapter!();
+    let server = Server::start(Config::default()).await;
+    assert_eq!(
+        server
+            .post(&form(ImageType::Label, tabletop(ImageType::Label)))
+            .await
+            .status,
+        200
+    );
+    let mut bad = form(ImageType::Label, tabletop(ImageType::Label));
+    bad.fields.remove("width");
+    assert_eq!(server.post(&bad).await.status, 400);
+
+    let page = common::get(server.addr, "/").await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(
+        html.contains("Adapter") && html.contains("label</th><td>1"),
+        "{html}"
+    );
+    assert!(!html.contains("<script"), "self-contained page");
+
+    let metrics = common::get(server.addr, "/metrics").await.text();
+    let samples = common::parse_prometheus(&metrics);
+    let value = |prefix: &str| {
+        samples
+            .iter()
+            .find(|(s, _)| s.starts_with(prefix))
+            .map(|(_, v)| *v)
+    };
+    assert_eq!(value("render_adapter_info{"), Some(1.0));
+    assert_eq!(
+        value(r#"render_request_duration_seconds_count{image_type="label",outcome="ok"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(r#"render_gpu_seconds_count{image_type="label"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(r#"render_rejections_total{reason="bad_request"}"#),
+        Some(1.0)
+    );
+    assert_eq!(value("render_requests_in_flight"), Some(0.0));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn reserved_endpoints_are_refused_at_start() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = Config {
+        endpoint: "metrics".into(),
+        ..Config::default()
+    };
+    let err = run(listener, config, CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("reserved"), "{err}");
+}
