@@ -9,6 +9,8 @@
 use crate::common;
 use crate::common::alive;
 
+mod compose; // "docker": "compose" with a recording fake docker
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
