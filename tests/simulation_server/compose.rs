@@ -310,7 +310,8 @@ async fn default_image_project_runs_and_disconnect_takes_exactly_it_down() {
             compose_file.to_str().unwrap(),
             "up",
             "--build",
-            "--no-color"
+            "--no-color",
+            "--abort-on-container-exit"
         ]
     );
     assert_eq!(up["env"]["DOCKER_BUILDKIT"], "0");

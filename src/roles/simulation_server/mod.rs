@@ -79,10 +79,6 @@ pub const DEFAULT_GIT_BASE_URL: &str = "https://github.com";
 /// The Webots install used when neither `webotsHome` nor `WEBOTS_HOME` is set.
 pub const DEFAULT_WEBOTS_HOME: &str = "/usr/local/webots";
 
-/// Limit for one docker call in compose mode. Config key `composeDownTimeoutSeconds`. Removing a
-/// project's containers, network and volumes takes a few seconds on a healthy daemon.
-pub const DEFAULT_COMPOSE_DOWN_TIMEOUT_S: f64 = 30.0;
-
 /// Interval between load samples: the original's `SNAPSHOT_REFRESH`.
 pub const SAMPLE_PERIOD: Duration = Duration::from_secs(1);
 
@@ -205,7 +201,7 @@ impl Default for Config {
             docker_command: vec!["docker".to_owned()],
             docker_conf_dir: None,
             compose_server_id: None,
-            compose_down_timeout_seconds: DEFAULT_COMPOSE_DOWN_TIMEOUT_S,
+            compose_down_timeout_seconds: compose::DEFAULT_DOWN_TIMEOUT_S,
             allowed_repositories: None,
             blocked_repositories: Vec::new(),
             share_idle_time: DEFAULT_SHARE_IDLE_TIME,

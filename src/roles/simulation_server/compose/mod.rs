@@ -31,6 +31,10 @@ pub const SERVER_LABEL: &str = "org.gltf-cloud.simulation-server";
 const CONTAINER_WEBOTS: &str = "/usr/local/webots/webots";
 const CONTAINER_PROJECT: &str = "/usr/local/webots-project";
 
+/// Limit for one docker call. Config key `composeDownTimeoutSeconds`. Removing a project's
+/// containers, network and volumes takes a few seconds on a healthy daemon.
+pub const DEFAULT_DOWN_TIMEOUT_S: f64 = 30.0;
+
 /// Offset of the IDE's port from the simulator's: the original's.
 const IDE_PORT_OFFSET: u16 = 500;
 
@@ -265,8 +269,10 @@ pub async fn write_project(
 }
 
 impl ComposeProject {
-    /// `docker compose -p <name> -f <dir>/docker-compose.yml up --build --no-color`, run in the
-    /// project directory with the original's builder settings.
+    /// `docker compose -p <name> -f <dir>/docker-compose.yml up --build --no-color
+    /// --abort-on-container-exit`, run in the project directory with the original's builder
+    /// settings. The last flag is not the original's: without it `up` outlives a Webots that
+    /// exits while the IDE still runs, and the session would never notice.
     pub fn up_command(&self, config: &Config) -> CommandSpec {
         let mut argv: Vec<OsString> = config.docker_command.iter().map(OsString::from).collect();
         argv.extend([
@@ -276,7 +282,9 @@ impl ComposeProject {
             "-f".into(),
         ]);
         argv.push(self.dir.join(COMPOSE_FILE).into_os_string());
-        argv.extend(["up", "--build", "--no-color"].map(OsString::from));
+        argv.extend(
+            ["up", "--build", "--no-color", "--abort-on-container-exit"].map(OsString::from),
+        );
         CommandSpec {
             argv,
             cwd: Some(self.dir.clone()),
@@ -351,7 +359,9 @@ impl Templates {
 
 /// The time `docker compose down` (and every other docker call) may take.
 pub fn down_timeout(config: &Config) -> Duration {
-    Duration::try_from_secs_f64(config.compose_down_timeout_seconds).unwrap_or(Duration::ZERO)
+    Duration::try_from_secs_f64(config.compose_down_timeout_seconds)
+        .or_else(|_| Duration::try_from_secs_f64(DEFAULT_DOWN_TIMEOUT_S))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
