@@ -91,6 +91,11 @@ pub const SIMULATOR_OUTPUT_DRAIN: Duration = Duration::from_millis(500);
 /// `gitTimeoutSeconds`.
 pub const GIT_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// Limit for one docker call in compose mode (`compose down`, the start-up listing of leftovers).
+/// Config key: `composeDownTimeoutSeconds`. Removing a project's containers, network and volumes
+/// takes a few seconds on a healthy daemon.
+pub const COMPOSE_DOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Interval between machine load samples: the original's `SNAPSHOT_REFRESH`.
 pub const LOAD_SAMPLE_PERIOD: Duration = Duration::from_secs(1);
 
