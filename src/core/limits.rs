@@ -54,6 +54,10 @@ pub const MAX_TEXTURE_PIXELS: u64 = 256 * 1024 * 1024;
 /// Config key: `renderQueueDepth`.
 pub const RENDER_QUEUE_DEPTH: usize = 32;
 
+/// Seconds a render client is told to wait (`Retry-After`) when the queue is full or the server is
+/// stopping: about one software render of a large scene.
+pub const RENDER_RETRY_AFTER_S: u32 = 1;
+
 /// Render worker threads sharing the one GPU device. Config key: `renderWorkers`. One is right for
 /// a software adapter on two cores (lavapipe already rasterises on all cores).
 pub const RENDER_WORKERS: usize = 1;
