@@ -325,20 +325,38 @@ async fn status_page_and_metrics_show_the_adapter_and_renders() {
             .find(|(s, _)| s.starts_with(prefix))
             .map(|(_, v)| *v)
     };
-    assert_eq!(value("render_adapter_info{"), Some(1.0));
+    assert_eq!(value("gltf_cloud_render_adapter_info{"), Some(1.0));
     assert_eq!(
-        value(r#"render_request_duration_seconds_count{image_type="label",outcome="ok"}"#),
+        value(r#"gltf_cloud_build_info{version=""#),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"role="render"}"#), "{metrics}");
+    assert_eq!(
+        value(
+            r#"gltf_cloud_render_request_duration_seconds_count{image_type="label",outcome="ok"}"#
+        ),
         Some(1.0)
     );
     assert_eq!(
-        value(r#"render_gpu_seconds_count{image_type="label"}"#),
+        value(r#"gltf_cloud_render_gpu_seconds_count{image_type="label"}"#),
         Some(1.0)
     );
     assert_eq!(
-        value(r#"render_rejections_total{reason="bad_request"}"#),
+        value(r#"gltf_cloud_render_rejections_total{reason="bad_request"}"#),
         Some(1.0)
     );
-    assert_eq!(value("render_requests_in_flight"), Some(0.0));
+    assert_eq!(value("gltf_cloud_render_requests_in_flight"), Some(0.0));
+    assert_eq!(value("gltf_cloud_render_queue_depth"), Some(0.0));
+    assert_eq!(value("gltf_cloud_render_workers_busy"), Some(0.0));
+    assert!(
+        samples.contains(&("gltf_cloud_render_workers".to_owned(), 1.0)),
+        "{metrics}"
+    );
+    assert!(
+        samples.iter().all(|(s, _)| s.starts_with("gltf_cloud_")),
+        "every metric is prefixed: {metrics}"
+    );
     server.stop().await;
 }
 

@@ -88,7 +88,7 @@ pub async fn run(
         config.render_queue_depth,
     )?);
 
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::for_role(ROLE));
     let state = Arc::new(AppState {
         config: config.clone(),
         gpu,
@@ -148,6 +148,24 @@ fn register_metrics(state: &Arc<AppState>) {
                 "Render requests admitted and not yet answered (reading, queued or rendering).",
                 &[],
                 pool.in_flight() as f64,
+            );
+            metrics.gauge_set(
+                "render_queue_depth",
+                "Render jobs waiting for a worker: the autoscaling signal (non-zero only when the workers cannot keep up).",
+                &[],
+                pool.queued() as f64,
+            );
+            metrics.gauge_set(
+                "render_workers_busy",
+                "Render workers rendering now.",
+                &[],
+                pool.busy() as f64,
+            );
+            metrics.gauge_set(
+                "render_workers",
+                "Render worker threads.",
+                &[],
+                pool.workers() as f64,
             );
         }
     });

@@ -81,7 +81,7 @@ pub async fn run(
     let client = HttpClient::new(tls.clone());
     let port = listener.local_addr()?.port();
     let notifier = Notifier::new(&config, port, client.clone(), tls)?;
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::for_role(ROLE));
     if config.simulation_servers.is_empty() {
         tracing::warn!(
             "no {} configured: every session request will be refused",

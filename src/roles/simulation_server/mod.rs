@@ -69,7 +69,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     config.warn_unsupported();
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::for_role(ROLE));
     let own_port = listener.local_addr()?.port();
     // compose hook: this server's id, and the removal of what an earlier run left.
     if config.docker == compose::DockerMode::Compose {
