@@ -47,10 +47,26 @@ const RETRY_AFTER_S: u32 = 1;
 /// # Errors
 /// Start-up failures (config, GPU, bind, TLS); a running server only returns after shutdown.
 pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
+    if args.list_adapters {
+        return list_adapters().await;
+    }
     let (config, _log) =
         super::prepare::<Config>(ROLE, &args.server, &logging, |c| args.apply(c, &logging))?;
     let listener = server::bind(&config.server, DEFAULT_PORT).await?;
     run(listener, config, shutdown::on_signals()?).await
+}
+
+/// `--list-adapters`: one line per adapter on stdout, tab-separated after the index, so a script
+/// can pick the GPU for each of several servers.
+async fn list_adapters() -> anyhow::Result<()> {
+    let adapters = tokio::task::spawn_blocking(crate::render::list_adapters).await?;
+    if adapters.is_empty() {
+        anyhow::bail!("no graphics adapter found (neither Vulkan nor GL offers one)");
+    }
+    for (index, adapter) in adapters.iter().enumerate() {
+        println!("{index}\t{adapter}");
+    }
+    Ok(())
 }
 
 /// Serves the render protocol on an already bound listener until `shutdown` is cancelled, then
@@ -74,6 +90,7 @@ pub async fn run(
     }
     let options = GpuOptions {
         require_gpu: config.require_gpu,
+        adapter: config.adapter.clone(),
     };
     let gpu = tokio::task::spawn_blocking(move || Gpu::new(&options)).await??;
     let look = Look {
