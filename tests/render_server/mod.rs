@@ -312,10 +312,19 @@ async fn status_page_and_metrics_show_the_adapter_and_renders() {
     assert_eq!(page.status, 200);
     let html = page.text();
     assert!(
-        html.contains("Adapter") && html.contains("label</th><td>1"),
+        html.contains("Adapter") && html.contains("label</th><td id=label>1"),
         "{html}"
     );
-    assert!(!html.contains("<script"), "self-contained page");
+    assert!(
+        !html.contains("<script src") && !html.contains("<link"),
+        "self-contained page"
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&common::get(server.addr, "/status.json").await.text()).unwrap();
+    assert_eq!(status["renders"]["label"], 1, "{status}");
+    assert_eq!(status["queue"]["queued"], 0, "{status}");
+    assert_eq!(status["queue"]["workers"], 1, "{status}");
+    assert_eq!(status["recent"][0]["type"], "label", "{status}");
 
     let metrics = common::get(server.addr, "/metrics").await.text();
     let samples = common::parse_prometheus(&metrics);

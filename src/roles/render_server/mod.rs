@@ -81,7 +81,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let endpoint = format!("/{}", config.endpoint.trim_matches('/'));
-    if endpoint == "/" || endpoint == "/healthz" || endpoint == "/metrics" {
+    if ["/", "/healthz", "/metrics", "/status.json"].contains(&endpoint.as_str()) {
         anyhow::bail!(
             "endpoint {:?} is reserved; choose another path (config key {})",
             config.endpoint,
@@ -117,6 +117,7 @@ pub async fn run(
     register_metrics(&state);
     let app = Router::new()
         .route("/", get(status_page))
+        .route("/status.json", get(status_json))
         .route(
             &endpoint,
             post(render)
@@ -188,14 +189,29 @@ fn register_metrics(state: &Arc<AppState>) {
     });
 }
 
-async fn status_page(State(state): State<Arc<AppState>>) -> Html<String> {
-    Html(status::page(
+fn status(state: &AppState) -> serde_json::Value {
+    let pool = &state.pool;
+    status::json(
         state.gpu.adapter(),
         state.started.elapsed(),
         &state.stats,
-        state.pool.in_flight(),
+        &status::Queue {
+            in_flight: pool.in_flight(),
+            queued: pool.queued(),
+            busy: pool.busy(),
+            workers: pool.workers(),
+            capacity: pool.capacity(),
+        },
         &state.config.endpoint,
-    ))
+    )
+}
+
+async fn status_page(State(state): State<Arc<AppState>>) -> Html<String> {
+    Html(status::page(&status(&state)))
+}
+
+async fn status_json(State(state): State<Arc<AppState>>) -> axum::Json<serde_json::Value> {
+    axum::Json(status(&state))
 }
 
 /// `POST /<endpoint>`: one image per request.

@@ -132,6 +132,11 @@ impl RenderPool {
         self.load.workers
     }
 
+    /// Requests admitted at most at once (workers plus queue); the next one gets 503.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Sends a job to the workers.
     ///
     /// # Errors

@@ -111,6 +111,7 @@ pub async fn run(
         .route("/client", get(client_socket))
         .route("/load", get(load))
         .route("/monitor", get(monitor))
+        .route("/monitor.json", get(monitor_json))
         .with_state(Arc::clone(&state));
     let served = server::serve(listener, app, &state.config.server, metrics, shutdown).await;
     sessions_stop.cancel();
@@ -150,4 +151,8 @@ async fn load(State(state): State<Arc<AppState>>) -> Response {
 
 async fn monitor(State(state): State<Arc<AppState>>) -> Html<String> {
     Html(monitor::render(&state))
+}
+
+async fn monitor_json(State(state): State<Arc<AppState>>) -> axum::Json<serde_json::Value> {
+    axum::Json(monitor::json(&state))
 }
