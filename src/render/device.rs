@@ -212,3 +212,36 @@ pub(super) async fn open(
     device.on_uncaptured_error(Arc::new(|e| error!(error = %e, "uncaptured wgpu error")));
     Ok((device, queue, summary))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(name: &str, driver: &str) -> AdapterSummary {
+        AdapterSummary {
+            name: name.to_owned(),
+            backend: "Vulkan".to_owned(),
+            device_type: "DiscreteGpu".to_owned(),
+            driver: driver.to_owned(),
+            software: false,
+        }
+    }
+
+    #[test]
+    fn adapter_is_picked_by_index_or_part_of_name_or_driver() {
+        let list = [
+            summary("NVIDIA GeForce RTX 4090", "NVIDIA 550.54"),
+            summary("llvmpipe (LLVM 15.0.6, 256 bits)", "llvmpipe Mesa 22.3.6"),
+        ];
+        assert_eq!(pick(&list, "1"), Some(1));
+        assert_eq!(
+            pick(&list, "2"),
+            None,
+            "an index past the list matches no name either"
+        );
+        assert_eq!(pick(&list, "rtx 4090"), Some(0));
+        assert_eq!(pick(&list, "LLVMPIPE"), Some(1));
+        assert_eq!(pick(&list, "mesa"), Some(1), "the driver counts too");
+        assert_eq!(pick(&list, "radeon"), None);
+    }
+}

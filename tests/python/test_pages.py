@@ -239,6 +239,8 @@ def test_simulation_server_monitor_graph_moves(browser, simulation_server):
     graph = "document.querySelector('#load-graph path.series').getAttribute('d')"
     before = browser.evaluate(graph)
     browser.wait_for(f"{graph} !== {json.dumps(before)}", "the load graph to move", timeout=10)
+    # A few more seconds of history, so the screenshot shows lines rather than dots.
+    time.sleep(5)
     browser.screenshot("simulation-server-monitor")
 
 
@@ -255,6 +257,7 @@ def test_session_server_monitor_graphs_the_polled_loads(browser, simulation_serv
         rows = browser.evaluate("document.querySelectorAll('#servers tr').length")
         assert rows == 2, rows
         assert address in browser.evaluate("document.body.innerText")
+        time.sleep(5)  # a few more polls, so the screenshot shows lines
         browser.screenshot("session-server-monitor")
     finally:
         session.stop()
