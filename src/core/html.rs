@@ -1,6 +1,11 @@
 //! HTML escaping for the servers' status and monitor pages, which show text from config files,
 //! drivers and clients.
 
+/// The script every live page inlines (polling its JSON endpoint, drawing SVG line charts), in a
+/// `.js` file so it can be read and linted as JavaScript. Inlined, not served, so a page needs no
+/// second request and works behind any proxy path.
+pub const LIVE_CHART_JS: &str = include_str!("live_chart.js");
+
 /// Escapes text for HTML element content and for attribute values in either kind of quotes.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

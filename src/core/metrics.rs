@@ -2,7 +2,9 @@
 //! exposition format on `GET /metrics`.
 //!
 //! Each server owns one [`Metrics`] (not a global), so several servers in one test process keep
-//! separate figures. Values that live elsewhere (queue depth, per-server loads) are read at scrape
+//! separate figures. Code names a metric without its namespace (`http_requests_total`); the scrape
+//! prefixes every name with [`PREFIX`] here, in one place, so no family can be left unprefixed.
+//! Names are in base units (`_seconds`, `_bytes`) and counters end in `_total`, as Prometheus asks. Values that live elsewhere (queue depth, per-server loads) are read at scrape
 //! time through [`Metrics::add_collector`] instead of being copied on every change.
 
 use std::collections::BTreeMap;
@@ -10,6 +12,10 @@ use std::fmt::Write;
 use std::sync::Mutex;
 
 use super::sync::lock;
+
+/// The namespace of every metric this project exports, so dashboards and alert rules can tell
+/// gltf-cloud's series from those of other jobs scraped beside it.
+pub const PREFIX: &str = "gltf_cloud_";
 
 /// Upper bounds, in seconds, of the duration histograms' buckets: 1 ms to 60 s, which spans a
 /// health check and a large software render.
@@ -63,6 +69,19 @@ pub struct Metrics {
 pub type Labels<'a> = &'a [(&'a str, &'a str)];
 
 impl Metrics {
+    /// A server's registry, with `build_info{version,role}` set to 1: the series dashboards join on
+    /// to tell which version of which role is running.
+    pub fn for_role(role: &str) -> Self {
+        let metrics = Self::default();
+        metrics.gauge_set(
+            "build_info",
+            "The running build (value 1), with its version and server role as labels.",
+            &[("version", env!("CARGO_PKG_VERSION")), ("role", role)],
+            1.0,
+        );
+        metrics
+    }
+
     /// Adds `by` to a counter.
     pub fn counter_add(&self, name: &'static str, help: &'static str, labels: Labels<'_>, by: f64) {
         self.update(name, help, Kind::Counter, labels, |series| {
@@ -128,6 +147,7 @@ impl Metrics {
         let families = lock(&self.families);
         let mut out = String::new();
         for (name, family) in families.iter() {
+            let name = format!("{PREFIX}{name}");
             let _ = writeln!(out, "# HELP {name} {}", family.help);
             let _ = writeln!(out, "# TYPE {name} {}", family.kind.name());
             for (labels, series) in &family.series {
@@ -243,31 +263,41 @@ mod tests {
         m.observe_seconds("duration_seconds", "Time.", &[("type", "color")], 0.02);
         let text = m.render();
         assert!(
-            text.contains("http_requests_total{route=\"/a\\\"b\",status=\"200\"} 2\n"),
+            text.contains("gltf_cloud_http_requests_total{route=\"/a\\\"b\",status=\"200\"} 2\n"),
             "{text}"
         );
         assert!(
-            text.contains("# TYPE queue_depth gauge\nqueue_depth 3\n"),
+            text.contains("# TYPE gltf_cloud_queue_depth gauge\ngltf_cloud_queue_depth 3\n"),
             "{text}"
         );
         assert!(
-            text.contains("duration_seconds_bucket{type=\"color\",le=\"0.01\"} 0\n"),
+            text.contains("gltf_cloud_duration_seconds_bucket{type=\"color\",le=\"0.01\"} 0\n"),
             "{text}"
         );
         assert!(
-            text.contains("duration_seconds_bucket{type=\"color\",le=\"0.025\"} 1\n"),
+            text.contains("gltf_cloud_duration_seconds_bucket{type=\"color\",le=\"0.025\"} 1\n"),
             "{text}"
         );
         assert!(
-            text.contains("duration_seconds_count{type=\"color\"} 1\n"),
+            text.contains("gltf_cloud_duration_seconds_count{type=\"color\"} 1\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn build_info_names_version_and_role() {
+        let text = Metrics::for_role("render").render();
+        let expected = format!(
+            "# TYPE gltf_cloud_build_info gauge\ngltf_cloud_build_info{{version=\"{}\",role=\"render\"}} 1\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        assert!(text.contains(&expected), "{text}");
     }
 
     #[test]
     fn collectors_run_at_scrape_time() {
         let m = Metrics::default();
         m.add_collector(|m| m.gauge_set("answer", "Set by a collector.", &[], 42.0));
-        assert!(m.render().contains("answer 42\n"));
+        assert!(m.render().contains("\ngltf_cloud_answer 42\n"));
     }
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, MatchedPath, Request};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -72,6 +73,8 @@ pub async fn serve(
     let scraped = Arc::clone(&metrics);
     let app = app
         .route("/healthz", get(|| async { "ok\n" }))
+        // Browsers ask for it with every page; a 404 would be a console error on every monitor.
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route(
             "/metrics",
             get(move || async move { metrics_response(&scraped) }),
@@ -236,7 +239,7 @@ async fn observe(metrics: Arc<Metrics>, req: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let quiet = route == "/healthz" || route == "/metrics";
+    let quiet = route == "/healthz" || route == "/metrics" || route == "/favicon.ico";
     let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path());
     let started = Instant::now();
     let response = next.run(req).instrument(span.clone()).await;

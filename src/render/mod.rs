@@ -70,7 +70,7 @@ mod targets;
 mod textures;
 mod upload;
 
-pub use device::{AdapterSummary, GpuOptions};
+pub use device::{list_adapters, AdapterSummary, GpuOptions, ADAPTER_ENV};
 pub use error::RenderError;
 pub use gpu::Gpu;
 pub use image::{Image, ImageKind};

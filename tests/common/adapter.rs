@@ -14,9 +14,7 @@ const REQUIRE: &str = "GLTF_CLOUD_REQUIRE_ADAPTER";
 /// printing why the calling test is skipped. Panics instead where `GLTF_CLOUD_REQUIRE_ADAPTER=1`.
 pub fn adapter_or_skip() -> Option<Arc<Gpu>> {
     static GPU: OnceLock<Result<Arc<Gpu>, String>> = OnceLock::new();
-    let gpu = GPU.get_or_init(|| {
-        Gpu::new(&GpuOptions { require_gpu: false }).map_err(|err| err.to_string())
-    });
+    let gpu = GPU.get_or_init(|| Gpu::new(&GpuOptions::default()).map_err(|err| err.to_string()));
     match gpu {
         Ok(gpu) => Some(Arc::clone(gpu)),
         Err(cause) if std::env::var(REQUIRE).as_deref() == Ok("1") => {

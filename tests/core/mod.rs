@@ -42,19 +42,19 @@ async fn healthz_and_metrics_answer_and_metrics_parse() {
     let samples = common::parse_prometheus(&metrics.text());
     let value = |series: &str| samples.iter().find(|(s, _)| s == series).map(|(_, v)| *v);
     assert_eq!(
-        value(r#"http_requests_total{route="/hello",status="200"}"#),
+        value(r#"gltf_cloud_http_requests_total{route="/hello",status="200"}"#),
         Some(1.0)
     );
     assert_eq!(
-        value(r#"http_requests_total{route="unmatched",status="404"}"#),
+        value(r#"gltf_cloud_http_requests_total{route="unmatched",status="404"}"#),
         Some(1.0)
     );
     assert_eq!(
-        value(r#"http_request_duration_seconds_count{route="/hello"}"#),
+        value(r#"gltf_cloud_http_request_duration_seconds_count{route="/hello"}"#),
         Some(1.0)
     );
     // The scrape itself is on a connection that is open while the figures are read.
-    assert!(value("http_connections_in_flight").unwrap() >= 1.0);
+    assert!(value("gltf_cloud_http_connections_in_flight").unwrap() >= 1.0);
 
     running.shutdown.cancel();
     running.task.await.unwrap().unwrap();

@@ -36,8 +36,10 @@ NGINX = DEPLOY / "nginx"
 # A release kubernetes-validate ships schemas for, and one the manifests must keep working on
 # (HPA autoscaling/v2 and PDB policy/v1 are GA there).
 KUBERNETES_VERSION = "1.31.0"
-# The render server's gauge the autoscaler scales on (src/roles/render_server/).
-QUEUE_GAUGE = "render_requests_in_flight"
+# The render server's gauge the autoscaler scales on (src/roles/render_server/; the source names it
+# without the prefix that src/core/metrics.rs adds to every metric).
+METRIC_PREFIX = "gltf_cloud_"
+QUEUE_GAUGE = METRIC_PREFIX + "render_queue_depth"
 
 
 def tool(name: str) -> str | None:
@@ -114,6 +116,13 @@ def test_server_starts_on_its_deploy_config(role, tmp_path):
         assert base_url, "server did not start:\n" + "".join(log)
         with urllib.request.urlopen(base_url + "/healthz", timeout=10) as answer:
             assert answer.status == 200
+        with urllib.request.urlopen(base_url + "/metrics", timeout=10) as answer:
+            metrics = answer.read().decode()
+        assert f'{METRIC_PREFIX}build_info{{version="' in metrics, metrics
+        assert f'role="{role}"}} 1\n' in metrics, metrics
+        if role == "render":
+            # The series the HPA, the adapter rule and the KEDA example scale on.
+            assert f"\n{QUEUE_GAUGE} 0\n" in metrics, metrics
         process.send_signal(signal.SIGTERM)
         log.extend(process.stderr)
         assert process.wait(timeout=seconds(dict(unit(role))["TimeoutStopSec"])) == 0
@@ -214,7 +223,8 @@ def test_autoscaler_scales_on_the_queue_gauge_the_adapter_serves():
     # ...and the render server still exports it under that name.
     # (wherever the render server's metrics are registered, under src/roles/render_server/)
     sources = (REPO / "src" / "roles" / "render_server").rglob("*.rs")
-    exported = any(f'"{QUEUE_GAUGE}"' in path.read_text() for path in sources)
+    unprefixed = QUEUE_GAUGE.removeprefix(METRIC_PREFIX)
+    exported = any(f'"{unprefixed}"' in path.read_text() for path in sources)
     assert exported, f"the render server no longer exports {QUEUE_GAUGE}"
     pod = resource("Deployment", "render-server")["spec"]["template"]["metadata"]
     assert pod["annotations"]["prometheus.io/scrape"] == "true"

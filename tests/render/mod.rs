@@ -778,7 +778,10 @@ fn translucent_meshes_are_sorted_back_to_front() {
 fn require_gpu_refuses_software_adapters_only() {
     common::require_adapter!();
     let software = gpu().adapter().software;
-    match Gpu::new(&GpuOptions { require_gpu: true }) {
+    match Gpu::new(&GpuOptions {
+        require_gpu: true,
+        ..GpuOptions::default()
+    }) {
         Err(RenderError::SoftwareAdapterRefused(name)) => {
             assert!(software, "a hardware adapter was refused");
             assert_eq!(name, gpu().adapter().name);

@@ -312,10 +312,19 @@ async fn status_page_and_metrics_show_the_adapter_and_renders() {
     assert_eq!(page.status, 200);
     let html = page.text();
     assert!(
-        html.contains("Adapter") && html.contains("label</th><td>1"),
+        html.contains("Adapter") && html.contains("label</th><td id=label>1"),
         "{html}"
     );
-    assert!(!html.contains("<script"), "self-contained page");
+    assert!(
+        !html.contains("<script src") && !html.contains("<link"),
+        "self-contained page"
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&common::get(server.addr, "/status.json").await.text()).unwrap();
+    assert_eq!(status["renders"]["label"], 1, "{status}");
+    assert_eq!(status["queue"]["queued"], 0, "{status}");
+    assert_eq!(status["queue"]["workers"], 1, "{status}");
+    assert_eq!(status["recent"][0]["type"], "label", "{status}");
 
     let metrics = common::get(server.addr, "/metrics").await.text();
     let samples = common::parse_prometheus(&metrics);
@@ -325,20 +334,38 @@ async fn status_page_and_metrics_show_the_adapter_and_renders() {
             .find(|(s, _)| s.starts_with(prefix))
             .map(|(_, v)| *v)
     };
-    assert_eq!(value("render_adapter_info{"), Some(1.0));
+    assert_eq!(value("gltf_cloud_render_adapter_info{"), Some(1.0));
     assert_eq!(
-        value(r#"render_request_duration_seconds_count{image_type="label",outcome="ok"}"#),
+        value(r#"gltf_cloud_build_info{version=""#),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"role="render"}"#), "{metrics}");
+    assert_eq!(
+        value(
+            r#"gltf_cloud_render_request_duration_seconds_count{image_type="label",outcome="ok"}"#
+        ),
         Some(1.0)
     );
     assert_eq!(
-        value(r#"render_gpu_seconds_count{image_type="label"}"#),
+        value(r#"gltf_cloud_render_gpu_seconds_count{image_type="label"}"#),
         Some(1.0)
     );
     assert_eq!(
-        value(r#"render_rejections_total{reason="bad_request"}"#),
+        value(r#"gltf_cloud_render_rejections_total{reason="bad_request"}"#),
         Some(1.0)
     );
-    assert_eq!(value("render_requests_in_flight"), Some(0.0));
+    assert_eq!(value("gltf_cloud_render_requests_in_flight"), Some(0.0));
+    assert_eq!(value("gltf_cloud_render_queue_depth"), Some(0.0));
+    assert_eq!(value("gltf_cloud_render_workers_busy"), Some(0.0));
+    assert!(
+        samples.contains(&("gltf_cloud_render_workers".to_owned(), 1.0)),
+        "{metrics}"
+    );
+    assert!(
+        samples.iter().all(|(s, _)| s.starts_with("gltf_cloud_")),
+        "every metric is prefixed: {metrics}"
+    );
     server.stop().await;
 }
 

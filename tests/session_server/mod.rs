@@ -513,7 +513,7 @@ async fn monitor_lists_every_server_and_load_averages_reachable_ones() {
         "{monitor}"
     );
     assert!(
-        !monitor.contains("<script") && !monitor.contains("<link"),
+        !monitor.contains("<script src") && !monitor.contains("<link"),
         "{monitor}"
     );
 
@@ -585,18 +585,38 @@ async fn metrics_expose_per_server_load_gauges() {
         let samples = common::parse_prometheus(&session.text("/metrics").await);
         value(
             &samples,
-            format!("session_simulation_server_up{{server=\"{}\"}}", b.entry()),
+            format!(
+                "gltf_cloud_session_simulation_server_up{{server=\"{}\"}}",
+                b.entry()
+            ),
         ) == Some(0.0)
     })
     .await;
     let samples = common::parse_prometheus(&session.text("/metrics").await);
-    let a_load = format!("session_simulation_server_load{{server=\"{}\"}}", a.entry());
-    assert_eq!(value(&samples, a_load), Some(10.0));
-    let a_up = format!("session_simulation_server_up{{server=\"{}\"}}", a.entry());
+    let a_load = format!(
+        "gltf_cloud_session_simulation_server_load_ratio{{server=\"{}\"}}",
+        a.entry()
+    );
+    assert_eq!(value(&samples, a_load), Some(0.1));
+    let a_up = format!(
+        "gltf_cloud_session_simulation_server_up{{server=\"{}\"}}",
+        a.entry()
+    );
     assert_eq!(value(&samples, a_up), Some(1.0));
-    assert_eq!(value(&samples, "session_available".to_owned()), Some(1.0));
-    let assigned = format!("session_assignments_total{{server=\"{}\"}}", a.entry());
+    assert_eq!(
+        value(&samples, "gltf_cloud_session_available".to_owned()),
+        Some(1.0)
+    );
+    let assigned = format!(
+        "gltf_cloud_session_assignments_total{{server=\"{}\"}}",
+        a.entry()
+    );
     assert!(value(&samples, assigned).unwrap() >= 1.0);
+    let build = format!(
+        "gltf_cloud_build_info{{version=\"{}\",role=\"session\"}}",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(value(&samples, build), Some(1.0));
     session.stop().await;
 }
 

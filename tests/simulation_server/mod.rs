@@ -724,6 +724,12 @@ async fn load_is_a_bare_percentage_and_monitor_names_the_host() {
         !page.contains("<script src") && !page.contains("stylesheet"),
         "external resources"
     );
+    // The page's live source: one history per series of the graph, and the figures above it.
+    let live: serde_json::Value =
+        serde_json::from_str(&common::get(server.addr, "/monitor.json").await.text()).unwrap();
+    assert_eq!(live["series"].as_array().map(Vec::len), Some(5), "{live}");
+    assert!(!live["series"][0].as_array().unwrap().is_empty(), "{live}");
+    assert_eq!(live["running"], 0, "{live}");
     server.stop().await;
 }
 

@@ -33,6 +33,13 @@ pub struct Args {
     /// Path of the render endpoint, as Drake's `render_endpoint` [default: render] [config key: endpoint]
     #[arg(long)]
     pub endpoint: Option<String>,
+    /// Graphics adapter: its index in --list-adapters, or part of its name or driver, any case
+    /// (e.g. 1, "RTX 4090", llvmpipe) [default: $WGPU_ADAPTER_NAME, else the fastest] [config key: adapter]
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub adapter: Option<String>,
+    /// Print the adapters --adapter chooses from (index, name, backend, device type, driver) and exit
+    #[arg(long)]
+    pub list_adapters: bool,
     /// Refuse to start on a software adapter (lavapipe, llvmpipe) instead of warning [config key: requireGpu]
     #[arg(long)]
     pub require_gpu: bool,
@@ -55,6 +62,9 @@ impl Args {
     pub(super) fn apply(&self, config: &mut Config, _logging: &LoggingArgs) {
         if let Some(endpoint) = &self.endpoint {
             config.endpoint.clone_from(endpoint);
+        }
+        if let Some(adapter) = &self.adapter {
+            config.adapter = Some(adapter.clone());
         }
         config.require_gpu |= self.require_gpu;
         if let Some(format) = self.depth_format {
@@ -81,6 +91,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// Render endpoint path, without the leading slash.
     pub endpoint: String,
+    /// The adapter, as `--adapter` takes it; absent: `WGPU_ADAPTER_NAME`, else the fastest.
+    pub adapter: Option<String>,
     pub require_gpu: bool,
     pub depth_format: DepthFormat,
     /// Color image background, 8-bit RGB; RenderEngineVtk's default is (204, 229, 255).
@@ -103,6 +115,7 @@ impl Default for Config {
         Self {
             server: ServerConfig::default(),
             endpoint: "render".to_owned(),
+            adapter: None,
             require_gpu: false,
             depth_format: DepthFormat::default(),
             background: look.background,

@@ -44,10 +44,26 @@ use status::Stats;
 /// # Errors
 /// Start-up failures (config, GPU, bind, TLS); a running server only returns after shutdown.
 pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
+    if args.list_adapters {
+        return list_adapters().await;
+    }
     let (config, _log) =
         super::prepare::<Config>(ROLE, &args.server, &logging, |c| args.apply(c, &logging))?;
     let listener = server::bind(&config.server, DEFAULT_PORT).await?;
     run(listener, config, shutdown::on_signals()?).await
+}
+
+/// `--list-adapters`: one line per adapter on stdout, tab-separated after the index, so a script
+/// can pick the GPU for each of several servers.
+async fn list_adapters() -> anyhow::Result<()> {
+    let adapters = tokio::task::spawn_blocking(crate::render::list_adapters).await?;
+    if adapters.is_empty() {
+        anyhow::bail!("no graphics adapter found (neither Vulkan nor GL offers one)");
+    }
+    for (index, adapter) in adapters.iter().enumerate() {
+        println!("{index}\t{adapter}");
+    }
+    Ok(())
 }
 
 /// Serves the render protocol on an already bound listener until `shutdown` is cancelled, then
@@ -62,7 +78,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let endpoint = format!("/{}", config.endpoint.trim_matches('/'));
-    if endpoint == "/" || endpoint == "/healthz" || endpoint == "/metrics" {
+    if ["/", "/healthz", "/metrics", "/status.json"].contains(&endpoint.as_str()) {
         anyhow::bail!(
             "endpoint {:?} is reserved; choose another path (config key {})",
             config.endpoint,
@@ -71,6 +87,7 @@ pub async fn run(
     }
     let options = GpuOptions {
         require_gpu: config.require_gpu,
+        adapter: config.adapter.clone(),
     };
     let gpu = tokio::task::spawn_blocking(move || Gpu::new(&options)).await??;
     let look = Look {
@@ -85,7 +102,7 @@ pub async fn run(
         config.render_queue_depth,
     )?);
 
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::for_role(ROLE));
     let state = Arc::new(AppState {
         config: config.clone(),
         gpu,
@@ -97,6 +114,7 @@ pub async fn run(
     register_metrics(&state);
     let app = Router::new()
         .route("/", get(status_page))
+        .route("/status.json", get(status_json))
         .route(
             &endpoint,
             post(render)
@@ -146,18 +164,51 @@ fn register_metrics(state: &Arc<AppState>) {
                 &[],
                 pool.in_flight() as f64,
             );
+            metrics.gauge_set(
+                "render_queue_depth",
+                "Render jobs waiting for a worker: the autoscaling signal (non-zero only when the workers cannot keep up).",
+                &[],
+                pool.queued() as f64,
+            );
+            metrics.gauge_set(
+                "render_workers_busy",
+                "Render workers rendering now.",
+                &[],
+                pool.busy() as f64,
+            );
+            metrics.gauge_set(
+                "render_workers",
+                "Render worker threads.",
+                &[],
+                pool.workers() as f64,
+            );
         }
     });
 }
 
-async fn status_page(State(state): State<Arc<AppState>>) -> Html<String> {
-    Html(status::page(
+fn status(state: &AppState) -> serde_json::Value {
+    let pool = &state.pool;
+    status::json(
         state.gpu.adapter(),
         state.started.elapsed(),
         &state.stats,
-        state.pool.in_flight(),
+        &status::Queue {
+            in_flight: pool.in_flight(),
+            queued: pool.queued(),
+            busy: pool.busy(),
+            workers: pool.workers(),
+            capacity: pool.capacity(),
+        },
         &state.config.endpoint,
-    ))
+    )
+}
+
+async fn status_page(State(state): State<Arc<AppState>>) -> Html<String> {
+    Html(status::page(&status(&state)))
+}
+
+async fn status_json(State(state): State<Arc<AppState>>) -> axum::Json<serde_json::Value> {
+    axum::Json(status(&state))
 }
 
 /// `POST /<endpoint>`: one image per request.

@@ -6,6 +6,7 @@
 //! 500, and the worker continues with a fresh renderer, so one bad scene cannot take a worker down.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -40,6 +41,18 @@ pub struct RenderPool {
     /// Permits for requests being processed (reading, loading, queued or rendering).
     admission: Arc<Semaphore>,
     capacity: usize,
+    load: Arc<Load>,
+}
+
+/// Where the admitted requests are, beyond "in flight": what an autoscaler and the status page need
+/// to tell a busy server (workers rendering) from an overloaded one (jobs waiting for a worker).
+#[derive(Default)]
+struct Load {
+    /// Jobs submitted and not yet taken by a worker.
+    queued: AtomicUsize,
+    /// Workers rendering a job now.
+    busy: AtomicUsize,
+    workers: usize,
 }
 
 /// Why a request was not admitted.
@@ -63,13 +76,18 @@ impl RenderPool {
     ) -> std::io::Result<Self> {
         let (sender, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
-        let workers = (0..workers.max(1))
+        let load = Arc::new(Load {
+            workers: workers.max(1),
+            ..Load::default()
+        });
+        let workers = (0..load.workers)
             .map(|index| {
                 let gpu = Arc::clone(&gpu);
                 let receiver = Arc::clone(&receiver);
+                let load = Arc::clone(&load);
                 std::thread::Builder::new()
                     .name(format!("render-{index}"))
-                    .spawn(move || work(&gpu, &look, &receiver))
+                    .spawn(move || work(&gpu, &look, &receiver, &load))
             })
             .collect::<std::io::Result<Vec<_>>>()?;
         let capacity = workers.len() + queue_depth;
@@ -78,6 +96,7 @@ impl RenderPool {
             workers: Mutex::new(workers),
             admission: Arc::new(Semaphore::new(capacity)),
             capacity,
+            load,
         })
     }
 
@@ -97,6 +116,27 @@ impl RenderPool {
         self.capacity - self.admission.available_permits()
     }
 
+    /// Jobs waiting for a worker: the figure to scale on, since it grows only when the workers
+    /// cannot keep up (in-flight also counts requests still uploading).
+    pub fn queued(&self) -> usize {
+        self.load.queued.load(Ordering::Relaxed)
+    }
+
+    /// Workers rendering now.
+    pub fn busy(&self) -> usize {
+        self.load.busy.load(Ordering::Relaxed)
+    }
+
+    /// Worker threads.
+    pub fn workers(&self) -> usize {
+        self.load.workers
+    }
+
+    /// Requests admitted at most at once (workers plus queue); the next one gets 503.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Sends a job to the workers.
     ///
     /// # Errors
@@ -104,7 +144,11 @@ impl RenderPool {
     pub fn submit(&self, job: Job) -> Result<(), Refused> {
         let jobs = lock(&self.jobs);
         let sender = jobs.as_ref().ok_or(Refused::Closed)?;
-        sender.send(job).map_err(|_| Refused::Closed)
+        self.load.queued.fetch_add(1, Ordering::Relaxed);
+        sender.send(job).map_err(|_| {
+            self.load.queued.fetch_sub(1, Ordering::Relaxed);
+            Refused::Closed
+        })
     }
 
     /// Stops admitting, lets the workers finish the queue, and joins them.
@@ -119,7 +163,7 @@ impl RenderPool {
     }
 }
 
-fn work(gpu: &Arc<Gpu>, look: &Look, receiver: &Mutex<mpsc::Receiver<Job>>) {
+fn work(gpu: &Arc<Gpu>, look: &Look, receiver: &Mutex<mpsc::Receiver<Job>>, load: &Load) {
     let mut renderer = Renderer::new(Arc::clone(gpu), *look);
     loop {
         // Holding the lock while waiting is fine: only idle workers contend for it.
@@ -127,6 +171,8 @@ fn work(gpu: &Arc<Gpu>, look: &Look, receiver: &Mutex<mpsc::Receiver<Job>>) {
             Ok(job) => job,
             Err(mpsc::RecvError) => return,
         };
+        load.queued.fetch_sub(1, Ordering::Relaxed);
+        load.busy.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
             renderer.render(&job.scene, &job.intrinsics, job.kind)
@@ -138,6 +184,7 @@ fn work(gpu: &Arc<Gpu>, look: &Look, receiver: &Mutex<mpsc::Receiver<Job>>) {
                 "the renderer failed unexpectedly".to_owned(),
             ))
         });
+        load.busy.fetch_sub(1, Ordering::Relaxed);
         // The requester may have gone (client disconnected); nothing to do then.
         let _ = job.reply.send(Rendered {
             result,

@@ -1,18 +1,21 @@
-//! `GET /`: a small HTML status page for people (adapter, uptime, requests by type, recent render
-//! times, queue). Self-contained: no scripts, no external stylesheets.
+//! `GET /`: the page operators open first (adapter, uptime, requests by type, the queue and the
+//! workers, recent render times as a chart), and `GET /status.json`, its live source: the page's
+//! inline script polls it every second and redraws. Self-contained: no external scripts or
+//! stylesheets, so it works offline and behind any proxy.
 
 use std::collections::VecDeque;
-use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::core::html::escape;
+use serde_json::{json, Value};
+
+use crate::core::html::{escape, LIVE_CHART_JS};
 use crate::core::sync::lock;
 use crate::protocol::drake::image::ImageType;
 use crate::render::AdapterSummary;
 
-/// Recent renders kept for the page.
-const RECENT: usize = 20;
+/// Recent renders kept for the page (the chart's `slots: 60` in [`LIVE`] says the same).
+const RECENT: usize = 60;
 
 /// Counters and recent timings of successful renders.
 #[derive(Default)]
@@ -43,54 +46,120 @@ impl Stats {
     }
 }
 
-pub fn page(
+/// Where the render pool stands now.
+pub struct Queue {
+    pub in_flight: usize,
+    pub queued: usize,
+    pub busy: usize,
+    pub workers: usize,
+    pub capacity: usize,
+}
+
+/// Everything the page shows, as `/status.json` serves it.
+pub fn json(
     adapter: &AdapterSummary,
     uptime: Duration,
     stats: &Stats,
-    in_flight: usize,
+    queue: &Queue,
     endpoint: &str,
-) -> String {
+) -> Value {
     let inner = lock(&stats.inner);
-    let mut recent = String::new();
-    for (image_type, elapsed) in inner.recent.iter().rev() {
-        let _ = write!(
-            recent,
-            "<tr><td>{}</td><td>{:.1}</td></tr>",
-            image_type.as_str(),
-            elapsed.as_secs_f64() * 1e3
-        );
-    }
-    if recent.is_empty() {
-        recent.push_str("<tr><td colspan=2>none yet</td></tr>");
-    }
-    let software = if adapter.software {
+    let recent: Vec<Value> = inner
+        .recent
+        .iter()
+        .map(|(image_type, elapsed)| {
+            json!({"type": image_type.as_str(), "ms": elapsed.as_secs_f64() * 1e3})
+        })
+        .collect();
+    json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "endpoint": endpoint,
+        "uptime": format_uptime(uptime),
+        "adapter": {
+            "name": adapter.name,
+            "backend": adapter.backend,
+            "deviceType": adapter.device_type,
+            "driver": adapter.driver,
+            "software": adapter.software,
+        },
+        "queue": {
+            "inFlight": queue.in_flight,
+            "queued": queue.queued,
+            "workersBusy": queue.busy,
+            "workers": queue.workers,
+            "capacity": queue.capacity,
+        },
+        "renders": {"color": inner.color, "depth": inner.depth, "label": inner.label},
+        "recent": recent,
+    })
+}
+
+/// The page: the figures of `status` (from [`json`]) filled in, so it reads without scripts too,
+/// and the script that keeps them current.
+pub fn page(status: &Value) -> String {
+    let text = |pointer: &str| match status.pointer(pointer) {
+        Some(Value::String(s)) => escape(s),
+        Some(other) => escape(&other.to_string()),
+        None => String::new(),
+    };
+    let software = if status.pointer("/adapter/software") == Some(&Value::Bool(true)) {
         " (software: no GPU found)"
     } else {
         ""
     };
     format!(
         "<!doctype html><html><head><meta charset=utf-8><title>gltf-cloud render server</title>\
-<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 10px;text-align:left}}</style></head><body>\
+<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 10px;text-align:left}}\
+svg{{border:1px solid #ccc;background:#fff}}</style></head><body>\
 <h1>gltf-cloud render server</h1>\
-<p>Drake glTF render protocol: <code>POST /{endpoint}</code> · version {version} · up {uptime}</p>\
+<p>Drake glTF render protocol: <code>POST /{endpoint}</code> · version {version} · up <span id=uptime>{uptime}</span></p>\
 <h2>Adapter</h2><table><tr><th>name</th><td>{name}{software}</td></tr><tr><th>backend</th><td>{backend}</td></tr>\
 <tr><th>device type</th><td>{device_type}</td></tr><tr><th>driver</th><td>{driver}</td></tr></table>\
-<h2>Requests</h2><table><tr><th>color</th><td>{color}</td></tr><tr><th>depth</th><td>{depth}</td></tr>\
-<tr><th>label</th><td>{label}</td></tr><tr><th>in flight (queued or rendering)</th><td>{in_flight}</td></tr></table>\
-<h2>Recent renders</h2><table><tr><th>type</th><th>ms</th></tr>{recent}</table>\
-<p><a href=\"/metrics\">metrics</a> · <a href=\"/healthz\">health</a></p></body></html>",
-        endpoint = escape(endpoint),
-        version = env!("CARGO_PKG_VERSION"),
-        uptime = format_uptime(uptime),
-        name = escape(&adapter.name),
-        backend = escape(&adapter.backend),
-        device_type = escape(&adapter.device_type),
-        driver = escape(&adapter.driver),
-        color = inner.color,
-        depth = inner.depth,
-        label = inner.label,
+<h2>Queue</h2><table><tr><th>in flight (reading, queued or rendering)</th><td id=in-flight>{in_flight}</td></tr>\
+<tr><th>waiting for a worker</th><td id=queued>{queued}</td></tr>\
+<tr><th>workers rendering</th><td><span id=busy>{busy}</span> of {workers}</td></tr>\
+<tr><th>admitted at most (workers + queue; then 503)</th><td>{capacity}</td></tr></table>\
+<h2>Requests</h2><table><tr><th>color</th><td id=color>{color}</td></tr><tr><th>depth</th><td id=depth>{depth}</td></tr>\
+<tr><th>label</th><td id=label>{label}</td></tr></table>\
+<h2>Recent renders</h2><p>Request time of the last {recent} successful renders, in ms (most recent on the right; \
+scale 0–<span id=scale>0</span> ms; last <span id=last>none yet</span>).</p>\
+<svg id=render-times xmlns=\"http://www.w3.org/2000/svg\" width=600 height=150 viewBox=\"0 0 600 150\"></svg>\
+<p><a href=\"/status.json\">status.json</a> · <a href=\"/metrics\">metrics</a> · <a href=\"/healthz\">health</a></p>\
+<script>{script}\n{live}</script></body></html>",
+        endpoint = text("/endpoint"),
+        version = text("/version"),
+        uptime = text("/uptime"),
+        name = text("/adapter/name"),
+        backend = text("/adapter/backend"),
+        device_type = text("/adapter/deviceType"),
+        driver = text("/adapter/driver"),
+        in_flight = text("/queue/inFlight"),
+        queued = text("/queue/queued"),
+        busy = text("/queue/workersBusy"),
+        workers = text("/queue/workers"),
+        capacity = text("/queue/capacity"),
+        color = text("/renders/color"),
+        depth = text("/renders/depth"),
+        label = text("/renders/label"),
+        recent = RECENT,
+        script = LIVE_CHART_JS,
+        live = LIVE,
     )
 }
+
+/// The page's own part of the script: which figures go where.
+const LIVE: &str = r##"gcPoll("status.json", 1000, (s) => {
+  gcText("uptime", s.uptime);
+  gcText("in-flight", s.queue.inFlight);
+  gcText("queued", s.queue.queued);
+  gcText("busy", s.queue.workersBusy);
+  for (const t of ["color", "depth", "label"]) gcText(t, s.renders[t]);
+  const ms = s.recent.map((r) => r.ms);
+  const max = Math.max(1, ...ms) * 1.1;
+  gcText("scale", max.toFixed(0));
+  if (ms.length) gcText("last", ms[ms.length - 1].toFixed(1) + " ms (" + s.recent[s.recent.length - 1].type + ")");
+  gcLines(document.getElementById("render-times"), [{ values: ms, color: "#1f77b4", slots: 60 }], max);
+});"##;
 
 fn format_uptime(uptime: Duration) -> String {
     let s = uptime.as_secs();

@@ -81,7 +81,7 @@ pub async fn run(
     let client = HttpClient::new(tls.clone());
     let port = listener.local_addr()?.port();
     let notifier = Notifier::new(&config, port, client.clone(), tls)?;
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::for_role(ROLE));
     if config.simulation_servers.is_empty() {
         tracing::warn!(
             "no {} configured: every session request will be refused",
@@ -128,6 +128,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/", get(availability_socket))
         .route("/load", get(load))
         .route("/monitor", get(monitor_page))
+        .route("/monitor.json", get(monitor_json))
         .with_state(state)
 }
 
@@ -200,13 +201,22 @@ async fn load(State(state): State<Arc<AppState>>) -> Response {
 
 async fn monitor_page(State(state): State<Arc<AppState>>) -> Response {
     let loads = Arc::clone(&state.readings.loads.borrow());
-    let html = monitor::render(&monitor::Page {
+    let html = monitor::render(&monitor_view(&state, &loads));
+    ([(header::CONTENT_TYPE, session::CONTENT_TYPE)], html).into_response()
+}
+
+async fn monitor_json(State(state): State<Arc<AppState>>) -> axum::Json<serde_json::Value> {
+    let loads = Arc::clone(&state.readings.loads.borrow());
+    axum::Json(monitor::json(&monitor_view(&state, &loads)))
+}
+
+fn monitor_view<'a>(state: &'a AppState, loads: &'a [f64]) -> monitor::Page<'a> {
+    monitor::Page {
         servers: &state.config.simulation_servers,
-        loads: &loads,
+        loads,
         threshold: state.config.load_threshold,
         http_scheme: webots::address::http_scheme(state.config.ssl),
         started: &state.started,
         refresh: state.config.load_poll_period().max(Duration::from_secs(1)),
-    });
-    ([(header::CONTENT_TYPE, session::CONTENT_TYPE)], html).into_response()
+    }
 }

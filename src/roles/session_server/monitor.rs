@@ -1,15 +1,19 @@
 //! The `/monitor` page (doc §2.6): the original's table of simulation servers with their loads,
 //! `N/A` for unreachable ones, over-threshold values in red, and the average of the reachable ones.
 //!
-//! Unlike the original it loads nothing from other sites (the stylesheet is inline), refreshes
-//! itself every poll period, and prints the average with one `%`, not the original's `%%`.
+//! Unlike the original it loads nothing from other sites (the stylesheet and script are inline),
+//! prints the average with one `%`, not the original's `%%`, and stays live without reloading: its
+//! inline script polls `GET /monitor.json` ([`json`]) every poll period, replaces the table's rows
+//! and draws the loads seen since the page was opened as a graph.
 
 use std::fmt::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde_json::{json as json_value, Value};
+
 use super::balancer;
 use super::config::SimulationServer;
-use crate::core::html::escape;
+use crate::core::html::{escape, LIVE_CHART_JS};
 use crate::protocol::webots::load::UNREACHABLE_LOAD;
 use crate::protocol::webots::pyfloat;
 
@@ -36,14 +40,42 @@ pub fn render(page: &Page<'_>) -> String {
     let _ = write!(
         html,
         "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"/>\
-         <meta http-equiv=\"refresh\" content=\"{}\"/><title>Webots simulation server</title>\
+         <title>Webots simulation server</title>\
          <style>{STYLE}</style></head>\n<body><h1>Webots session server</h1>\n\
          <p>Started on {}</p>\n<p>Managing {count} simulation server{}:</p>\
-         <table class=\"bordered\"><thead><tr><th>#</th><th>simulation server</th><th>load</th></tr></thead>\n",
-        page.refresh.as_secs().max(1),
+         <table class=\"bordered\"><thead><tr><th>#</th><th>simulation server</th><th>load</th></tr></thead>\n\
+         <tbody id=\"servers\">{}</tbody></table>\n\
+         <h2>Load since this page was opened</h2>\n\
+         <svg id=\"load-graph\" xmlns=\"http://www.w3.org/2000/svg\" width=\"600\" height=\"200\" \
+         viewBox=\"0 0 600 200\" style=\"border:1px solid #ccc\"></svg>\n\
+         <p>0–100 %; black: the average of the reachable servers; colours: each server, as in the table.</p>\n\
+         <script>{LIVE_CHART_JS}\nconst PERIOD_MS = {};\n{LIVE}</script>\n</body></html>",
         escape(page.started),
         if count > 1 { "s" } else { "" },
+        rows(page),
+        page.refresh.as_millis().max(1000),
     );
+    html
+}
+
+/// The page's own part of the script: the rows as the server renders them, and a history kept by
+/// the browser (the session server keeps only the last load of each server).
+const LIVE: &str = r##"const colours = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
+const SLOTS = 120;
+const history = { average: [], servers: [] };
+gcPoll("monitor.json", PERIOD_MS, (m) => {
+  document.getElementById("servers").innerHTML = m.rows;
+  const keep = (list, value) => { list.push(value); if (list.length > SLOTS) list.shift(); };
+  keep(history.average, m.average);
+  m.loads.forEach((load, i) => keep(history.servers[i] = history.servers[i] || [], load));
+  const lines = history.servers.map((values, i) => ({ values, color: colours[i % colours.length], slots: SLOTS }));
+  lines.push({ values: history.average, color: "#000000", slots: SLOTS });
+  gcLines(document.getElementById("load-graph"), lines, 100);
+});"##;
+
+/// The table's rows: one per simulation server, then the average of the reachable ones.
+fn rows(page: &Page<'_>) -> String {
+    let mut html = String::new();
     for (i, (server, &load)) in page.servers.iter().zip(page.loads).enumerate() {
         let name = escape(&server.url);
         let _ = writeln!(
@@ -55,12 +87,24 @@ pub fn render(page: &Page<'_>) -> String {
         );
     }
     let average = balancer::average_of_reachable(page.loads).unwrap_or(UNREACHABLE_LOAD);
-    let _ = write!(
+    let _ = writeln!(
         html,
-        "<tr><td></td><td style=\"text-align:right\">average:</td><td><b>{}</b></td></tr>\n</table>\n</body></html>",
+        "<tr><td></td><td style=\"text-align:right\">average:</td><td><b>{}</b></td></tr>",
         load_cell(average, page.threshold)
     );
     html
+}
+
+/// `GET /monitor.json`: the rows as [`render`] writes them, and the loads (percent; `null` for an
+/// unreachable server) for the graph.
+pub fn json(page: &Page<'_>) -> Value {
+    let reachable = |load: f64| (load != UNREACHABLE_LOAD).then_some(load);
+    json_value!({
+        "servers": page.servers.iter().map(|s| s.url.as_str()).collect::<Vec<_>>(),
+        "loads": page.loads.iter().map(|&l| reachable(l)).collect::<Vec<_>>(),
+        "average": balancer::average_of_reachable(page.loads),
+        "rows": rows(page),
+    })
 }
 
 fn load_cell(load: f64, threshold: f64) -> String {
@@ -190,12 +234,9 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("average:</td><td><b>53.25%</b>"), "{html}");
+        assert!(html.contains("const PERIOD_MS = 5000;"), "{html}");
         assert!(
-            html.contains("http-equiv=\"refresh\" content=\"5\""),
-            "{html}"
-        );
-        assert!(
-            !html.contains("<script") && !html.contains("<link"),
+            !html.contains("<script src") && !html.contains("<link"),
             "{html}"
         );
     }

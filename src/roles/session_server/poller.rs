@@ -229,10 +229,10 @@ impl Poller {
             );
             if reachable {
                 self.metrics.gauge_set(
-                    "session_simulation_server_load",
-                    "Last load (percent) reported by the simulation server; kept while it is down.",
+                    "session_simulation_server_load_ratio",
+                    "Last load reported by the simulation server (its percent / 100, a ratio as Prometheus asks); kept while it is down.",
                     &labels,
-                    load,
+                    load / 100.0,
                 );
             }
         }

@@ -69,7 +69,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     config.warn_unsupported();
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::for_role(ROLE));
     let own_port = listener.local_addr()?.port();
     // compose hook: this server's id, and the removal of what an earlier run left.
     if config.docker == compose::DockerMode::Compose {
@@ -111,6 +111,7 @@ pub async fn run(
         .route("/client", get(client_socket))
         .route("/load", get(load))
         .route("/monitor", get(monitor))
+        .route("/monitor.json", get(monitor_json))
         .with_state(Arc::clone(&state));
     let served = server::serve(listener, app, &state.config.server, metrics, shutdown).await;
     sessions_stop.cancel();
@@ -150,4 +151,8 @@ async fn load(State(state): State<Arc<AppState>>) -> Response {
 
 async fn monitor(State(state): State<Arc<AppState>>) -> Html<String> {
     Html(monitor::render(&state))
+}
+
+async fn monitor_json(State(state): State<Arc<AppState>>) -> axum::Json<serde_json::Value> {
+    axum::Json(monitor::json(&state))
 }

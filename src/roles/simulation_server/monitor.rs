@@ -1,17 +1,18 @@
 //! `GET /monitor`: one self-contained HTML page (no external scripts or stylesheets) with the
 //! machine, the current load, the simulations, the repository rules, and a graph of the last ten
-//! minutes drawn as inline SVG; the page reloads itself every few seconds to stay live.
+//! minutes drawn as inline SVG. The page is complete as served; its inline script then polls
+//! `GET /monitor.json` ([`json`]) every second and redraws the graph and the figures, so the graph
+//! moves without reloading the page.
 
 use std::fmt::Write;
 use std::time::SystemTime;
 
+use serde_json::{json as json_value, Value};
+
 use super::load::Snapshot;
 use super::state::AppState;
-use crate::core::html::escape;
+use crate::core::html::{escape, LIVE_CHART_JS};
 use crate::protocol::webots::pyfloat;
-
-/// Seconds between the page's reloads.
-const REFRESH_S: u32 = 5;
 
 /// Graph size in SVG user units.
 const GRAPH_WIDTH: f64 = 600.0;
@@ -38,7 +39,7 @@ pub fn render(state: &AppState) -> String {
     let mut page = String::with_capacity(16 * 1024);
     let _ = write!(
         page,
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"{REFRESH_S}\">\
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\
          <title>{title}</title><style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 8px;text-align:left}}\
          table{{border-collapse:collapse}}tr:nth-child(even){{background:#f0f0f0}}</style></head><body>\n<h1>{title}</h1>\n",
         title = escape(&title)
@@ -48,7 +49,7 @@ pub fn render(state: &AppState) -> String {
     }
     let _ = writeln!(
         page,
-        "<h2>Current load: <span style=\"color:{}\">{}%</span></h2>",
+        "<h2>Current load: <span id=\"load\" style=\"color:{}\">{}%</span></h2>",
         colour(load),
         pyfloat::format((load * 10.0).round() / 10.0)
     );
@@ -109,10 +110,9 @@ pub fn render(state: &AppState) -> String {
         );
     }
     let (running, idle) = state.sessions.counts();
-    row(
-        &mut page,
-        "Simulations",
-        &format!("{running} running, {idle} idle"),
+    let _ = writeln!(
+        page,
+        "<tr><th>Simulations</th><td id=\"simulations\">{running} running, {idle} idle</td></tr>"
     );
     row(
         &mut page,
@@ -158,8 +158,53 @@ pub fn render(state: &AppState) -> String {
     );
     page.push_str("<h2>Last 10 minutes</h2>\n");
     graph(&mut page, &series);
+    let _ = writeln!(page, "<script>{LIVE_CHART_JS}\n{LIVE}</script>");
     page.push_str("</body></html>\n");
     page
+}
+
+/// The page's own part of the script: the graph's series and the figures above it. The colours
+/// and the order are [`SERIES`]'s.
+const LIVE: &str = r##"const colours = ["#000000", "#d62728", "#1f77b4", "#2ca02c", "#9467bd"];
+gcPoll("monitor.json", 1000, (m) => {
+  const load = document.getElementById("load");
+  load.textContent = m.load + "%";
+  load.style.color = m.loadColour;
+  gcText("simulations", m.running + " running, " + m.idle + " idle");
+  const lines = m.series.map((values, i) => ({ values, color: colours[i], slots: m.slots }));
+  gcLines(document.getElementById("load-graph"), lines, 100);
+});"##;
+
+/// `GET /monitor.json`: the figures the page redraws, the graph's history as one array per series
+/// (percent, oldest first) in [`SERIES`]' order.
+pub fn json(state: &AppState) -> Value {
+    let load = state.load.current();
+    let history = state.load.series();
+    let series: Vec<Vec<f64>> = (0..SERIES.len())
+        .map(|index| history.iter().map(|entry| value(index, entry)).collect())
+        .collect();
+    let (running, idle) = state.sessions.counts();
+    json_value!({
+        "load": pyfloat::format((load * 10.0).round() / 10.0),
+        "loadColour": colour(load),
+        "running": running,
+        "idle": idle,
+        "slots": super::load::HISTORY_SNAPSHOTS,
+        "names": SERIES.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
+        "series": series,
+    })
+}
+
+/// The `index`th of [`SERIES`] in one snapshot, in percent.
+fn value(index: usize, (snapshot, load): &(Snapshot, f64)) -> f64 {
+    let gpu = snapshot.sample.gpu.unwrap_or_default();
+    match index {
+        0 => *load,
+        1 => snapshot.sample.cpu_percent,
+        2 => snapshot.sample.memory_percent,
+        3 => gpu.compute_percent,
+        _ => gpu.memory_used_percent,
+    }
 }
 
 fn row(page: &mut String, name: &str, value: &str) {
@@ -203,15 +248,8 @@ fn graph(page: &mut String, series: &[(Snapshot, f64)]) {
         let points: Vec<String> = series
             .iter()
             .enumerate()
-            .map(|(i, (snapshot, load))| {
-                let gpu = snapshot.sample.gpu.unwrap_or_default();
-                let value = match index {
-                    0 => *load,
-                    1 => snapshot.sample.cpu_percent,
-                    2 => snapshot.sample.memory_percent,
-                    3 => gpu.compute_percent,
-                    _ => gpu.memory_used_percent,
-                };
+            .map(|(i, entry)| {
+                let value = value(index, entry);
                 let x = GRAPH_WIDTH * (offset + i as f64) / slots;
                 let y = GRAPH_HEIGHT * (1.0 - value.clamp(0.0, 100.0) / 100.0);
                 format!("{x:.1},{y:.1}")
@@ -219,7 +257,7 @@ fn graph(page: &mut String, series: &[(Snapshot, f64)]) {
             .collect();
         let _ = writeln!(
             page,
-            "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" points=\"{}\"><title>{name}</title></polyline>",
+            "<polyline class=\"series\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" points=\"{}\"><title>{name}</title></polyline>",
             points.join(" ")
         );
     }
