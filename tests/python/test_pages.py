@@ -6,7 +6,7 @@ Chromium (Debian's `chromium`) loads the page and is driven over the DevTools pr
 websocket-client. Each page must load with no console error or uncaught exception, draw its chart
 from the server's JSON, and redraw it without a reload (the count in `document.body.dataset.updates`
 grows, and the chart's paths follow the server's data). A screenshot of each page is written to
-out/pages/ (docs/images/ holds copies for docs/deploy.md).
+out/pages/.
 """
 
 import json
