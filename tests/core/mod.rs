@@ -15,7 +15,15 @@ use tokio::net::TcpStream;
 
 async fn start(app: Router, config: ServerConfig) -> common::Running {
     common::start(|listener, token| async move {
-        server::serve(listener, app, &config, Arc::new(Metrics::default()), token).await
+        server::serve(
+            listener,
+            app,
+            &config,
+            Arc::new(Metrics::default()),
+            token,
+            || Ok(()),
+        )
+        .await
     })
     .await
 }

@@ -841,9 +841,16 @@ async fn tls_stub(load: &'static str, files: &tls::CertFiles) -> (SocketAddr, Ca
     let stop = token.clone();
     let app = Router::new().route("/load", get(move || async move { load }));
     tokio::spawn(async move {
-        server::serve(listener, app, &config, Arc::new(Metrics::default()), stop)
-            .await
-            .unwrap();
+        server::serve(
+            listener,
+            app,
+            &config,
+            Arc::new(Metrics::default()),
+            stop,
+            || Ok(()),
+        )
+        .await
+        .unwrap();
     });
     (addr, token)
 }
