@@ -15,9 +15,10 @@ use std::time::Duration;
 pub const MAX_HTTP_CONNECTIONS: usize = 1024;
 
 /// Concurrent connections from one IP address, with the same replace-the-oldest-idle rule.
-/// Config key: `maxConnectionsPerIp`. A quarter of the global cap, so one address cannot hold
-/// every busy slot; behind a reverse proxy every client has the proxy's address: raise it there.
-pub const MAX_CONNECTIONS_PER_IP: usize = 256;
+/// Config key: `maxConnectionsPerIp`. The global cap by default: clients behind one NAT or
+/// reverse proxy share an address, and a burst of a thousand requests from one is legitimate;
+/// a server facing the internet directly lowers it so one address cannot hold every busy slot.
+pub const MAX_CONNECTIONS_PER_IP: usize = MAX_HTTP_CONNECTIONS;
 
 /// Longest a request head may take from its first byte. Config key: `headerReadTimeoutSeconds`.
 /// A real head arrives in one packet; slowloris heads are cut here.

@@ -35,8 +35,8 @@ use tower::ServiceExt;
 use tracing::{info, warn, Instrument};
 
 use self::connection::{
-    count_closed, reason, ConnState, GuardedBody, InFlight, Registry, RequestGuard, Slot,
-    TimedBody, TimedIo, Timeouts,
+    count_closed, reason, ConnState, Count, GuardedBody, Registry, RequestGuard, Slot, TimedBody,
+    TimedIo, Timeouts,
 };
 use super::config::ServerConfig;
 use super::limits;
@@ -87,7 +87,10 @@ struct Shared {
     hard_stop: CancellationToken,
     /// Cancelled when serving ends: every connection is dropped.
     kill: CancellationToken,
-    in_flight: InFlight,
+    /// Requests not yet answered.
+    in_flight: Count,
+    /// Connection tasks still serving HTTP (a WebSocket's ends at its upgrade).
+    connections: Count,
 }
 
 /// Serves `app` on `listener` until `shutdown` is cancelled, then lets requests in flight finish
@@ -147,7 +150,8 @@ pub async fn serve(
         draining: shutdown.clone(),
         hard_stop: CancellationToken::new(),
         kill: CancellationToken::new(),
-        in_flight: InFlight::new(),
+        in_flight: Count::new(),
+        connections: Count::new(),
     });
     let registry = Registry::new(
         config.max_http_connections,
@@ -164,22 +168,24 @@ pub async fn serve(
             () = shutdown.cancelled(), if grace_end.is_none() => {
                 grace_end = Some(tokio::time::Instant::now() + grace);
                 info!(
-                    requests_in_flight = shared.in_flight.count(),
+                    requests_in_flight = shared.in_flight.get(),
                     grace_s = grace.as_secs_f64(),
                     "shutting down: not ready, no new work; finishing requests in flight"
                 );
             }
-            () = shared.in_flight.drained(), if grace_end.is_some() => {
+            // Connections close once their last answer is written (hyper's graceful shutdown,
+            // or `Connection: close` on those accepted since), so this waits for every answer.
+            () = shared.connections.zero(), if grace_end.is_some() => {
                 info!("all requests in flight answered");
                 break;
             }
             () = sleep_until_some(grace_end) => {
                 warn!(
-                    requests_in_flight = shared.in_flight.count(),
+                    requests_in_flight = shared.in_flight.get(),
                     "grace period elapsed; answering the requests still running 503"
                 );
                 shared.hard_stop.cancel();
-                let _ = tokio::time::timeout(limits::SHUTDOWN_ANSWER_TIME, shared.in_flight.drained()).await;
+                let _ = tokio::time::timeout(limits::SHUTDOWN_ANSWER_TIME, shared.connections.zero()).await;
                 break;
             }
             accepted = listener.accept() => match accepted {
@@ -223,9 +229,14 @@ fn accept(shared: &Arc<Shared>, registry: &Arc<Registry>, stream: TcpStream, pee
         return;
     };
     let shared = Arc::clone(shared);
+    // Counted before the task starts, so a shutdown starting now waits for it.
+    let task = shared.connections.enter();
     tokio::spawn(
-        async move { run_connection(shared, stream, slot, peer).await }
-            .instrument(tracing::debug_span!("connection", %peer)),
+        async move {
+            run_connection(shared, stream, slot, peer).await;
+            drop(task);
+        }
+        .instrument(tracing::debug_span!("connection", %peer)),
     );
 }
 

@@ -1,5 +1,7 @@
 //! The shared server bootstrap on real sockets: health and metrics, TLS, graceful shutdown.
 
+mod connections;
+
 use crate::common;
 
 use std::sync::Arc;

@@ -73,7 +73,8 @@ pub(super) struct ConnState {
     idle_since_ms: AtomicU64,
     /// Milliseconds after `born`, plus one, of the first byte read while idle; 0 for none.
     first_byte_ms: AtomicU64,
-    /// Wakes the connection's task when a request ends, so it re-arms its idle deadline.
+    /// Wakes the connection's task when a request ends or a head begins, so it re-arms its
+    /// idle deadline.
     changed: Notify,
     close: CancellationToken,
     reason: OnceLock<&'static str>,
@@ -147,43 +148,59 @@ impl ConnState {
         if self.is_idle() && self.first_byte_ms.load(Ordering::Relaxed) == 0 {
             self.first_byte_ms
                 .store(self.now_ms().saturating_add(1), Ordering::Release);
+            // The header deadline may come before the idle one the task sleeps until.
+            self.changed.notify_one();
         }
     }
 }
 
-/// Requests in flight over all connections of one listener, which shutdown waits for.
+/// A number of things in progress (requests, connection tasks) that shutdown waits for.
 #[derive(Clone)]
-pub(super) struct InFlight(Arc<tokio::sync::watch::Sender<usize>>);
+pub(super) struct Count(Arc<tokio::sync::watch::Sender<usize>>);
 
-impl InFlight {
+impl Count {
     pub fn new() -> Self {
         Self(Arc::new(tokio::sync::watch::channel(0).0))
     }
 
-    pub fn count(&self) -> usize {
+    pub fn get(&self) -> usize {
         *self.0.borrow()
     }
 
-    /// Returns once no request is in flight.
-    pub async fn drained(&self) {
+    /// Counts one more until the guard is dropped.
+    pub fn enter(&self) -> Counted {
+        self.0.send_modify(|n| *n += 1);
+        Counted(self.clone())
+    }
+
+    /// Returns once the count is zero.
+    pub async fn zero(&self) {
         let mut receiver = self.0.subscribe();
         let _ = receiver.wait_for(|&n| n == 0).await;
+    }
+}
+
+/// One unit of a [`Count`], for as long as it lives.
+pub(super) struct Counted(Count);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        (self.0).0.send_modify(|n| *n = n.saturating_sub(1));
     }
 }
 
 /// One request in progress: it keeps its connection busy and counted until its answer is sent.
 pub(super) struct RequestGuard {
     conn: Arc<ConnState>,
-    in_flight: InFlight,
+    _counted: Counted,
 }
 
 impl RequestGuard {
-    pub fn start(conn: &Arc<ConnState>, in_flight: &InFlight) -> Self {
+    pub fn start(conn: &Arc<ConnState>, in_flight: &Count) -> Self {
         conn.active.fetch_add(1, Ordering::AcqRel);
-        in_flight.0.send_modify(|n| *n += 1);
         Self {
             conn: Arc::clone(conn),
-            in_flight: in_flight.clone(),
+            _counted: in_flight.enter(),
         }
     }
 }
@@ -196,7 +213,6 @@ impl Drop for RequestGuard {
             conn.idle_since_ms.store(conn.now_ms(), Ordering::Release);
             conn.changed.notify_one();
         }
-        self.in_flight.0.send_modify(|n| *n = n.saturating_sub(1));
     }
 }
 
