@@ -11,6 +11,7 @@
 //! answered 503; requests in flight get `shutdownGraceSeconds`; then those still running are
 //! answered 503, and [`limits::SHUTDOWN_ANSWER_TIME`] later every connection is dropped.
 
+mod body;
 mod connection;
 
 use std::net::SocketAddr;
@@ -34,9 +35,9 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tracing::{info, warn, Instrument};
 
+use self::body::{GuardedBody, TimedBody};
 use self::connection::{
-    count_closed, reason, ConnState, Count, GuardedBody, Registry, RequestGuard, Slot, TimedBody,
-    TimedIo, Timeouts,
+    count_closed, reason, ConnState, Count, Registry, RequestGuard, Slot, TimedIo, Timeouts,
 };
 use super::config::ServerConfig;
 use super::limits;

@@ -212,9 +212,9 @@ async fn stalled_and_dripping_bodies_are_cut_on_http1_and_http2() {
             break started.elapsed();
         }
         let mut byte = [0u8; 1];
-        match tokio::time::timeout(Duration::from_millis(50), drip.read(&mut byte)).await {
-            Ok(Ok(0) | Err(_)) => break started.elapsed(),
-            _ => {}
+        let read = tokio::time::timeout(Duration::from_millis(50), drip.read(&mut byte)).await;
+        if let Ok(Ok(0) | Err(_)) = read {
+            break started.elapsed();
         }
     };
 
