@@ -5,8 +5,22 @@ use std::process::ExitCode;
 use gltf_cloud::cli::{self, Command};
 use gltf_cloud::{core, roles};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("gltf-cloud: error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(run());
+    // Dropping the runtime would wait for every blocking task (a scene load, an encode) however
+    // long it runs; the roles have answered everyone by now, so the process exits on time instead.
+    runtime.shutdown_timeout(core::limits::EXIT_WAIT);
+    code
+}
+
+async fn run() -> ExitCode {
     let cli = cli::parse();
     let logging = cli.logging;
     let result = match cli.command {

@@ -284,6 +284,20 @@ pub struct ServerConfig {
     pub log_dir: Option<PathBuf>,
     /// See [`limits::MAX_HTTP_CONNECTIONS`].
     pub max_http_connections: usize,
+    /// See [`limits::MAX_CONNECTIONS_PER_IP`].
+    pub max_connections_per_ip: usize,
+    /// See [`limits::HEADER_READ_TIMEOUT`].
+    pub header_read_timeout_seconds: f64,
+    /// See [`limits::IDLE_TIMEOUT`].
+    pub idle_timeout_seconds: f64,
+    /// See [`limits::BODY_STALL_TIMEOUT`].
+    pub body_stall_timeout_seconds: f64,
+    /// See [`limits::MIN_BODY_BYTES_PER_SECOND`].
+    pub min_body_bytes_per_second: u64,
+    /// See [`limits::TLS_HANDSHAKE_TIMEOUT`].
+    pub tls_handshake_timeout_seconds: f64,
+    /// See [`limits::WRITE_TIMEOUT`].
+    pub write_timeout_seconds: f64,
     /// See [`limits::SHUTDOWN_GRACE`].
     pub shutdown_grace_seconds: f64,
 }
@@ -297,6 +311,13 @@ impl Default for ServerConfig {
             ssl_key: None,
             log_dir: None,
             max_http_connections: limits::MAX_HTTP_CONNECTIONS,
+            max_connections_per_ip: limits::MAX_CONNECTIONS_PER_IP,
+            header_read_timeout_seconds: limits::HEADER_READ_TIMEOUT.as_secs_f64(),
+            idle_timeout_seconds: limits::IDLE_TIMEOUT.as_secs_f64(),
+            body_stall_timeout_seconds: limits::BODY_STALL_TIMEOUT.as_secs_f64(),
+            min_body_bytes_per_second: limits::MIN_BODY_BYTES_PER_SECOND,
+            tls_handshake_timeout_seconds: limits::TLS_HANDSHAKE_TIMEOUT.as_secs_f64(),
+            write_timeout_seconds: limits::WRITE_TIMEOUT.as_secs_f64(),
             shutdown_grace_seconds: limits::SHUTDOWN_GRACE.as_secs_f64(),
         }
     }
@@ -346,6 +367,31 @@ impl ServerConfig {
     /// See [`limits::SHUTDOWN_GRACE`]; negative or non-finite values fall back to the default.
     pub fn shutdown_grace(&self) -> Duration {
         seconds(self.shutdown_grace_seconds).unwrap_or(limits::SHUTDOWN_GRACE)
+    }
+
+    /// See [`limits::HEADER_READ_TIMEOUT`]; unusable values fall back to the default.
+    pub fn header_read_timeout(&self) -> Duration {
+        seconds(self.header_read_timeout_seconds).unwrap_or(limits::HEADER_READ_TIMEOUT)
+    }
+
+    /// See [`limits::IDLE_TIMEOUT`]; unusable values fall back to the default.
+    pub fn idle_timeout(&self) -> Duration {
+        seconds(self.idle_timeout_seconds).unwrap_or(limits::IDLE_TIMEOUT)
+    }
+
+    /// See [`limits::BODY_STALL_TIMEOUT`]; unusable values fall back to the default.
+    pub fn body_stall_timeout(&self) -> Duration {
+        seconds(self.body_stall_timeout_seconds).unwrap_or(limits::BODY_STALL_TIMEOUT)
+    }
+
+    /// See [`limits::TLS_HANDSHAKE_TIMEOUT`]; unusable values fall back to the default.
+    pub fn tls_handshake_timeout(&self) -> Duration {
+        seconds(self.tls_handshake_timeout_seconds).unwrap_or(limits::TLS_HANDSHAKE_TIMEOUT)
+    }
+
+    /// See [`limits::WRITE_TIMEOUT`]; unusable values fall back to the default.
+    pub fn write_timeout(&self) -> Duration {
+        seconds(self.write_timeout_seconds).unwrap_or(limits::WRITE_TIMEOUT)
     }
 }
 
@@ -433,6 +479,13 @@ mod tests {
             config_key!(ServerConfig, ssl_key),
             config_key!(ServerConfig, log_dir),
             config_key!(ServerConfig, max_http_connections),
+            config_key!(ServerConfig, max_connections_per_ip),
+            config_key!(ServerConfig, header_read_timeout_seconds),
+            config_key!(ServerConfig, idle_timeout_seconds),
+            config_key!(ServerConfig, body_stall_timeout_seconds),
+            config_key!(ServerConfig, min_body_bytes_per_second),
+            config_key!(ServerConfig, tls_handshake_timeout_seconds),
+            config_key!(ServerConfig, write_timeout_seconds),
             config_key!(ServerConfig, shutdown_grace_seconds),
         ];
         let mut serde = serde_keys::<ServerConfig>();

@@ -8,13 +8,55 @@ use std::time::Duration;
 
 // ---- Every server ----
 
-/// Concurrent TCP connections one listener serves before `accept` waits for a free slot.
-/// Config key: `maxHttpConnections`. Bounded so a connection flood cannot exhaust file descriptors.
+/// Concurrent TCP connections one listener serves. Config key: `maxHttpConnections`. Bounded so
+/// a connection flood cannot exhaust file descriptors; a connection beyond it closes the oldest
+/// idle one (no request in progress), and is refused with a 503 only when every one is busy, so
+/// idle floods never lock out `/livez`.
 pub const MAX_HTTP_CONNECTIONS: usize = 1024;
+
+/// Concurrent connections from one IP address, with the same replace-the-oldest-idle rule.
+/// Config key: `maxConnectionsPerIp`. The global cap by default: clients behind one NAT or
+/// reverse proxy share an address, and a burst of a thousand requests from one is legitimate;
+/// a server facing the internet directly lowers it so one address cannot hold every busy slot.
+pub const MAX_CONNECTIONS_PER_IP: usize = MAX_HTTP_CONNECTIONS;
+
+/// Longest a request head may take from its first byte. Config key: `headerReadTimeoutSeconds`.
+/// A real head arrives in one packet; slowloris heads are cut here.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Longest a connection may stay open with no request in progress and nothing sent (before its
+/// first request, or between keep-alive requests). Config key: `idleTimeoutSeconds`.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Longest a request body may send nothing while the server waits for it. Config key:
+/// `bodyStallTimeoutSeconds`. Also the grace before [`MIN_BODY_BYTES_PER_SECOND`] applies.
+pub const BODY_STALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Least average rate of a request body, counted over the time the server waited for it, after
+/// [`BODY_STALL_TIMEOUT`]. Config key: `minBodyBytesPerSecond` (0 turns it off). 4 KiB/s sends a
+/// 50 MB Drake scene in under 3.5 hours: any real link is far faster; a byte-a-minute drip is not.
+pub const MIN_BODY_BYTES_PER_SECOND: u64 = 4096;
+
+/// Longest a TLS handshake may take from the connection's start. Config key:
+/// `tlsHandshakeTimeoutSeconds`. A handshake is two round trips.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest a write to a client may wait for the client to read (a full socket buffer). Config
+/// key: `writeTimeoutSeconds`. A client that never reads its (up to 256 MiB) answer is cut here
+/// and the answer freed; a slow but reading client always makes progress well within it.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How long in-flight requests may run after SIGINT/SIGTERM before the server exits anyway.
 /// Config key: `shutdownGraceSeconds`. Long enough for a large render, short enough for systemd.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// After the grace period, how long the 503 answers of requests still in flight may take to be
+/// written before every connection is dropped; with it the process exits within grace + 1 s.
+pub const SHUTDOWN_ANSWER_TIME: Duration = Duration::from_millis(300);
+
+/// After `run` returns, how long the process waits for blocking work it can no longer use (a
+/// scene load, an encode, a render) before exiting anyway.
+pub const EXIT_WAIT: Duration = Duration::from_millis(200);
 
 /// Largest log file before it is rotated, and how many rotated files are kept; the Webots servers
 /// use Python's `RotatingFileHandler(maxBytes=500000, backupCount=10)`, and operators expect the same.
@@ -102,6 +144,10 @@ pub const COMPOSE_DOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Interval between machine load samples: the original's `SNAPSHOT_REFRESH`.
 pub const LOAD_SAMPLE_PERIOD: Duration = Duration::from_secs(1);
+
+/// Longest a `/client` WebSocket may stay open before its `start` (or `init`) message. Config
+/// key: `clientStartTimeoutSeconds`. The web client sends it as soon as the socket opens.
+pub const CLIENT_START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Largest `/client` WebSocket frame read; every real message is a few hundred bytes.
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 64 * 1024;

@@ -1,9 +1,18 @@
 //! The bootstrap every server role shares: bind, accept (plain or TLS), serve an axum router with
-//! `/healthz` and `/metrics` added, one span and one metrics record per request, and a graceful
-//! shutdown when the token is cancelled.
+//! `/livez`, `/readyz`, `/healthz` and `/metrics` added, one span and one metrics record per
+//! request, connection limits in time and number ([`connection`]), and a shutdown bounded by the
+//! grace period.
 //!
-//! Roles build their own [`Router`] and hand it to [`serve`]; they never touch sockets themselves,
-//! so TLS, connection limits and shutdown behave the same in all three servers.
+//! Roles build their own [`Router`] and hand it to [`serve`] with their [`Readiness`]; they never
+//! touch sockets themselves, so TLS, connection limits and shutdown behave the same in all three
+//! servers.
+//!
+//! Shutdown, in order: `/readyz` fails and every new request but the probes and `/metrics` is
+//! answered 503; requests in flight get `shutdownGraceSeconds`; then those still running are
+//! answered 503, and [`limits::SHUTDOWN_ANSWER_TIME`] later every connection is dropped.
+
+mod body;
+mod connection;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,30 +20,50 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, MatchedPath, Request};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode, Version};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tracing::{info, warn, Instrument};
 
+use self::body::{GuardedBody, TimedBody};
+use self::connection::{
+    count_closed, reason, ConnState, Count, Registry, RequestGuard, Slot, TimedIo, Timeouts,
+};
 use super::config::ServerConfig;
+use super::limits;
 use super::metrics::Metrics;
 use super::tls;
 
 /// The first byte of every TLS connection (a handshake record); anything else on a TLS port is a
 /// client speaking plain HTTP, which gets a short explanation instead of a silent hang-up.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// Paths answered while shutting down: the probes, so orchestrators see the state, and metrics.
+const ALWAYS_ANSWERED: [&str; 4] = ["/livez", "/readyz", "/healthz", "/metrics"];
+
+/// Whether a role can take new work now: `/readyz` answers 200 for `Ok`, 503 with the reason
+/// otherwise. Every role passes one to [`serve`]; shutdown fails readiness before it is asked.
+pub trait Readiness: Send + Sync + 'static {
+    /// # Errors
+    /// Why the role cannot take new work, in a few words for the probe's answer.
+    fn check(&self) -> Result<(), String>;
+}
+
+impl<F: Fn() -> Result<(), String> + Send + Sync + 'static> Readiness for F {
+    fn check(&self) -> Result<(), String> {
+        self()
+    }
+}
 
 /// Binds the listener a role will serve on: `host:port` from the config, or the role's default port.
 ///
@@ -47,8 +76,26 @@ pub async fn bind(config: &ServerConfig, default_port: u16) -> anyhow::Result<Tc
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
 }
 
+/// What every connection task of one listener shares.
+struct Shared {
+    app: Router,
+    metrics: Arc<Metrics>,
+    tls: Option<TlsAcceptor>,
+    timeouts: Timeouts,
+    /// Cancelled when shutdown starts.
+    draining: CancellationToken,
+    /// Cancelled when the grace period is over: requests still running are answered 503.
+    hard_stop: CancellationToken,
+    /// Cancelled when serving ends: every connection is dropped.
+    kill: CancellationToken,
+    /// Requests not yet answered.
+    in_flight: Count,
+    /// Connection tasks still serving HTTP (a WebSocket's ends at its upgrade).
+    connections: Count,
+}
+
 /// Serves `app` on `listener` until `shutdown` is cancelled, then lets requests in flight finish
-/// within the configured grace period.
+/// within the configured grace period and answers those still running 503.
 ///
 /// Logs `listening on http(s)://ADDR` once bound, which scripts and tests parse to find the port.
 ///
@@ -61,6 +108,7 @@ pub async fn serve(
     config: &ServerConfig,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
+    readiness: impl Readiness,
 ) -> anyhow::Result<()> {
     let tls = match config.tls_paths()? {
         Some((cert, key)) => Some(TlsAcceptor::from(tls::server_config(cert, key)?)),
@@ -71,7 +119,14 @@ pub async fn serve(
 
     let observed = Arc::clone(&metrics);
     let scraped = Arc::clone(&metrics);
+    let stopping = shutdown.clone();
+    let readiness = Arc::new(readiness);
     let app = app
+        .route("/livez", get(|| async { "ok\n" }))
+        .route(
+            "/readyz",
+            get(move || async move { ready_response(&stopping, &*readiness) }),
+        )
         .route("/healthz", get(|| async { "ok\n" }))
         // Browsers ask for it with every page; a 404 would be a console error on every monitor.
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
@@ -83,102 +138,247 @@ pub async fn serve(
             observe(Arc::clone(&observed), req, next)
         }));
 
+    let shared = Arc::new(Shared {
+        app,
+        metrics: Arc::clone(&metrics),
+        tls,
+        timeouts: Timeouts {
+            header: config.header_read_timeout(),
+            idle: config.idle_timeout(),
+            body_stall: config.body_stall_timeout(),
+            min_body_rate: config.min_body_bytes_per_second,
+            tls_handshake: config.tls_handshake_timeout(),
+            write: config.write_timeout(),
+        },
+        draining: shutdown.clone(),
+        hard_stop: CancellationToken::new(),
+        kill: CancellationToken::new(),
+        in_flight: Count::new(),
+        connections: Count::new(),
+    });
+    let registry = Registry::new(
+        config.max_http_connections,
+        config.max_connections_per_ip,
+        Arc::clone(&metrics),
+    );
     info!("listening on {scheme}://{local}");
-    let slots = Arc::new(Semaphore::new(config.max_http_connections.max(1)));
-    let graceful = GracefulShutdown::new();
+    let grace = config.shutdown_grace();
+    // Set when shutdown starts: the end of the grace period.
+    let mut grace_end: Option<tokio::time::Instant> = None;
     let mut accept_backoff = Duration::from_millis(10);
     loop {
-        let slot = tokio::select! {
-            () = shutdown.cancelled() => break,
-            slot = Arc::clone(&slots).acquire_owned() => slot?,
-        };
-        let (stream, peer) = tokio::select! {
-            () = shutdown.cancelled() => break,
+        tokio::select! {
+            () = shutdown.cancelled(), if grace_end.is_none() => {
+                grace_end = Some(tokio::time::Instant::now() + grace);
+                info!(
+                    requests_in_flight = shared.in_flight.get(),
+                    grace_s = grace.as_secs_f64(),
+                    "shutting down: not ready, no new work; finishing requests in flight"
+                );
+            }
+            // Connections close once their last answer is written (hyper's graceful shutdown,
+            // or `Connection: close` on those accepted since), so this waits for every answer.
+            () = shared.connections.zero(), if grace_end.is_some() => {
+                info!("all requests in flight answered");
+                break;
+            }
+            () = sleep_until_some(grace_end) => {
+                warn!(
+                    requests_in_flight = shared.in_flight.get(),
+                    "grace period elapsed; answering the requests still running 503"
+                );
+                shared.hard_stop.cancel();
+                let _ = tokio::time::timeout(limits::SHUTDOWN_ANSWER_TIME, shared.connections.zero()).await;
+                break;
+            }
             accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
+                Ok((stream, peer)) => {
+                    accept_backoff = Duration::from_millis(10);
+                    accept(&shared, &registry, stream, peer);
+                }
                 Err(e) => {
                     // Accept errors (EMFILE, ECONNABORTED) are transient: back off instead of spinning.
                     warn!(cause = %e, "accept failed");
                     tokio::time::sleep(accept_backoff).await;
                     accept_backoff = (accept_backoff * 2).min(Duration::from_secs(1));
-                    continue;
                 }
             },
-        };
-        accept_backoff = Duration::from_millis(10);
-        let connection = Connection {
-            app: app.clone(),
-            metrics: Arc::clone(&metrics),
-            tls: tls.clone(),
-            peer,
-        };
-        let watcher = graceful.watcher();
-        tokio::spawn(
-            async move {
-                let _slot = slot;
-                connection.run(stream, watcher).await;
-            }
-            .instrument(tracing::debug_span!("connection", %peer)),
-        );
+        }
     }
     drop(listener);
-
-    let open = graceful.count();
-    let grace = config.shutdown_grace();
-    info!(
-        open_connections = open,
-        grace_s = grace.as_secs_f64(),
-        "stopped accepting; finishing requests in flight"
-    );
-    tokio::select! {
-        () = graceful.shutdown() => info!("all connections closed"),
-        () = tokio::time::sleep(grace) => warn!("grace period elapsed with connections still open; closing them"),
-    }
+    shared.kill.cancel();
     Ok(())
 }
 
-struct Connection {
-    app: Router,
-    metrics: Arc<Metrics>,
-    tls: Option<TlsAcceptor>,
-    peer: SocketAddr,
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
 }
 
-impl Connection {
-    async fn run(self, stream: TcpStream, watcher: hyper_util::server::graceful::Watcher) {
-        let _ = stream.set_nodelay(true);
-        let _gauge = ConnectionGauge::open(Arc::clone(&self.metrics));
-        let stream = match &self.tls {
-            None => Either::Left(stream),
-            Some(acceptor) => match tls_handshake(stream, acceptor).await {
-                Some(stream) => Either::Right(stream),
-                None => return,
-            },
-        };
-        let (app, peer) = (self.app, self.peer);
-        let service = TowerToHyperService::new(tower::service_fn(
-            move |mut req: Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                app.clone().oneshot(req.map(Body::new))
-            },
-        ));
-        let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        if let Err(e) = watcher.watch(connection).await {
-            tracing::debug!(cause = %e, "connection ended with an error");
+/// Gives a new connection its slot and task, or refuses it with a 503 when every connection
+/// under its cap is busy.
+fn accept(shared: &Arc<Shared>, registry: &Arc<Registry>, stream: TcpStream, peer: SocketAddr) {
+    let Some(slot) = registry.admit(peer.ip()) else {
+        count_closed(&shared.metrics, reason::REFUSED);
+        tracing::debug!(%peer, "connection refused: every connection busy");
+        if shared.tls.is_none() {
+            // Best effort and never waiting: the accept loop must not block on one client.
+            let _ = stream.try_write(
+                b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n",
+            );
+        }
+        return;
+    };
+    let shared = Arc::clone(shared);
+    // Counted before the task starts, so a shutdown starting now waits for it.
+    let task = shared.connections.enter();
+    tokio::spawn(
+        async move {
+            run_connection(shared, stream, slot, peer).await;
+            drop(task);
+        }
+        .instrument(tracing::debug_span!("connection", %peer)),
+    );
+}
+
+async fn run_connection(shared: Arc<Shared>, stream: TcpStream, slot: Slot, peer: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let conn = Arc::clone(slot.conn());
+    let io = TimedIo::new(
+        stream,
+        slot,
+        shared.timeouts.write,
+        Arc::clone(&shared.metrics),
+    );
+    let io = match &shared.tls {
+        None => Either::Left(io),
+        Some(acceptor) => {
+            let handshake = tls_handshake(io, acceptor);
+            let limit = shared.timeouts.tls_handshake;
+            let stream = tokio::select! {
+                done = tokio::time::timeout(limit, handshake) => match done {
+                    Ok(Some(stream)) => stream,
+                    Ok(None) => return,
+                    Err(_) => {
+                        count_closed(&shared.metrics, reason::TLS_HANDSHAKE_TIMEOUT);
+                        tracing::debug!(timeout_s = limit.as_secs_f64(), "TLS handshake timed out");
+                        return;
+                    }
+                },
+                () = conn.closing().cancelled() => return,
+                () = shared.kill.cancelled() => return,
+            };
+            Either::Right(stream)
+        }
+    };
+    let accepted_while_draining = shared.draining.is_cancelled();
+    let handler = Arc::clone(&shared);
+    let state = Arc::clone(&conn);
+    let service = TowerToHyperService::new(tower::service_fn(
+        move |req: Request<hyper::body::Incoming>| {
+            let shared = Arc::clone(&handler);
+            let conn = Arc::clone(&state);
+            async move { Ok::<_, std::convert::Infallible>(answer(&shared, &conn, peer, req).await) }
+        },
+    ));
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    tokio::pin!(connection);
+    // Connections accepted before shutdown are asked to finish; later ones close after their
+    // answer, which carries `Connection: close`.
+    let mut asked_to_finish = accepted_while_draining;
+    loop {
+        let deadline = conn.deadline(&shared.timeouts);
+        tokio::select! {
+            done = connection.as_mut() => {
+                if let Err(e) = done {
+                    tracing::debug!(cause = %e, "connection ended with an error");
+                }
+                return;
+            }
+            () = conn.closing().cancelled() => return,
+            () = shared.kill.cancelled() => return,
+            () = shared.draining.cancelled(), if !asked_to_finish => {
+                asked_to_finish = true;
+                connection.as_mut().graceful_shutdown();
+            }
+            () = conn.changed().notified() => {}
+            () = sleep_until_some(deadline.map(|(at, _)| at)) => {
+                // Re-read: a request may have started since the deadline was computed.
+                if let Some((at, why)) = conn.deadline(&shared.timeouts) {
+                    if at <= tokio::time::Instant::now() {
+                        count_closed(&shared.metrics, why);
+                        tracing::debug!(reason = why, "idle connection closed");
+                        conn.close_with(why);
+                        return;
+                    }
+                }
+            }
         }
     }
 }
 
+/// One request: timed body in, the role's answer out, kept counted in flight until it is sent;
+/// 503 for new work once shutdown has started, and for work still running when the grace ends.
+async fn answer(
+    shared: &Shared,
+    conn: &Arc<ConnState>,
+    peer: SocketAddr,
+    req: Request<hyper::body::Incoming>,
+) -> Response {
+    let guard = RequestGuard::start(conn, &shared.in_flight);
+    let draining = shared.draining.is_cancelled();
+    let http1 = req.version() < Version::HTTP_2;
+    let mut req = req.map(|body| {
+        Body::new(TimedBody::new(
+            body,
+            Arc::clone(conn),
+            shared.timeouts,
+            Arc::clone(&shared.metrics),
+        ))
+    });
+    req.extensions_mut().insert(ConnectInfo(peer));
+    let response = if draining && !ALWAYS_ANSWERED.contains(&req.uri().path()) {
+        shutting_down()
+    } else {
+        tokio::select! {
+            response = shared.app.clone().oneshot(req) => match response {
+                Ok(response) => response,
+                Err(never) => match never {},
+            },
+            () = shared.hard_stop.cancelled() => shutting_down(),
+        }
+    };
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        conn.mark_upgraded();
+    }
+    let (mut parts, body) = response.into_parts();
+    if draining && http1 {
+        parts
+            .headers
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    Response::from_parts(parts, Body::new(GuardedBody::new(body, guard)))
+}
+
+fn shutting_down() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, "1")],
+        "server shutting down\n",
+    )
+        .into_response()
+}
+
 /// Completes a TLS handshake, or answers a plain-HTTP client with a 400 that says to use https.
 async fn tls_handshake(
-    mut stream: TcpStream,
+    mut stream: TimedIo<TcpStream>,
     acceptor: &TlsAcceptor,
-) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+) -> Option<tokio_rustls::server::TlsStream<TimedIo<TcpStream>>> {
     let mut first = [0u8; 1];
-    match stream.peek(&mut first).await {
+    match stream.get_ref().peek(&mut first).await {
         Ok(1) if first[0] != TLS_HANDSHAKE_RECORD => {
             let body = "This server speaks HTTPS; use an https:// or wss:// URL.\n";
             let reply = format!(
@@ -205,22 +405,20 @@ async fn tls_handshake(
     }
 }
 
-/// Counts a connection in `http_connections_in_flight` for exactly as long as it lives.
-struct ConnectionGauge(Arc<Metrics>);
-
-impl ConnectionGauge {
-    const NAME: &'static str = "http_connections_in_flight";
-    const HELP: &'static str = "TCP connections currently open.";
-
-    fn open(metrics: Arc<Metrics>) -> Self {
-        metrics.gauge_add(Self::NAME, Self::HELP, &[], 1.0);
-        Self(metrics)
-    }
-}
-
-impl Drop for ConnectionGauge {
-    fn drop(&mut self) {
-        self.0.gauge_add(Self::NAME, Self::HELP, &[], -1.0);
+/// `/readyz`: 503 as soon as shutdown starts, else the role's answer.
+fn ready_response(stopping: &CancellationToken, readiness: &dyn Readiness) -> Response {
+    let state = if stopping.is_cancelled() {
+        Err("shutting down".to_owned())
+    } else {
+        readiness.check()
+    };
+    match state {
+        Ok(()) => "ready\n".into_response(),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {why}\n"),
+        )
+            .into_response(),
     }
 }
 
@@ -239,7 +437,7 @@ async fn observe(metrics: Arc<Metrics>, req: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let quiet = route == "/healthz" || route == "/metrics" || route == "/favicon.ico";
+    let quiet = ALWAYS_ANSWERED.contains(&route.as_str()) || route == "/favicon.ico";
     let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path());
     let started = Instant::now();
     let response = next.run(req).instrument(span.clone()).await;

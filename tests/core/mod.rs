@@ -1,5 +1,7 @@
 //! The shared server bootstrap on real sockets: health and metrics, TLS, graceful shutdown.
 
+mod connections;
+
 use crate::common;
 
 use std::sync::Arc;
@@ -15,7 +17,15 @@ use tokio::net::TcpStream;
 
 async fn start(app: Router, config: ServerConfig) -> common::Running {
     common::start(|listener, token| async move {
-        server::serve(listener, app, &config, Arc::new(Metrics::default()), token).await
+        server::serve(
+            listener,
+            app,
+            &config,
+            Arc::new(Metrics::default()),
+            token,
+            || Ok(()),
+        )
+        .await
     })
     .await
 }

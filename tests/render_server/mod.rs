@@ -381,3 +381,96 @@ async fn reserved_endpoints_are_refused_at_start() {
         .unwrap_err();
     assert!(err.to_string().contains("reserved"), "{err}");
 }
+
+#[tokio::test]
+async fn shutdown_with_renders_queued_answers_503_and_returns_within_grace_plus_one_second() {
+    common::require_adapter!();
+    let grace = Duration::from_millis(300);
+    let mut config = Config {
+        render_workers: 1,
+        render_queue_depth: 4,
+        ..Config::default()
+    };
+    config.server.shutdown_grace_seconds = grace.as_secs_f64();
+    let server = Server::start(config).await;
+    let ready = common::get(server.addr, "/readyz").await;
+    assert_eq!((ready.status, ready.text().as_str()), (200, "ready\n"));
+
+    // Large images, so the first is still rendering or encoding while the others wait.
+    let intrinsics = Intrinsics::from_fov_y(4096, 4096, std::f64::consts::FRAC_PI_4, 0.01, 10.0);
+    let big = Form::new(
+        tabletop(ImageType::Color),
+        1,
+        ImageType::Color,
+        &intrinsics,
+        DepthRange {
+            min_depth: 0.05,
+            max_depth: 5.0,
+        },
+    );
+    let boundary = "------------------------gltfcloudtestboundary";
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let body = big.multipart_body(boundary);
+    let requests: Vec<_> = (0..3)
+        .map(|_| {
+            let (addr, content_type, body) = (server.addr, content_type.clone(), body.clone());
+            tokio::spawn(async move { common::post(addr, "/render", &content_type, body).await })
+        })
+        .collect();
+    // Wait until all three are admitted (reading, loading, queued or rendering).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = common::get(server.addr, "/metrics").await.text();
+        let admitted = common::parse_prometheus(&text)
+            .into_iter()
+            .find(|(s, _)| s == "render_requests_in_flight")
+            .map_or(0.0, |(_, v)| v);
+        if admitted >= 3.0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "requests never admitted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let started = std::time::Instant::now();
+    server.shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(30), server.0.task)
+        .await
+        .expect("run returns")
+        .unwrap()
+        .unwrap();
+    let took = started.elapsed();
+    let mut statuses = Vec::new();
+    for request in requests {
+        statuses.push(request.await.unwrap().status);
+    }
+    println!("shutdown with 3 large renders in flight, {grace:?} grace: run returned after {took:?}; answers {statuses:?}");
+    assert!(took < grace + Duration::from_secs(1), "{took:?}");
+    assert!(
+        statuses.iter().all(|s| [200, 503].contains(s)),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&503), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn a_huge_field_name_with_a_non_utf8_value_keeps_the_cause_in_the_message() {
+    common::require_adapter!();
+    let server = Server::start(Config::default()).await;
+    let name = "n".repeat(100_000);
+    let mut body =
+        format!("--xyz\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").into_bytes();
+    body.extend_from_slice(&[0xff, 0xfe, 0xfd]);
+    body.extend_from_slice(b"\r\n--xyz--\r\n");
+    let reply = common::post(
+        server.addr,
+        "/render",
+        "multipart/form-data; boundary=xyz",
+        body,
+    )
+    .await;
+    assert_error(&reply, 400, "not UTF-8 text");
+    server.stop().await;
+}

@@ -861,9 +861,16 @@ async fn tls_stub(load: &'static str, files: &tls::CertFiles) -> (SocketAddr, Ca
     let stop = token.clone();
     let app = Router::new().route("/load", get(move || async move { load }));
     tokio::spawn(async move {
-        server::serve(listener, app, &config, Arc::new(Metrics::default()), stop)
-            .await
-            .unwrap();
+        server::serve(
+            listener,
+            app,
+            &config,
+            Arc::new(Metrics::default()),
+            stop,
+            || Ok(()),
+        )
+        .await
+        .unwrap();
     });
     (addr, token)
 }
@@ -1004,4 +1011,35 @@ async fn the_binary_runs_with_the_shipped_config() {
         .unwrap()
         .unwrap();
     assert!(status.success(), "{status}");
+}
+
+#[tokio::test]
+async fn a_peer_load_outside_0_to_100_or_not_finite_makes_it_unavailable() {
+    let honest = Stub::start("50").await;
+    let liar = Stub::start("-5").await;
+    let session = start(test_config(public(&[&liar, &honest]))).await;
+    for lie in ["-5", "-inf", "1e999", "100.5", "inf"] {
+        liar.load(lie);
+        liar.wait_polls(2).await;
+        assert_eq!(session.session().await, ws(&honest), "{lie} must not win");
+        // Our own mean counts only the honest server: never `inf`.
+        assert_eq!(session.text("/load").await, "50.0", "after {lie}");
+    }
+    // A real load again makes it a candidate again.
+    liar.load("10");
+    wait_for_session(&session, &ws(&liar)).await;
+    let metrics = session.text("/metrics").await;
+    assert!(
+        metrics.contains(&format!(
+            r#"session_load_polls_total{{outcome="out_of_range",server="{}"}}"#,
+            liar.entry()
+        )) || metrics.contains(&format!(
+            r#"session_load_polls_total{{server="{}",outcome="out_of_range"}}"#,
+            liar.entry()
+        )),
+        "{metrics}"
+    );
+    let ready = common::get(session.addr, "/readyz").await;
+    assert_eq!((ready.status, ready.text().as_str()), (200, "ready\n"));
+    session.stop().await;
 }

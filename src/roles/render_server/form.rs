@@ -9,6 +9,7 @@ use axum::extract::multipart::{Multipart, MultipartError};
 
 use super::error::ApiError;
 use crate::core::config::config_key;
+use crate::core::quote::quote;
 use crate::protocol::drake::fields::{self, RequestedImage};
 use crate::protocol::drake::image::ImageType;
 use crate::render::ImageKind;
@@ -56,7 +57,7 @@ pub async fn read(mut multipart: Multipart, max_body_bytes: usize) -> Result<For
             form.scene = Some(data);
         } else {
             let text = String::from_utf8(data.to_vec())
-                .map_err(|_| ApiError::BadRequest(format!("{name}: not UTF-8 text")))?;
+                .map_err(|_| ApiError::BadRequest(format!("{}: not UTF-8 text", quote(&name))))?;
             form.fields.insert(name, text);
         }
     }

@@ -24,6 +24,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::core::config::config_key;
+use crate::core::limits;
 use crate::core::metrics::Metrics;
 use crate::core::{server, shutdown};
 use crate::protocol::drake::encode::{self, Deflate};
@@ -129,8 +130,17 @@ pub async fn run(
         .with_state(Arc::clone(&state));
     tracing::info!(endpoint = %endpoint, workers = config.render_workers, queue_depth = config.render_queue_depth, "render endpoint ready");
 
-    let served = server::serve(listener, app, &config.server, metrics, shutdown).await;
-    tokio::task::spawn_blocking(move || pool.close()).await?;
+    let queue = Arc::downgrade(&pool);
+    let readiness = move || match queue.upgrade() {
+        Some(pool) if pool.has_room() => Ok(()),
+        Some(_) => Err("the render queue is full".to_owned()),
+        None => Err("the render workers have stopped".to_owned()),
+    };
+    let served = server::serve(listener, app, &config.server, metrics, shutdown, readiness).await;
+    // `serve` answered every request (503 for those cut by the grace period), so the jobs still
+    // queued have no one to answer: the workers skip them, and one still rendering is left behind.
+    let deadline = Instant::now() + limits::SHUTDOWN_ANSWER_TIME;
+    tokio::task::spawn_blocking(move || pool.close(deadline)).await?;
     served
 }
 

@@ -19,6 +19,9 @@ use crate::render::{Gpu, Image, ImageKind, Look, RenderError, Renderer};
 use crate::scene::camera::Intrinsics;
 use crate::scene::Scene;
 
+/// How often [`RenderPool::close`] looks whether the workers have finished.
+const CLOSE_POLL: Duration = Duration::from_millis(10);
+
 /// One render to do.
 pub struct Job {
     pub scene: Scene,
@@ -151,14 +154,33 @@ impl RenderPool {
         })
     }
 
-    /// Stops admitting, lets the workers finish the queue, and joins them.
-    pub fn close(&self) {
+    /// Whether one more request would be admitted now: the render server's readiness.
+    pub fn has_room(&self) -> bool {
+        self.admission.available_permits() > 0
+    }
+
+    /// Stops admitting and joins the workers, waiting until `deadline` at most: they skip the
+    /// queued jobs nobody waits for any more, and a render still running then is abandoned (its
+    /// thread ends with the process) so shutdown stays within its grace period.
+    pub fn close(&self, deadline: Instant) {
         self.admission.close();
         drop(lock(&self.jobs).take());
-        for worker in lock(&self.workers).drain(..) {
-            if worker.join().is_err() {
-                tracing::error!("a render worker panicked outside a render");
+        let mut workers = std::mem::take(&mut *lock(&self.workers));
+        while !workers.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(CLOSE_POLL);
+            let (finished, running) = workers.into_iter().partition(JoinHandle::is_finished);
+            workers = running;
+            for worker in finished {
+                if worker.join().is_err() {
+                    tracing::error!("a render worker panicked outside a render");
+                }
             }
+        }
+        if !workers.is_empty() {
+            tracing::warn!(
+                workers = workers.len(),
+                "renders still running at the end of the grace period; abandoning them"
+            );
         }
     }
 }
@@ -172,6 +194,10 @@ fn work(gpu: &Arc<Gpu>, look: &Look, receiver: &Mutex<mpsc::Receiver<Job>>, load
             Err(mpsc::RecvError) => return,
         };
         load.queued.fetch_sub(1, Ordering::Relaxed);
+        if job.reply.is_closed() {
+            // The request was answered already (its client left, or shutdown answered it 503).
+            continue;
+        }
         load.busy.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {

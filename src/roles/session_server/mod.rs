@@ -111,7 +111,17 @@ pub async fn run(
         simulation_servers = config.simulation_servers.len(),
         "Session server running on port {port}"
     );
-    let served = server::serve(listener, router(state), &config.server, metrics, shutdown).await;
+    // Ready whenever it serves: with no simulation server available it still answers sessions.
+    let readiness = || Ok(());
+    let served = server::serve(
+        listener,
+        router(state),
+        &config.server,
+        metrics,
+        shutdown,
+        readiness,
+    )
+    .await;
     polling.cancel();
     if let Err(e) = poll_task.await {
         tracing::error!(cause = %e, "load poller ended abnormally");

@@ -34,6 +34,15 @@ enum Outcome {
     Unreachable(String),
     /// A 2xx answer whose body is not a number (or is NaN): the previous value is kept.
     Unparsable(String),
+    /// A number outside 0…100 or not finite: no real load is, so the peer is broken or hostile
+    /// (`-5` or `-inf` would win every session, `1e999` would make our own mean infinite) and
+    /// counts as unavailable.
+    OutOfRange(f64),
+}
+
+/// Whether a load a peer reports can be real: a percentage.
+fn is_plausible(load: f64) -> bool {
+    (0.0..=100.0).contains(&load)
 }
 
 /// The change a new outcome makes, given the previous load (`None` before the first answer or
@@ -68,6 +77,8 @@ pub struct Poller {
     metrics: Arc<crate::core::metrics::Metrics>,
     /// The last known load of each server, `None` until its first poll answered or failed.
     known: Vec<Option<f64>>,
+    /// Whether each server's last answer was out of range, so that is logged once, not per poll.
+    out_of_range: Vec<bool>,
     loads: watch::Sender<LoadTable>,
     availability: watch::Sender<bool>,
 }
@@ -109,6 +120,7 @@ impl Poller {
             notifier,
             metrics,
             known: vec![None; count],
+            out_of_range: vec![false; count],
             loads,
             availability,
         };
@@ -155,7 +167,8 @@ impl Poller {
                     Ok(Ok(answer)) => {
                         let text = String::from_utf8_lossy(&answer.body);
                         match load::parse(&text) {
-                            Some(load) => Outcome::Load(load),
+                            Some(load) if is_plausible(load) => Outcome::Load(load),
+                            Some(load) => Outcome::OutOfRange(load),
                             None => Outcome::Unparsable(quote(&text)),
                         }
                     }
@@ -167,13 +180,27 @@ impl Poller {
         for (i, outcome) in outcomes.into_iter().enumerate() {
             let server = self.servers[i].url.as_str();
             let new = match &outcome {
-                Outcome::Load(load) => Some(*load),
+                Outcome::Load(load) => {
+                    self.out_of_range[i] = false;
+                    Some(*load)
+                }
                 Outcome::Unreachable(cause) => {
                     if self.known[i] == Some(UNREACHABLE_LOAD) {
                         tracing::debug!(simulation_server = server, %cause, "load poll failed");
                     } else {
                         tracing::info!(simulation_server = server, %cause, "load poll failed");
                     }
+                    None
+                }
+                Outcome::OutOfRange(load) => {
+                    if !self.out_of_range[i] {
+                        tracing::warn!(
+                            simulation_server = server,
+                            load = %load,
+                            "/load answer is outside 0…100; the server counts as unavailable until it answers a real load"
+                        );
+                    }
+                    self.out_of_range[i] = true;
                     None
                 }
                 Outcome::Unparsable(body) => {
@@ -186,7 +213,12 @@ impl Poller {
                     continue;
                 }
             };
-            self.count_poll(server, if new.is_some() { "ok" } else { "unreachable" });
+            let counted = match (&outcome, new) {
+                (Outcome::OutOfRange(_), _) => "out_of_range",
+                (_, Some(_)) => "ok",
+                (_, None) => "unreachable",
+            };
+            self.count_poll(server, counted);
             if let Some(change) = change(self.known[i], new, self.threshold) {
                 self.notifier.notify(server, change);
             }
@@ -211,7 +243,7 @@ impl Poller {
     fn count_poll(&self, server: &str, outcome: &str) {
         self.metrics.counter_add(
             "session_load_polls_total",
-            "Load polls of simulation servers, by server and outcome (ok, unreachable, unparsable).",
+            "Load polls of simulation servers, by server and outcome (ok, unreachable, unparsable, out_of_range).",
             &[("server", server), ("outcome", outcome)],
             1.0,
         );
@@ -249,6 +281,23 @@ impl Poller {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_percentages_are_plausible_loads() {
+        for load in [0.0, 42.5, 100.0] {
+            assert!(is_plausible(load), "{load}");
+        }
+        for load in [
+            -5.0,
+            -0.01,
+            100.01,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ] {
+            assert!(!is_plausible(load), "{load}");
+        }
+    }
 
     #[test]
     fn changes_follow_the_original() {

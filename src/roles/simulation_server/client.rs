@@ -18,9 +18,11 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::compose::{self, DockerMode};
+use super::config::Config;
 use super::launch::{self, LaunchValues};
 use super::project::{self, AccessRules, GitSettings, GithubWorld, Project, SetupError};
 use super::state::{AppState, PortLease, SessionInfo, SimulationState};
+use crate::core::config::config_key;
 use crate::core::limits;
 use crate::core::quote::quote;
 use crate::protocol::webots::client::{self as protocol, ClientMessage, ProtocolError};
@@ -68,10 +70,24 @@ impl StartRequest {
 
 /// Runs one client's session to its end, cleaning up everything it made.
 /// `public_host` is the host name to put in the `webots:` URL.
-pub async fn serve(socket: WebSocket, state: Arc<AppState>, peer: SocketAddr, public_host: String) {
+pub async fn serve(
+    mut socket: WebSocket,
+    state: Arc<AppState>,
+    peer: SocketAddr,
+    public_host: String,
+) {
     if state.stop.is_cancelled() {
         return;
     }
+    // Held for the whole session: every `/client` socket counts against `maxConnections`.
+    let Ok(_client) = Arc::clone(&state.clients).try_acquire_owned() else {
+        tracing::warn!(%peer, max = state.ports.capacity(), "{}", protocol::TOO_MANY_CONNECTIONS);
+        let _ = socket
+            .send(text(protocol::error_frame(protocol::TOO_MANY_CONNECTIONS)))
+            .await;
+        let _ = socket.send(Message::Close(None)).await;
+        return;
+    };
     let id = state.next_session_id();
     let span = tracing::info_span!("client", id, %peer);
     let mut session = Session {
@@ -152,10 +168,20 @@ impl Session {
     }
 
     /// Reads frames until a start or init message; other objects are ignored as the original did.
+    /// A socket that sends none within `clientStartTimeoutSeconds` is told so and closed.
     async fn wait_for_start(&mut self) -> Result<StartRequest, End> {
+        let limit = self.state.config.client_start_timeout();
+        let deadline = Instant::now() + limit;
         loop {
             let message = tokio::select! {
                 () = self.state.stop.cancelled() => return Err(End::Shutdown),
+                () = tokio::time::sleep_until(deadline) => {
+                    return Err(End::Failed(format!(
+                        "no start message within {} s ({})",
+                        limit.as_secs_f64(),
+                        config_key!(Config, client_start_timeout_seconds)
+                    )));
+                }
                 message = self.socket.recv() => message,
             };
             match client_frame(message)? {

@@ -138,6 +138,8 @@ pub struct Config {
     pub git_base_url: String,
     pub git_timeout_seconds: f64,
     pub startup_timeout_seconds: f64,
+    /// See [`limits::CLIENT_START_TIMEOUT`].
+    pub client_start_timeout_seconds: f64,
     pub stop_grace_seconds: f64,
     pub load_formula: LoadFormula,
 }
@@ -178,6 +180,7 @@ impl Default for Config {
             git_base_url: DEFAULT_GIT_BASE_URL.to_owned(),
             git_timeout_seconds: limits::GIT_TIMEOUT.as_secs_f64(),
             startup_timeout_seconds: limits::SIMULATOR_STARTUP_TIMEOUT.as_secs_f64(),
+            client_start_timeout_seconds: limits::CLIENT_START_TIMEOUT.as_secs_f64(),
             stop_grace_seconds: limits::SIMULATOR_STOP_GRACE.as_secs_f64(),
             load_formula: LoadFormula::New,
         }
@@ -254,6 +257,11 @@ impl Config {
     /// See [`limits::SIMULATOR_STARTUP_TIMEOUT`]; unusable values fall back to it.
     pub fn startup_timeout(&self) -> Duration {
         seconds(self.startup_timeout_seconds).unwrap_or(limits::SIMULATOR_STARTUP_TIMEOUT)
+    }
+
+    /// See [`limits::CLIENT_START_TIMEOUT`]; unusable values fall back to it.
+    pub fn client_start_timeout(&self) -> Duration {
+        seconds(self.client_start_timeout_seconds).unwrap_or(limits::CLIENT_START_TIMEOUT)
     }
 
     /// See [`limits::GIT_TIMEOUT`]; unusable values fall back to it.

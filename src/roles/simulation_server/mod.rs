@@ -113,7 +113,23 @@ pub async fn run(
         .route("/monitor", get(monitor))
         .route("/monitor.json", get(monitor_json))
         .with_state(Arc::clone(&state));
-    let served = server::serve(listener, app, &state.config.server, metrics, shutdown).await;
+    let ports = Arc::clone(&state.ports);
+    let readiness = move || {
+        if ports.has_free() {
+            Ok(())
+        } else {
+            Err("every simulator port is in use".to_owned())
+        }
+    };
+    let served = server::serve(
+        listener,
+        app,
+        &state.config.server,
+        metrics,
+        shutdown,
+        readiness,
+    )
+    .await;
     sessions_stop.cancel();
     state.tracker.close();
     state.tracker.wait().await;

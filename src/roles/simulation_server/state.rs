@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -22,6 +23,9 @@ static SERVER_SEQUENCE: AtomicU64 = AtomicU64::new(0);
 pub struct AppState {
     pub config: Config,
     pub ports: Arc<PortPool>,
+    /// One permit per open `/client` WebSocket, `maxConnections` in all: sockets that have not
+    /// sent `start` yet hold one too, so idle sockets cannot pile up beside the simulators.
+    pub clients: Arc<Semaphore>,
     pub sessions: Arc<Sessions>,
     pub load: Arc<LoadHistory>,
     /// Parent of the per-client instance directories.
@@ -76,6 +80,7 @@ impl AppState {
         });
         Ok(Arc::new(Self {
             ports: Arc::new(PortPool::new(first_simulator_port, config.max_connections)),
+            clients: Arc::new(Semaphore::new(usize::from(config.max_connections))),
             load: Arc::new(LoadHistory::new(config.load_formula)),
             sessions,
             config,
@@ -190,6 +195,12 @@ impl PortPool {
             port,
             pool: Arc::clone(self),
         })
+    }
+
+    /// Whether a port is not held by a session (its bind is tested only when it is handed out):
+    /// the simulation server's readiness.
+    pub fn has_free(&self) -> bool {
+        lock(&self.held).len() < self.ports.len()
     }
 
     /// The size of the range, for error messages.

@@ -1,0 +1,162 @@
+//! Request and response bodies of the bootstrap: a request body that cuts clients who stop
+//! sending or send too slowly, and a response body that keeps its request counted as in flight
+//! until the answer is written.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use hyper::body::{Body as HttpBody, Bytes, Frame, SizeHint};
+use tokio::time::{Instant, Sleep};
+
+use super::connection::{count_closed, reason, ConnState, RequestGuard, Timeouts};
+use crate::core::metrics::Metrics;
+
+/// A request body that fails, and closes its connection, when the client sends nothing for the
+/// stall timeout or sends slower than the minimum rate. Only time the server spends waiting for
+/// the body counts: a handler busy elsewhere does not make its client slow.
+pub(super) struct TimedBody<B> {
+    inner: B,
+    conn: Arc<ConnState>,
+    timeouts: Timeouts,
+    metrics: Arc<Metrics>,
+    received: u64,
+    /// Time spent waiting in earlier stretches.
+    waited: Duration,
+    /// Start of the current stretch of waiting.
+    waiting_since: Option<Instant>,
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+impl<B> TimedBody<B> {
+    pub fn new(inner: B, conn: Arc<ConnState>, timeouts: Timeouts, metrics: Arc<Metrics>) -> Self {
+        Self {
+            inner,
+            conn,
+            timeouts,
+            metrics,
+            received: 0,
+            waited: Duration::ZERO,
+            waiting_since: None,
+            timer: None,
+        }
+    }
+
+    /// When the current stretch of waiting must end, and the rule that ends it.
+    fn deadline(&self, since: Instant) -> (Instant, &'static str) {
+        let stall = self.timeouts.body_stall;
+        if self.timeouts.min_body_rate == 0 {
+            return (since + stall, reason::BODY_STALLED);
+        }
+        // The rate rule: received ≥ rate × (waited − stall), with `waited` growing from now on.
+        let earned =
+            stall.as_secs_f64() + self.received as f64 / self.timeouts.min_body_rate as f64;
+        let left = Duration::try_from_secs_f64(earned - self.waited.as_secs_f64())
+            .unwrap_or(Duration::ZERO);
+        if left < stall {
+            (since + left, reason::BODY_TOO_SLOW)
+        } else {
+            (since + stall, reason::BODY_STALLED)
+        }
+    }
+}
+
+impl<B> HttpBody for TimedBody<B>
+where
+    B: HttpBody<Data = Bytes> + Unpin,
+    B::Error: Into<axum::BoxError>,
+{
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                if let Some(since) = this.waiting_since.take() {
+                    this.waited += since.elapsed();
+                }
+                if let Some(Ok(data)) = frame.as_ref().map(|f| f.as_ref().map(Frame::data_ref)) {
+                    this.received += data.map_or(0, |d| d.len() as u64);
+                }
+                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+            }
+            Poll::Pending => {
+                let since = *this.waiting_since.get_or_insert_with(Instant::now);
+                let (deadline, why) = this.deadline(since);
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                if timer.deadline() != deadline {
+                    timer.as_mut().reset(deadline);
+                }
+                if timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                if this.conn.reason().is_none() {
+                    count_closed(&this.metrics, why);
+                    tracing::info!(
+                        received_bytes = this.received,
+                        reason = why,
+                        "request body too slow; connection closed"
+                    );
+                }
+                this.conn.close_with(why);
+                Poll::Ready(Some(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the request body stalled",
+                )
+                .into())))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// A response body that keeps its request counted in flight until it has been sent (or dropped).
+pub(super) struct GuardedBody {
+    inner: axum::body::Body,
+    _guard: RequestGuard,
+}
+
+impl GuardedBody {
+    pub fn new(inner: axum::body::Body, guard: RequestGuard) -> Self {
+        Self {
+            inner,
+            _guard: guard,
+        }
+    }
+}
+
+impl HttpBody for GuardedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

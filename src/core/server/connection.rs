@@ -1,0 +1,454 @@
+//! What bounds one connection in time and number: its state (busy with a request, or idle since
+//! when), the registry that enforces the global and per-IP caps by closing the oldest idle
+//! connection, and the socket wrapper that cuts clients who stop reading. The bodies that cut
+//! clients who stop sending are in [`super::body`].
+//!
+//! Idleness is decided here, below HTTP, so one rule covers HTTP/1, HTTP/2 and the bytes before
+//! either is recognised: a connection with no request in progress is closed after the idle
+//! timeout, or after the header timeout once it has started sending something.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::io;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Notify;
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::CancellationToken;
+
+use crate::core::metrics::Metrics;
+use crate::core::sync::lock;
+
+/// The connection time limits of [`crate::core::config::ServerConfig`], resolved once.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Timeouts {
+    pub header: Duration,
+    pub idle: Duration,
+    pub body_stall: Duration,
+    /// Bytes per second; 0 turns the rate rule off.
+    pub min_body_rate: u64,
+    pub tls_handshake: Duration,
+    pub write: Duration,
+}
+
+/// Why the server closed a connection, as the `reason` label of `http_connections_closed_total`.
+pub(super) mod reason {
+    pub const IDLE: &str = "idle";
+    pub const HEADER_TIMEOUT: &str = "header_timeout";
+    pub const BODY_STALLED: &str = "body_stalled";
+    pub const BODY_TOO_SLOW: &str = "body_too_slow";
+    pub const WRITE_TIMEOUT: &str = "write_timeout";
+    pub const TLS_HANDSHAKE_TIMEOUT: &str = "tls_handshake_timeout";
+    pub const REPLACED: &str = "replaced_by_newer";
+    pub const REFUSED: &str = "refused_all_busy";
+}
+
+/// Counts one connection closed (or refused) by the server for `reason`.
+pub(super) fn count_closed(metrics: &Metrics, reason: &str) {
+    metrics.counter_add(
+        "http_connections_closed_total",
+        "Connections the server closed or refused to bound time and numbers, by reason.",
+        &[("reason", reason)],
+        1.0,
+    );
+}
+
+/// One connection's state, shared by its task, its socket wrapper and its requests.
+pub(super) struct ConnState {
+    id: u64,
+    ip: IpAddr,
+    born: Instant,
+    /// Requests dispatched and not yet fully answered.
+    active: AtomicUsize,
+    /// Set once the connection became a WebSocket: the role owns its lifetime from then on.
+    upgraded: AtomicBool,
+    /// Milliseconds after `born` when the connection last became idle.
+    idle_since_ms: AtomicU64,
+    /// Milliseconds after `born`, plus one, of the first byte read while idle; 0 for none.
+    first_byte_ms: AtomicU64,
+    /// Wakes the connection's task when a request ends or a head begins, so it re-arms its
+    /// idle deadline.
+    changed: Notify,
+    close: CancellationToken,
+    reason: OnceLock<&'static str>,
+}
+
+impl ConnState {
+    fn new(id: u64, ip: IpAddr) -> Self {
+        Self {
+            id,
+            ip,
+            born: Instant::now(),
+            active: AtomicUsize::new(0),
+            upgraded: AtomicBool::new(false),
+            idle_since_ms: AtomicU64::new(0),
+            first_byte_ms: AtomicU64::new(0),
+            changed: Notify::new(),
+            close: CancellationToken::new(),
+            reason: OnceLock::new(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn is_idle(&self) -> bool {
+        self.active.load(Ordering::Acquire) == 0 && !self.upgraded.load(Ordering::Acquire)
+    }
+
+    /// Asks the connection's task to drop the connection; the first reason given is kept.
+    pub fn close_with(&self, reason: &'static str) {
+        let _ = self.reason.set(reason);
+        self.close.cancel();
+    }
+
+    pub fn closing(&self) -> &CancellationToken {
+        &self.close
+    }
+
+    pub fn reason(&self) -> Option<&'static str> {
+        self.reason.get().copied()
+    }
+
+    pub fn changed(&self) -> &Notify {
+        &self.changed
+    }
+
+    pub fn mark_upgraded(&self) {
+        self.upgraded.store(true, Ordering::Release);
+    }
+
+    /// When the connection is to be closed for idleness, and under which reason; `None` while a
+    /// request is in progress or after an upgrade.
+    pub fn deadline(&self, timeouts: &Timeouts) -> Option<(Instant, &'static str)> {
+        if !self.is_idle() {
+            return None;
+        }
+        match self.first_byte_ms.load(Ordering::Acquire) {
+            0 => {
+                let since = Duration::from_millis(self.idle_since_ms.load(Ordering::Acquire));
+                Some((self.born + since + timeouts.idle, reason::IDLE))
+            }
+            first => Some((
+                self.born + Duration::from_millis(first - 1) + timeouts.header,
+                reason::HEADER_TIMEOUT,
+            )),
+        }
+    }
+
+    fn saw_bytes(&self) {
+        if self.is_idle() && self.first_byte_ms.load(Ordering::Relaxed) == 0 {
+            self.first_byte_ms
+                .store(self.now_ms().saturating_add(1), Ordering::Release);
+            // The header deadline may come before the idle one the task sleeps until.
+            self.changed.notify_one();
+        }
+    }
+}
+
+/// A number of things in progress (requests, connection tasks) that shutdown waits for.
+#[derive(Clone)]
+pub(super) struct Count(Arc<tokio::sync::watch::Sender<usize>>);
+
+impl Count {
+    pub fn new() -> Self {
+        Self(Arc::new(tokio::sync::watch::channel(0).0))
+    }
+
+    pub fn get(&self) -> usize {
+        *self.0.borrow()
+    }
+
+    /// Counts one more until the guard is dropped.
+    pub fn enter(&self) -> Counted {
+        self.0.send_modify(|n| *n += 1);
+        Counted(self.clone())
+    }
+
+    /// Returns once the count is zero.
+    pub async fn zero(&self) {
+        let mut receiver = self.0.subscribe();
+        let _ = receiver.wait_for(|&n| n == 0).await;
+    }
+}
+
+/// One unit of a [`Count`], for as long as it lives.
+pub(super) struct Counted(Count);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        (self.0).0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// One request in progress: it keeps its connection busy and counted until its answer is sent.
+pub(super) struct RequestGuard {
+    conn: Arc<ConnState>,
+    _counted: Counted,
+}
+
+impl RequestGuard {
+    pub fn start(conn: &Arc<ConnState>, in_flight: &Count) -> Self {
+        conn.active.fetch_add(1, Ordering::AcqRel);
+        Self {
+            conn: Arc::clone(conn),
+            _counted: in_flight.enter(),
+        }
+    }
+}
+
+impl Drop for RequestGuard {
+    fn drop(&mut self) {
+        let conn = &self.conn;
+        if conn.active.fetch_sub(1, Ordering::AcqRel) == 1 {
+            conn.first_byte_ms.store(0, Ordering::Release);
+            conn.idle_since_ms.store(conn.now_ms(), Ordering::Release);
+            conn.changed.notify_one();
+        }
+    }
+}
+
+/// The open connections of one listener, by age, and how many each IP address holds.
+pub(super) struct Registry {
+    inner: Mutex<Inner>,
+    max_total: usize,
+    max_per_ip: usize,
+    metrics: Arc<Metrics>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Ascending ids are ascending ages: the first idle entry is the oldest idle connection.
+    open: BTreeMap<u64, Arc<ConnState>>,
+    per_ip: HashMap<IpAddr, usize>,
+    next_id: u64,
+}
+
+impl Inner {
+    fn remove(&mut self, id: u64) -> Option<Arc<ConnState>> {
+        let conn = self.open.remove(&id)?;
+        if let Some(count) = self.per_ip.get_mut(&conn.ip) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_ip.remove(&conn.ip);
+            }
+        }
+        Some(conn)
+    }
+
+    /// Closes the oldest idle connection (of `ip` if given) to make room; false if none is idle.
+    fn replace_oldest_idle(&mut self, ip: Option<IpAddr>, metrics: &Metrics) -> bool {
+        let victim = self
+            .open
+            .values()
+            .find(|conn| conn.is_idle() && ip.is_none_or(|ip| conn.ip == ip))
+            .map(|conn| conn.id);
+        let Some(conn) = victim.and_then(|id| self.remove(id)) else {
+            return false;
+        };
+        conn.close_with(reason::REPLACED);
+        count_closed(metrics, reason::REPLACED);
+        true
+    }
+}
+
+impl Registry {
+    pub fn new(max_total: usize, max_per_ip: usize, metrics: Arc<Metrics>) -> Arc<Self> {
+        Arc::new(Self {
+            inner: Mutex::default(),
+            max_total: max_total.max(1),
+            max_per_ip: max_per_ip.max(1),
+            metrics,
+        })
+    }
+
+    /// A slot for a new connection from `ip`, closing the oldest idle connection when a cap is
+    /// reached; `None` when the cap is reached and every connection under it is busy.
+    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<Slot> {
+        let mut inner = lock(&self.inner);
+        let from_ip = inner.per_ip.get(&ip).copied().unwrap_or(0);
+        if from_ip >= self.max_per_ip && !inner.replace_oldest_idle(Some(ip), &self.metrics) {
+            return None;
+        }
+        if inner.open.len() >= self.max_total && !inner.replace_oldest_idle(None, &self.metrics) {
+            return None;
+        }
+        let id = inner.next_id;
+        inner.next_id += 1;
+        let conn = Arc::new(ConnState::new(id, ip));
+        inner.open.insert(id, Arc::clone(&conn));
+        *inner.per_ip.entry(ip).or_insert(0) += 1;
+        drop(inner);
+        Some(Slot {
+            registry: Arc::clone(self),
+            conn,
+        })
+    }
+}
+
+/// A connection's place in the [`Registry`], given back when the socket is dropped (which, for
+/// a WebSocket, is when the WebSocket ends, not when HTTP hands the socket over).
+pub(super) struct Slot {
+    registry: Arc<Registry>,
+    conn: Arc<ConnState>,
+}
+
+impl Slot {
+    pub fn conn(&self) -> &Arc<ConnState> {
+        &self.conn
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        lock(&self.registry.inner).remove(self.conn.id);
+    }
+}
+
+/// Counts a connection in `http_connections_in_flight` for exactly as long as its socket lives.
+struct ConnectionGauge(Arc<Metrics>);
+
+impl ConnectionGauge {
+    const NAME: &'static str = "http_connections_in_flight";
+    const HELP: &'static str = "TCP connections currently open.";
+
+    fn open(metrics: Arc<Metrics>) -> Self {
+        metrics.gauge_add(Self::NAME, Self::HELP, &[], 1.0);
+        Self(metrics)
+    }
+}
+
+impl Drop for ConnectionGauge {
+    fn drop(&mut self) {
+        self.0.gauge_add(Self::NAME, Self::HELP, &[], -1.0);
+    }
+}
+
+/// The socket of one connection: notes bytes read while idle (for the header timeout), fails a
+/// write the client has not let through for the write timeout, and holds the connection's slot
+/// and gauge for as long as the socket lives.
+pub(super) struct TimedIo<S> {
+    inner: S,
+    conn: Arc<ConnState>,
+    write_timeout: Duration,
+    write_stall: Option<Pin<Box<Sleep>>>,
+    metrics: Arc<Metrics>,
+    _slot: Slot,
+    _gauge: ConnectionGauge,
+}
+
+impl<S> TimedIo<S> {
+    pub fn new(inner: S, slot: Slot, write_timeout: Duration, metrics: Arc<Metrics>) -> Self {
+        Self {
+            inner,
+            conn: Arc::clone(slot.conn()),
+            write_timeout,
+            write_stall: None,
+            _gauge: ConnectionGauge::open(Arc::clone(&metrics)),
+            metrics,
+            _slot: slot,
+        }
+    }
+
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// Called when a write could not proceed: fails it once the client has read nothing for the
+    /// write timeout.
+    fn stalled(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        let timeout = self.write_timeout;
+        let stall = self
+            .write_stall
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        if stall.as_mut().poll(cx).is_ready() {
+            self.write_stall = None;
+            if self.conn.reason().is_none() {
+                count_closed(&self.metrics, reason::WRITE_TIMEOUT);
+                tracing::info!(
+                    timeout_s = timeout.as_secs_f64(),
+                    "client read nothing for the write timeout; connection closed"
+                );
+            }
+            self.conn.close_with(reason::WRITE_TIMEOUT);
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client stopped reading",
+            ));
+        }
+        Ok(())
+    }
+
+    fn progressed<T>(
+        &mut self,
+        poll: Poll<io::Result<T>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<T>> {
+        match poll {
+            Poll::Pending => match self.stalled(cx) {
+                Ok(()) => Poll::Pending,
+                Err(e) => Poll::Ready(Err(e)),
+            },
+            ready => {
+                self.write_stall = None;
+                ready
+            }
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for TimedIo<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.conn.saw_bytes();
+        }
+        poll
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.progressed(poll, cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.progressed(poll, cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.inner).poll_flush(cx);
+        self.progressed(poll, cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.inner).poll_shutdown(cx);
+        self.progressed(poll, cx)
+    }
+}
