@@ -46,6 +46,12 @@ pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// and the answer freed; a slow but reading client always makes progress well within it.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Most bytes of a request body the server reads and discards after answering without reading
+/// it (404, 503, an early 400), so an HTTP/1 client still sending gets that answer instead of a
+/// connection reset. Larger bodies are not read: the connection closes. Covers Drake scenes of
+/// tens of MB.
+pub const UNREAD_BODY_DRAIN_BYTES: u64 = 64 * 1024 * 1024;
+
 /// How long in-flight requests may run after SIGINT/SIGTERM before the server exits anyway.
 /// Config key: `shutdownGraceSeconds`. Long enough for a large render, short enough for systemd.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

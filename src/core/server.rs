@@ -35,13 +35,14 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tracing::{info, warn, Instrument};
 
-use self::body::{GuardedBody, TimedBody};
+use self::body::{drain, GuardedBody, Leftover, ReturnedBody, TimedBody};
 use self::connection::{
     count_closed, reason, ConnState, Count, Registry, RequestGuard, Slot, TimedIo, Timeouts,
 };
 use super::config::ServerConfig;
 use super::limits;
 use super::metrics::Metrics;
+use super::sync::lock;
 use super::tls;
 
 /// The first byte of every TLS connection (a handshake record); anything else on a TLS port is a
@@ -331,13 +332,15 @@ async fn answer(
     let guard = RequestGuard::start(conn, &shared.in_flight);
     let draining = shared.draining.is_cancelled();
     let http1 = req.version() < Version::HTTP_2;
+    let leftover = Leftover::default();
     let mut req = req.map(|body| {
-        Body::new(TimedBody::new(
+        let timed = TimedBody::new(
             body,
             Arc::clone(conn),
             shared.timeouts,
             Arc::clone(&shared.metrics),
-        ))
+        );
+        Body::new(ReturnedBody::new(timed, Arc::clone(&leftover)))
     });
     req.extensions_mut().insert(ConnectInfo(peer));
     let response = if draining && !ALWAYS_ANSWERED.contains(&req.uri().path()) {
@@ -351,6 +354,13 @@ async fn answer(
             () = shared.hard_stop.cancelled() => shutting_down(),
         }
     };
+    let unread = lock(&leftover).take();
+    if let Some(unread) = unread.filter(|_| http1) {
+        tokio::select! {
+            () = drain(unread, limits::UNREAD_BODY_DRAIN_BYTES) => {}
+            () = shared.hard_stop.cancelled() => {}
+        }
+    }
     if response.status() == StatusCode::SWITCHING_PROTOCOLS {
         conn.mark_upgraded();
     }

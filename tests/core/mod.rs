@@ -184,3 +184,43 @@ async fn unusable_tls_files_fail_before_serving() {
     let err = running.task.await.unwrap().unwrap_err().to_string();
     assert!(err.contains("missing-cert.pem"), "{err}");
 }
+
+/// An HTTP/1 client sends its whole body before reading; a server that answers without reading
+/// it (here a 404) must still read it, or closing the socket resets the connection and the client
+/// (curl in Drake) sees "Failed sending data to the peer" instead of the answer.
+#[tokio::test]
+async fn an_answer_given_before_the_body_is_read_still_reaches_the_client() {
+    let running = start(Router::new(), ServerConfig::default()).await;
+    let stream = TcpStream::connect(running.addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let body = vec![b'x'; 8 * 1024 * 1024];
+    let head = format!(
+        "POST /no-such-endpoint HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let send = async {
+        writer.write_all(head.as_bytes()).await?;
+        writer.write_all(&body).await
+    };
+    let receive = async {
+        let mut answer = vec![0u8; 256];
+        let mut got = 0;
+        while !answer[..got].windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = reader.read(&mut answer[got..]).await?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        Ok::<_, std::io::Error>(String::from_utf8_lossy(&answer[..got]).into_owned())
+    };
+    let (sent, answer) = tokio::time::timeout(Duration::from_secs(20), async {
+        tokio::join!(send, receive)
+    })
+    .await
+    .expect("answered within 20 s");
+    sent.expect("the whole body was accepted, not reset");
+    let answer = answer.expect("the answer was read, not reset");
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    running.stop().await;
+}

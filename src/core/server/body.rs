@@ -5,15 +5,17 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use hyper::body::{Body as HttpBody, Bytes, Frame, SizeHint};
+use http_body_util::BodyExt;
+use hyper::body::{Body as HttpBody, Buf, Bytes, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
 use super::connection::{count_closed, reason, ConnState, RequestGuard, Timeouts};
 use crate::core::metrics::Metrics;
+use crate::core::sync::lock;
 
 /// A request body that fails, and closes its connection, when the client sends nothing for the
 /// stall timeout or sends slower than the minimum rate. Only time the server spends waiting for
@@ -158,5 +160,81 @@ impl HttpBody for GuardedBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// Where a request body that its handler dropped unread comes back to, so that [`drain`] can read
+/// the rest before the answer goes out.
+pub(super) type Leftover<B> = Arc<Mutex<Option<B>>>;
+
+/// A request body that, when dropped before its end, hands itself to its [`Leftover`] slot.
+pub(super) struct ReturnedBody<B: HttpBody> {
+    inner: Option<B>,
+    leftover: Leftover<B>,
+}
+
+impl<B: HttpBody> ReturnedBody<B> {
+    pub fn new(inner: B, leftover: Leftover<B>) -> Self {
+        Self {
+            inner: Some(inner),
+            leftover,
+        }
+    }
+}
+
+impl<B: HttpBody> Drop for ReturnedBody<B> {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take().filter(|body| !body.is_end_stream()) {
+            *lock(&self.leftover) = Some(inner);
+        }
+    }
+}
+
+impl<B: HttpBody + Unpin> HttpBody for ReturnedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        match self.inner.as_mut() {
+            Some(inner) => Pin::new(inner).poll_frame(cx),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.as_ref().is_none_or(HttpBody::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), HttpBody::size_hint)
+    }
+}
+
+/// Reads and discards what is left of a request body its handler answered without reading (a
+/// 404, a 503 from a full queue, a 400 on the first field), up to `max` bytes.
+///
+/// An HTTP/1 client sends its whole body before it reads the answer; closing the connection with
+/// unread bytes in the socket makes the kernel send a reset, and curl (Drake's client) then reports
+/// "Failed sending data to the peer, HTTP Code 0" instead of the status and message we wrote. A
+/// body declared larger than `max` is not read: the connection closes as before. Slow senders are
+/// still cut by the [`TimedBody`] inside.
+pub(super) async fn drain<B>(mut body: B, max: u64)
+where
+    B: HttpBody + Unpin,
+{
+    if body.size_hint().lower() > max {
+        return;
+    }
+    let mut read = 0u64;
+    while let Some(Ok(frame)) = body.frame().await {
+        read += frame.data_ref().map_or(0, |data| data.remaining() as u64);
+        if read > max {
+            return;
+        }
     }
 }
