@@ -886,7 +886,11 @@ fn deep_hierarchies_do_not_overflow_the_stack() {
     doc.json["nodes"] = Value::Array(nodes);
     doc.root(0);
     doc.triangle(json!({}));
-    assert_eq!(doc.load().unwrap().meshes.len(), 1);
+    let options = LoadOptions {
+        max_nodes: depth + 1,
+        ..LoadOptions::default()
+    };
+    assert_eq!(doc.load_with(&options).unwrap().meshes.len(), 1);
 }
 
 #[test]
