@@ -2,6 +2,8 @@
 //! path's status and message, each configured limit, the full queue's 503, the status page and the
 //! render metrics. Requests are built with the client's Drake-exact form builder.
 
+mod budget; // hostile requests against the per-request budget (issue 14)
+
 use crate::common;
 
 use std::time::Duration;
