@@ -27,7 +27,6 @@ use axum::http::{header, HeaderValue};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use http_body_util::{BodyExt, Full};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
@@ -48,6 +47,9 @@ use error::ApiError;
 use form::{FormLimits, RenderRequest};
 use pool::{Job, RenderPool};
 use status::Stats;
+
+/// Size of the pieces an answer is written in (see [`answer`]).
+const ANSWER_CHUNK_BYTES: usize = 256 * 1024;
 
 /// Seconds a client is told to wait when the queue is full: about one software render of a large scene.
 const RETRY_AFTER_S: u32 = 1;
@@ -368,17 +370,29 @@ async fn render_request(
         bytes = bytes.len(),
         "rendered"
     );
-    // The answer's body holds the ticket until it is written or dropped: admission and memory
-    // cover the write too.
-    let body = Full::new(Bytes::from(bytes)).map_err(move |never: Infallible| {
-        let _held = &ticket;
-        never
+    Ok(answer(Bytes::from(bytes), content_type, ticket))
+}
+
+/// The image as the answer's body, in chunks that each hold the ticket: hyper asks for the next
+/// chunk only once the previous ones are written, so admission and memory cover the write up to
+/// its last chunk, and a client that stops reading keeps its request counted.
+fn answer(bytes: Bytes, content_type: &'static str, ticket: Arc<Ticket>) -> Response {
+    let length = bytes.len();
+    let mut ticket = Some(ticket);
+    let chunks = (0..length).step_by(ANSWER_CHUNK_BYTES).map(move |start| {
+        let end = (start + ANSWER_CHUNK_BYTES).min(length);
+        if end == length {
+            // Handed over with the last chunk: the request is done when its client can have it all.
+            drop(ticket.take());
+        }
+        Ok::<_, Infallible>(bytes.slice(start..end))
     });
-    let mut response = Body::new(body).into_response();
+    let mut response = Body::from_stream(futures_util::stream::iter(chunks)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // Set, so the answer stays length-delimited instead of chunked.
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    Ok(response)
 }
 
 /// The 503 for a request the memory budget has no room for.

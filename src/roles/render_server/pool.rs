@@ -184,6 +184,15 @@ fn work(gpu: &Arc<Gpu>, look: &Look, receiver: &Mutex<mpsc::Receiver<Slot>>, ski
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
             renderer.render(&job.scene, &job.intrinsics, job.kind)
         }));
+        // The scene and this share of the ticket go before the answer, so a request counts as
+        // finished once its client has the image.
+        let Job {
+            scene,
+            ticket,
+            reply,
+            ..
+        } = job;
+        drop((scene, ticket));
         let result = result.unwrap_or_else(|_| {
             tracing::error!("render panicked; replacing the worker's renderer");
             renderer = Renderer::new(Arc::clone(gpu), *look);
@@ -192,7 +201,7 @@ fn work(gpu: &Arc<Gpu>, look: &Look, receiver: &Mutex<mpsc::Receiver<Slot>>, ski
             ))
         });
         // The requester may have gone (client disconnected); nothing to do then.
-        let _ = job.reply.send(Rendered {
+        let _ = reply.send(Rendered {
             result,
             elapsed: started.elapsed(),
         });
