@@ -350,8 +350,20 @@ async fn an_abandoned_queued_request_is_not_rendered() {
     .await;
     // Waits, not bounds: other tests share the software adapter and both cores.
     let patience = Duration::from_secs(30);
-    // Seconds of blending on a software adapter: the worker stays busy while B waits.
-    let busy = form_sized(ImageType::Color, blended_full_screen(1500), 640, 480);
+    // Seconds of blending, so the worker stays busy while B waits: a software adapter fills about
+    // 150 Mpx/s, a hardware one a thousand times that.
+    let software = common::adapter_or_skip().is_some_and(|gpu| gpu.adapter().software);
+    let (layers, size) = if software {
+        (1500, (640, 480))
+    } else {
+        (20_000, (4096, 4096))
+    };
+    let busy = form_sized(
+        ImageType::Color,
+        blended_full_screen(layers),
+        size.0,
+        size.1,
+    );
     let (addr, boundary) = (server.addr, "------------------------gltfcloudtestboundary");
     let first = tokio::spawn(async move {
         let content_type = format!("multipart/form-data; boundary={boundary}");
@@ -361,7 +373,7 @@ async fn an_abandoned_queued_request_is_not_rendered() {
             .status
     });
     // A is queued (so rendering: the worker was idle) once its image memory is reserved.
-    let a_image = f64::from(640 * 480 * 8);
+    let a_image = f64::from(size.0 * size.1 * 8);
     wait_for_metric(&server, "render_in_flight_bytes", patience, |v| {
         v >= a_image
     })
