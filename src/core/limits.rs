@@ -95,8 +95,38 @@ pub const MAX_TRIANGLES: usize = 20_000_000;
 pub const MAX_TEXTURES: usize = 1024;
 
 /// Most decoded texture pixels, summed over a scene's textures. Config key: `maxTexturePixels`.
-/// 256 Mpx is 1 GiB of RGBA8: the ceiling on what one request may make the server allocate.
-pub const MAX_TEXTURE_PIXELS: u64 = 256 * 1024 * 1024;
+/// 64 Mpx (one 8192×8192 texture) is 256 MiB of RGBA8, plus as much again while it is decoded:
+/// inside [`MAX_DECODED_BYTES`] with room for the geometry.
+pub const MAX_TEXTURE_PIXELS: u64 = 64 * 1024 * 1024;
+
+/// What loading one scene may allocate, estimated before each allocation: vertex and index arrays
+/// and decoded textures (4 bytes a pixel, twice while decoding). Config key: `maxDecodedBytes`.
+/// The 1 GiB per request the render server documents.
+pub const MAX_DECODED_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Memory all render requests in flight may hold together: their bodies, their decoded scenes
+/// (as estimated for [`MAX_DECODED_BYTES`]) and their images. Config key: `maxInFlightBytes`.
+/// Beyond it requests get 503 + `Retry-After` instead of the process growing without bound.
+pub const MAX_IN_FLIGHT_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+
+/// Most nodes one glTF may have. Config key: `maxNodes`. Drake writes one node per geometry plus
+/// the camera; a cluttered robot scene has a few thousand.
+pub const MAX_NODES: usize = 65_536;
+
+/// Most draw calls (mesh primitives placed by nodes) one scene may need. Config key:
+/// `maxDrawCalls`. Each costs a few microseconds and a material on the GPU whatever its size.
+pub const MAX_DRAW_CALLS: usize = 16_384;
+
+/// Most pixels the rasterizer may cover for one image, summed over the triangles' clipped
+/// screen-space areas and estimated before rendering. Config key: `maxCoveredPixels`. 2^30 is an
+/// 8192×8192 image with every pixel covered 16 times; a real scene covers each pixel a few times.
+/// A software adapter fills about 150 Mpx/s of blended triangles, so this is seconds, not hours.
+pub const MAX_COVERED_PIXELS: u64 = 1 << 30;
+
+/// Longest a render request may take from its body's last byte to its image (load, queue, render,
+/// encode). Config key: `renderTimeoutSeconds`; answered 503. Generous: a 20 M-triangle scene
+/// renders in under a minute on a software adapter.
+pub const RENDER_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Render requests that may wait for a render worker before new ones get 503 + `Retry-After`.
 /// Config key: `renderQueueDepth`.

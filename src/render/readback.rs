@@ -137,6 +137,9 @@ impl ReadbackBuffer {
             }
         }
         buffer.unmap();
+        if size > super::upload::MAX_RETAINED_BYTES {
+            self.buffer = None; // one huge image does not pin its memory until the next request
+        }
         Ok(())
     }
 }

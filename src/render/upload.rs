@@ -20,6 +20,9 @@ use super::textures::sampler_index;
 const MAX_OVERSIZE: u64 = 4;
 /// Buffers are never created smaller than this, so small scenes do not reallocate.
 const MIN_BUFFER_BYTES: u64 = 64 * 1024;
+/// Staging and geometry buffers larger than this are freed after their request, so one huge scene
+/// does not pin its memory until the next request (issue 14); smaller ones are kept for reuse.
+pub(super) const MAX_RETAINED_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A GPU buffer reused while its capacity fits the data.
 struct GrowingBuffer {
@@ -238,9 +241,28 @@ impl SceneUpload {
         }
     }
 
-    /// Releases the request's textures.
+    /// Releases the request's textures, and the staging and geometry buffers if they grew past
+    /// [`MAX_RETAINED_BYTES`].
     pub fn end_request(&mut self) {
         self.texture_bind_groups.clear();
+        if (self.staged_vertices.capacity() * std::mem::size_of::<Vertex>()) as u64
+            > MAX_RETAINED_BYTES
+        {
+            self.staged_vertices = Vec::new();
+        }
+        if (self.staged_indices.capacity() * std::mem::size_of::<u32>()) as u64 > MAX_RETAINED_BYTES
+        {
+            self.staged_indices = Vec::new();
+        }
+        for buffer in [&mut self.vertices, &mut self.indices] {
+            if buffer
+                .buffer
+                .as_ref()
+                .is_some_and(|b| b.size() > MAX_RETAINED_BYTES)
+            {
+                buffer.buffer = None;
+            }
+        }
     }
 }
 

@@ -14,17 +14,19 @@
 //!    decode. Errors are [`SceneError`] (`error.rs`).
 //! 2. In colour scenes, count the textures the materials reference against the limit
 //!    (`materials.rs`), before any image is decoded.
-//! 3. Walk `scenes[scene]` depth-first with an explicit stack (no recursion: a malicious depth
+//! 3. Check the node and draw-call counts (`budget.rs`), then walk `scenes[scene]` depth-first with an explicit stack (no recursion: a malicious depth
 //!    cannot overflow the stack), each node visited once, so cycles and shared subtrees are errors
 //!    instead of infinite or exponential work (`nodes.rs`).
 //! 4. Per mesh primitive (`primitives.rs`): check the limits from the accessor counts *before*
-//!    reading, then read (`buffers.rs`), transform to the world frame, validate indices, flip the
+//!    reading, each accessor's count against the bytes sent and the arrays' size against
+//!    `maxDecodedBytes` (`budget.rs`), then read (`buffers.rs`), transform to the world frame, validate indices, flip the
 //!    winding under mirroring matrices and compute normals (`normals.rs`); then its material
 //!    (`materials.rs`). Buffers are base64-decoded once, on first use; images are decoded once
 //!    (`images.rs`), only in color scenes, after their header passed the pixel limit.
 //!
 //! Everything is deterministic: output order is traversal order, and no hash map is iterated.
 
+mod budget;
 mod buffers;
 mod error;
 mod images;
@@ -41,6 +43,7 @@ pub use error::SceneError;
 use super::Scene;
 use crate::core::limits;
 use crate::core::quote::quote;
+use budget::Spending;
 use buffers::Buffers;
 
 /// What the loader may allocate and do; the render server fills it from its config.
@@ -53,6 +56,12 @@ pub struct LoadOptions {
     pub max_textures: usize,
     /// Config key `maxTexturePixels`, summed over the decoded textures.
     pub max_texture_pixels: u64,
+    /// Config key `maxNodes`: entries of the glTF's `nodes`.
+    pub max_nodes: usize,
+    /// Config key `maxDrawCalls`: mesh primitives placed by nodes.
+    pub max_draw_calls: usize,
+    /// Config key `maxDecodedBytes`: what loading may allocate, estimated before each allocation.
+    pub max_decoded_bytes: u64,
     /// false for depth/label images: skip decoding textures (they are never sampled there).
     /// `TEXCOORD_0` is not read either, and materials carry no texture.
     pub decode_textures: bool,
@@ -64,6 +73,9 @@ impl Default for LoadOptions {
             max_triangles: limits::MAX_TRIANGLES,
             max_textures: limits::MAX_TEXTURES,
             max_texture_pixels: limits::MAX_TEXTURE_PIXELS,
+            max_nodes: limits::MAX_NODES,
+            max_draw_calls: limits::MAX_DRAW_CALLS,
+            max_decoded_bytes: limits::MAX_DECODED_BYTES,
             decode_textures: true,
         }
     }
@@ -84,6 +96,20 @@ fn is_tolerated_extension(name: &str) -> bool {
 /// # Errors
 /// Any [`SceneError`]: malformed or unsupported content, an external URI, or a limit in `options`.
 pub fn load(gltf_json: &[u8], options: &LoadOptions) -> Result<Scene, SceneError> {
+    load_within(gltf_json, options, &mut |_| Ok(()))
+}
+
+/// [`load`], with every large allocation first offered to `reserve` (its size in bytes, as
+/// estimated for `maxDecodedBytes`): the caller's shared memory budget, or its cancellation, can
+/// stop a load before it allocates.
+///
+/// # Errors
+/// As [`load`], and whatever `reserve` returns.
+pub fn load_within(
+    gltf_json: &[u8],
+    options: &LoadOptions,
+    reserve: &mut dyn FnMut(u64) -> Result<(), SceneError>,
+) -> Result<Scene, SceneError> {
     let root = parse(gltf_json)?;
     let mut loader = Loader {
         root: &root,
@@ -94,10 +120,17 @@ pub fn load(gltf_json: &[u8], options: &LoadOptions) -> Result<Scene, SceneError
         texture_pixels: 0,
         triangles: 0,
         vertices: 0,
+        document_bytes: gltf_json.len(),
+        spending: Spending {
+            charged: 0,
+            limit: options.max_decoded_bytes,
+            reserve,
+        },
     };
     if options.decode_textures {
         loader.check_texture_count()?;
     }
+    loader.check_node_counts()?;
     loader.walk_nodes()?;
     Ok(loader.scene)
 }
@@ -138,4 +171,7 @@ struct Loader<'j, 'a> {
     texture_pixels: u64,
     triangles: usize,
     vertices: usize,
+    /// The document's size: the most elements an accessor without data may claim.
+    document_bytes: usize,
+    spending: Spending<'j>,
 }

@@ -7,7 +7,7 @@
 pub mod camera;
 pub mod gltf;
 
-pub use gltf::{load, LoadOptions, SceneError};
+pub use gltf::{load, load_within, LoadOptions, SceneError};
 
 use glam::DMat4;
 

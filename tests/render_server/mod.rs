@@ -2,6 +2,8 @@
 //! path's status and message, each configured limit, the full queue's 503, the status page and the
 //! render metrics. Requests are built with the client's Drake-exact form builder.
 
+mod budget; // hostile requests against the per-request budget (issue 14)
+
 use crate::common;
 
 use std::time::Duration;
@@ -218,7 +220,7 @@ async fn each_error_path_gets_its_status_and_names_its_cause() {
 async fn every_limit_is_enforced_with_a_400_naming_its_config_key() {
     common::require_adapter!();
     type Tighten = fn(&mut Config);
-    let cases: [(Tighten, ImageType, &str); 5] = [
+    let cases: [(Tighten, ImageType, &str); 9] = [
         (
             |c| c.max_body_bytes = 64 * 1024,
             ImageType::Color,
@@ -235,6 +237,18 @@ async fn every_limit_is_enforced_with_a_400_naming_its_config_key() {
             |c| c.max_texture_pixels = 100,
             ImageType::Color,
             "maxTexturePixels",
+        ),
+        (|c| c.max_nodes = 1, ImageType::Depth, "maxNodes"),
+        (|c| c.max_draw_calls = 1, ImageType::Label, "maxDrawCalls"),
+        (
+            |c| c.max_decoded_bytes = 1000,
+            ImageType::Depth,
+            "maxDecodedBytes",
+        ),
+        (
+            |c| c.max_covered_pixels = 10,
+            ImageType::Color,
+            "maxCoveredPixels",
         ),
     ];
     for (tighten, image_type, key) in cases {

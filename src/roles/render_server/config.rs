@@ -107,6 +107,13 @@ pub struct Config {
     pub max_triangles: usize,
     pub max_textures: usize,
     pub max_texture_pixels: u64,
+    pub max_nodes: usize,
+    pub max_draw_calls: usize,
+    pub max_decoded_bytes: u64,
+    pub max_covered_pixels: u64,
+    pub max_in_flight_bytes: u64,
+    /// From the body's last byte to the image; invalid values (negative, NaN) mean the default.
+    pub render_timeout_seconds: f64,
 }
 
 impl Default for Config {
@@ -128,7 +135,20 @@ impl Default for Config {
             max_triangles: limits::MAX_TRIANGLES,
             max_textures: limits::MAX_TEXTURES,
             max_texture_pixels: limits::MAX_TEXTURE_PIXELS,
+            max_nodes: limits::MAX_NODES,
+            max_draw_calls: limits::MAX_DRAW_CALLS,
+            max_decoded_bytes: limits::MAX_DECODED_BYTES,
+            max_covered_pixels: limits::MAX_COVERED_PIXELS,
+            max_in_flight_bytes: limits::MAX_IN_FLIGHT_BYTES,
+            render_timeout_seconds: limits::RENDER_TIMEOUT.as_secs_f64(),
         }
+    }
+}
+
+impl Config {
+    /// `renderTimeoutSeconds` as a duration.
+    pub fn render_timeout(&self) -> std::time::Duration {
+        crate::core::config::seconds(self.render_timeout_seconds).unwrap_or(limits::RENDER_TIMEOUT)
     }
 }
 
@@ -157,6 +177,12 @@ mod tests {
             config_key!(LoadOptions, max_triangles),
             config_key!(LoadOptions, max_textures),
             config_key!(LoadOptions, max_texture_pixels),
+            config_key!(LoadOptions, max_nodes),
+            config_key!(LoadOptions, max_draw_calls),
+            config_key!(LoadOptions, max_decoded_bytes),
+            config_key!(Config, max_covered_pixels),
+            config_key!(Config, max_in_flight_bytes),
+            config_key!(Config, render_timeout_seconds),
         ] {
             assert!(
                 keys.iter().any(|k| k == key),

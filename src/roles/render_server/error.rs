@@ -28,6 +28,9 @@ pub enum ApiError {
     Internal(String),
     /// 503 + `Retry-After`: the render queue is full, or the server is stopping.
     Busy(&'static str),
+    /// 503 + `Retry-After` naming the server limit that refused: the memory for requests in flight,
+    /// or the render deadline.
+    Unavailable(String),
 }
 
 impl ApiError {
@@ -37,13 +40,15 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy(_) | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     pub fn message(&self) -> &str {
         match self {
-            Self::BadRequest(message) | Self::Internal(message) => message,
+            Self::BadRequest(message) | Self::Internal(message) | Self::Unavailable(message) => {
+                message
+            }
             Self::NotFound(message) | Self::MethodNotAllowed(message) | Self::Busy(message) => {
                 message
             }
@@ -76,7 +81,7 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if let Self::Busy(_) = self {
+        if let Self::Busy(_) | Self::Unavailable(_) = self {
             headers.insert(
                 header::RETRY_AFTER,
                 HeaderValue::from(limits::RENDER_RETRY_AFTER_S),
@@ -110,7 +115,10 @@ impl From<MultipartRejection> for ApiError {
 
 impl From<SceneError> for ApiError {
     fn from(error: SceneError) -> Self {
-        Self::BadRequest(error.to_string())
+        match error {
+            SceneError::Refused(message) => Self::Unavailable(message),
+            other => Self::BadRequest(other.to_string()),
+        }
     }
 }
 

@@ -1,19 +1,27 @@
 //! The `render-server` role: Drake's glTF render protocol over HTTP, rendered on the GPU.
 //!
 //! Request path, in order: admission (503 when the queue is full) → multipart read ([`form`]) →
-//! field validation and SHA-256 check → glTF load on a blocking thread ([`crate::scene`]) → render
-//! on a worker thread ([`pool`]) → PNG/TIFF encoding on a blocking thread → the image. The async
-//! runtime only moves bytes.
+//! field validation and SHA-256 check → glTF load on a blocking thread ([`crate::scene`]) → cost
+//! estimate (covered pixels) → render on a worker thread ([`pool`]) → PNG/TIFF encoding on a
+//! blocking thread → the image. The async runtime only moves bytes.
+//!
+//! Each request's [`budget::Ticket`] holds its queue slot and its memory from admission until its
+//! answer is written; from the body's last byte on, `renderTimeoutSeconds` bounds the rest. A
+//! client that hangs up drops the handler, which abandons the ticket: its queued job is dropped
+//! and a load in progress stops at its next allocation.
 
+mod budget;
 mod config;
 mod error;
 mod form;
 mod pool;
 mod status;
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{Html, IntoResponse, Response};
@@ -32,13 +40,17 @@ use crate::protocol::drake::image::{metres_to_millimetres, ImageType};
 use crate::render::{Gpu, GpuOptions, Image, Look};
 use crate::roles::LoggingArgs;
 use crate::scene::camera::Intrinsics;
-use crate::scene::{self, LoadOptions};
+use crate::scene::{self, LoadOptions, SceneError};
 
+use budget::{AbandonOnDrop, MemoryBudget, Ticket};
 pub use config::{Args, Config, DepthFormat, DEFAULT_PORT, ROLE};
 use error::ApiError;
 use form::{FormLimits, RenderRequest};
 use pool::{Job, RenderPool};
 use status::Stats;
+
+/// Size of the pieces an answer is written in (see [`answer`]).
+const ANSWER_CHUNK_BYTES: usize = 256 * 1024;
 
 /// Entry point of the subcommand: config, logging, GPU, bind, serve until SIGINT/SIGTERM.
 ///
@@ -108,6 +120,7 @@ pub async fn run(
         config: config.clone(),
         gpu,
         pool: Arc::clone(&pool),
+        memory: Arc::new(MemoryBudget::new(config.max_in_flight_bytes)),
         metrics: Arc::clone(&metrics),
         stats: Stats::default(),
         started: Instant::now(),
@@ -148,6 +161,7 @@ struct AppState {
     config: Config,
     gpu: Arc<Gpu>,
     pool: Arc<RenderPool>,
+    memory: Arc<MemoryBudget>,
     metrics: Arc<Metrics>,
     stats: Stats,
     started: Instant,
@@ -166,6 +180,7 @@ fn register_metrics(state: &Arc<AppState>) {
         1.0,
     );
     let pool = Arc::downgrade(&state.pool);
+    let memory = Arc::downgrade(&state.memory);
     state.metrics.add_collector(move |metrics| {
         if let Some(pool) = pool.upgrade() {
             metrics.gauge_set(
@@ -191,6 +206,20 @@ fn register_metrics(state: &Arc<AppState>) {
                 "Render worker threads.",
                 &[],
                 pool.workers() as f64,
+            );
+            metrics.gauge_set(
+                "render_jobs_skipped",
+                "Render jobs dropped unrendered since start: requester gone or deadline passed.",
+                &[],
+                pool.skipped() as f64,
+            );
+        }
+        if let Some(memory) = memory.upgrade() {
+            metrics.gauge_set(
+                "render_in_flight_bytes",
+                "Memory held by render requests in flight, as counted against maxInFlightBytes.",
+                &[],
+                memory.used() as f64,
             );
         }
     });
@@ -280,14 +309,15 @@ async fn render_inner(
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
     image_type: &mut Option<ImageType>,
 ) -> Result<Response, ApiError> {
-    let _permit = state.pool.admit()?;
+    let ticket = Arc::new(Ticket::new(state.pool.admit()?, Arc::clone(&state.memory)));
+    // Dropped with this future: when the client hangs up, or when the request ends.
+    let _abandon = AbandonOnDrop(Arc::clone(&ticket));
     let multipart = multipart?;
     let reading = Instant::now();
     let form = form::read(multipart, state.config.max_body_bytes).await?;
     let request = form.into_request(FormLimits {
         max_image_dimension: state.config.max_image_dimension,
     })?;
-    let kind = request.kind;
     let requested = request.image_type;
     *image_type = Some(requested);
     tracing::debug!(
@@ -297,31 +327,83 @@ async fn render_inner(
         scene_bytes = request.scene.len(),
         "render request"
     );
+    let body_bytes = request.scene.len() as u64;
+    ticket
+        .reserve(body_bytes)
+        .map_err(|_| ApiError::Unavailable(over_memory_budget(state)))?;
+    let read_ms = reading.elapsed().as_secs_f64() * 1e3;
 
+    let timeout = state.config.render_timeout();
+    let deadline = Instant::now() + timeout;
+    let rendering = render_request(state, request, ticket, deadline, read_ms);
+    tokio::time::timeout_at(deadline.into(), rendering)
+        .await
+        .unwrap_or_else(|_| Err(timed_out(timeout)))
+}
+
+/// The request from its loaded body to the answer, every stage under `deadline`.
+async fn render_request(
+    state: &AppState,
+    request: RenderRequest,
+    ticket: Arc<Ticket>,
+    deadline: Instant,
+    read_ms: f64,
+) -> Result<Response, ApiError> {
+    let kind = request.kind;
+    let requested = request.image_type;
+    let body_bytes = request.scene.len() as u64;
     let options = LoadOptions {
         max_triangles: state.config.max_triangles,
         max_textures: state.config.max_textures,
         max_texture_pixels: state.config.max_texture_pixels,
+        max_nodes: state.config.max_nodes,
+        max_draw_calls: state.config.max_draw_calls,
+        max_decoded_bytes: state.config.max_decoded_bytes,
         decode_textures: requested == ImageType::Color,
     };
-    let read_ms = reading.elapsed().as_secs_f64() * 1e3;
+    let max_covered_pixels = state.config.max_covered_pixels;
+    let over_budget = over_memory_budget(state);
+    let loader_ticket = Arc::clone(&ticket);
+    let reserve = move |bytes| {
+        if loader_ticket.is_abandoned() {
+            return Err(SceneError::Refused("the request was abandoned".to_owned()));
+        }
+        loader_ticket
+            .reserve(bytes)
+            .map_err(|_| SceneError::Refused(over_budget.clone()))
+    };
     let loading = Instant::now();
-    let (scene, intrinsics) = tokio::task::spawn_blocking(move || prepare(request, &options))
-        .await
-        .map_err(|e| ApiError::Internal(format!("scene loading stopped: {e}")))??;
+    let (scene, intrinsics) = tokio::task::spawn_blocking(move || {
+        prepare(request, &options, max_covered_pixels, reserve)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("scene loading stopped: {e}")))??;
+    // The body was dropped with the request once loaded.
+    ticket.release(body_bytes);
     let load_ms = loading.elapsed().as_secs_f64() * 1e3;
     let triangles: usize = scene.meshes.iter().map(|m| m.indices.len() / 3).sum();
 
+    // The image as read back, then encoded (at most as large again).
+    let image_bytes = u64::from(intrinsics.width) * u64::from(intrinsics.height) * 4 * 2;
+    ticket
+        .reserve(image_bytes)
+        .map_err(|_| ApiError::Unavailable(over_memory_budget(state)))?;
     let (reply, rendered) = oneshot::channel();
-    state.pool.submit(Job {
+    let _queued = state.pool.submit(Job {
         scene,
         intrinsics,
         kind,
+        deadline,
+        ticket: Arc::clone(&ticket),
         reply,
     })?;
-    let rendered = rendered
-        .await
-        .map_err(|_| ApiError::Internal("the render worker stopped".to_owned()))?;
+    let rendered = rendered.await.map_err(|_| {
+        if Instant::now() >= deadline {
+            timed_out(state.config.render_timeout())
+        } else {
+            ApiError::Internal("the render worker stopped".to_owned())
+        }
+    })?;
     state.metrics.observe_seconds(
         "render_gpu_seconds",
         "Time a render worker spent on one image (render and readback), by image type.",
@@ -346,19 +428,59 @@ async fn render_inner(
         bytes = bytes.len(),
         "rendered"
     );
-    let mut response = bytes.into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    Ok(response)
+    Ok(answer(Bytes::from(bytes), content_type, ticket))
 }
 
-/// Loads the scene and resolves what the form left to the glTF: a near plane sent as 0.
+/// The image as the answer's body, in chunks that each hold the ticket: hyper asks for the next
+/// chunk only once the previous ones are written, so admission and memory cover the write up to
+/// its last chunk, and a client that stops reading keeps its request counted.
+fn answer(bytes: Bytes, content_type: &'static str, ticket: Arc<Ticket>) -> Response {
+    let length = bytes.len();
+    let mut ticket = Some(ticket);
+    let chunks = (0..length).step_by(ANSWER_CHUNK_BYTES).map(move |start| {
+        let end = (start + ANSWER_CHUNK_BYTES).min(length);
+        if end == length {
+            // Handed over with the last chunk: the request is done when its client can have it all.
+            drop(ticket.take());
+        }
+        Ok::<_, Infallible>(bytes.slice(start..end))
+    });
+    let mut response = Body::from_stream(futures_util::stream::iter(chunks)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // Set, so the answer stays length-delimited instead of chunked.
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    response
+}
+
+/// The 503 for a request the memory budget has no room for.
+fn over_memory_budget(state: &AppState) -> String {
+    format!(
+        "the server's memory for requests in flight ({} bytes) is taken; retry shortly \
+         (config key {})",
+        state.memory.limit(),
+        config_key!(Config, max_in_flight_bytes)
+    )
+}
+
+/// The 503 for a request past its deadline.
+fn timed_out(timeout: std::time::Duration) -> ApiError {
+    ApiError::Unavailable(format!(
+        "the render did not finish within {} s (config key {})",
+        timeout.as_secs_f64(),
+        config_key!(Config, render_timeout_seconds)
+    ))
+}
+
+/// Loads the scene, resolves what the form left to the glTF (a near plane sent as 0), and refuses
+/// an image that would cost more than `maxCoveredPixels` to rasterize.
 fn prepare(
     request: RenderRequest,
     options: &LoadOptions,
+    max_covered_pixels: u64,
+    mut reserve: impl FnMut(u64) -> Result<(), SceneError>,
 ) -> Result<(scene::Scene, Intrinsics), ApiError> {
-    let scene = scene::load(&request.scene, options)?;
+    let scene = scene::load_within(&request.scene, options, &mut reserve)?;
     let mut intrinsics = request.intrinsics;
     if intrinsics.near == 0.0 {
         intrinsics.near = scene.camera.map_or(0.0, |camera| camera.znear);
@@ -367,6 +489,14 @@ fn prepare(
                 "near: 0 was sent and the glTF camera has no usable znear".to_owned(),
             ));
         }
+    }
+    let covered = budget::covered_pixels(&scene, &intrinsics, max_covered_pixels);
+    if covered > max_covered_pixels {
+        return Err(ApiError::BadRequest(format!(
+            "the image would cover more than {max_covered_pixels} pixels (at least {covered}, \
+             summed over the triangles); the limit is {max_covered_pixels} (config key {})",
+            config_key!(Config, max_covered_pixels)
+        )));
     }
     Ok((scene, intrinsics))
 }

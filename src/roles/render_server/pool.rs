@@ -1,12 +1,17 @@
-//! Render workers: threads that each own a [`Renderer`] on the one shared [`Gpu`], fed by a queue
-//! whose admission is bounded so a burst gets 503 instead of unbounded memory.
+//! Render workers: threads that each own a [`Renderer`] on the one shared [`Gpu`], fed by a bounded
+//! queue whose admission is bounded so a burst gets 503 instead of unbounded memory.
 //!
 //! Rendering blocks (GPU submit, `poll(Wait)`, readback), so it never runs on the async runtime:
 //! handlers send a job and await a oneshot reply. A panic inside a render is caught, answered as a
 //! 500, and the worker continues with a fresh renderer, so one bad scene cannot take a worker down.
+//!
+//! A job carries its request's [`Ticket`], so the request counts as admitted until the worker is
+//! done with it even if its client left. The queue holds slots, not jobs: a handler dropped while
+//! its job waits empties its slot at once (the scene is freed), and a worker skips empty slots,
+//! abandoned tickets and jobs past their deadline.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -14,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
+use super::budget::Ticket;
 use crate::core::sync::lock;
 use crate::render::{Gpu, Image, ImageKind, Look, RenderError, Renderer};
 use crate::scene::camera::Intrinsics;
@@ -27,6 +33,9 @@ pub struct Job {
     pub scene: Scene,
     pub intrinsics: Intrinsics,
     pub kind: ImageKind,
+    /// Past this instant the answer is no longer wanted (`renderTimeoutSeconds`).
+    pub deadline: Instant,
+    pub ticket: Arc<Ticket>,
     pub reply: oneshot::Sender<Rendered>,
 }
 
@@ -36,12 +45,25 @@ pub struct Rendered {
     pub elapsed: Duration,
 }
 
+/// A queued job's place: emptied by the worker that takes it, or by the handler that gives up.
+type Slot = Arc<Mutex<Option<Job>>>;
+
+/// The handler's hold on its queued job: dropping it (the request ended early) drops the job, its
+/// scene and its share of the ticket, if no worker has taken it yet.
+pub struct Queued(Slot);
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        drop(lock(&self.0).take());
+    }
+}
+
 /// The queue and its workers.
 pub struct RenderPool {
     /// `None` once closed; workers exit when the queue is drained and this is dropped.
-    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    jobs: Mutex<Option<mpsc::SyncSender<Slot>>>,
     workers: Mutex<Vec<JoinHandle<()>>>,
-    /// Permits for requests being processed (reading, loading, queued or rendering).
+    /// Permits for requests being processed (reading, loading, queued, rendering or answering).
     admission: Arc<Semaphore>,
     capacity: usize,
     load: Arc<Load>,
@@ -56,6 +78,8 @@ struct Load {
     /// Workers rendering a job now.
     busy: AtomicUsize,
     workers: usize,
+    /// Jobs the workers dropped unrendered: requester gone or deadline passed.
+    skipped: AtomicU64,
 }
 
 /// Why a request was not admitted.
@@ -77,13 +101,16 @@ impl RenderPool {
         workers: usize,
         queue_depth: usize,
     ) -> std::io::Result<Self> {
-        let (sender, receiver) = mpsc::channel::<Job>();
+        let workers = workers.max(1);
+        let capacity = workers + queue_depth;
+        // Every queued slot belongs to an admitted request, so the channel never holds more.
+        let (sender, receiver) = mpsc::sync_channel::<Slot>(capacity);
         let receiver = Arc::new(Mutex::new(receiver));
         let load = Arc::new(Load {
-            workers: workers.max(1),
+            workers,
             ..Load::default()
         });
-        let workers = (0..load.workers)
+        let workers = (0..workers)
             .map(|index| {
                 let gpu = Arc::clone(&gpu);
                 let receiver = Arc::clone(&receiver);
@@ -93,7 +120,6 @@ impl RenderPool {
                     .spawn(move || work(&gpu, &look, &receiver, &load))
             })
             .collect::<std::io::Result<Vec<_>>>()?;
-        let capacity = workers.len() + queue_depth;
         Ok(Self {
             jobs: Mutex::new(Some(sender)),
             workers: Mutex::new(workers),
@@ -103,8 +129,9 @@ impl RenderPool {
         })
     }
 
-    /// Admits one request, or refuses at once when the queue is full. The permit is held for the
-    /// whole request, body included, so the number of scenes in memory stays bounded.
+    /// Admits one request, or refuses at once when the queue is full. The permit goes into the
+    /// request's [`Ticket`], held from the body's first byte to the answer's last (and by its job
+    /// while a worker has it), so the number of scenes in memory stays bounded.
     pub fn admit(&self) -> Result<OwnedSemaphorePermit, Refused> {
         Arc::clone(&self.admission)
             .try_acquire_owned()
@@ -140,18 +167,32 @@ impl RenderPool {
         self.capacity
     }
 
-    /// Sends a job to the workers.
+    /// Jobs dropped unrendered since start.
+    pub fn skipped(&self) -> u64 {
+        self.load.skipped.load(Ordering::Relaxed)
+    }
+
+    /// Queues a job for the workers; the job lives as long as the returned [`Queued`] unless a
+    /// worker has taken it.
     ///
     /// # Errors
-    /// [`Refused::Closed`] after [`RenderPool::close`].
-    pub fn submit(&self, job: Job) -> Result<(), Refused> {
+    /// [`Refused::Closed`] after [`RenderPool::close`]; [`Refused::Full`] if the queue is full,
+    /// which admission makes impossible.
+    pub fn submit(&self, job: Job) -> Result<Queued, Refused> {
+        let slot: Slot = Arc::new(Mutex::new(Some(job)));
         let jobs = lock(&self.jobs);
         let sender = jobs.as_ref().ok_or(Refused::Closed)?;
         self.load.queued.fetch_add(1, Ordering::Relaxed);
-        sender.send(job).map_err(|_| {
-            self.load.queued.fetch_sub(1, Ordering::Relaxed);
-            Refused::Closed
-        })
+        sender
+            .try_send(Arc::clone(&slot))
+            .map_err(|error| {
+                self.load.queued.fetch_sub(1, Ordering::Relaxed);
+                match error {
+                    mpsc::TrySendError::Full(_) => Refused::Full,
+                    mpsc::TrySendError::Disconnected(_) => Refused::Closed,
+                }
+            })?;
+        Ok(Queued(slot))
     }
 
     /// Whether one more request would be admitted now: the render server's readiness.
@@ -185,17 +226,22 @@ impl RenderPool {
     }
 }
 
-fn work(gpu: &Arc<Gpu>, look: &Look, receiver: &Mutex<mpsc::Receiver<Job>>, load: &Load) {
+fn work(gpu: &Arc<Gpu>, look: &Look, receiver: &Mutex<mpsc::Receiver<Slot>>, load: &Load) {
     let mut renderer = Renderer::new(Arc::clone(gpu), *look);
     loop {
         // Holding the lock while waiting is fine: only idle workers contend for it.
-        let job = match lock(receiver).recv() {
-            Ok(job) => job,
+        let slot = match lock(receiver).recv() {
+            Ok(slot) => slot,
             Err(mpsc::RecvError) => return,
         };
         load.queued.fetch_sub(1, Ordering::Relaxed);
-        if job.reply.is_closed() {
-            // The request was answered already (its client left, or shutdown answered it 503).
+        let Some(job) = lock(&slot).take() else {
+            load.skipped.fetch_add(1, Ordering::Relaxed);
+            continue; // its handler gave up while it waited
+        };
+        if job.ticket.is_abandoned() || job.reply.is_closed() || Instant::now() >= job.deadline {
+            // Its client left, shutdown answered it 503, or its deadline passed.
+            load.skipped.fetch_add(1, Ordering::Relaxed);
             continue;
         }
         load.busy.fetch_add(1, Ordering::Relaxed);
@@ -203,6 +249,15 @@ fn work(gpu: &Arc<Gpu>, look: &Look, receiver: &Mutex<mpsc::Receiver<Job>>, load
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
             renderer.render(&job.scene, &job.intrinsics, job.kind)
         }));
+        // The scene and this share of the ticket go before the answer, so a request counts as
+        // finished once its client has the image.
+        let Job {
+            scene,
+            ticket,
+            reply,
+            ..
+        } = job;
+        drop((scene, ticket));
         let result = result.unwrap_or_else(|_| {
             tracing::error!("render panicked; replacing the worker's renderer");
             renderer = Renderer::new(Arc::clone(gpu), *look);
@@ -212,7 +267,7 @@ fn work(gpu: &Arc<Gpu>, look: &Look, receiver: &Mutex<mpsc::Receiver<Job>>, load
         });
         load.busy.fetch_sub(1, Ordering::Relaxed);
         // The requester may have gone (client disconnected); nothing to do then.
-        let _ = job.reply.send(Rendered {
+        let _ = reply.send(Rendered {
             result,
             elapsed: started.elapsed(),
         });

@@ -1,6 +1,6 @@
 //! What the loader reports: [`SceneError`], and the bound on client text quoted in it.
 
-/// Why a glTF was refused. Every variant is the client's fault (HTTP 400); `Display` is one short
+/// Why a glTF was refused. Every variant but [`SceneError::Refused`] is the client's fault (HTTP 400); `Display` is one short
 /// line naming the glTF path at fault, fit for Drake's exception text.
 #[derive(Debug, thiserror::Error)]
 pub enum SceneError {
@@ -31,6 +31,11 @@ pub enum SceneError {
     /// A node is its own ancestor.
     #[error("{path}: node {node} is its own ancestor (the node graph has a cycle)")]
     NodeCycle { path: String, node: usize },
+    /// The caller's budget refused an allocation the scene needs (the server's memory for requests
+    /// in flight is taken, or the request was abandoned): the one variant that is not the client's
+    /// fault. The message is the caller's.
+    #[error("{0}")]
+    Refused(String),
     /// Any other malformed content at `path`.
     #[error("{path}: {reason}")]
     Invalid { path: String, reason: String },

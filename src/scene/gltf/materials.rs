@@ -143,6 +143,7 @@ impl Loader<'_, '_> {
             }
         };
         let (max_pixels, used_pixels) = (self.options.max_texture_pixels, self.texture_pixels);
+        let spending = &mut self.spending;
         let mut admitted = 0;
         let texture = images::decode_rgba8(encoded, &path, |width, height| {
             admitted = u64::from(width) * u64::from(height);
@@ -155,7 +156,7 @@ impl Loader<'_, '_> {
                     config_key: config_key!(LoadOptions, max_texture_pixels),
                 });
             }
-            Ok(())
+            spending.charge_texture(width, height)
         })?;
         self.texture_pixels += admitted;
         self.scene.textures.push(texture);

@@ -72,6 +72,14 @@ impl Loader<'_, '_> {
             _ => index_count.saturating_sub(2),
         };
         self.admit_geometry(vertex_count, triangle_count)?;
+        self.check_accessor_data(position_accessor, &position_path)?;
+        if let Some(accessor) = primitive.indices {
+            self.check_accessor_data(accessor, &index_path)?;
+        }
+        self.charge_geometry(
+            vertex_count,
+            index_count.max(triangle_count.saturating_mul(3)),
+        )?;
 
         let local_positions =
             self.buffers

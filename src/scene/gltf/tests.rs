@@ -886,7 +886,11 @@ fn deep_hierarchies_do_not_overflow_the_stack() {
     doc.json["nodes"] = Value::Array(nodes);
     doc.root(0);
     doc.triangle(json!({}));
-    assert_eq!(doc.load().unwrap().meshes.len(), 1);
+    let options = LoadOptions {
+        max_nodes: depth + 1,
+        ..LoadOptions::default()
+    };
+    assert_eq!(doc.load_with(&options).unwrap().meshes.len(), 1);
 }
 
 #[test]
@@ -981,4 +985,58 @@ fn camera_without_projection_or_out_of_range_is_named() {
     doc.push("nodes", json!({"camera": 2}));
     doc.root(0);
     assert_eq!(doc.error(), "nodes[0].camera: camera 2 out of range");
+}
+
+/// Issue 14: the counts that cost time or memory are refused before the walk or the read, naming
+/// their config keys, and the caller's budget sees every large allocation first.
+#[test]
+fn node_draw_call_and_decoded_byte_limits_name_their_keys() {
+    let mut doc = Doc::new();
+    doc.triangle(json!({}));
+    doc.triangle(json!({}));
+    let error = |options: LoadOptions| doc.load_with(&options).unwrap_err().to_string();
+    assert!(error(LoadOptions {
+        max_nodes: 1,
+        ..LoadOptions::default()
+    })
+    .ends_with("(config key maxNodes)"));
+    assert!(error(LoadOptions {
+        max_draw_calls: 1,
+        ..LoadOptions::default()
+    })
+    .ends_with("(config key maxDrawCalls)"));
+    assert!(error(LoadOptions {
+        max_decoded_bytes: 100,
+        ..LoadOptions::default()
+    })
+    .ends_with("(config key maxDecodedBytes)"));
+
+    let json = serde_json::to_vec(&doc.json).unwrap();
+    let mut charged = 0;
+    let scene = load_within(&json, &LoadOptions::default(), &mut |bytes| {
+        charged += bytes;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(scene.meshes.len(), 2);
+    assert_eq!(charged, 2 * (3 * 44 + 3 * 8));
+    let refused = load_within(&json, &LoadOptions::default(), &mut |_| {
+        Err(SceneError::Refused("no room".to_owned()))
+    });
+    assert!(matches!(refused, Err(SceneError::Refused(_))));
+}
+
+#[test]
+fn an_accessor_without_data_is_bounded_by_the_document_size() {
+    let mut doc = Doc::new();
+    let position = doc.push(
+        "accessors",
+        json!({"componentType": 5126, "count": 1_000_000, "type": "VEC3"}),
+    );
+    doc.mesh_node(json!({"attributes": {"POSITION": position}}), json!({}));
+    let error = doc.error();
+    assert!(
+        error.contains("claims 1000000 elements without a bufferView"),
+        "{error}"
+    );
 }

@@ -1,0 +1,251 @@
+//! One render request's budget, from admission to the last byte of its answer: the queue slot it
+//! holds, the memory it holds (body, decoded scene, image) within `maxInFlightBytes`, whether its
+//! client is still there, and the cost of its image estimated before it is rendered.
+//!
+//! GPU work cannot be interrupted once submitted, so what a render costs is bounded before it
+//! starts ([`covered_pixels`] against `maxCoveredPixels`); everything else is checked between
+//! stages through the [`Ticket`].
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use glam::{DMat4, DVec4};
+use tokio::sync::OwnedSemaphorePermit;
+
+use crate::scene::camera::Intrinsics;
+use crate::scene::Scene;
+
+/// Bytes every request in flight holds together, against one limit.
+#[derive(Debug)]
+pub struct MemoryBudget {
+    limit: u64,
+    used: AtomicU64,
+}
+
+impl MemoryBudget {
+    pub fn new(limit: u64) -> Self {
+        Self {
+            limit,
+            used: AtomicU64::new(0),
+        }
+    }
+
+    /// Bytes held now by all requests.
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+}
+
+/// An admitted request: its queue slot and its share of the memory budget, both released when the
+/// last holder lets go. The handler, the queued job and the answer's body each hold it, so a
+/// request counts from admission until its answer is written or abandoned and its render (which
+/// cannot be interrupted) is over.
+#[derive(Debug)]
+pub struct Ticket {
+    _permit: OwnedSemaphorePermit,
+    budget: Arc<MemoryBudget>,
+    held: AtomicU64,
+    abandoned: AtomicBool,
+}
+
+/// The budget had no room for `bytes` more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverBudget {
+    pub bytes: u64,
+}
+
+impl Ticket {
+    pub fn new(permit: OwnedSemaphorePermit, budget: Arc<MemoryBudget>) -> Self {
+        Self {
+            _permit: permit,
+            budget,
+            held: AtomicU64::new(0),
+            abandoned: AtomicBool::new(false),
+        }
+    }
+
+    /// Takes `bytes` more from the shared budget, or nothing when they do not fit.
+    pub fn reserve(&self, bytes: u64) -> Result<(), OverBudget> {
+        let limit = self.budget.limit;
+        self.budget
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(bytes).filter(|&total| total <= limit)
+            })
+            .map_err(|_| OverBudget { bytes })?;
+        self.held.fetch_add(bytes, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Gives back up to `bytes` of what this request holds (its body once the scene is loaded).
+    pub fn release(&self, bytes: u64) {
+        let released = self
+            .held
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                Some(held.saturating_sub(bytes))
+            })
+            .map_or(0, |held| held.min(bytes));
+        self.budget.used.fetch_sub(released, Ordering::AcqRel);
+    }
+
+    /// Marks the requester gone: queued work for it is skipped, a load in progress stops at its
+    /// next allocation.
+    pub fn abandon(&self) {
+        self.abandoned.store(true, Ordering::Release);
+    }
+
+    pub fn is_abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let held = *self.held.get_mut();
+        self.budget.used.fetch_sub(held, Ordering::AcqRel);
+    }
+}
+
+/// Abandons the ticket when the handler's future is dropped (the client hung up, or the deadline
+/// passed) before the request finished.
+pub struct AbandonOnDrop(pub Arc<Ticket>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.0.abandon();
+    }
+}
+
+/// An upper bound on the pixels the rasterizer will touch for `scene` seen through `intrinsics`:
+/// the sum over triangles of their screen-space area, each bounded by its clipped bounding box,
+/// nothing for one wholly before the near plane and the whole image for one crossing it. Stops counting past `limit`.
+pub fn covered_pixels(scene: &Scene, intrinsics: &Intrinsics, limit: u64) -> u64 {
+    let Some(camera) = &scene.camera else {
+        return 0; // nothing but the background is drawn
+    };
+    let view_proj = intrinsics.projection() * camera.camera_to_world.inverse();
+    let (width, height) = (f64::from(intrinsics.width), f64::from(intrinsics.height));
+    let image = width * height;
+    let mut total = 0.0;
+    for mesh in &scene.meshes {
+        let pixels: Vec<Option<(f64, f64)>> = mesh
+            .positions
+            .iter()
+            .map(|p| to_pixel(view_proj, *p, width, height))
+            .collect();
+        for triangle in mesh.indices.chunks_exact(3) {
+            let corners = [triangle[0], triangle[1], triangle[2]]
+                .map(|i| pixels.get(i as usize).copied().flatten());
+            total += match corners {
+                [Some(a), Some(b), Some(c)] => triangle_pixels(a, b, c, width, height),
+                // Wholly on the camera's side of the near plane: clipped away.
+                [None, None, None] => 0.0,
+                // Crossing the near plane: assume it covers everything.
+                _ => image,
+            };
+            if total > limit as f64 {
+                return total as u64;
+            }
+        }
+    }
+    total as u64
+}
+
+/// A world point's pixel coordinates, `None` when it is not beyond the near plane.
+fn to_pixel(view_proj: DMat4, p: [f32; 3], width: f64, height: f64) -> Option<(f64, f64)> {
+    let clip = view_proj * DVec4::new(f64::from(p[0]), f64::from(p[1]), f64::from(p[2]), 1.0);
+    if clip.w <= 0.0 || clip.z < 0.0 {
+        return None;
+    }
+    let x = (clip.x / clip.w + 1.0) / 2.0 * width;
+    let y = (1.0 - clip.y / clip.w) / 2.0 * height;
+    Some((x, y))
+}
+
+/// A triangle's area in pixels, at most its bounding box clipped to the image.
+fn triangle_pixels(a: (f64, f64), b: (f64, f64), c: (f64, f64), width: f64, height: f64) -> f64 {
+    let clamp = |value: f64, max: f64| value.clamp(0.0, max);
+    let box_width = clamp(a.0.max(b.0).max(c.0), width) - clamp(a.0.min(b.0).min(c.0), width);
+    let box_height = clamp(a.1.max(b.1).max(c.1), height) - clamp(a.1.min(b.1).min(c.1), height);
+    let area = ((b.0 - a.0) * (c.1 - a.1) - (c.0 - a.0) * (b.1 - a.1)).abs() / 2.0;
+    area.min(box_width * box_height)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scene::{CameraNode, Mesh};
+    use tokio::sync::Semaphore;
+
+    fn ticket(budget: &Arc<MemoryBudget>) -> Ticket {
+        let permit = Arc::new(Semaphore::new(1)).try_acquire_owned().unwrap();
+        Ticket::new(permit, Arc::clone(budget))
+    }
+
+    #[test]
+    fn tickets_share_the_budget_and_give_it_back_when_dropped() {
+        let budget = Arc::new(MemoryBudget::new(100));
+        let first = ticket(&budget);
+        let second = ticket(&budget);
+        first.reserve(60).unwrap();
+        assert_eq!(second.reserve(41), Err(OverBudget { bytes: 41 }));
+        second.reserve(40).unwrap();
+        first.release(1000);
+        assert_eq!(budget.used(), 40);
+        drop(second);
+        assert_eq!(budget.used(), 0);
+    }
+
+    /// A camera at the origin looking down −Z (the glTF convention), 64×48.
+    fn scene_with(positions: Vec<[f32; 3]>, indices: Vec<u32>) -> (Scene, Intrinsics) {
+        let scene = Scene {
+            meshes: vec![Mesh {
+                positions,
+                indices,
+                ..Mesh::default()
+            }],
+            textures: Vec::new(),
+            camera: Some(CameraNode {
+                camera_to_world: DMat4::IDENTITY,
+                znear: 0.01,
+                zfar: None,
+            }),
+        };
+        let intrinsics = Intrinsics::from_fov_y(64, 48, std::f64::consts::FRAC_PI_2, 0.01, 10.0);
+        (scene, intrinsics)
+    }
+
+    #[test]
+    fn a_full_screen_triangle_counts_the_whole_image_once() {
+        let big = 100.0;
+        let (scene, intrinsics) = scene_with(
+            vec![[-big, -big, -1.0], [big, -big, -1.0], [0.0, big, -1.0]],
+            vec![0, 1, 2, 0, 1, 2],
+        );
+        assert_eq!(covered_pixels(&scene, &intrinsics, u64::MAX), 2 * 64 * 48);
+    }
+
+    #[test]
+    fn a_small_triangle_counts_its_area_one_behind_the_camera_nothing() {
+        // At depth 1 with a 90° vertical field of view, 1 m is 24 pixels.
+        let (scene, intrinsics) = scene_with(
+            vec![[0.0, 0.0, -1.0], [0.5, 0.0, -1.0], [0.0, 0.5, -1.0]],
+            vec![0, 1, 2],
+        );
+        assert_eq!(covered_pixels(&scene, &intrinsics, u64::MAX), 72);
+        let (behind, intrinsics) = scene_with(
+            vec![[0.0, 0.0, 1.0], [0.5, 0.0, 1.0], [0.0, 0.5, 1.0]],
+            vec![0, 1, 2],
+        );
+        assert_eq!(covered_pixels(&behind, &intrinsics, u64::MAX), 0);
+        let (crossing, intrinsics) = scene_with(
+            vec![[0.0, 0.0, 1.0], [0.5, 0.0, -1.0], [0.0, 0.5, -1.0]],
+            vec![0, 1, 2],
+        );
+        assert_eq!(covered_pixels(&crossing, &intrinsics, u64::MAX), 64 * 48);
+    }
+}
