@@ -84,12 +84,14 @@ async fn closed_after(stream: &mut TcpStream, since: Instant) -> Duration {
     }
 }
 
-/// The value of one series in the server's `/metrics`, 0 when absent.
+/// The value of one series in the server's `/metrics` (named without the common prefix), 0 when
+/// absent.
 async fn metric(addr: SocketAddr, series: &str) -> f64 {
     let text = common::get(addr, "/metrics").await.text();
+    let series = format!("{}{series}", gltf_cloud::core::metrics::PREFIX);
     common::parse_prometheus(&text)
         .into_iter()
-        .find(|(s, _)| s == series)
+        .find(|(s, _)| *s == series)
         .map_or(0.0, |(_, v)| v)
 }
 

@@ -108,12 +108,13 @@ fn peak_rss_bytes() -> u64 {
     kb * 1024
 }
 
-/// A value from `/metrics`.
+/// A value from `/metrics`, named without the common prefix.
 async fn metric(server: &Server, name: &str) -> f64 {
     let text = common::get(server.addr, "/metrics").await.text();
+    let name = format!("{}{name}", gltf_cloud::core::metrics::PREFIX);
     common::parse_prometheus(&text)
         .into_iter()
-        .find(|(sample, _)| sample == name)
+        .find(|(sample, _)| *sample == name)
         .map_or(f64::NAN, |(_, value)| value)
 }
 

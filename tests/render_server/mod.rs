@@ -437,7 +437,7 @@ async fn shutdown_with_renders_queued_answers_503_and_returns_within_grace_plus_
         let text = common::get(server.addr, "/metrics").await.text();
         let admitted = common::parse_prometheus(&text)
             .into_iter()
-            .find(|(s, _)| s == "render_requests_in_flight")
+            .find(|(s, _)| s == "gltf_cloud_render_requests_in_flight")
             .map_or(0.0, |(_, v)| v);
         if admitted >= 3.0 {
             break;

@@ -183,15 +183,13 @@ impl RenderPool {
         let jobs = lock(&self.jobs);
         let sender = jobs.as_ref().ok_or(Refused::Closed)?;
         self.load.queued.fetch_add(1, Ordering::Relaxed);
-        sender
-            .try_send(Arc::clone(&slot))
-            .map_err(|error| {
-                self.load.queued.fetch_sub(1, Ordering::Relaxed);
-                match error {
-                    mpsc::TrySendError::Full(_) => Refused::Full,
-                    mpsc::TrySendError::Disconnected(_) => Refused::Closed,
-                }
-            })?;
+        sender.try_send(Arc::clone(&slot)).map_err(|error| {
+            self.load.queued.fetch_sub(1, Ordering::Relaxed);
+            match error {
+                mpsc::TrySendError::Full(_) => Refused::Full,
+                mpsc::TrySendError::Disconnected(_) => Refused::Closed,
+            }
+        })?;
         Ok(Queued(slot))
     }
 
