@@ -169,7 +169,7 @@ def in_flight(port: int) -> float:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     connection.request("GET", "/metrics")
     for line in connection.getresponse().read().decode().splitlines():
-        if line.startswith("render_requests_in_flight "):
+        if line.startswith("gltf_cloud_render_requests_in_flight "):
             return float(line.split()[1])
     return math.nan
 
