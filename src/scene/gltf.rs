@@ -27,7 +27,7 @@
 
 mod buffers;
 mod error;
-mod images;
+pub(crate) mod images;
 mod json;
 mod materials;
 mod nodes;

@@ -7,7 +7,7 @@
 
 mod config;
 mod error;
-mod form;
+pub(crate) mod form;
 mod pool;
 mod status;
 
