@@ -18,8 +18,11 @@ use crate::roles::render_server::form::{self, FormLimits};
 use crate::scene::gltf::images;
 use crate::scene::{LoadOptions, SceneError};
 
+/// A fuzz target's body: any bytes in, a panic only on a bug.
+pub type Target = fn(&[u8]);
+
 /// Every target, by the name its corpus folder and `cargo fuzz` use.
-pub const TARGETS: [(&str, fn(&[u8])); 6] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("drake_fields", drake_fields),
     ("multipart_form", multipart_form),
     ("gltf_load", gltf_load),
