@@ -14,6 +14,15 @@ const MUTATIONS: usize = 3000;
 /// Time for one target's mutations, so a slow machine keeps the whole test to a few seconds.
 const BUDGET: Duration = Duration::from_millis(1500);
 
+/// `FUZZ_SECONDS=N` instead runs each target's mutations for N seconds with no count limit: a
+/// longer run where the nightly libFuzzer build is not at hand.
+fn budget() -> (usize, Duration) {
+    match std::env::var("FUZZ_SECONDS").ok().and_then(|s| s.parse().ok()) {
+        Some(seconds) => (usize::MAX, Duration::from_secs(seconds)),
+        None => (MUTATIONS, BUDGET),
+    }
+}
+
 /// Inputs grown past this are cut back, so mutations stay cheap.
 const MAX_INPUT: usize = 64 * 1024;
 
@@ -98,6 +107,7 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
 
 #[test]
 fn every_target_survives_its_seed_corpus_and_mutations_of_it() {
+    let (mutations, budget) = budget();
     for (index, (name, body)) in TARGETS.iter().enumerate() {
         let corpus = seeds(name);
         for input in &corpus {
@@ -107,7 +117,7 @@ fn every_target_survives_its_seed_corpus_and_mutations_of_it() {
         let mut rng = Rng(seed);
         let started = Instant::now();
         let mut runs = 0;
-        while runs < MUTATIONS && started.elapsed() < BUDGET {
+        while runs < mutations && started.elapsed() < budget {
             let mut input = corpus[rng.below(corpus.len())].clone();
             mutate(&mut rng, &mut input, &corpus);
             let outcome = std::panic::catch_unwind(|| body(&input));
