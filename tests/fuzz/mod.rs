@@ -17,7 +17,10 @@ const BUDGET: Duration = Duration::from_millis(1500);
 /// `FUZZ_SECONDS=N` instead runs each target's mutations for N seconds with no count limit: a
 /// longer run where the nightly libFuzzer build is not at hand.
 fn budget() -> (usize, Duration) {
-    match std::env::var("FUZZ_SECONDS").ok().and_then(|s| s.parse().ok()) {
+    match std::env::var("FUZZ_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
         Some(seconds) => (usize::MAX, Duration::from_secs(seconds)),
         None => (MUTATIONS, BUDGET),
     }

@@ -106,22 +106,33 @@ async fn an_output_flood_is_capped_in_the_log_and_readiness_is_still_seen() {
     drop(client);
     server.stop().await;
     let text = String::from_utf8_lossy(&log.0.lock().unwrap()).into_owned();
-    assert!(text.len() < 1_000_000, "{} bytes of log", text.len());
-    let summary = text
+    // The log grows by at most 50 lines of 1000 characters a second while the flood lasts, which
+    // on a loaded machine is many seconds: far below the 50 MB written all the same.
+    assert!(text.len() < 5_000_000, "{} bytes of log", text.len());
+    let summaries: Vec<&str> = text
         .lines()
-        .find(|line| line.contains("simulator output lines left out of the log"))
-        .unwrap_or_else(|| panic!("no summary in {}", &text[text.len().saturating_sub(2000)..]));
-    let left_out: u64 = summary
-        .split("lines=")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap()
-        .parse()
-        .unwrap();
-    // 12 208 pieces of 4 KiB and 20 000 lines, less the few logged.
-    assert!(left_out > 30_000, "{summary}");
+        .filter(|line| line.contains("simulator output lines left out of the log"))
+        .collect();
     assert!(
-        text.contains("… (") && text.contains("more bytes)"),
-        "long lines not cut"
+        !summaries.is_empty(),
+        "no summary in {}",
+        &text[text.len().saturating_sub(2000)..]
     );
+    let left_out: u64 = summaries
+        .iter()
+        .map(|summary| {
+            summary
+                .split("lines=")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        })
+        .sum();
+    // 12 208 pieces of 4 KiB and 20 000 lines, less those logged.
+    assert!(left_out > 20_000, "{summaries:#?}");
+    // Cutting each logged line is `supervisor::output_log`'s unit test: which of this test's
+    // events reach the subscriber depends on tracing's per-callsite cache, shared by the tests
+    // running beside it.
 }
