@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 # Mesa's device-select layer prints "XDG_RUNTIME_DIR is invalid" for every Vulkan instance without it.
 export NODEVICE_SELECT := 1
 
-.PHONY: all build release test test-rust test-python lint fmt deps deps-system demo bench clean
+.PHONY: all build release test test-rust test-python lint fmt deps deps-system demo bench clean fuzz
 
 all: build
 
@@ -51,3 +51,19 @@ clean:
 ## bench: pydrake's RenderEngineVtk vs our server through RenderEngineGltfClient, as ratios.
 bench: deps release
 	$(PYTHON) scripts/bench.py --binary $(CURDIR)/target/release/gltf-cloud
+
+## fuzz: each network parser under libFuzzer (nightly, cargo-fuzz) for FUZZ_SECONDS each. New inputs
+## go to fuzz/corpus-run/ (ignored); crashes to fuzz/artifacts/: add a fixed one to fuzz/corpus/.
+## No sanitizer by default: the crate has no unsafe code, and an ASan build of wgpu takes long.
+FUZZ_SECONDS ?= 60
+FUZZ_SANITIZER ?= none
+FUZZ_TARGETS := drake_fields multipart_form gltf_load image_decode webots_client_message pyfloat
+fuzz:
+	@cargo +nightly fuzz --version >/dev/null 2>&1 || { echo "needs: rustup toolchain install nightly; cargo install cargo-fuzz"; exit 1; }
+	cargo +nightly fuzz build -O -s $(FUZZ_SANITIZER)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus-run/$$t; \
+		echo "== $$t ($(FUZZ_SECONDS) s)"; \
+		cargo +nightly fuzz run -O -s $(FUZZ_SANITIZER) $$t fuzz/corpus-run/$$t fuzz/corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 || exit 1; \
+	done

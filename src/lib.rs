@@ -5,6 +5,8 @@
 //! # Layout
 //! Dependencies point down this list only:
 //! - [`cli`]: the command line; assembles each role's flags.
+//! - [`fuzzing`]: the fuzz targets' bodies (parsers fed arbitrary network bytes), shared by
+//!   `cargo fuzz` and the test suite.
 //! - [`roles`]: the four roles (`render_server`, `render_client`, `simulation_server`,
 //!   `session_server`) and the start-up sequence the servers share. Roles never import each other.
 //! - [`render`]: the wgpu renderer drawing a scene as Drake's colour, depth and label images (raw
@@ -18,6 +20,7 @@
 
 pub mod cli;
 pub mod core;
+pub mod fuzzing;
 pub mod protocol;
 pub mod render;
 pub mod roles;

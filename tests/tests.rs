@@ -10,6 +10,7 @@ mod common; // the shared harness: HTTP client, `start_<role>` → `Running`, ad
 
 mod cli; // the binary as a real process: flags, config files, SIGTERM, make-cert
 mod core; // the shared server bootstrap: health, metrics, TLS, graceful shutdown
+mod fuzz; // the fuzz targets on their seed corpus and deterministic mutations of it
 mod render; // the wgpu renderer against analytic expectations and VTK's look
 mod render_client; // the render client against canned servers; `vs_server`: against our server
 mod render_server; // the render server over HTTP: error paths, limits, the queue, status, metrics

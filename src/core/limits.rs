@@ -169,6 +169,18 @@ pub const SIMULATOR_STOP_GRACE: Duration = Duration::from_secs(5);
 /// holding a pipe open would otherwise keep it open forever).
 pub const SIMULATOR_OUTPUT_DRAIN: Duration = Duration::from_millis(500);
 
+/// A simulator output line longer than this, in characters, is cut in the server log (the line
+/// read, up to 4 KiB, is still what readiness and heartbeat detection see).
+pub const SIMULATOR_LOG_LINE_CHARS: usize = 1000;
+
+/// Simulator output lines logged per second per simulator; the rest are counted, not logged, so
+/// a simulator printing hundreds of megabytes cannot fill the server's disk with its log.
+pub const SIMULATOR_LOG_LINES_PER_SECOND: u32 = 50;
+
+/// How often the count of simulator output lines left out of the log is logged, at most (and once
+/// more when the session ends).
+pub const SIMULATOR_LOG_SUMMARY_PERIOD: Duration = Duration::from_secs(10);
+
 /// Longest one `git` step (clone, sparse checkout, checkout) may take. Config key:
 /// `gitTimeoutSeconds`.
 pub const GIT_TIMEOUT: Duration = Duration::from_secs(300);

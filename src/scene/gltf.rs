@@ -29,7 +29,7 @@
 mod budget;
 mod buffers;
 mod error;
-mod images;
+pub(crate) mod images;
 mod json;
 mod materials;
 mod nodes;

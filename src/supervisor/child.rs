@@ -4,12 +4,13 @@
 //! Simulators are launched through wrappers (`webots` is a shell script that starts `webots-bin`;
 //! firejail and docker add their own layers), so signalling the direct child is not enough: the
 //! original Python server lost `webots-bin` processes that way (webots#884). Every child here
-//! leads a new process group, and signals go to the group.
+//! leads a new process group, and signals go to the group; the processes that left the group
+//! (`setsid`) are tracked in `/proc` ([`Descendants`]) and signalled one by one.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -19,6 +20,8 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+
+use super::descendants::{Descendants, MARKER_ENV};
 
 /// Longest output line kept; longer lines are cut into pieces of this size, so a program that
 /// writes megabytes without a newline cannot make the supervisor buffer all of it.
@@ -34,6 +37,11 @@ const GROUP_POLL_INTERVAL: Duration = Duration::from_millis(20);
 /// How long a stop waits for the group to disappear after SIGKILL, which the kernel delivers at
 /// once; only processes stuck in uninterruptible sleep (a hung NFS mount) outlast this.
 const AFTER_KILL_WAIT: Duration = Duration::from_secs(2);
+
+/// How often the descendants of a running child are looked up in `/proc`: a process that leaves
+/// the group and whose parent then exits is still recognised by its environment marker, so this
+/// only has to catch the rarer ones that also clear their environment.
+const DESCENDANT_SCAN_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Why a child could not be started or waited for.
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +131,9 @@ pub struct ProcessGroup {
     program: String,
     status: Option<ExitStatus>,
     stopped: bool,
+    /// Processes that may have left the group, shared with the periodic scan.
+    descendants: Arc<Descendants>,
+    scanner: tokio::task::JoinHandle<()>,
 }
 
 impl ProcessGroup {
@@ -138,10 +149,12 @@ impl ProcessGroup {
             .split_first()
             .ok_or(SupervisorError::EmptyCommand)?;
         become_subreaper();
+        let marker = Descendants::new_marker();
         let mut command = tokio::process::Command::new(program);
         command
             .args(args)
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
+            .env(MARKER_ENV, &marker)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -162,6 +175,8 @@ impl ProcessGroup {
         })?;
         let pid = i32::try_from(pid)
             .map_err(|_| spawn_error(std::io::Error::other("pid out of range")))?;
+        let descendants = Arc::new(Descendants::new(pid, &marker));
+        let scanner = tokio::spawn(scan_periodically(Arc::clone(&descendants)));
         let (lines, receiver) = mpsc::channel(OUTPUT_QUEUE_LINES);
         if let Some(stdout) = child.stdout.take() {
             tokio::spawn(forward_lines(stdout, lines.clone()));
@@ -176,6 +191,8 @@ impl ProcessGroup {
                 program: spec.program_name(),
                 status: None,
                 stopped: false,
+                descendants,
+                scanner,
             },
             receiver,
         ))
@@ -217,6 +234,8 @@ impl ProcessGroup {
             };
         }
         let deadline = Instant::now() + grace;
+        self.scanner.abort();
+        self.descendants.scan();
         self.signal(Signal::SIGTERM);
         if self.status.is_none() {
             if let Ok(Ok(status)) = tokio::time::timeout_at(deadline, self.child.wait()).await {
@@ -244,12 +263,22 @@ impl ProcessGroup {
             }
         }
         self.stopped = true;
+        let escaped = self.descendants.count();
+        if escaped > 0 {
+            tracing::warn!(
+                program = %self.program,
+                pgid = self.pgid.as_raw(),
+                escaped,
+                "processes that had left the process group were stopped too"
+            );
+        }
         Stopped {
             status: self.status,
             killed,
         }
     }
 
+    /// Signals the group, then every descendant found outside it.
     fn signal(&self, signal: Signal) {
         match killpg(self.pgid, signal) {
             Ok(()) | Err(Errno::ESRCH) => {}
@@ -257,13 +286,17 @@ impl ProcessGroup {
                 tracing::warn!(pgid = self.pgid.as_raw(), %signal, cause = %e, "killpg failed")
             }
         }
+        self.descendants.signal(signal);
     }
 
-    /// Reaps group members until the group is empty or `deadline` passes. Only called once the
-    /// leader has been reaped by tokio, so `waitpid` never steals the leader's status.
+    /// Reaps group members and descendants until none is left or `deadline` passes. Only called
+    /// once the leader has been reaped by tokio, so `waitpid` never steals the leader's status.
     async fn reap_group_until(&self, deadline: Instant) -> bool {
         loop {
-            if reap_group(self.pgid) {
+            // Both, every time: a descendant that outlives the group is still waited for.
+            let group_gone = reap_group(self.pgid);
+            self.descendants.scan();
+            if self.descendants.reap() && group_gone {
                 return true;
             }
             if Instant::now() >= deadline {
@@ -280,13 +313,22 @@ impl Drop for ProcessGroup {
             return;
         }
         // Best effort for owners that never called stop (a cancelled set-up step, a panic):
-        // kill the group now and reap it in the background when a runtime is at hand.
+        // kill the group and its escaped descendants now, and reap them in the background when
+        // a runtime is at hand.
+        self.scanner.abort();
+        self.descendants.scan();
         let _ = killpg(self.pgid, Signal::SIGKILL);
+        self.descendants.signal(Signal::SIGKILL);
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let pgid = self.pgid;
+            let descendants = Arc::clone(&self.descendants);
             runtime.spawn(async move {
                 let deadline = Instant::now() + AFTER_KILL_WAIT;
-                while !reap_group(pgid) && Instant::now() < deadline {
+                loop {
+                    let group_gone = reap_group(pgid);
+                    if (descendants.reap() && group_gone) || Instant::now() >= deadline {
+                        break;
+                    }
                     tokio::time::sleep(GROUP_POLL_INTERVAL).await;
                 }
             });
@@ -318,6 +360,16 @@ fn reap_group(pgid: Pid) -> bool {
     }
 }
 
+/// Looks for descendants that left the group while the child runs, until stop or drop.
+async fn scan_periodically(descendants: Arc<Descendants>) {
+    let mut ticks = tokio::time::interval(DESCENDANT_SCAN_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        descendants.scan();
+    }
+}
+
 static SUBREAPER: OnceLock<bool> = OnceLock::new();
 
 /// Makes this process the subreaper of its descendants, once: grandchildren whose parent dies are
@@ -325,7 +377,14 @@ static SUBREAPER: OnceLock<bool> = OnceLock::new();
 /// (containers, micro-VMs). Failure only means zombies are left to PID 1.
 fn become_subreaper() {
     SUBREAPER.get_or_init(|| match nix::sys::prctl::set_child_subreaper(true) {
-        Ok(()) => true,
+        Ok(()) => {
+            tracing::info!(
+                marker = MARKER_ENV,
+                "child subreaper; descendants that leave a child's process group are tracked \
+                 through /proc (ancestry and environment marker), not cgroups"
+            );
+            true
+        }
         Err(e) => {
             tracing::warn!(cause = %e, "cannot become child subreaper; orphaned grandchildren go to PID 1");
             false

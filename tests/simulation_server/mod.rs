@@ -10,6 +10,7 @@ use crate::common;
 use crate::common::alive;
 
 mod compose; // "docker": "compose" with a recording fake docker
+mod supervision; // hostile simulators: setsid grandchildren, output floods
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -55,3 +55,65 @@ async fn dropping_a_group_kills_and_reaps_it() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A leader (ignoring SIGTERM) whose grandchild leaves the group by a double fork and `setsid()`,
+/// printing its pid: `killpg` cannot reach it, and its parent is gone before any periodic scan.
+const ESCAPING: &str = "import os, signal, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+if os.fork() == 0:
+    if os.fork() == 0:
+        os.setsid()
+        print(os.getpid(), flush=True)
+        time.sleep(60)
+    os._exit(0)
+os.wait()
+time.sleep(60)
+";
+
+async fn escaped_grandchild(lines: &mut tokio::sync::mpsc::Receiver<String>) -> i32 {
+    let pid = tokio::time::timeout(Duration::from_secs(10), lines.recv())
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(alive(pid));
+    assert_eq!(
+        nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid)))
+            .unwrap()
+            .as_raw(),
+        pid,
+        "the grandchild did not call setsid"
+    );
+    pid
+}
+
+#[tokio::test]
+async fn stop_kills_and_reaps_a_grandchild_that_called_setsid() {
+    let (mut group, mut lines) =
+        ProcessGroup::spawn(&CommandSpec::new(["python3", "-c", ESCAPING])).unwrap();
+    let grandchild = escaped_grandchild(&mut lines).await;
+    let stopped = group.stop(Duration::from_millis(300)).await;
+    assert!(stopped.killed);
+    assert!(
+        !alive(grandchild),
+        "grandchild {grandchild} escaped the stop"
+    );
+    assert!(!exists(grandchild), "grandchild {grandchild} left a zombie");
+}
+
+#[tokio::test]
+async fn dropping_a_group_kills_a_grandchild_that_called_setsid() {
+    let (group, mut lines) =
+        ProcessGroup::spawn(&CommandSpec::new(["python3", "-c", ESCAPING])).unwrap();
+    let grandchild = escaped_grandchild(&mut lines).await;
+    drop(group);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while exists(grandchild) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "grandchild {grandchild} not killed and reaped after drop"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

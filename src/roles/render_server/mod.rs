@@ -13,7 +13,7 @@
 mod budget;
 mod config;
 mod error;
-mod form;
+pub(crate) mod form;
 mod pool;
 mod status;
 

@@ -26,7 +26,7 @@ use crate::core::config::config_key;
 use crate::core::limits;
 use crate::core::quote::quote;
 use crate::protocol::webots::client::{self as protocol, ClientMessage, ProtocolError};
-use crate::supervisor::{CommandSpec, ProcessGroup};
+use crate::supervisor::{CommandSpec, OutputLog, ProcessGroup};
 
 /// Simulator output lines quoted when it fails: enough to show a Webots error message.
 const TAIL_LINES: usize = 5;
@@ -99,6 +99,7 @@ pub async fn serve(
         port: None,
         public_host,
         compose: None,
+        output_log: simulator_output_log(),
     };
     async move {
         tracing::info!("client connected");
@@ -119,6 +120,8 @@ struct Session {
     public_host: String,
     /// compose mode: the project to take down when the session ends.
     compose: Option<compose::ComposeProject>,
+    /// What of the simulator's output reaches the log.
+    output_log: OutputLog,
 }
 
 impl Session {
@@ -327,7 +330,7 @@ impl Session {
                         lines_open = false;
                         continue;
                     };
-                    tracing::info!(target: "simulator", %line);
+                    log_output(&mut self.output_log, &line);
                     tail.push(&line);
                     // compose hook: compose's own lines are progress; the Webots service's lines
                     // lose their prefix and are then handled as a bare Webots's.
@@ -375,7 +378,7 @@ impl Session {
                     };
                     // Stop the rest of the group so the pipes close, then read what is left.
                     simulator.stop(config.stop_grace()).await;
-                    drain(&mut lines, &mut tail).await;
+                    drain(&mut lines, &mut tail, &mut self.output_log).await;
                     // compose hook: a missing image may show only in the last lines read.
                     let missing_image = self.compose.as_ref().filter(|_| !ready).and_then(|compose| {
                         tail.0.iter().find_map(|line| compose.watcher.see(line, false).error)
@@ -427,6 +430,9 @@ impl Session {
         if let Some(mut simulator) = self.simulator.take() {
             let stopped = simulator.stop(self.state.config.stop_grace()).await;
             tracing::info!(status = ?stopped.status, killed = stopped.killed, "simulator stopped");
+        }
+        if let Some(left_out) = self.output_log.flush() {
+            log_left_out(left_out);
         }
         if let Some(instance) = self.instance.take() {
             if let Err(e) = tokio::fs::remove_dir_all(&instance).await {
@@ -544,12 +550,47 @@ fn text(frame: String) -> Message {
 
 /// Reads lines still buffered after the simulator exited, for a bounded time (a grandchild
 /// holding the pipe open would otherwise keep it open forever).
-async fn drain(lines: &mut mpsc::Receiver<String>, tail: &mut OutputTail) {
+async fn drain(
+    lines: &mut mpsc::Receiver<String>,
+    tail: &mut OutputTail,
+    output_log: &mut OutputLog,
+) {
     let deadline = Instant::now() + limits::SIMULATOR_OUTPUT_DRAIN;
     while let Ok(Some(line)) = tokio::time::timeout_at(deadline, lines.recv()).await {
-        tracing::info!(target: "simulator", %line);
+        log_output(output_log, &line);
         tail.push(&line);
     }
+}
+
+/// The log's budget for one simulator's output (issue 14: 200 MB of output without newlines
+/// was 200 MB of log).
+fn simulator_output_log() -> OutputLog {
+    OutputLog::new(
+        limits::SIMULATOR_LOG_LINE_CHARS,
+        limits::SIMULATOR_LOG_LINES_PER_SECOND,
+        limits::SIMULATOR_LOG_SUMMARY_PERIOD,
+    )
+}
+
+/// Logs a simulator output line within the log's budget, and the periodic count of the rest.
+fn log_output(output_log: &mut OutputLog, line: &str) {
+    let now = std::time::Instant::now();
+    if let Some(line) = output_log.admit(line, now) {
+        tracing::info!(target: "simulator", %line);
+    }
+    if let Some(left_out) = output_log.summary_due(now) {
+        log_left_out(left_out);
+    }
+}
+
+fn log_left_out(left_out: crate::supervisor::LeftOut) {
+    tracing::warn!(
+        target: "simulator",
+        lines = left_out.lines,
+        bytes = left_out.bytes,
+        per_second = limits::SIMULATOR_LOG_LINES_PER_SECOND,
+        "simulator output lines left out of the log (over the rate limit)"
+    );
 }
 
 /// The simulator's last output lines, for error messages.
