@@ -40,6 +40,9 @@ const FUZZ_LOAD_OPTIONS: LoadOptions = LoadOptions {
     max_triangles: 100_000,
     max_textures: 8,
     max_texture_pixels: 1 << 20,
+    max_nodes: 10_000,
+    max_draw_calls: 10_000,
+    max_decoded_bytes: 64 << 20,
     decode_textures: true,
 };
 
