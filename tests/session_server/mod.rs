@@ -939,11 +939,31 @@ async fn a_mail_password_means_starttls_then_auth_plain() {
     session.stop().await;
 }
 
-/// The binary with the shipped config: the flags point it at a stub and pick a free port.
 #[tokio::test]
-async fn the_binary_runs_with_the_shipped_config() {
-    let a = Stub::start("42").await;
-    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/config/session/default.json");
+async fn an_unset_password_variable_is_refused_at_start() {
+    let mut config = test_config(Vec::new());
+    config.administrator = Some("admin@example.org".to_owned());
+    config.mail_server = Some("127.0.0.1".to_owned());
+    config.mail_sender = Some("robot@example.org".to_owned());
+    config.mail_sender_password_env = Some("GLTF_CLOUD_TEST_NEVER_SET".to_owned());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let err = run(listener, config, CancellationToken::new())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("mailSenderPasswordEnv") && err.contains("GLTF_CLOUD_TEST_NEVER_SET"),
+        "{err}"
+    );
+}
+
+/// Starts the binary as `session --config CONFIG --port 0 --simulation-server STUB
+/// --load-poll-period 0.2` plus `extra`, and waits for its listening line.
+async fn spawn_binary(
+    config: &str,
+    stub: &Stub,
+    extra: &[&str],
+) -> (tokio::process::Child, SocketAddr) {
     let mut child = tokio::process::Command::new(common::binary())
         .args([
             "session",
@@ -953,8 +973,9 @@ async fn the_binary_runs_with_the_shipped_config() {
             "0",
             "--simulation-server",
         ])
-        .arg(a.entry())
+        .arg(stub.entry())
         .args(["--load-poll-period", "0.2"])
+        .args(extra)
         .env("RUST_LOG", "info")
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -971,6 +992,30 @@ async fn the_binary_runs_with_the_shipped_config() {
     })
     .await
     .expect("listening line");
+    // Keeps reading, so the server's later log lines never meet a closed pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, addr)
+}
+
+/// `--ssl false` over a file that leaves `ssl` at its default (true): plain `ws://` answers, and
+/// the stub, which speaks plain HTTP, is polled successfully.
+#[tokio::test]
+async fn the_ssl_flag_overrides_the_file() {
+    let a = Stub::start("42").await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("session.json");
+    std::fs::write(&config, "{}").unwrap();
+    let (mut child, addr) = spawn_binary(config.to_str().unwrap(), &a, &["--ssl", "false"]).await;
+    assert_eq!(common::get(addr, "/session").await.text(), ws(&a));
+    child.kill().await.unwrap();
+}
+
+/// The binary with the shipped config: the flags point it at a stub and pick a free port.
+#[tokio::test]
+async fn the_binary_runs_with_the_shipped_config() {
+    let a = Stub::start("42").await;
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/config/session/default.json");
+    let (mut child, addr) = spawn_binary(config, &a, &[]).await;
     let reply = common::get(addr, "/session").await;
     assert_eq!(reply.text(), ws(&a));
     assert_eq!(common::get(addr, "/load").await.text(), "42.0");

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::config::ServerConfig;
+use crate::core::config::{config_key, ServerConfig};
 use crate::core::limits;
 use crate::render::Look;
 use crate::roles::{LoggingArgs, RoleConfig, ServerArgs};
@@ -119,6 +119,24 @@ impl Default for Config {
     }
 }
 
+impl Config {
+    /// The render endpoint as a path (`/render`).
+    ///
+    /// # Errors
+    /// An endpoint that is empty or one of the server's own paths.
+    pub fn endpoint_path(&self) -> anyhow::Result<String> {
+        let endpoint = format!("/{}", self.endpoint.trim_matches('/'));
+        if endpoint == "/" || endpoint == "/healthz" || endpoint == "/metrics" {
+            anyhow::bail!(
+                "endpoint {:?} is reserved; choose another path (config key {})",
+                self.endpoint,
+                config_key!(Config, endpoint)
+            );
+        }
+        Ok(endpoint)
+    }
+}
+
 impl RoleConfig for Config {
     fn server_mut(&mut self) -> &mut ServerConfig {
         &mut self.server
@@ -128,7 +146,6 @@ impl RoleConfig for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::config::config_key;
     use crate::roles::render_server::form::FormLimits;
     use crate::scene::LoadOptions;
 

@@ -23,7 +23,6 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use crate::core::config::config_key;
 use crate::core::metrics::Metrics;
 use crate::core::{server, shutdown};
 use crate::protocol::drake::encode::{self, Deflate};
@@ -47,6 +46,15 @@ const RETRY_AFTER_S: u32 = 1;
 /// # Errors
 /// Start-up failures (config, GPU, bind, TLS); a running server only returns after shutdown.
 pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
+    if args.server.check_config {
+        return super::check_config::<Config>(
+            DEFAULT_PORT,
+            &args.server,
+            &logging,
+            |c| args.apply(c, &logging),
+            |c| c.endpoint_path().map(drop),
+        );
+    }
     let (config, _log) =
         super::prepare::<Config>(ROLE, &args.server, &logging, |c| args.apply(c, &logging))?;
     let listener = server::bind(&config.server, DEFAULT_PORT).await?;
@@ -64,14 +72,7 @@ pub async fn run(
     config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let endpoint = format!("/{}", config.endpoint.trim_matches('/'));
-    if endpoint == "/" || endpoint == "/healthz" || endpoint == "/metrics" {
-        anyhow::bail!(
-            "endpoint {:?} is reserved; choose another path (config key {})",
-            config.endpoint,
-            config_key!(Config, endpoint)
-        );
-    }
+    let endpoint = config.endpoint_path()?;
     let options = GpuOptions {
         require_gpu: config.require_gpu,
     };

@@ -49,6 +49,15 @@ use crate::core::http_client::HttpClient;
 /// # Errors
 /// Start-up failures (config, bind, TLS); a running server only returns after shutdown.
 pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
+    if args.server.check_config {
+        return super::check_config::<Config>(
+            DEFAULT_PORT,
+            &args.server,
+            &logging,
+            |c| args.apply(c, &logging),
+            |c| Ok(c.validate()?),
+        );
+    }
     let (config, _log) =
         super::prepare::<Config>(ROLE, &args.server, &logging, |c| args.apply(c, &logging))?;
     let listener = server::bind(&config.server, DEFAULT_PORT).await?;

@@ -40,7 +40,7 @@ impl Notifier {
     /// Sets up the channels `config` enables. `own_port` is the port this server listens on.
     ///
     /// # Errors
-    /// A `webhookUrl` that is not an http(s) URL.
+    /// A `webhookUrl` that is not an http(s) URL; an unset `mailSenderPasswordEnv` variable.
     pub fn new(
         config: &Config,
         own_port: u16,
@@ -59,9 +59,9 @@ impl Notifier {
                         .mail_server_port
                         .filter(|&p| p != 0)
                         .unwrap_or(SMTP_PORT),
-                    credentials: config.mail_sender_password.as_ref().map(|password| {
+                    credentials: config.mail_password()?.map(|password| {
                         let user = config.mail_sender_user.as_ref().unwrap_or(sender);
-                        (user.clone(), password.clone())
+                        (user.clone(), password)
                     }),
                     client_name: config.server_name.clone(),
                     tls,
