@@ -1,13 +1,16 @@
-//! The command line: one binary, four roles (each with a short alias), plus certificate making.
+//! The command line: one binary, four roles (each with a short alias), certificate making, and
+//! the shell completions and man pages generated from this same definition.
 //!
-//! Each role's own flags live in its module (`roles::*::Args`); this file only assembles them and
-//! fills in the per-role `--port` default, which clap cannot know from the shared flag struct.
+//! Each role's own flags live in its module (`roles::*::Args`); this file only assembles them,
+//! adds the logging flags to the roles that log, and fills in the per-role `--port` default,
+//! which clap cannot know from the shared flag struct.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::roles::{self, LoggingArgs};
+use crate::roles::{self, LogFormatArgs, LoggingArgs};
 
 /// Network rendering and simulation for robotics: a Drake-compatible glTF render server on wgpu,
 /// its client, and Webots-compatible cloud simulation and session servers.
@@ -19,39 +22,117 @@ use crate::roles::{self, LoggingArgs};
     max_term_width = 100
 )]
 pub struct Cli {
-    #[command(flatten)]
-    pub logging: LoggingArgs,
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// The roles.
+/// The roles, and the tools around them.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Render glTF scenes sent by Drake's RenderEngineGltfClient (color, depth, label) on the GPU.
-    RenderServer(roles::render_server::Args),
+    #[command(after_help = "Examples:
+  gltf-cloud render-server --port 8000
+  gltf-cloud render-server --config config/render/default.json --host 0.0.0.0 --log-format json
+  gltf-cloud render-server --config my.json --check-config")]
+    RenderServer {
+        #[command(flatten)]
+        args: roles::render_server::Args,
+        #[command(flatten)]
+        logging: LoggingArgs,
+    },
     /// Send glTF scenes to a render server in Drake's wire format; benchmark or check a server.
-    #[command(alias = "client")]
-    RenderClient(roles::render_client::Args),
+    #[command(
+        visible_alias = "client",
+        after_help = "Examples:
+  gltf-cloud client scene.gltf --out images --image-type color,depth
+  gltf-cloud client scene.gltf --frames 200 --concurrency 4 --json
+  gltf-cloud client --check --server-base-url http://gpu-host:8000"
+    )]
+    RenderClient {
+        #[command(flatten)]
+        args: roles::render_client::Args,
+        #[command(flatten)]
+        logging: LogFormatArgs,
+    },
     /// Launch and supervise one simulator per browser client (Webots simulation server protocol).
-    #[command(alias = "simulation")]
-    SimulationServer(roles::simulation_server::Args),
+    #[command(
+        visible_alias = "simulation",
+        after_help = "Examples:
+  gltf-cloud simulation --config config/simulation/default.json --webots-home /usr/local/webots
+  gltf-cloud simulation --port 2000 --max-connections 4 --log-dir /var/log/gltf-cloud"
+    )]
+    SimulationServer {
+        #[command(flatten)]
+        args: roles::simulation_server::Args,
+        #[command(flatten)]
+        logging: LoggingArgs,
+    },
     /// Send browser clients to the least-loaded simulation server (Webots session server protocol).
-    #[command(alias = "session")]
-    SessionServer(roles::session_server::Args),
+    #[command(
+        visible_alias = "session",
+        after_help = "Examples:
+  gltf-cloud session --simulation-server localhost:2000 --ssl false
+  gltf-cloud session --config config/session/default.json --check-config"
+    )]
+    SessionServer {
+        #[command(flatten)]
+        args: roles::session_server::Args,
+        #[command(flatten)]
+        logging: LoggingArgs,
+    },
     /// Write a self-signed development certificate (cert.pem, key.pem) for --tls-cert/--tls-key.
+    #[command(after_help = "Example:
+  gltf-cloud make-cert --name localhost --name 127.0.0.1 --name render.lan --out-dir ssl")]
     MakeCert(MakeCertArgs),
+    /// Print a shell completion script to standard output.
+    #[command(after_help = "Examples:
+  gltf-cloud completions bash > ~/.local/share/bash-completion/completions/gltf-cloud
+  gltf-cloud completions zsh > ~/.zfunc/_gltf-cloud")]
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to standard output, or write one page per subcommand.
+    #[command(after_help = "Examples:
+  gltf-cloud man | man -l -
+  gltf-cloud man --out-dir /usr/local/share/man/man1")]
+    Man {
+        /// Write gltf-cloud.1 and gltf-cloud-<subcommand>.1 into DIR instead.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 /// Flags of `gltf-cloud make-cert`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct MakeCertArgs {
     /// Host names or IP addresses the certificate is valid for (repeat the flag for several).
-    #[arg(long = "host", default_values = ["localhost", "127.0.0.1"])]
+    /// `--host` is the old spelling, kept for scripts; on the servers `--host` is the listen address.
+    #[arg(long = "name", alias = "host", default_values = ["localhost", "127.0.0.1"])]
     pub hosts: Vec<String>,
     /// Directory to write cert.pem and key.pem into.
     #[arg(long, default_value = "ssl")]
     pub out_dir: PathBuf,
+}
+
+/// Writes the completion script for `shell` to `out`.
+pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn Write) {
+    clap_complete::generate(shell, &mut command(), "gltf-cloud", out);
+}
+
+/// Writes the man page of the whole command to `out`, or with `dir`, one page per subcommand
+/// (`gltf-cloud.1`, `gltf-cloud-render-server.1`, …) into it.
+///
+/// # Errors
+/// Failures to write.
+pub fn write_man(dir: Option<&Path>, out: &mut dyn Write) -> std::io::Result<()> {
+    match dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            clap_mangen::generate_to(command(), dir)
+        }
+        None => clap_mangen::Man::new(command()).render(out),
+    }
 }
 
 /// The clap command with each server's `--port` help showing that role's default port.
@@ -140,7 +221,7 @@ mod tests {
     fn server_flags_reach_the_role() {
         let cli =
             try_parse_from(["gltf-cloud", "simulation", "--port", "0", "--host", "::1"]).unwrap();
-        let Command::SimulationServer(args) = cli.command else {
+        let Command::SimulationServer { args, .. } = cli.command else {
             panic!("wrong role")
         };
         assert_eq!(args.server.port, Some(0));

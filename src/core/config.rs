@@ -78,7 +78,8 @@ where
 /// Parses config text; `path` only names the source in errors.
 ///
 /// # Errors
-/// [`ConfigError::Parse`] with the line and column serde_json reports.
+/// [`ConfigError::Parse`] with the line and column serde_json reports, and the key path of a value
+/// of the wrong type.
 pub fn parse<T>(text: &str, path: &Path) -> Result<Loaded<T>, ConfigError>
 where
     T: DeserializeOwned + Serialize,
@@ -89,7 +90,26 @@ where
         column: e.column(),
         message: strip_position(&e.to_string()),
     };
-    let value: T = serde_json::from_str(text).map_err(parse_error)?;
+    // serde_path_to_error tracks the key path (`launch.style`, `simulationServers[1]`) for the
+    // error: serde's messages name the type expected but not where.
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        let message = strip_position(&inner.to_string());
+        ConfigError::Parse {
+            path: path.to_owned(),
+            line: inner.line(),
+            column: inner.column(),
+            // "." is the whole document: a syntax error, which has no key to name.
+            message: if key == "." {
+                message
+            } else {
+                format!("{key}: {message}")
+            },
+        }
+    })?;
+    deserializer.end().map_err(parse_error)?;
     let given: serde_json::Value = serde_json::from_str(text).map_err(parse_error)?;
     let known = serde_json::to_value(&value).map_err(parse_error)?;
     let mut unknown_keys = Vec::new();
@@ -440,6 +460,17 @@ mod tests {
         let text = "{\n\"port\": \"eighty\"\n}";
         let err = parse::<ServerConfig>(text, Path::new("x.json")).unwrap_err();
         assert!(matches!(err, ConfigError::Parse { line: 2, .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("port: invalid type: string \"eighty\""),
+            "{err}"
+        );
+        let nested = "{\"launch\": {\n\"style\": 3}}";
+        let err = parse::<RoleConfig>(nested, Path::new("x.json")).unwrap_err();
+        assert!(
+            err.to_string().contains("launch.style: invalid type"),
+            "{err}"
+        );
     }
 
     /// Field names with the shapes serde's rule has to get right: several words, digits, one

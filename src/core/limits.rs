@@ -223,13 +223,6 @@ pub const LOAD_POLL_PERIOD: Duration = Duration::from_secs(5);
 /// original's `urlopen(timeout=5)`.
 pub const LOAD_POLL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Longest SMTP reply line read from a mail server (RFC 5321 allows 512 octets); longer is a
-/// protocol error.
-pub const MAX_SMTP_REPLY_LINE_BYTES: usize = 1024;
-
-/// Most lines one multi-line SMTP reply may have (EHLO lists a dozen extensions at most).
-pub const MAX_SMTP_REPLY_LINES: usize = 100;
-
 /// Longest time one e-mail or webhook notification may take, connection included. The original's
 /// `smtplib.SMTP(timeout=5)`.
 pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);

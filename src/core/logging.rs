@@ -74,6 +74,8 @@ pub struct RotatingFile {
     written: u64,
     max_bytes: u64,
     backups: usize,
+    /// Written at the top of every new file (a CSV's column names), so each file reads alone.
+    header: Vec<u8>,
 }
 
 impl RotatingFile {
@@ -93,7 +95,26 @@ impl RotatingFile {
             written,
             max_bytes,
             backups,
+            header: Vec::new(),
         })
+    }
+
+    /// Gives every new file `header` first, this one included when it is empty.
+    ///
+    /// # Errors
+    /// I/O errors from writing the header.
+    pub fn with_header(mut self, header: &[u8]) -> io::Result<Self> {
+        header.clone_into(&mut self.header);
+        if self.written == 0 {
+            self.write_header()?;
+        }
+        Ok(self)
+    }
+
+    fn write_header(&mut self) -> io::Result<()> {
+        self.file.write_all(&self.header)?;
+        self.written = self.header.len() as u64;
+        Ok(())
     }
 
     fn backup_path(&self, n: usize) -> PathBuf {
@@ -119,14 +140,14 @@ impl RotatingFile {
                 .append(true)
                 .open(&self.path)?;
         }
-        self.written = 0;
-        Ok(())
+        self.write_header()
     }
 }
 
 impl Write for RotatingFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.written > 0 && self.written + buf.len() as u64 > self.max_bytes {
+        let empty = self.written <= self.header.len() as u64;
+        if !empty && self.written + buf.len() as u64 > self.max_bytes {
             self.rotate()?;
         }
         let n = self.file.write(buf)?;
@@ -161,5 +182,24 @@ mod tests {
         assert!(!dir.path().join("session/output.log.4").exists());
         let newest = std::fs::read_to_string(&path).unwrap();
         assert!(newest.contains("line 019"));
+    }
+
+    #[test]
+    fn every_file_starts_with_the_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("monitor.csv");
+        let mut file = RotatingFile::open(path.clone(), 60, 2)
+            .unwrap()
+            .with_header(b"a, b\n")
+            .unwrap();
+        for i in 0..10 {
+            file.write_all(format!("{i:02}, {}\n", "x".repeat(20)).as_bytes())
+                .unwrap();
+        }
+        for name in ["monitor.csv", "monitor.csv.1", "monitor.csv.2"] {
+            let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
+            assert!(text.starts_with("a, b\n0"), "{name}: {text}");
+        }
+        assert!(!dir.path().join("monitor.csv.3").exists());
     }
 }

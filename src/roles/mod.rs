@@ -21,15 +21,24 @@ use serde::Serialize;
 use crate::core::config::{self, ServerConfig};
 use crate::core::logging::{self, LogFormat, LogGuard};
 
-/// Logging flags, accepted by every subcommand.
+/// The log format flag, on every role that logs (the servers and the render client).
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct LoggingArgs {
+#[command(next_help_heading = "Logging")]
+pub struct LogFormatArgs {
     /// Log line format; `RUST_LOG` (e.g. `debug`, `gltf_cloud=trace`) sets the level.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+/// Logging flags of the servers: the format, and a directory for unattended runs.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Logging")]
+pub struct LoggingArgs {
+    #[command(flatten)]
+    pub format: LogFormatArgs,
     /// Write logs to DIR/<role>/output.log, rotated at 500 kB with 10 old files kept, instead of
     /// standard error [config key: logDir].
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
 }
 
@@ -53,6 +62,10 @@ pub struct ServerArgs {
     /// PEM private key for --tls-cert [config key: sslKey]
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Load and check the config file and flags, print the effective config as JSON and exit
+    /// (0 when usable, 2 with the error otherwise) without binding or starting anything
+    #[arg(long)]
+    pub check_config: bool,
 }
 
 impl ServerArgs {
@@ -76,8 +89,32 @@ impl ServerArgs {
 /// A server role's config: its own keys, plus the shared [`ServerConfig`] read from the same file
 /// into a field marked `#[serde(skip)]`.
 pub trait RoleConfig: DeserializeOwned + Serialize + Default {
+    /// Keys whose values `--check-config` prints as `"<hidden>"`: it is run by hand, in terminals
+    /// and CI logs.
+    const SECRET_KEYS: &'static [&'static str] = &[];
+
     /// The shared keys inside this role's config.
     fn server_mut(&mut self) -> &mut ServerConfig;
+}
+
+/// `--check-config` found the config unusable; the binary exits 2 on it, as on a bad flag.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigCheckFailed(String);
+
+/// The config file with the shared flags and then the role's own (`role_flags`) put over it,
+/// and the file's unknown keys.
+fn load<C: RoleConfig>(
+    server: &ServerArgs,
+    logging: &LoggingArgs,
+    role_flags: impl FnOnce(&mut C),
+) -> Result<(C, Vec<String>), config::ConfigError> {
+    let loaded = config::load_with_server::<C>(server.config.as_deref())?;
+    let (mut config, shared) = loaded.value;
+    *config.server_mut() = shared;
+    server.apply(config.server_mut(), logging);
+    role_flags(&mut config);
+    Ok((config, loaded.unknown_keys))
 }
 
 /// Loads the config file, applies the shared flags and then the role's own (`role_flags`), starts
@@ -91,18 +128,61 @@ pub fn prepare<C: RoleConfig>(
     logging: &LoggingArgs,
     role_flags: impl FnOnce(&mut C),
 ) -> anyhow::Result<(C, LogGuard)> {
-    let path = server.config.as_deref();
-    let loaded = config::load_with_server::<C>(path)?;
-    let (mut config, shared) = loaded.value;
-    *config.server_mut() = shared;
-    server.apply(config.server_mut(), logging);
-    role_flags(&mut config);
+    let (mut config, unknown_keys) = load(server, logging, role_flags)?;
     let guard = logging::init(
         role,
-        logging.log_format,
+        logging.format.log_format,
         config.server_mut().log_dir.as_deref(),
     )?;
-    config::warn_unknown_keys(path, &loaded.unknown_keys);
+    config::warn_unknown_keys(server.config.as_deref(), &unknown_keys);
     tracing::info!(role, version = env!("CARGO_PKG_VERSION"), "starting");
     Ok((config, guard))
+}
+
+/// `--check-config`: loads the config as [`prepare`] does, checks the listen address, the TLS
+/// files and then the role's own rules (`validate`), and prints the effective config (every key,
+/// defaults included, secrets hidden) as JSON on standard output; unknown keys are warnings on
+/// standard error. Nothing is bound, started or logged to files.
+///
+/// # Errors
+/// [`ConfigCheckFailed`] with the reason when any step fails.
+pub fn check_config<C: RoleConfig>(
+    default_port: u16,
+    server: &ServerArgs,
+    logging: &LoggingArgs,
+    role_flags: impl FnOnce(&mut C),
+    validate: impl FnOnce(&C) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let checked = (|| -> anyhow::Result<_> {
+        let (mut config, unknown_keys) = load(server, logging, role_flags)?;
+        let shared = config.server_mut().clone();
+        shared.bind_addr(default_port)?;
+        if let Some((cert, key)) = shared.tls_paths()? {
+            crate::core::tls::server_config(cert, key)?;
+        }
+        validate(&config)?;
+        Ok((effective(&config, &shared)?, unknown_keys))
+    })();
+    let (json, unknown_keys) = checked.map_err(|e| ConfigCheckFailed(format!("{e:#}")))?;
+    for key in unknown_keys {
+        eprintln!("warning: ignoring unknown config key {key}");
+    }
+    println!("{json}");
+    Ok(())
+}
+
+/// The role's keys and the shared ones in one JSON object, as one file would hold them.
+fn effective<C: RoleConfig>(config: &C, shared: &ServerConfig) -> serde_json::Result<String> {
+    let mut all = serde_json::Map::new();
+    for part in [serde_json::to_value(shared)?, serde_json::to_value(config)?] {
+        if let serde_json::Value::Object(map) = part {
+            all.extend(map);
+        }
+    }
+    for key in C::SECRET_KEYS {
+        if let Some(value) = all.get_mut(*key).filter(|v| !v.is_null()) {
+            *value = serde_json::Value::from("<hidden>");
+        }
+    }
+    serde_json::to_string_pretty(&all)
 }

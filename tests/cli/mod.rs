@@ -164,3 +164,329 @@ fn make_cert_writes_a_usable_pair() {
     gltf_cloud::core::tls::server_config(&dir.path().join("cert.pem"), &dir.path().join("key.pem"))
         .unwrap();
 }
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn help_shows_aliases_examples_and_logging_only_where_it_applies() {
+    let top = stdout(&run(&["--help"]));
+    for alias in ["[alias: client]", "[alias: simulation]", "[alias: session]"] {
+        assert!(top.contains(alias), "{alias}: {top}");
+    }
+    for role in ["render-server", "simulation", "session"] {
+        let help = stdout(&run(&[role, "--help"]));
+        assert!(help.contains("Logging:"), "{role}: {help}");
+        let logging = help.split("Logging:").nth(1).unwrap_or_default();
+        assert!(
+            logging.contains("--log-format") && logging.contains("--log-dir"),
+            "{role}: the logging flags sit under their heading: {help}"
+        );
+        assert!(
+            help.contains("Examples:") && help.contains("--check-config"),
+            "{role}: {help}"
+        );
+    }
+    let client = stdout(&run(&["client", "--help"]));
+    assert!(
+        client.contains("--log-format") && !client.contains("--log-dir"),
+        "{client}"
+    );
+    assert!(
+        client.contains("--endpoint <PATH>") && !client.contains("--render-endpoint <"),
+        "the old spelling is hidden: {client}"
+    );
+    let make_cert = stdout(&run(&["make-cert", "--help"]));
+    assert!(!make_cert.contains("--log-"), "{make_cert}");
+    assert!(
+        make_cert.contains("--name") && make_cert.contains("Example:"),
+        "{make_cert}"
+    );
+    for tool in ["completions", "man"] {
+        assert!(
+            stdout(&run(&[tool, "--help"])).contains("Examples:"),
+            "{tool}"
+        );
+    }
+}
+
+#[test]
+fn bash_completions_parse_and_zsh_fish_are_written() {
+    let out = run(&["completions", "bash"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("gltf-cloud.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    let check = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "bash -n: {}", stderr(&check));
+    let text = stdout(&out);
+    assert!(
+        text.contains("render-server") && text.contains("--check-config"),
+        "{text}"
+    );
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = run(&["completions", shell]);
+        assert!(out.status.success() && !out.stdout.is_empty(), "{shell}");
+    }
+    assert_eq!(run(&["completions", "tcsh"]).status.code(), Some(2));
+}
+
+/// The page's first macro is `.TH` (title), after clap_mangen's two-line definition of the
+/// apostrophe string (`.ie \n(.g .ds Aq ...`), which only defines, so man renders it as a page.
+fn starts_as_a_man_page(page: &str) -> bool {
+    page.lines()
+        .find(|line| !line.starts_with(".ie ") && !line.starts_with(".el "))
+        .is_some_and(|line| line.starts_with(".TH gltf-cloud"))
+}
+
+#[test]
+fn man_page_goes_to_stdout_or_one_file_per_subcommand() {
+    let out = run(&["man"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(
+        starts_as_a_man_page(&page),
+        "{}",
+        &page[..page.len().min(300)]
+    );
+    assert!(page.contains("render\\-server"), "subcommands listed");
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["man", "--out-dir", dir.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for name in [
+        "gltf-cloud.1",
+        "gltf-cloud-render-server.1",
+        "gltf-cloud-session-server.1",
+    ] {
+        let page = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        assert!(starts_as_a_man_page(&page), "{name}");
+    }
+}
+
+#[test]
+fn check_config_prints_the_effective_config_without_binding() {
+    // The port is taken: a server would fail to bind, a check does not try.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.json");
+    std::fs::write(
+        &path,
+        r#"{"simulationServers": ["sim:2000"], "ssl": false, "mailSenderPassword": "s3cret", "extra": 1}"#,
+    )
+    .unwrap();
+    let out = run(&[
+        "session",
+        "--config",
+        path.to_str().unwrap(),
+        "--port",
+        &port,
+        "--ssl",
+        "--check-config",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let effective: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(effective["port"].to_string(), port, "flags over the file");
+    assert_eq!(effective["ssl"], true, "--ssl alone means true");
+    assert_eq!(effective["simulationServers"][0], "sim:2000");
+    assert_eq!(effective["loadThreshold"], 95.0, "defaults shown");
+    assert_eq!(effective["mailSenderPassword"], "<hidden>");
+    assert!(!stdout(&out).contains("s3cret"));
+    assert!(
+        stderr(&out).contains("unknown config key extra"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = run(&[
+        "session",
+        "--config",
+        path.to_str().unwrap(),
+        "--ssl",
+        "false",
+        "--check-config",
+    ]);
+    let effective: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(effective["ssl"], false);
+
+    for (role, file) in [
+        ("render-server", r#"{"endpoint": "metrics"}"#),
+        ("simulation", r#"{"host": "example.com"}"#),
+        ("session", r#"{"simulationServers": ["http://sim:2000"]}"#),
+        (
+            "session",
+            r#"{"mailSenderPasswordEnv": "GLTF_CLOUD_CLI_TEST_UNSET"}"#,
+        ),
+    ] {
+        std::fs::write(&path, file).unwrap();
+        let out = run(&[role, "--config", path.to_str().unwrap(), "--check-config"]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{role} {file}: {}",
+            stderr(&out)
+        );
+        assert!(out.stdout.is_empty(), "{role} {file}");
+        assert!(
+            stderr(&out).contains("gltf-cloud: error: "),
+            "{}",
+            stderr(&out)
+        );
+        if file.contains("PasswordEnv") {
+            assert!(
+                stderr(&out).contains("GLTF_CLOUD_CLI_TEST_UNSET"),
+                "{}",
+                stderr(&out)
+            );
+        }
+    }
+    let out = Command::new(common::binary())
+        .args([
+            "session",
+            "--config",
+            path.to_str().unwrap(),
+            "--check-config",
+        ])
+        .env("GLTF_CLOUD_CLI_TEST_UNSET", "from-env")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn a_type_error_names_the_key_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("render.json");
+    std::fs::write(
+        &path,
+        "{\n  \"port\": 0,\n  \"renderWorkers\": \"two\"\n}\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "render-server",
+        "--config",
+        path.to_str().unwrap(),
+        "--check-config",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    assert!(
+        message.contains("render.json")
+            && message.contains("line 3")
+            && message.contains("renderWorkers: invalid type: string \"two\", expected usize"),
+        "{message}"
+    );
+    // Without --check-config the same message, as a start-up failure.
+    let out = run(&["render-server", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("renderWorkers: invalid type"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The client's endpoint flag, new spelling and old, seen on the wire by a socket standing in
+/// for the render server.
+#[test]
+fn client_endpoint_flag_and_its_old_spelling_reach_the_request_line() {
+    let scene = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/gltf/box_sphere-color.gltf"
+    );
+    let out = tempfile::tempdir().unwrap();
+    for flag in ["--endpoint", "--render-endpoint"] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut child = Command::new(common::binary())
+            .args([
+                "client",
+                scene,
+                "--server-base-url",
+                &base,
+                flag,
+                "custom/path",
+            ])
+            .args([
+                "--image-type",
+                "color",
+                "--out",
+                out.path().to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if let Some(status) = child.try_wait().unwrap() {
+                        panic!("{flag}: the client exited ({status}) without connecting");
+                    }
+                    assert!(
+                        started.elapsed() < Duration::from_secs(30),
+                        "{flag}: no request"
+                    );
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        };
+        stream.set_nonblocking(false).unwrap();
+        let mut request_line = String::new();
+        BufReader::new(stream).read_line(&mut request_line).unwrap();
+        assert_eq!(
+            request_line.trim_end(),
+            "POST /custom/path HTTP/1.1",
+            "{flag}"
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+#[test]
+fn make_cert_name_flag_writes_the_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&[
+        "make-cert",
+        "--name",
+        "render.lan",
+        "--out-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    use rustls::client::danger::ServerCertVerifier;
+    use rustls_pki_types::pem::PemObject;
+    let cert =
+        rustls_pki_types::CertificateDer::from_pem_file(dir.path().join("cert.pem")).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.clone()).unwrap();
+    let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        std::sync::Arc::new(roots),
+        std::sync::Arc::new(rustls::crypto::ring::default_provider()),
+    )
+    .build()
+    .unwrap();
+    let verify = |name: &'static str| {
+        let name = rustls_pki_types::ServerName::try_from(name).unwrap();
+        verifier.verify_server_cert(&cert, &[], &name, &[], rustls_pki_types::UnixTime::now())
+    };
+    assert!(verify("render.lan").is_ok());
+    assert!(
+        verify("localhost").is_err(),
+        "--name replaces the default names"
+    );
+}

@@ -23,7 +23,7 @@ use gltf_cloud::core::config::ServerConfig;
 use gltf_cloud::core::metrics::Metrics;
 use gltf_cloud::core::{server, tls};
 use gltf_cloud::protocol::webots::session::NO_SERVER_AVAILABLE;
-use gltf_cloud::roles::session_server::{run, Config, SimulationServer};
+use gltf_cloud::roles::session_server::{run, Config, MailSecurity, SimulationServer};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
@@ -627,8 +627,14 @@ enum Dialogue<S> {
     StartTls(S),
 }
 
-/// Answers SMTP commands on `stream`, appending every line received to `transcript`.
-async fn smtp_dialogue<S>(stream: S, greet: bool, transcript: &mut String) -> Dialogue<S>
+/// Answers SMTP commands on `stream`, offering the AUTH mechanism `auth` (PLAIN, or LOGIN with
+/// its two challenges), and appending every line received to `transcript`.
+async fn smtp_dialogue<S>(
+    stream: S,
+    greet: bool,
+    auth: &str,
+    transcript: &mut String,
+) -> Dialogue<S>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -641,6 +647,9 @@ where
             .unwrap();
     }
     let mut in_data = false;
+    // AUTH LOGIN: how many of the two answers (user name, password) are still to come.
+    let mut login_answers = 0;
+    let ehlo = format!("250-fake\r\n250-STARTTLS\r\n250 AUTH {auth}\r\n");
     let mut line = String::new();
     loop {
         line.clear();
@@ -656,8 +665,18 @@ where
             }
             in_data = false;
             b"250 queued\r\n"
+        } else if login_answers > 0 {
+            login_answers -= 1;
+            if login_answers == 1 {
+                b"334 UGFzc3dvcmQ6\r\n"
+            } else {
+                b"235 welcome\r\n"
+            }
+        } else if command == "AUTH LOGIN" {
+            login_answers = 2;
+            b"334 VXNlcm5hbWU6\r\n"
         } else if command.starts_with("EHLO") {
-            b"250-fake\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n"
+            ehlo.as_bytes()
         } else if command == "STARTTLS" {
             session
                 .get_mut()
@@ -696,12 +715,36 @@ async fn fake_smtp(
             tokio::spawn(async move {
                 let mut transcript = String::new();
                 if let Dialogue::StartTls(stream) =
-                    smtp_dialogue(stream, true, &mut transcript).await
+                    smtp_dialogue(stream, true, "PLAIN", &mut transcript).await
                 {
                     transcript.push_str("-- TLS --\n");
                     let acceptor = tls.expect("STARTTLS offered only with TLS");
                     let secure = acceptor.accept(stream).await.unwrap();
-                    smtp_dialogue(secure, false, &mut transcript).await;
+                    smtp_dialogue(secure, false, "PLAIN", &mut transcript).await;
+                }
+                let _ = messages.send(transcript);
+            });
+        }
+    });
+    (addr, received)
+}
+
+/// A fake SMTPS server (TLS from the first byte, as on port 465) offering only AUTH LOGIN.
+async fn fake_smtps(
+    tls: tokio_rustls::TlsAcceptor,
+) -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (messages, received) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let messages = messages.clone();
+            let tls = tls.clone();
+            tokio::spawn(async move {
+                let mut transcript = String::new();
+                if let Ok(secure) = tls.accept(stream).await {
+                    smtp_dialogue(secure, true, "LOGIN", &mut transcript).await;
                 }
                 let _ = messages.send(transcript);
             });
@@ -756,6 +799,11 @@ async fn state_changes_are_sent_by_email_and_webhook() {
     );
     assert!(
         mail.contains("Subject: Simulation server reached maximum load"),
+        "{mail}"
+    );
+    // lettre writes the headers the hand-written client lacked.
+    assert!(
+        mail.contains("\nDate: ") && mail.contains("\nMessage-ID: <"),
         "{mail}"
     );
     assert!(
@@ -966,11 +1014,81 @@ async fn a_mail_password_means_starttls_then_auth_plain() {
     session.stop().await;
 }
 
-/// The binary with the shipped config: the flags point it at a stub and pick a free port.
 #[tokio::test]
-async fn the_binary_runs_with_the_shipped_config() {
-    let a = Stub::start("42").await;
-    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/config/session/default.json");
+async fn implicit_tls_auth_login_and_a_password_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = certificate(dir.path());
+    let acceptor =
+        tokio_rustls::TlsAcceptor::from(tls::server_config(&files.cert, &files.key).unwrap());
+    let (smtp_addr, mut mails) = fake_smtps(acceptor).await;
+    // A name no other test uses: the variable is process-wide.
+    std::env::set_var("GLTF_CLOUD_TEST_SMTPS_PASSWORD", "fr0m-env");
+    let a = Stub::start("10").await;
+    let mut config = test_config(public(&[&a]));
+    config.administrator = Some("admin@example.org".to_owned());
+    config.mail_server = Some("127.0.0.1".to_owned());
+    config.mail_server_port = Some(smtp_addr.port());
+    config.mail_security = Some(MailSecurity::Tls);
+    config.mail_sender = Some("robot@example.org".to_owned());
+    config.mail_sender_password_env = Some("GLTF_CLOUD_TEST_SMTPS_PASSWORD".to_owned());
+    config.extra_root_certificates = Some(files.cert.clone());
+    let session = start(config).await;
+    assert_eq!(session.session().await, ws(&a));
+    a.answer(StatusCode::NOT_FOUND, "", Duration::ZERO);
+    let transcript = received(&mut mails).await;
+    let lines: Vec<&str> = transcript.lines().collect();
+    let login = lines
+        .iter()
+        .position(|line| *line == "AUTH LOGIN")
+        .unwrap_or_else(|| panic!("no AUTH LOGIN in {transcript}"));
+    let answer = |i: usize| {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(lines[login + i])
+            .unwrap();
+        String::from_utf8(decoded).unwrap()
+    };
+    assert_eq!(
+        answer(1),
+        "robot@example.org",
+        "the login defaults to mailSender"
+    );
+    assert_eq!(answer(2), "fr0m-env");
+    assert!(
+        transcript.contains("\nDate: ") && transcript.contains("\nMessage-ID: <"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("Subject: Simulation server not responding"),
+        "{transcript}"
+    );
+    session.stop().await;
+}
+
+#[tokio::test]
+async fn an_unset_password_variable_is_refused_at_start() {
+    let mut config = test_config(Vec::new());
+    config.administrator = Some("admin@example.org".to_owned());
+    config.mail_server = Some("127.0.0.1".to_owned());
+    config.mail_sender = Some("robot@example.org".to_owned());
+    config.mail_sender_password_env = Some("GLTF_CLOUD_TEST_NEVER_SET".to_owned());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let err = run(listener, config, CancellationToken::new())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("mailSenderPasswordEnv") && err.contains("GLTF_CLOUD_TEST_NEVER_SET"),
+        "{err}"
+    );
+}
+
+/// Starts the binary as `session --config CONFIG --port 0 --simulation-server STUB
+/// --load-poll-period 0.2` plus `extra`, and waits for its listening line.
+async fn spawn_binary(
+    config: &str,
+    stub: &Stub,
+    extra: &[&str],
+) -> (tokio::process::Child, SocketAddr) {
     let mut child = tokio::process::Command::new(common::binary())
         .args([
             "session",
@@ -980,8 +1098,9 @@ async fn the_binary_runs_with_the_shipped_config() {
             "0",
             "--simulation-server",
         ])
-        .arg(a.entry())
+        .arg(stub.entry())
         .args(["--load-poll-period", "0.2"])
+        .args(extra)
         .env("RUST_LOG", "info")
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -998,6 +1117,30 @@ async fn the_binary_runs_with_the_shipped_config() {
     })
     .await
     .expect("listening line");
+    // Keeps reading, so the server's later log lines never meet a closed pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, addr)
+}
+
+/// `--ssl false` over a file that leaves `ssl` at its default (true): plain `ws://` answers, and
+/// the stub, which speaks plain HTTP, is polled successfully.
+#[tokio::test]
+async fn the_ssl_flag_overrides_the_file() {
+    let a = Stub::start("42").await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("session.json");
+    std::fs::write(&config, "{}").unwrap();
+    let (mut child, addr) = spawn_binary(config.to_str().unwrap(), &a, &["--ssl", "false"]).await;
+    assert_eq!(common::get(addr, "/session").await.text(), ws(&a));
+    child.kill().await.unwrap();
+}
+
+/// The binary with the shipped config: the flags point it at a stub and pick a free port.
+#[tokio::test]
+async fn the_binary_runs_with_the_shipped_config() {
+    let a = Stub::start("42").await;
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/config/session/default.json");
+    let (mut child, addr) = spawn_binary(config, &a, &[]).await;
     let reply = common::get(addr, "/session").await;
     assert_eq!(reply.text(), ws(&a));
     assert_eq!(common::get(addr, "/load").await.text(), "42.0");

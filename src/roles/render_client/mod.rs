@@ -43,8 +43,14 @@ pub struct Args {
     /// (trailing `/` dropped; no scheme means http://).
     #[arg(long, default_value = "http://127.0.0.1:8000")]
     pub server_base_url: String,
-    /// Endpoint appended to the base URL, as Drake's `render_endpoint` (leading `/` dropped).
-    #[arg(long, default_value = "render")]
+    /// Endpoint appended to the base URL, as Drake's `render_endpoint` (leading `/` dropped);
+    /// the render server's `--endpoint`. `--render-endpoint` is the old spelling, kept for scripts.
+    #[arg(
+        long = "endpoint",
+        alias = "render-endpoint",
+        value_name = "PATH",
+        default_value = "render"
+    )]
     pub render_endpoint: String,
     /// glTF (JSON) scene files to render; benchmark mode cycles through them.
     #[arg(value_name = "SCENE.gltf")]
@@ -239,7 +245,7 @@ impl Args {
 pub async fn main(args: Args, logging_args: LoggingArgs) -> anyhow::Result<()> {
     let _log = logging::init(
         "render-client",
-        logging_args.log_format,
+        logging_args.format.log_format,
         logging_args.log_dir.as_deref(),
     )?;
     let client = args.client()?;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::config::ServerConfig;
+use crate::core::config::{config_key, ServerConfig};
 use crate::core::limits;
 use crate::render::Look;
 use crate::roles::{LoggingArgs, RoleConfig, ServerArgs};
@@ -24,6 +24,17 @@ pub enum DepthFormat {
     /// Single-channel uint16 PNG in millimetres, 65535 = too far (1 mm steps, at most 65.534 m).
     Png16,
 }
+
+/// Paths the server answers itself, which the render endpoint may not take.
+const RESERVED_PATHS: [&str; 7] = [
+    "/",
+    "/healthz",
+    "/livez",
+    "/readyz",
+    "/metrics",
+    "/status.json",
+    "/favicon.ico",
+];
 
 /// Command-line flags of `gltf-cloud render-server`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -150,6 +161,22 @@ impl Config {
     pub fn render_timeout(&self) -> std::time::Duration {
         crate::core::config::seconds(self.render_timeout_seconds).unwrap_or(limits::RENDER_TIMEOUT)
     }
+
+    /// The render endpoint as a path (`/render`).
+    ///
+    /// # Errors
+    /// An endpoint that is empty or one of the server's own paths.
+    pub fn endpoint_path(&self) -> anyhow::Result<String> {
+        let endpoint = format!("/{}", self.endpoint.trim_matches('/'));
+        if RESERVED_PATHS.contains(&endpoint.as_str()) {
+            anyhow::bail!(
+                "endpoint {:?} is reserved; choose another path (config key {})",
+                self.endpoint,
+                config_key!(Config, endpoint)
+            );
+        }
+        Ok(endpoint)
+    }
 }
 
 impl RoleConfig for Config {
@@ -161,7 +188,6 @@ impl RoleConfig for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::config::config_key;
     use crate::roles::render_server::form::FormLimits;
     use crate::scene::LoadOptions;
 

@@ -60,6 +60,15 @@ pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
     if args.list_adapters {
         return list_adapters().await;
     }
+    if args.server.check_config {
+        return super::check_config::<Config>(
+            DEFAULT_PORT,
+            &args.server,
+            &logging,
+            |c| args.apply(c, &logging),
+            |c| c.endpoint_path().map(drop),
+        );
+    }
     let (config, _log) =
         super::prepare::<Config>(ROLE, &args.server, &logging, |c| args.apply(c, &logging))?;
     let listener = server::bind(&config.server, DEFAULT_PORT).await?;
@@ -90,14 +99,7 @@ pub async fn run(
     config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let endpoint = format!("/{}", config.endpoint.trim_matches('/'));
-    if ["/", "/healthz", "/metrics", "/status.json"].contains(&endpoint.as_str()) {
-        anyhow::bail!(
-            "endpoint {:?} is reserved; choose another path (config key {})",
-            config.endpoint,
-            config_key!(Config, endpoint)
-        );
-    }
+    let endpoint = config.endpoint_path()?;
     let options = GpuOptions {
         require_gpu: config.require_gpu,
         adapter: config.adapter.clone(),

@@ -46,6 +46,10 @@ pub struct Args {
     /// [config key: loadPollTimeoutSeconds]
     #[arg(long, value_name = "SECONDS")]
     pub load_poll_timeout: Option<f64>,
+    /// `wss://` and `https://` (true) or `ws://` and `http://` (false) in `/session` answers, polls
+    /// and links; `--ssl` alone means true [default: true] [config key: ssl]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub ssl: Option<bool>,
 }
 
 impl Args {
@@ -69,6 +73,9 @@ impl Args {
         }
         if let Some(timeout) = self.load_poll_timeout {
             config.load_poll_timeout_seconds = timeout;
+        }
+        if let Some(ssl) = self.ssl {
+            config.ssl = ssl;
         }
         // The original's `debug` logs to the console instead of `logDir`; an explicit --log-dir wins.
         if config.debug && logging.log_dir.is_none() {
@@ -171,8 +178,17 @@ pub struct Config {
     pub mail_sender: Option<String>,
     /// SMTP login; `mailSender` when unset.
     pub mail_sender_user: Option<String>,
-    /// SMTP password; when set, the connection is upgraded with STARTTLS and AUTH PLAIN is used.
+    /// SMTP password; when set (here or through `mailSenderPasswordEnv`), the client logs in, over
+    /// TLS only (see [`Config::mail_security`]).
     pub mail_sender_password: Option<String>,
+    /// The name of an environment variable holding the SMTP password, so the secret stays out of
+    /// the file; used when `mailSenderPassword` is unset. A variable that is not set is an error at
+    /// start-up.
+    pub mail_sender_password_env: Option<String>,
+    /// `"tls"` (implicit TLS, the default on port 465), `"starttls"` (the default elsewhere when a
+    /// password is set: the connection must be upgraded before logging in) or `"none"` (plain;
+    /// the default without a password, as the original).
+    pub mail_security: Option<MailSecurity>,
     /// Log to standard error instead of `logDir` (the original's `debug`).
     pub debug: bool,
     /// See [`limits::LOAD_THRESHOLD`].
@@ -202,6 +218,8 @@ impl Default for Config {
             mail_sender: None,
             mail_sender_user: None,
             mail_sender_password: None,
+            mail_sender_password_env: None,
+            mail_security: None,
             debug: false,
             load_threshold: limits::LOAD_THRESHOLD,
             load_poll_period_seconds: limits::LOAD_POLL_PERIOD.as_secs_f64(),
@@ -213,6 +231,8 @@ impl Default for Config {
 }
 
 impl RoleConfig for Config {
+    const SECRET_KEYS: &'static [&'static str] = &[config_key!(Config, mail_sender_password)];
+
     fn server_mut(&mut self) -> &mut ServerConfig {
         &mut self.server
     }
@@ -254,6 +274,35 @@ impl Config {
             .collect()
     }
 
+    /// The SMTP password: `mailSenderPassword`, else the variable `mailSenderPasswordEnv` names.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] when the named variable is not set (or not UTF-8).
+    pub fn mail_password(&self) -> Result<Option<String>, ConfigError> {
+        if let Some(password) = &self.mail_sender_password {
+            return Ok(Some(password.clone()));
+        }
+        let Some(name) = &self.mail_sender_password_env else {
+            return Ok(None);
+        };
+        std::env::var(name).map(Some).map_err(|_| {
+            ConfigError::Invalid(format!(
+                "{} names the environment variable {name:?}, which is not set",
+                config_key!(Config, mail_sender_password_env)
+            ))
+        })
+    }
+
+    /// `mailSecurity`, or its default for `port` and whether a password is configured.
+    pub fn mail_security(&self, port: u16, has_password: bool) -> MailSecurity {
+        match self.mail_security {
+            Some(security) => security,
+            None if port == SMTPS_PORT => MailSecurity::Tls,
+            None if has_password => MailSecurity::Starttls,
+            None => MailSecurity::None,
+        }
+    }
+
     /// Checks the values that parse but cannot work.
     ///
     /// # Errors
@@ -265,9 +314,31 @@ impl Config {
                 config_key!(Config, load_threshold)
             )));
         }
+        let password = self.mail_password()?;
+        if password.is_some() && self.mail_security == Some(MailSecurity::None) {
+            return Err(ConfigError::Invalid(format!(
+                "{} \"none\" with a password would send it in clear; use \"starttls\" or \"tls\"",
+                config_key!(Config, mail_security)
+            )));
+        }
         self.load_urls().map(|_| ())
     }
 }
+
+/// How the connection to the mail server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailSecurity {
+    /// TLS from the first byte (SMTPS, port 465).
+    Tls,
+    /// Plain connection upgraded with STARTTLS, which must succeed.
+    Starttls,
+    /// No encryption; refused together with a password.
+    None,
+}
+
+/// The port implicit TLS is used on unless `mailSecurity` says otherwise (RFC 8314).
+const SMTPS_PORT: u16 = 465;
 
 /// A poll period or timeout of zero would poll without pause or time out at once: neither is usable.
 fn positive(duration: Option<Duration>) -> Option<Duration> {

@@ -10,7 +10,7 @@
 //! - [`poller`] and [`balancer`]: load polling, and choosing a server from the loads.
 //! - [`availability`]: the availability WebSocket.
 //! - [`monitor`]: the `/monitor` page.
-//! - [`notify`] and [`smtp`]: state-change alerts by e-mail and webhook.
+//! - [`notify`]: state-change alerts by e-mail and webhook.
 //!
 //! The Webots wire texts it writes are in [`crate::protocol::webots`].
 
@@ -20,7 +20,6 @@ mod config;
 mod monitor;
 mod notify;
 mod poller;
-mod smtp;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -39,7 +38,7 @@ use crate::core::{server, shutdown};
 use crate::protocol::webots::{self, session};
 use crate::roles::LoggingArgs;
 
-pub use self::config::{Args, Config, SimulationServer, DEFAULT_PORT, ROLE};
+pub use self::config::{Args, Config, MailSecurity, SimulationServer, DEFAULT_PORT, ROLE};
 use self::notify::Notifier;
 use self::poller::{PollSettings, Poller, Readings};
 use crate::core::http_client::HttpClient;
@@ -49,6 +48,15 @@ use crate::core::http_client::HttpClient;
 /// # Errors
 /// Start-up failures (config, bind, TLS); a running server only returns after shutdown.
 pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
+    if args.server.check_config {
+        return super::check_config::<Config>(
+            DEFAULT_PORT,
+            &args.server,
+            &logging,
+            |c| args.apply(c, &logging),
+            |c| Ok(c.validate()?),
+        );
+    }
     let (config, _log) =
         super::prepare::<Config>(ROLE, &args.server, &logging, |c| args.apply(c, &logging))?;
     let listener = server::bind(&config.server, DEFAULT_PORT).await?;
@@ -78,9 +86,9 @@ pub async fn run(
     config.validate()?;
     config.server.tls_paths()?;
     let tls = crate::core::tls::client_connector(config.extra_root_certificates.as_deref())?;
-    let client = HttpClient::new(tls.clone());
+    let client = HttpClient::new(tls);
     let port = listener.local_addr()?.port();
-    let notifier = Notifier::new(&config, port, client.clone(), tls)?;
+    let notifier = Notifier::new(&config, port, client.clone())?;
     let metrics = Arc::new(Metrics::for_role(ROLE));
     if config.simulation_servers.is_empty() {
         tracing::warn!(

@@ -1,5 +1,5 @@
 //! State-change alerts about simulation servers: always logged, and sent by e-mail (the original's
-//! `administrator`/`mail*` keys and texts) and to a webhook when configured.
+//! `administrator`/`mail*` keys and texts, through `lettre`) and to a webhook when configured.
 //!
 //! Each delivery runs in its own task bounded by [`limits::NOTIFY_TIMEOUT`], so a dead mail server delays
 //! nothing: the poller hands an event over and moves on. Failures are logged, never fatal.
@@ -7,10 +7,15 @@
 use std::sync::Arc;
 
 use hyper::Uri;
+use lettre::message::header::ContentType;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio_util::task::TaskTracker;
 
-use super::config::Config;
-use super::smtp::{self, Mail, SmtpSettings};
+use super::config::{Config, MailSecurity};
 use crate::core::config::config_key;
 use crate::core::http_client::HttpClient;
 use crate::core::limits;
@@ -21,9 +26,9 @@ use crate::protocol::webots::alert::{self, Change};
 const SMTP_PORT: u16 = 25;
 
 struct Email {
-    smtp: SmtpSettings,
-    sender: String,
-    administrator: String,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    sender: Mailbox,
+    administrator: Mailbox,
 }
 
 /// Delivers [`Change`]s; cheap to clone.
@@ -40,34 +45,26 @@ impl Notifier {
     /// Sets up the channels `config` enables. `own_port` is the port this server listens on.
     ///
     /// # Errors
-    /// A `webhookUrl` that is not an http(s) URL.
-    pub fn new(
-        config: &Config,
-        own_port: u16,
-        client: HttpClient,
-        tls: tokio_rustls::TlsConnector,
-    ) -> anyhow::Result<Self> {
+    /// A `webhookUrl` that is not an http(s) URL; mail addresses that do not parse; an unset
+    /// `mailSenderPasswordEnv` variable; unreadable `extraRootCertificates`.
+    pub fn new(config: &Config, own_port: u16, client: HttpClient) -> anyhow::Result<Self> {
         let email = match (
             &config.administrator,
             &config.mail_server,
             &config.mail_sender,
         ) {
             (Some(administrator), Some(host), Some(sender)) => Some(Arc::new(Email {
-                smtp: SmtpSettings {
-                    host: host.clone(),
-                    port: config
-                        .mail_server_port
-                        .filter(|&p| p != 0)
-                        .unwrap_or(SMTP_PORT),
-                    credentials: config.mail_sender_password.as_ref().map(|password| {
-                        let user = config.mail_sender_user.as_ref().unwrap_or(sender);
-                        (user.clone(), password.clone())
-                    }),
-                    client_name: config.server_name.clone(),
-                    tls,
-                },
-                sender: sender.clone(),
-                administrator: administrator.clone(),
+                transport: transport(config, host, sender)?,
+                sender: mailbox(
+                    "Simulation Server",
+                    sender,
+                    config_key!(Config, mail_sender),
+                )?,
+                administrator: mailbox(
+                    "Administrator",
+                    administrator,
+                    config_key!(Config, administrator),
+                )?,
             })),
             (Some(administrator), _, _) => {
                 tracing::info!(
@@ -114,17 +111,30 @@ impl Notifier {
         let text = alert::mail_body(&description, &self.monitor_url);
         if let Some(email) = &self.email {
             let email = Arc::clone(email);
-            let mail = Mail {
-                from: email.sender.clone(),
-                to: email.administrator.clone(),
-                subject: change.subject().to_owned(),
-                body: text.clone(),
-            };
+            let subject = change.subject();
+            let body = text.clone();
             self.tasks.spawn(async move {
-                match tokio::time::timeout(limits::NOTIFY_TIMEOUT, smtp::send(&email.smtp, &mail)).await {
-                    Ok(Ok(())) => tracing::debug!(to = %mail.to, subject = %mail.subject, "e-mail sent"),
-                    Ok(Err(e)) => tracing::error!(to = %mail.to, cause = %e, "unable to send e-mail"),
-                    Err(_) => tracing::error!(to = %mail.to, "unable to send e-mail: mail server timed out"),
+                let to = &email.administrator.email;
+                let message = Message::builder()
+                    .from(email.sender.clone())
+                    .to(email.administrator.clone())
+                    .subject(subject)
+                    .message_id(None)
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(body);
+                let message = match message {
+                    Ok(message) => message,
+                    Err(e) => {
+                        tracing::error!(%to, cause = %e, "unable to build e-mail");
+                        return;
+                    }
+                };
+                match tokio::time::timeout(limits::NOTIFY_TIMEOUT, email.transport.send(message))
+                    .await
+                {
+                    Ok(Ok(_)) => tracing::debug!(%to, subject, "e-mail sent"),
+                    Ok(Err(e)) => tracing::error!(%to, cause = %e, "unable to send e-mail"),
+                    Err(_) => tracing::error!(%to, "unable to send e-mail: mail server timed out"),
                 }
             });
         }
@@ -159,4 +169,58 @@ impl Notifier {
         self.tasks.close();
         self.tasks.wait().await;
     }
+}
+
+/// `Name <address>`, as the original's From and To headers.
+fn mailbox(name: &str, address: &str, key: &str) -> anyhow::Result<Mailbox> {
+    let address = address
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{key} {address:?} is not an e-mail address: {e}"))?;
+    Ok(Mailbox::new(Some(name.to_owned()), address))
+}
+
+/// The SMTP connection `config` describes: the port (25 by default), TLS by `mailSecurity` (see
+/// [`Config::mail_security`]) trusting the public roots and `extraRootCertificates`, and a login
+/// (PLAIN or LOGIN, whichever the server offers) when a password is configured.
+fn transport(
+    config: &Config,
+    host: &str,
+    sender: &str,
+) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    let port = config
+        .mail_server_port
+        .filter(|&p| p != 0)
+        .unwrap_or(SMTP_PORT);
+    let password = config.mail_password()?;
+    let security = config.mail_security(port, password.is_some());
+    let tls = if security == MailSecurity::None {
+        Tls::None
+    } else {
+        let mut parameters = TlsParameters::builder(host.to_owned());
+        if let Some(path) = &config.extra_root_certificates {
+            let pem = std::fs::read(path).map_err(|e| {
+                anyhow::anyhow!(
+                    "{} {}: {e}",
+                    config_key!(Config, extra_root_certificates),
+                    path.display()
+                )
+            })?;
+            parameters = parameters.add_root_certificate(Certificate::from_pem(&pem)?);
+        }
+        let parameters = parameters.build_rustls()?;
+        match security {
+            MailSecurity::Tls => Tls::Wrapper(parameters),
+            _ => Tls::Required(parameters),
+        }
+    };
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+        .port(port)
+        .tls(tls)
+        .hello_name(ClientId::Domain(config.server_name.clone()))
+        .timeout(Some(limits::NOTIFY_TIMEOUT));
+    if let Some(password) = password {
+        let user = config.mail_sender_user.as_deref().unwrap_or(sender);
+        builder = builder.credentials(Credentials::new(user.to_owned(), password));
+    }
+    Ok(builder.build())
 }

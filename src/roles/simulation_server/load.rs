@@ -10,6 +10,8 @@ use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::limits;
+use crate::core::logging::RotatingFile;
 use crate::core::sync::lock;
 use crate::supervisor::Sample;
 
@@ -151,9 +153,11 @@ impl LoadHistory {
     }
 }
 
-/// `<logDir>/simulation/monitor.csv`, with the original's header, appended on the sampler thread.
+/// `<logDir>/simulation/monitor.csv`, with the original's header, appended on the sampler thread
+/// and rotated like the logs ([`limits::LOG_FILE_MAX_BYTES`] × [`limits::LOG_FILE_BACKUPS`]): one
+/// line every second would otherwise grow without bound. Each rotated file has the header too.
 pub struct MonitorCsv {
-    file: std::fs::File,
+    file: RotatingFile,
 }
 
 /// The original's header line.
@@ -168,16 +172,9 @@ impl MonitorCsv {
     /// # Errors
     /// The directory or file cannot be created.
     pub fn open(log_dir: &Path) -> std::io::Result<Self> {
-        let dir = log_dir.join("simulation");
-        std::fs::create_dir_all(&dir)?;
-        let path = dir.join("monitor.csv");
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)?;
-        if file.metadata()?.len() == 0 {
-            writeln!(file, "{CSV_HEADER}")?;
-        }
+        let path = log_dir.join("simulation").join("monitor.csv");
+        let file = RotatingFile::open(path, limits::LOG_FILE_MAX_BYTES, limits::LOG_FILE_BACKUPS)?
+            .with_header(format!("{CSV_HEADER}\n").as_bytes())?;
         Ok(Self { file })
     }
 
@@ -191,7 +188,8 @@ impl MonitorCsv {
         for (figure, decimals) in s.figures().into_iter().zip(CSV_DECIMALS) {
             line.push_str(&format!(", {figure:.decimals$}"));
         }
-        if let Err(e) = writeln!(self.file, "{line}") {
+        // One write per line, so a rotation never separates a line from its newline.
+        if let Err(e) = self.file.write_all(format!("{line}\n").as_bytes()) {
             tracing::warn!(cause = %e, "cannot append to monitor.csv");
         }
     }

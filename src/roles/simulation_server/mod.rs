@@ -52,6 +52,15 @@ pub use self::state::AppState;
 /// # Errors
 /// Start-up failures (config, bind, TLS); a running server only returns after shutdown.
 pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
+    if args.server.check_config {
+        return super::check_config::<Config>(
+            DEFAULT_PORT,
+            &args.server,
+            &logging,
+            |c| args.apply(c, &logging),
+            |_| Ok(()),
+        );
+    }
     let (config, _log) =
         super::prepare::<Config>(ROLE, &args.server, &logging, |c| args.apply(c, &logging))?;
     let listener = server::bind(&config.server, DEFAULT_PORT).await?;
