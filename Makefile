@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 # Mesa's device-select layer prints "XDG_RUNTIME_DIR is invalid" for every Vulkan instance without it.
 export NODEVICE_SELECT := 1
 
-.PHONY: all build release test test-rust test-python lint fmt deps deps-system demo bench clean fuzz
+.PHONY: all build release test test-rust test-python lint fmt deps deps-system demo bench clean fuzz soak
 
 all: build
 
@@ -51,6 +51,12 @@ clean:
 ## bench: pydrake's RenderEngineVtk vs our server through RenderEngineGltfClient, as ratios.
 bench: deps release
 	$(PYTHON) scripts/bench.py --binary $(CURDIR)/target/release/gltf-cloud
+
+## soak: the hostile-client runs too slow or too big for CI: the render-request attacks (time and
+## peak memory of each) and a 1 100-connection idle flood against each server at its defaults.
+soak: build
+	python3 scripts/attack_budget.py --binary $(CURDIR)/target/debug/gltf-cloud
+	python3 scripts/soak_connections.py --binary $(CURDIR)/target/debug/gltf-cloud
 
 ## fuzz: each network parser under libFuzzer (nightly, cargo-fuzz) for FUZZ_SECONDS each. New inputs
 ## go to fuzz/corpus-run/ (ignored); crashes to fuzz/artifacts/: add a fixed one to fuzz/corpus/.
