@@ -374,7 +374,9 @@ async fn render_inner(
         .map_err(|e| fail(ApiError::internal(format!("scene loading stopped: {e}"))))?
         .map_err(fail)?;
     let load_ms = loading.elapsed().as_secs_f64() * 1e3;
-    let triangles: usize = scene.meshes.iter().map(|m| m.indices.len() / 3).sum();
+    let triangles: usize = (scene.instances.iter())
+        .map(|instance| scene.meshes[instance.mesh].indices.len() / 3)
+        .sum();
 
     let (reply, rendered) = oneshot::channel();
     state

@@ -1,5 +1,6 @@
 //! glTF binary data: `data:` URIs decoded once per buffer, bufferView slices and typed accessor
-//! reads, every offset checked before it is used.
+//! reads, every offset checked before it is used; and the content keys of accessors, hashed from
+//! the URIs' text before (and instead of, on a cache hit) decoding them.
 //!
 //! Only `data:` URIs are accepted: the render server never reads its own filesystem or the network
 //! on behalf of a request (drake-gltf-protocol §3.1: Drake inlines everything).
@@ -10,6 +11,7 @@ use base64::Engine as _;
 
 use super::json;
 use super::SceneError;
+use crate::scene::cache::{ContentKey, KeyHasher};
 
 /// Standard base64, indifferent to missing `=` padding: some exporters drop it.
 const BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -20,7 +22,16 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 );
 
 /// Decodes a base64 `data:` URI; the declared mime type is ignored (Drake's often lies).
+///
+/// The base64 text decodes straight into one buffer of the exact size: no intermediate copy.
 pub fn decode_data_uri(uri: &str, path: &str) -> Result<Vec<u8>, SceneError> {
+    BASE64
+        .decode(data_uri_payload(uri, path)?)
+        .map_err(|err| SceneError::invalid(path, format!("invalid base64: {err}")))
+}
+
+/// The base64 text of a `data:` URI, or why it is not one we read.
+pub fn data_uri_payload<'u>(uri: &'u str, path: &str) -> Result<&'u str, SceneError> {
     let is_data_uri = uri
         .get(..5)
         .is_some_and(|scheme| scheme.eq_ignore_ascii_case("data:"));
@@ -46,9 +57,7 @@ pub fn decode_data_uri(uri: &str, path: &str) -> Result<Vec<u8>, SceneError> {
             "only base64 data: URIs are accepted",
         ));
     }
-    BASE64
-        .decode(payload)
-        .map_err(|err| SceneError::invalid(path, format!("invalid base64: {err}")))
+    Ok(payload)
 }
 
 /// The glTF's buffers, each decoded on first use and kept, so a buffer shared by many accessors is
@@ -58,6 +67,8 @@ pub struct Buffers<'j, 'a> {
     views: &'j [json::BufferView],
     accessors: &'j [json::Accessor],
     decoded: Vec<Option<Vec<u8>>>,
+    /// Each buffer's [`ContentKey`], hashed from its data URI's text on first use.
+    keys: Vec<Option<ContentKey>>,
 }
 
 impl<'j, 'a> Buffers<'j, 'a> {
@@ -67,10 +78,12 @@ impl<'j, 'a> Buffers<'j, 'a> {
             views: &root.buffer_views,
             accessors: &root.accessors,
             decoded: root.buffers.iter().map(|_| None).collect(),
+            keys: root.buffers.iter().map(|_| None).collect(),
         }
     }
 
-    fn buffer(&mut self, index: usize) -> Result<&[u8], SceneError> {
+    /// `buffers[index]` as declared, its data URI checked to be one we read.
+    fn declared(&self, index: usize) -> Result<(&'j json::Buffer<'a>, &'j str), SceneError> {
         let path = || format!("buffers[{index}]");
         let declared = self
             .buffers
@@ -80,18 +93,107 @@ impl<'j, 'a> Buffers<'j, 'a> {
                 kind: "buffer",
                 index,
             })?;
+        let Some(uri) = &declared.uri else {
+            return Err(SceneError::invalid(
+                &path(),
+                "no uri (GLB binary chunks are not accepted)",
+            ));
+        };
+        data_uri_payload(&uri.0, &format!("{}.uri", path()))?;
+        Ok((declared, &uri.0))
+    }
+
+    /// The key of `buffers[index]`: a hash of its data URI's text, computed without decoding it,
+    /// so content already cached is never decoded again.
+    fn buffer_key(&mut self, index: usize) -> Result<ContentKey, SceneError> {
+        if let Some(Some(key)) = self.keys.get(index) {
+            return Ok(*key);
+        }
+        let (declared, uri) = self.declared(index)?;
+        let mut hasher = KeyHasher::new("gltf buffer");
+        hasher
+            .bytes(uri.as_bytes())
+            .number(declared.byte_length as u64);
+        let key = hasher.finish();
+        self.keys[index] = Some(key);
+        Ok(key)
+    }
+
+    /// Adds to `hasher` everything `bufferViews[index]` reads: its range, stride and buffer.
+    pub fn hash_view(
+        &mut self,
+        index: usize,
+        path: &str,
+        hasher: &mut KeyHasher,
+    ) -> Result<(), SceneError> {
+        let view = self
+            .views
+            .get(index)
+            .ok_or_else(|| SceneError::OutOfRange {
+                path: path.to_owned(),
+                kind: "bufferView",
+                index,
+            })?;
+        if view.buffer >= self.buffers.len() {
+            return Err(SceneError::OutOfRange {
+                path: format!("bufferViews[{index}].buffer"),
+                kind: "buffer",
+                index: view.buffer,
+            });
+        }
+        let buffer = self.buffer_key(view.buffer)?;
+        hasher
+            .key(&buffer)
+            .number(view.byte_offset as u64)
+            .number(view.byte_length as u64)
+            .number(view.byte_stride.map_or(0, |stride| stride as u64 + 1));
+        Ok(())
+    }
+
+    /// Adds to `hasher` everything reading `accessors[index]` depends on: its layout, its view
+    /// and the bytes behind them.
+    pub fn hash_accessor(
+        &mut self,
+        index: usize,
+        path: &str,
+        hasher: &mut KeyHasher,
+    ) -> Result<(), SceneError> {
+        let accessor = self
+            .accessors
+            .get(index)
+            .ok_or_else(|| SceneError::OutOfRange {
+                path: path.to_owned(),
+                kind: "accessor",
+                index,
+            })?;
+        hasher
+            .bytes(accessor.element_type.as_bytes())
+            .number(u64::from(accessor.component_type))
+            .number(u64::from(accessor.normalized))
+            .number(accessor.count as u64)
+            .number(accessor.byte_offset as u64)
+            .number(u64::from(accessor.sparse.is_some()));
+        match accessor.buffer_view {
+            Some(view) => {
+                hasher.number(1);
+                self.hash_view(view, &format!("accessors[{index}].bufferView"), hasher)
+            }
+            None => {
+                hasher.number(0);
+                Ok(())
+            }
+        }
+    }
+
+    fn buffer(&mut self, index: usize) -> Result<&[u8], SceneError> {
+        let (declared, uri) = self.declared(index)?;
         let slot = &mut self.decoded[index];
         if slot.is_none() {
-            let Some(uri) = &declared.uri else {
-                return Err(SceneError::invalid(
-                    &path(),
-                    "no uri (GLB binary chunks are not accepted)",
-                ));
-            };
-            let bytes = decode_data_uri(&uri.0, &format!("{}.uri", path()))?;
+            let path = format!("buffers[{index}]");
+            let bytes = decode_data_uri(uri, &format!("{path}.uri"))?;
             if bytes.len() < declared.byte_length {
                 return Err(SceneError::invalid(
-                    &path(),
+                    &path,
                     format!(
                         "data is {} bytes, shorter than byteLength {}",
                         bytes.len(),
