@@ -1,4 +1,5 @@
-//! JSON config files shared by every role: loading, unknown-key warnings, and the keys all servers share.
+//! JSON config files shared by every role: loading, unknown-key warnings, the keys all servers
+//! share, config keys named in messages (`config_key!`), and seconds as durations ([`seconds`]).
 //!
 //! The Webots servers already use JSON with camelCase keys, and real Webots config files carry keys
 //! this project does not use, so an unknown key is a warning naming it, never a failure. A malformed
@@ -159,6 +160,111 @@ pub fn warn_unknown_keys(path: Option<&Path>, keys: &[String]) {
     }
 }
 
+/// The config key of a field of a config struct, for messages that name it: `config_key!(Config,
+/// max_body_bytes)` is `"maxBodyBytes"`, a `&'static str` computed at compile time.
+///
+/// The key comes from the field's name by serde's `rename_all = "camelCase"` rule, which every
+/// config struct uses, so renaming the field renames the key in every message, and naming a field
+/// that does not exist fails to compile. A field with its own `#[serde(rename = "...")]` is named
+/// as `config_key!(Config, public_host as "server")`: the field is still checked, and the unit
+/// test of its struct checks that the given key is the one serde writes. A literal suffix may
+/// follow, `config_key!(Options, max_triangles, ", 3 vertices per triangle")`, for messages that
+/// qualify the key and need a `&'static str`.
+macro_rules! config_key {
+    ($config:ty, $field:ident as $key:literal) => {{
+        // Names the field, so removing or renaming it is a compile error here.
+        const _: fn(&$config) = |config| {
+            let _ = &config.$field;
+        };
+        $key
+    }};
+    ($config:ty, $field:ident) => {
+        $crate::core::config::config_key!($config, $field, "")
+    };
+    ($config:ty, $field:ident, $suffix:literal) => {{
+        // Names the field, so removing or renaming it is a compile error here.
+        const _: fn(&$config) = |config| {
+            let _ = &config.$field;
+        };
+        const FIELD: &str = stringify!($field);
+        const BYTES: [u8; $crate::core::config::camel_case_len(FIELD, $suffix)] =
+            $crate::core::config::camel_case(FIELD, $suffix);
+        const KEY: &str = match ::std::str::from_utf8(&BYTES) {
+            Ok(key) => key,
+            Err(_) => panic!("config_key!: a field name or suffix is not UTF-8"),
+        };
+        KEY
+    }};
+}
+pub(crate) use config_key;
+
+/// The length of [`camel_case`]'s result: one byte less per underscore.
+#[doc(hidden)]
+pub const fn camel_case_len(field: &str, suffix: &str) -> usize {
+    let bytes = field.as_bytes();
+    let mut length = suffix.len();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'_' {
+            length += 1;
+        }
+        i += 1;
+    }
+    length
+}
+
+/// `field` in lowerCamelCase, then `suffix`, as bytes: serde's `camelCase` rule (drop each `_`,
+/// capitalise the letter after it, lower-case the first letter), usable in constants.
+#[doc(hidden)]
+pub const fn camel_case<const N: usize>(field: &str, suffix: &str) -> [u8; N] {
+    let mut out = [0u8; N];
+    let bytes = field.as_bytes();
+    let (mut i, mut o, mut capitalise) = (0, 0, false);
+    while i < bytes.len() {
+        if bytes[i] == b'_' {
+            capitalise = true;
+        } else {
+            out[o] = if capitalise {
+                bytes[i].to_ascii_uppercase()
+            } else {
+                bytes[i]
+            };
+            capitalise = false;
+            o += 1;
+        }
+        i += 1;
+    }
+    if o > 0 {
+        out[0] = out[0].to_ascii_lowercase();
+    }
+    let suffix = suffix.as_bytes();
+    let mut j = 0;
+    while j < suffix.len() {
+        out[o + j] = suffix[j];
+        j += 1;
+    }
+    out
+}
+
+/// The keys serde writes for `T`'s default value, for tests that check [`config_key!`] against
+/// serde, e.g. a key given with `as` for a field with its own `rename`.
+///
+/// # Panics
+/// When `T` does not serialise as a JSON object.
+#[cfg(test)]
+pub fn serde_keys<T: Serialize + Default>() -> Vec<String> {
+    match serde_json::to_value(T::default()) {
+        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+        other => panic!("a config serialises as an object, not {other:?}"),
+    }
+}
+
+/// A config value in seconds as a [`Duration`], or `None` when it is negative, not finite or too
+/// large; the caller puts its default in place of a `None`.
+pub fn seconds(value: f64) -> Option<Duration> {
+    Duration::try_from_secs_f64(value).ok()
+}
+
 /// Keys every server role shares: where to listen, TLS, logs, and connection handling.
 ///
 /// They sit at the top level of every role's JSON file, as in Webots' configs
@@ -213,7 +319,8 @@ impl ServerConfig {
             .parse()
             .map_err(|_| {
                 ConfigError::Invalid(format!(
-                    "host {:?} is not an IP address (use e.g. 127.0.0.1, 0.0.0.0 or ::)",
+                    "{} {:?} is not an IP address (use e.g. 127.0.0.1, 0.0.0.0 or ::)",
+                    config_key!(ServerConfig, host),
                     self.host
                 ))
             })?;
@@ -228,15 +335,17 @@ impl ServerConfig {
         match (&self.ssl_certificate, &self.ssl_key) {
             (Some(cert), Some(key)) => Ok(Some((cert, key))),
             (None, None) => Ok(None),
-            _ => Err(ConfigError::Invalid(
-                "sslCertificate and sslKey must be given together".to_owned(),
-            )),
+            _ => Err(ConfigError::Invalid(format!(
+                "{} and {} must be given together",
+                config_key!(ServerConfig, ssl_certificate),
+                config_key!(ServerConfig, ssl_key)
+            ))),
         }
     }
 
     /// See [`limits::SHUTDOWN_GRACE`]; negative or non-finite values fall back to the default.
     pub fn shutdown_grace(&self) -> Duration {
-        Duration::try_from_secs_f64(self.shutdown_grace_seconds).unwrap_or(limits::SHUTDOWN_GRACE)
+        seconds(self.shutdown_grace_seconds).unwrap_or(limits::SHUTDOWN_GRACE)
     }
 }
 
@@ -287,13 +396,72 @@ mod tests {
         assert!(matches!(err, ConfigError::Parse { line: 2, .. }), "{err}");
     }
 
+    /// Field names with the shapes serde's rule has to get right: several words, digits, one
+    /// letter, a leading underscore.
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase", default)]
+    struct Shapes {
+        port: u16,
+        max_http_connections: usize,
+        gpu_2x_memory: u8,
+        a_b_c: u8,
+        _private: u8,
+        load_poll_period_seconds: f64,
+        #[serde(rename = "server")]
+        public_host: String,
+    }
+
+    #[test]
+    fn config_keys_agree_with_serde() {
+        let mut keys = vec![
+            config_key!(Shapes, port),
+            config_key!(Shapes, max_http_connections),
+            config_key!(Shapes, gpu_2x_memory),
+            config_key!(Shapes, a_b_c),
+            config_key!(Shapes, _private),
+            config_key!(Shapes, load_poll_period_seconds),
+            config_key!(Shapes, public_host as "server"),
+        ];
+        let mut serde = serde_keys::<Shapes>();
+        keys.sort_unstable();
+        serde.sort_unstable();
+        assert_eq!(keys, serde);
+        let mut shared = vec![
+            config_key!(ServerConfig, host),
+            config_key!(ServerConfig, port),
+            config_key!(ServerConfig, ssl_certificate),
+            config_key!(ServerConfig, ssl_key),
+            config_key!(ServerConfig, log_dir),
+            config_key!(ServerConfig, max_http_connections),
+            config_key!(ServerConfig, shutdown_grace_seconds),
+        ];
+        let mut serde = serde_keys::<ServerConfig>();
+        shared.sort_unstable();
+        serde.sort_unstable();
+        assert_eq!(shared, serde);
+        assert_eq!(
+            config_key!(Shapes, max_http_connections, ", per listener"),
+            "maxHttpConnections, per listener"
+        );
+    }
+
+    #[test]
+    fn seconds_refuse_what_no_duration_is() {
+        assert_eq!(seconds(1.5), Some(Duration::from_millis(1500)));
+        assert_eq!(seconds(0.0), Some(Duration::ZERO));
+        assert_eq!(seconds(-1.0), None);
+        assert_eq!(seconds(f64::NAN), None);
+        assert_eq!(seconds(f64::INFINITY), None);
+    }
+
     #[test]
     fn tls_needs_both_paths() {
         let config = ServerConfig {
             ssl_key: Some("k.pem".into()),
             ..ServerConfig::default()
         };
-        assert!(config.tls_paths().is_err());
+        let err = config.tls_paths().unwrap_err().to_string();
+        assert!(err.contains("sslCertificate and sslKey"), "{err}");
     }
 
     #[test]

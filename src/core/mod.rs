@@ -1,13 +1,14 @@
 //! The shared core under every role: config files, limits, logging, TLS, metrics, signals, the
-//! server bootstrap and the outbound HTTP client. It depends on external crates only; nothing here knows about rendering or
-//! simulation.
+//! server bootstrap, the outbound HTTP client, and small text helpers (HTML escaping, quoting).
+//! It depends on external crates only; nothing here knows about rendering or simulation.
 
 pub mod config;
+pub mod html;
 pub mod http_client;
 pub mod limits;
 pub mod logging;
 pub mod metrics;
-pub mod pyfloat;
+pub mod quote;
 pub mod server;
 pub mod shutdown;
 pub mod sync;

@@ -3,8 +3,8 @@
 //!
 //! [`Gpu`] holds what is created once per process (device, queue, pipelines, samplers, layouts);
 //! each render thread owns a [`Renderer`], which keeps its targets, upload and readback buffers
-//! between requests and grows them when a scene or image needs more. Encoders for the wire
-//! formats live in [`encode`].
+//! between requests and grows them when a scene or image needs more. It returns raw pixels; the
+//! wire formats are [`crate::protocol::drake::encode`]'s.
 //!
 //! # Layout
 //! Created once, in [`Gpu`] (`gpu.rs`): the device (`device.rs`: adapter choice and its log
@@ -57,8 +57,6 @@
 //! Depth and label images never go through lighting, blending or anti-aliasing: depth writes the
 //! planar depth's f32 bits to an `R32Uint` target (exact, and renderable on GL/llvmpipe where
 //! `R32Float` is not), labels write `round(base_color · 255)` precomputed on the CPU.
-
-pub mod encode;
 
 mod device;
 mod draw_list;

@@ -2,6 +2,11 @@
 //!
 //! Roles never import each other; each one's `run(listener, config, shutdown)` is what tests call
 //! in-process on port 0, and its `main(args, logging)` is what the binary calls.
+//!
+//! Every server role has the same shape: `mod.rs` holds `main`, `run` and the routes;
+//! `config.rs` holds `ROLE`, `DEFAULT_PORT`, `Args` (its flags), `Config` (its file, with
+//! defaults from [`crate::core::limits`]) and `Args::apply`, which [`prepare`] calls to put the
+//! flags over the file; the handlers share one `AppState`; the remaining files are its parts.
 
 pub mod render_client;
 pub mod render_server;

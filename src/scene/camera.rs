@@ -8,7 +8,7 @@
 //! Pixels: (u, v) from the image's top-left corner; pixel (i, j) covers `[i, i+1) × [j, j+1)`, so
 //! its centre is `(i + 0.5, j + 0.5)`, which is where the rasterizer samples.
 
-use glam::{DMat4, DVec3, DVec4};
+use glam::{DMat3, DMat4, DVec3, DVec4};
 
 /// Pinhole intrinsics and clipping planes, as Drake sends them (drake-gltf-protocol §1.3, §3.5).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,6 +43,16 @@ impl Intrinsics {
         }
     }
 
+    /// Horizontal field of view in radians: `2·atan(width / (2·focal_x))`, as Drake sends `fov_x`.
+    pub fn fov_x(&self) -> f64 {
+        2.0 * (f64::from(self.width) / (2.0 * self.focal_x)).atan()
+    }
+
+    /// Vertical field of view in radians, as Drake sends `fov_y` and writes the glTF's `yfov`.
+    pub fn fov_y(&self) -> f64 {
+        2.0 * (f64::from(self.height) / (2.0 * self.focal_y)).atan()
+    }
+
     /// Drake's projection (§3.5) with the depth row remapped to wgpu's `[0, 1]` clip range.
     ///
     /// Applied to points in the glTF camera-node frame. wgpu's framebuffer row 0 is NDC y = +1,
@@ -75,6 +85,13 @@ impl Intrinsics {
 /// Converts a point from the glTF camera-node frame to Drake's camera frame.
 pub fn node_to_drake(p_node: DVec3) -> DVec3 {
     DVec3::new(p_node.x, -p_node.y, -p_node.z)
+}
+
+/// The camera node's orientation for Drake's camera orientation `R_WC`: `R_WC · diag(1, −1, −1)`.
+/// Written as negated columns rather than a product, so no zero entry changes sign (the matrix
+/// goes into glTF text, where `-0.0` and `0.0` differ).
+pub fn drake_to_node_rotation(r_wc: DMat3) -> DMat3 {
+    DMat3::from_cols(r_wc.x_axis, -r_wc.y_axis, -r_wc.z_axis)
 }
 
 /// Maps a clip-space position to framebuffer pixel coordinates and `[0, 1]` depth, as wgpu does.
@@ -145,5 +162,6 @@ mod tests {
         assert!((k.focal_x - 579.411255).abs() < 1e-6);
         assert_close(k.center_x, 319.5, "cx");
         assert_close(k.center_y, 239.5, "cy");
+        assert_close(k.fov_y(), std::f64::consts::FRAC_PI_4, "fov_y");
     }
 }

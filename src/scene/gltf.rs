@@ -45,8 +45,8 @@ use std::collections::HashMap;
 use super::cache::{ContentKey, SceneCache};
 use super::Scene;
 use crate::core::limits;
+use crate::core::quote::quote;
 use buffers::Buffers;
-use error::short;
 
 /// What the loader may allocate and do; the render server fills it from its config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,14 +134,14 @@ fn parse(gltf_json: &[u8]) -> Result<json::Root<'_>, SceneError> {
         let position = format!(" at line {} column {}", err.line(), err.column());
         let text = err.to_string();
         let message = text.strip_suffix(&position).unwrap_or(&text);
-        SceneError::Json(format!("{}{position}", short(message)))
+        SceneError::Json(format!("{}{position}", quote(message)))
     })?;
     if let Some(name) = root
         .extensions_required
         .iter()
         .find(|name| !is_tolerated_extension(name))
     {
-        return Err(SceneError::UnsupportedExtension(short(name)));
+        return Err(SceneError::UnsupportedExtension(quote(name)));
     }
     Ok(root)
 }

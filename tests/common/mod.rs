@@ -1,6 +1,16 @@
 //! Helpers shared by the integration tests: a minimal HTTP/1.1 client over a real socket, a strict
-//! Prometheus text checker, and access to the built binary.
-#![allow(dead_code)] // each test binary uses a different subset
+//! Prometheus text checker, access to the built binary, one way to start each server
+//! (`start_<role>` → [`Running`]), the graphics adapter check, and process checks in `/proc`.
+
+mod adapter;
+mod process;
+mod servers;
+
+pub(crate) use adapter::{adapter_or_skip, require_adapter};
+pub use process::{alive, exists};
+pub use servers::{
+    start, start_render_server, start_session_server, start_simulation_server, Running,
+};
 
 use std::net::SocketAddr;
 

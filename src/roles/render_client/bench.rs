@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::camera::Camera;
 use super::client::RenderClient;
-use super::decode::ImageType;
+use crate::protocol::drake::image::ImageType;
 
 /// One request the benchmark cycles through: a scene with its camera already written in.
 pub struct Job {

@@ -1,11 +1,11 @@
 //! The camera a request renders from: intrinsics, depth range and pose, and writing the pose into
 //! the glTF the way Drake's exporter does (drake-gltf-protocol §3.3): one `cameras` entry and a
-//! `"Camera Node"` whose matrix is the camera's world pose in the glTF/OpenGL convention.
+//! `"Camera Node"` whose matrix is [`CameraPose::gltf_matrix`].
 
-use glam::{DMat3, DVec3};
 use serde_json::{json, Map, Value};
 
-use super::wire::DepthRange;
+use crate::protocol::drake::camera::{CameraPose, DegenerateLookAt};
+use crate::protocol::drake::image::DepthRange;
 use crate::scene::camera::Intrinsics;
 
 /// Why a scene cannot be sent with this camera.
@@ -17,61 +17,8 @@ pub enum SceneError {
     Malformed(&'static str),
     #[error("the scene has no camera node: give --camera-position and --camera-target")]
     NoCamera,
-    #[error("camera position and target coincide, or the up vector is parallel to the view")]
-    DegenerateLookAt,
-}
-
-/// A camera's pose in the scene's world frame, as Drake's `X_WC` (camera frame: +X right, +Y down,
-/// +Z forward).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CameraPose {
-    pub rotation: DMat3,
-    pub position: DVec3,
-}
-
-impl CameraPose {
-    /// The camera at `position` looking at `target`, with `up` pointing up in the image.
-    ///
-    /// # Errors
-    /// [`SceneError::DegenerateLookAt`] when no unique orientation follows.
-    pub fn look_at(position: DVec3, target: DVec3, up: DVec3) -> Result<Self, SceneError> {
-        let forward = (target - position)
-            .try_normalize()
-            .ok_or(SceneError::DegenerateLookAt)?;
-        let right = forward
-            .cross(up)
-            .try_normalize()
-            .ok_or(SceneError::DegenerateLookAt)?;
-        let down = forward.cross(right);
-        Ok(Self {
-            rotation: DMat3::from_cols(right, down, forward),
-            position,
-        })
-    }
-
-    /// Drake's `RollPitchYaw` convention: `R = Rz(yaw) · Ry(pitch) · Rx(roll)`.
-    pub fn from_rpy(roll: f64, pitch: f64, yaw: f64, position: DVec3) -> Self {
-        Self {
-            rotation: DMat3::from_rotation_z(yaw)
-                * DMat3::from_rotation_y(pitch)
-                * DMat3::from_rotation_x(roll),
-            position,
-        }
-    }
-
-    /// `[R_WC · diag(1, −1, −1) | p_WC]`, column-major, as Drake writes the camera node.
-    pub fn gltf_matrix(&self) -> [f64; 16] {
-        let r = self.rotation;
-        let (x, y, z, p) = (r.x_axis, -r.y_axis, -r.z_axis, self.position);
-        [
-            x.x, x.y, x.z, 0.0, y.x, y.y, y.z, 0.0, z.x, z.y, z.z, 0.0, p.x, p.y, p.z, 1.0,
-        ]
-    }
-
-    /// A point given in the camera frame, in world coordinates.
-    pub fn to_world(&self, p_c: DVec3) -> DVec3 {
-        self.rotation * p_c + self.position
-    }
+    #[error(transparent)]
+    DegenerateLookAt(#[from] DegenerateLookAt),
 }
 
 /// Everything about the camera a request carries.
@@ -142,7 +89,7 @@ impl Camera {
             "type": "perspective",
             "perspective": {
                 "aspectRatio": f64::from(k.width) / f64::from(k.height),
-                "yfov": 2.0 * (f64::from(k.height) / (2.0 * k.focal_y)).atan(),
+                "yfov": k.fov_y(),
                 "zfar": k.far,
                 "znear": k.near,
             }
@@ -212,6 +159,8 @@ fn scene_camera(root: &Map<String, Value>) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    use glam::DVec3;
+
     use super::*;
 
     fn camera(pose: Option<CameraPose>) -> Camera {
@@ -222,19 +171,6 @@ mod tests {
                 max_depth: 10.0,
             },
             pose,
-        }
-    }
-
-    /// The protocol's example: a camera at (0,0,2) looking straight down is the identity rotation.
-    #[test]
-    fn looking_down_gives_drakes_example_matrix() {
-        let pose = CameraPose::look_at(DVec3::new(0.0, 0.0, 2.0), DVec3::ZERO, DVec3::Y).unwrap();
-        let m = pose.gltf_matrix();
-        let expected = [
-            1.0, 0., 0., 0., 0., 1., 0., 0., 0., 0., 1., 0., 0., 0., 2., 1.,
-        ];
-        for (a, b) in m.iter().zip(expected) {
-            assert!((a - b).abs() < 1e-12, "{m:?}");
         }
     }
 

@@ -5,11 +5,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::camera::{Camera, SceneError};
-use super::decode::{DecodeError, Decoded, Image, ImageType};
 use super::wire::{self, Answer, Form, Transport, TransportError};
-
-/// Error bodies this long or longer are not shown; Drake prints `None.` for them.
-pub const MAX_SHOWN_ERROR_BODY: usize = 8192;
+use crate::protocol::drake::decode::{DecodeError, Decoded, Image};
+use crate::protocol::drake::error_body;
+use crate::protocol::drake::fields;
+use crate::protocol::drake::image::ImageType;
 
 /// Why a render call failed, worded as Drake words it.
 #[derive(Debug, thiserror::Error)]
@@ -188,16 +188,11 @@ impl RenderClient {
         if (200..400).contains(&answer.status) {
             return Ok(answer);
         }
-        let shown = !answer.body.is_empty() && answer.body.len() < MAX_SHOWN_ERROR_BODY;
         Err(ClientError::Post {
             url: self.url().to_owned(),
             service_message: "None.".to_owned(),
             http_code: answer.status,
-            server_message: if shown {
-                String::from_utf8_lossy(&answer.body).into_owned()
-            } else {
-                "None.".to_owned()
-            },
+            server_message: error_body::server_message(&answer.body),
         })
     }
 
@@ -219,7 +214,11 @@ impl RenderClient {
         T::decode(&answer.body, k.width, k.height, stem).map_err(|e| match e {
             DecodeError::NotAnImage => ClientError::NotAnImage {
                 scene: form.scene_filename.clone(),
-                sha256: form.fields.get("scene_sha256").cloned().unwrap_or_default(),
+                sha256: form
+                    .fields
+                    .get(fields::SCENE_SHA256)
+                    .cloned()
+                    .unwrap_or_default(),
                 file: format!("{stem}.curl"),
             },
             other => ClientError::Decode(other),

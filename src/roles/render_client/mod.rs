@@ -3,13 +3,13 @@
 //! (`--frames`); or runs the conformance suite against it (`--check`).
 //!
 //! The library API the CLI is built on is [`RenderClient`]: `render(scene, camera, image_type)`
-//! returns a decoded [`Image`] or an error worded as Drake's.
+//! returns a decoded [`Image`] or an error worded as Drake's. The protocol types it takes and
+//! returns are [`crate::protocol::drake`]'s, re-exported here.
 
 pub mod bench;
 pub mod camera;
 pub mod check;
 pub mod client;
-pub mod decode;
 pub mod output;
 pub mod scenes;
 pub mod wire;
@@ -22,11 +22,13 @@ use std::time::Duration;
 use anyhow::Context;
 use glam::DVec3;
 
-pub use self::camera::{Camera, CameraPose};
+pub use self::camera::Camera;
 pub use self::client::{ClientError, ClientOptions, RenderClient};
-pub use self::decode::{ColorImage, DepthImage, Image, ImageType, LabelImage};
-pub use self::wire::DepthRange;
 use crate::core::logging;
+pub use crate::protocol::drake::camera::CameraPose;
+pub use crate::protocol::drake::decode::{ColorImage, DepthImage, Image, LabelImage};
+pub use crate::protocol::drake::image::{DepthRange, ImageType};
+use crate::protocol::drake::intrinsics::{self, CameraError};
 use crate::roles::LoggingArgs;
 use crate::scene::camera::Intrinsics;
 
@@ -136,6 +138,17 @@ pub struct CameraArgs {
     pub camera_up: DVec3,
 }
 
+/// `--image-type` takes the protocol's `image_type` values.
+impl clap::ValueEnum for ImageType {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
 fn parse_vector(text: &str) -> Result<DVec3, String> {
     let values: Vec<f64> = text
         .split(',')
@@ -173,27 +186,22 @@ impl CameraArgs {
                 Intrinsics::from_fov_y(self.width, self.height, self.fov_y, self.near, self.far)
             }
         };
-        let k = &intrinsics;
-        anyhow::ensure!(
-            k.width > 0 && k.height > 0,
-            "--width and --height must be positive"
-        );
-        anyhow::ensure!(
-            k.focal_x > 0.0 && k.focal_y > 0.0 && k.focal_x.is_finite() && k.focal_y.is_finite(),
-            "focal lengths must be positive and finite"
-        );
-        anyhow::ensure!(
-            k.center_x > 0.0
-                && k.center_x < f64::from(k.width)
-                && k.center_y > 0.0
-                && k.center_y < f64::from(k.height),
-            "the principal point must lie inside the image"
-        );
-        anyhow::ensure!(0.0 < k.near && k.near < k.far, "need 0 < --near < --far");
-        anyhow::ensure!(
-            0.0 < self.min_depth && self.min_depth < self.max_depth,
-            "need 0 < --min-depth < --max-depth"
-        );
+        // Drake's rules, worded with the flags that set each value.
+        let depth_range = DepthRange {
+            min_depth: self.min_depth,
+            max_depth: self.max_depth,
+        };
+        intrinsics::check(&intrinsics)
+            .and_then(|()| intrinsics::check_depth_range(&depth_range))
+            .map_err(|e| {
+                anyhow::anyhow!(match e {
+                    CameraError::Size => "--width and --height must be positive",
+                    CameraError::Focal => "focal lengths must be positive and finite",
+                    CameraError::PrincipalPoint => "the principal point must lie inside the image",
+                    CameraError::Clipping { .. } => "need 0 < --near < --far",
+                    CameraError::DepthRange { .. } => "need 0 < --min-depth < --max-depth",
+                })
+            })?;
         let pose = match (self.camera_position, self.camera_target) {
             (Some(position), Some(target)) => {
                 Some(CameraPose::look_at(position, target, self.camera_up)?)
@@ -202,10 +210,7 @@ impl CameraArgs {
         };
         Ok(Camera {
             intrinsics,
-            depth_range: DepthRange {
-                min_depth: self.min_depth,
-                max_depth: self.max_depth,
-            },
+            depth_range,
             pose,
         })
     }

@@ -1,12 +1,12 @@
-//! Decoded images written to disk: color PNG, depth float32 TIFF, label 16-bit PNG of the raw label
-//! values, and `*-preview.png` images for people (depth as a colour map with too-near and too-far
-//! marked, labels in a palette of distinct colours).
+//! Decoded images written to disk with the protocol's encoders: color PNG, depth float32 TIFF,
+//! label 16-bit PNG of the raw label values, and `*-preview.png` images for people (depth as a
+//! colour map with too-near and too-far marked, labels in a palette of distinct colours).
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use super::decode::{DepthImage, Image, LabelImage, LABEL_DONT_CARE};
+use crate::protocol::drake::decode::{DepthImage, Image, LabelImage};
+use crate::protocol::drake::encode::{self, Deflate};
+use crate::protocol::drake::label::LABEL_DONT_CARE;
 
 /// Preview colour of depth `0` (closer than `min_depth`).
 const TOO_NEAR_RGB: [u8; 3] = [255, 0, 255];
@@ -20,45 +20,12 @@ pub enum OutputError {
     Write { path: PathBuf, reason: String },
 }
 
-fn write_error(path: &Path) -> impl Fn(String) -> OutputError + '_ {
-    move |reason| OutputError::Write {
+/// Writes encoded bytes to `path`.
+fn write(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    std::fs::write(path, bytes).map_err(|e| OutputError::Write {
         path: path.to_owned(),
-        reason,
-    }
-}
-
-fn write_png(
-    path: &Path,
-    width: u32,
-    height: u32,
-    color: png::ColorType,
-    depth: png::BitDepth,
-    data: &[u8],
-) -> Result<(), OutputError> {
-    let error = write_error(path);
-    let file = File::create(path).map_err(|e| error(e.to_string()))?;
-    let mut encoder = png::Encoder::new(BufWriter::new(file), width, height);
-    encoder.set_color(color);
-    encoder.set_depth(depth);
-    let mut writer = encoder.write_header().map_err(|e| error(e.to_string()))?;
-    writer
-        .write_image_data(data)
-        .map_err(|e| error(e.to_string()))?;
-    writer.finish().map_err(|e| error(e.to_string()))
-}
-
-fn write_tiff(path: &Path, depth: &DepthImage) -> Result<(), OutputError> {
-    let error = write_error(path);
-    let file = File::create(path).map_err(|e| error(e.to_string()))?;
-    tiff::encoder::TiffEncoder::new(BufWriter::new(file))
-        .and_then(|mut tiff| {
-            tiff.write_image::<tiff::encoder::colortype::Gray32Float>(
-                depth.width,
-                depth.height,
-                &depth.metres,
-            )
-        })
-        .map_err(|e| error(e.to_string()))
+        reason: e.to_string(),
+    })
 }
 
 /// Writes `image` as `{stem}-{type}.{png|tiff}` (plus a preview for depth and label) into `dir`,
@@ -70,49 +37,41 @@ pub fn write_image(dir: &Path, stem: &str, image: &Image) -> Result<Vec<PathBuf>
     match image {
         Image::Color(color) => {
             let path = dir.join(format!("{stem}-color.png"));
-            write_png(
-                &path,
-                color.width,
-                color.height,
-                png::ColorType::Rgba,
-                png::BitDepth::Eight,
-                &color.rgba,
-            )?;
+            let png = encode::png_rgba8(color.width, color.height, &color.rgba, Deflate::Default);
+            write(&path, &png)?;
             Ok(vec![path])
         }
         Image::Depth(depth) => {
             let path = dir.join(format!("{stem}-depth.tiff"));
-            write_tiff(&path, depth)?;
+            write(
+                &path,
+                &encode::tiff_f32(depth.width, depth.height, &depth.metres),
+            )?;
             let preview = dir.join(format!("{stem}-depth-preview.png"));
-            write_png(
+            let rgb = depth_preview(depth);
+            write(
                 &preview,
-                depth.width,
-                depth.height,
-                png::ColorType::Rgb,
-                png::BitDepth::Eight,
-                &depth_preview(depth),
+                &encode::png_rgb8(depth.width, depth.height, &rgb, Deflate::Default),
             )?;
             Ok(vec![path, preview])
         }
         Image::Label(label) => {
+            // Raw label values: the bits of each i16, as a 16-bit grey PNG.
             let path = dir.join(format!("{stem}-label.png"));
-            let raw: Vec<u8> = label.labels.iter().flat_map(|l| l.to_be_bytes()).collect();
-            write_png(
+            let raw: Vec<u16> = label
+                .labels
+                .iter()
+                .map(|l| u16::from_ne_bytes(l.to_ne_bytes()))
+                .collect();
+            write(
                 &path,
-                label.width,
-                label.height,
-                png::ColorType::Grayscale,
-                png::BitDepth::Sixteen,
-                &raw,
+                &encode::png_gray16(label.width, label.height, &raw, Deflate::Default),
             )?;
             let preview = dir.join(format!("{stem}-label-preview.png"));
-            write_png(
+            let rgb = label_preview(label);
+            write(
                 &preview,
-                label.width,
-                label.height,
-                png::ColorType::Rgb,
-                png::BitDepth::Eight,
-                &label_preview(label),
+                &encode::png_rgb8(label.width, label.height, &rgb, Deflate::Default),
             )?;
             Ok(vec![path, preview])
         }

@@ -6,8 +6,9 @@ use base64::Engine;
 use glam::{DMat3, DVec3};
 use serde_json::{json, Value};
 
-use super::camera::CameraPose;
-use super::decode::ImageType;
+use crate::protocol::drake::camera::CameraPose;
+use crate::protocol::drake::image::ImageType;
+use crate::protocol::drake::label;
 
 /// Drake's export of a scene with nothing in it (protocol §3.3): every array `null`, no camera.
 pub const DRAKE_EMPTY_SCENE: &str = r#"{"accessors":null,"asset":{"generator":"VTK","version":"2.0"},"bufferViews":null,"buffers":null,"cameras":null,"materials":null,"meshes":null,"nodes":null,"scene":0,"scenes":[{"name":"Layer 0","nodes":null}]}"#;
@@ -53,7 +54,7 @@ impl AnalyticScene {
                 ImageType::Color => item.diffuse,
                 ImageType::Depth => [1.0; 4],
                 ImageType::Label => {
-                    let [r, g] = item.label.to_le_bytes();
+                    let [r, g] = label::to_red_green(item.label);
                     [f64::from(r) / 255.0, f64::from(g) / 255.0, 0.0, 1.0]
                 }
             };

@@ -1,24 +1,20 @@
-//! Drake's request on the wire (drake-gltf-protocol §1): the form fields with their `%f` text, the
-//! multipart body libcurl builds from them, the URL normalisation of `RenderEngineGltfClientParams`,
-//! and one HTTP/1.1 exchange with the same headers libcurl sends.
+//! Drake's request on the wire (drake-gltf-protocol §1): the multipart body libcurl builds from the
+//! form fields, the URL normalisation of `RenderEngineGltfClientParams`, and one HTTP/1.1 exchange
+//! with the same headers libcurl sends, over [`crate::core::http_client`].
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
 use std::sync::Mutex;
 
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper::client::conn::http1::SendRequest;
 use hyper::Uri;
-use hyper_util::rt::TokioIo;
-use rustls_pki_types::ServerName;
-use sha2::{Digest, Sha256};
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 
-use super::decode::ImageType;
+use crate::core::http_client::{Connection, HttpClient, HttpError, Target};
 use crate::core::sync::lock;
+use crate::protocol::drake::fields;
+use crate::protocol::drake::image::{DepthRange, ImageType};
 use crate::scene::camera::Intrinsics;
 
 /// libcurl's boundary prefix: 24 dashes, followed by 22 random letters and digits.
@@ -37,21 +33,9 @@ pub enum TransportError {
     #[error("TLS handshake failed: {0}")]
     Tls(std::io::Error),
     #[error("HTTP exchange failed: {0}")]
-    Http(#[from] hyper::Error),
+    Http(HttpError),
     #[error("Timeout was reached after {0:?}")]
     Timeout(std::time::Duration),
-}
-
-/// The range of depths a depth camera reports (Drake's `DepthRange`), in metres.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DepthRange {
-    pub min_depth: f64,
-    pub max_depth: f64,
-}
-
-/// C's `%f`, which is what `std::to_string(double)` writes: fixed point, six decimals.
-pub fn format_double(value: f64) -> String {
-    format!("{value:.6}")
 }
 
 /// One render request as Drake builds it: the text fields (kept sorted, as Drake's `std::map`
@@ -73,28 +57,11 @@ impl Form {
         intrinsics: &Intrinsics,
         depth_range: DepthRange,
     ) -> Self {
-        let (w, h) = (f64::from(intrinsics.width), f64::from(intrinsics.height));
-        let fov_x = 2.0 * (w / (2.0 * intrinsics.focal_x)).atan();
-        let fov_y = 2.0 * (h / (2.0 * intrinsics.focal_y)).atan();
-        let mut fields = BTreeMap::new();
-        let mut add = |name: &str, value: String| fields.insert(name.to_owned(), value);
-        add("center_x", format_double(intrinsics.center_x));
-        add("center_y", format_double(intrinsics.center_y));
-        add("far", format_double(intrinsics.far));
-        add("focal_x", format_double(intrinsics.focal_x));
-        add("focal_y", format_double(intrinsics.focal_y));
-        add("fov_x", format_double(fov_x));
-        add("fov_y", format_double(fov_y));
-        add("height", intrinsics.height.to_string());
-        add("image_type", image_type.as_str().to_owned());
-        add("near", format_double(intrinsics.near));
-        add("scene_sha256", hex::encode(Sha256::digest(&scene)));
-        add("submit", "Render".to_owned());
-        add("width", intrinsics.width.to_string());
-        if image_type == ImageType::Depth {
-            add("max_depth", format_double(depth_range.max_depth));
-            add("min_depth", format_double(depth_range.min_depth));
-        }
+        let mut fields = fields::write(image_type, intrinsics, depth_range);
+        fields.insert(
+            fields::SCENE_SHA256.to_owned(),
+            fields::scene_sha256(&scene),
+        );
         Self {
             fields,
             scene,
@@ -115,8 +82,9 @@ impl Form {
         }
         body.extend_from_slice(
             format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"scene\"; filename=\"{}\"\r\n\
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\n\
                  Content-Type: model/gltf+json\r\n\r\n",
+                fields::SCENE,
                 self.scene_filename
             )
             .as_bytes(),
@@ -155,46 +123,6 @@ pub fn render_url(base_url: &str, render_endpoint: &str) -> String {
     }
 }
 
-/// Where requests go, split for the socket, the TLS handshake and the request line.
-#[derive(Debug, Clone)]
-struct Target {
-    https: bool,
-    host: String,
-    port: u16,
-    /// The `Host` header: the URL's authority as written, like curl.
-    authority: String,
-    path: String,
-}
-
-impl Target {
-    fn parse(url: &str) -> Result<Self, TransportError> {
-        let bad = |reason: &str| TransportError::BadUrl {
-            url: url.to_owned(),
-            reason: reason.to_owned(),
-        };
-        let uri: Uri = url
-            .parse()
-            .map_err(|e: hyper::http::uri::InvalidUri| bad(&e.to_string()))?;
-        let https = match uri.scheme_str() {
-            Some("http") => false,
-            Some("https") => true,
-            _ => return Err(bad("only http:// and https:// are supported")),
-        };
-        let authority = uri.authority().ok_or_else(|| bad("no host"))?;
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        Ok(Self {
-            https,
-            host: host.to_owned(),
-            port: authority.port_u16().unwrap_or(if https { 443 } else { 80 }),
-            authority: authority.as_str().to_owned(),
-            path: uri.path_and_query().map_or("/", |p| p.as_str()).to_owned(),
-        })
-    }
-}
-
 /// An HTTP answer: status and whole body.
 #[derive(Debug, Clone)]
 pub struct Answer {
@@ -208,8 +136,8 @@ pub struct Transport {
     url: String,
     target: Target,
     keep_alive: bool,
-    tls: Option<tokio_rustls::TlsConnector>,
-    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+    client: HttpClient,
+    idle: Mutex<Vec<Connection>>,
 }
 
 impl Transport {
@@ -223,22 +151,32 @@ impl Transport {
         keep_alive: bool,
         ca_cert: Option<&Path>,
     ) -> Result<Self, TransportError> {
-        let target = Target::parse(url)?;
-        let tls = if target.https {
-            Some(crate::core::tls::client_connector(ca_cert).map_err(|e| {
+        let bad = |reason: String| TransportError::BadUrl {
+            url: url.to_owned(),
+            reason,
+        };
+        let uri: Uri = url
+            .parse()
+            .map_err(|e: hyper::http::uri::InvalidUri| bad(e.to_string()))?;
+        let target = Target::parse(&uri).map_err(|e| match e {
+            HttpError::Url { reason, .. } => bad(reason),
+            other => bad(other.to_string()),
+        })?;
+        let client = if target.is_secure() {
+            HttpClient::new(crate::core::tls::client_connector(ca_cert).map_err(|e| {
                 TransportError::CaCertificate {
                     path: ca_cert.map(|p| p.display().to_string()).unwrap_or_default(),
                     reason: e.to_string(),
                 }
             })?)
         } else {
-            None
+            HttpClient::plain()
         };
         Ok(Self {
             url: url.to_owned(),
             target,
             keep_alive,
-            tls,
+            client: client.with_title_case_headers(),
             idle: Mutex::new(Vec::new()),
         })
     }
@@ -257,8 +195,8 @@ impl Transport {
         let body = form.multipart_body(&boundary);
         let request = hyper::Request::builder()
             .method("POST")
-            .uri(self.target.path.as_str())
-            .header("Host", self.target.authority.as_str())
+            .uri(self.target.path())
+            .header("Host", self.target.authority())
             .header("Accept", "*/*")
             .header("Content-Length", body.len())
             .header(
@@ -270,86 +208,58 @@ impl Transport {
                 url: self.url.clone(),
                 reason: e.to_string(),
             })?;
-        let mut sender = match self.reusable_connection() {
-            Some(sender) => sender,
-            None => self.connect().await?,
+        let mut connection = match self.reusable_connection() {
+            Some(connection) => connection,
+            None => self
+                .client
+                .connect(&self.target)
+                .await
+                .map_err(|e| self.transport_error(e))?,
         };
-        let response = sender.send_request(request).await?;
-        let status = response.status().as_u16();
-        let body = response.into_body().collect().await?.to_bytes();
-        if self.keep_alive && !sender.is_closed() {
-            lock(&self.idle).push(sender);
+        // Answers are images of any size: Drake reads them whole, and so does this client.
+        let answer = connection
+            .send(request, None)
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        if self.keep_alive && !connection.is_closed() {
+            lock(&self.idle).push(connection);
         }
-        Ok(Answer { status, body })
+        Ok(Answer {
+            status: answer.status.as_u16(),
+            body: answer.body,
+        })
     }
 
-    fn reusable_connection(&self) -> Option<SendRequest<Full<Bytes>>> {
+    fn reusable_connection(&self) -> Option<Connection> {
         if !self.keep_alive {
             return None;
         }
         let mut idle = lock(&self.idle);
-        while let Some(sender) = idle.pop() {
-            if sender.is_ready() {
-                return Some(sender);
+        while let Some(connection) = idle.pop() {
+            if connection.is_ready() {
+                return Some(connection);
             }
         }
         None
     }
 
-    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, TransportError> {
-        let stream = TcpStream::connect((self.target.host.as_str(), self.target.port))
-            .await
-            .map_err(TransportError::Connect)?;
-        // Like curl's TCP_NODELAY default: a small request must not wait for Nagle.
-        stream.set_nodelay(true).map_err(TransportError::Connect)?;
-        match &self.tls {
-            None => handshake(stream).await,
-            Some(connector) => {
-                let name = ServerName::try_from(self.target.host.clone()).map_err(|e| {
-                    TransportError::BadUrl {
-                        url: self.url.clone(),
-                        reason: e.to_string(),
-                    }
-                })?;
-                let tls = connector
-                    .connect(name, stream)
-                    .await
-                    .map_err(TransportError::Tls)?;
-                handshake(tls).await
-            }
+    /// Words a failed exchange as curl's "Service Message" would.
+    fn transport_error(&self, error: HttpError) -> TransportError {
+        match error {
+            HttpError::Url { reason, .. } => TransportError::BadUrl {
+                url: self.url.clone(),
+                reason,
+            },
+            HttpError::Connect(e) => TransportError::Connect(e),
+            HttpError::Tls(e) => TransportError::Tls(e),
+            other => TransportError::Http(other),
         }
     }
-}
-
-async fn handshake<S>(stream: S) -> Result<SendRequest<Full<Bytes>>, TransportError>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    // Title-case header names, as curl writes them; servers must not care, but captures compare.
-    let (sender, connection) = hyper::client::conn::http1::Builder::new()
-        .title_case_headers(true)
-        .handshake(TokioIo::new(stream))
-        .await?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::debug!(cause = %e, "render connection closed with an error");
-        }
-    });
-    Ok(sender)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn doubles_are_written_like_c_percent_f() {
-        assert_eq!(format_double(579.411_254_691_248_5), "579.411255");
-        assert_eq!(format_double(319.5), "319.500000");
-        assert_eq!(format_double(0.01), "0.010000");
-        assert_eq!(format_double(4e-7), "0.000000");
-        assert_eq!(format_double(1e9), "1000000000.000000");
-    }
 
     #[test]
     fn url_follows_drake_normalisation() {

@@ -1,111 +1,133 @@
-//! The render server's error answers: `{"error":true,"message":"…","code":N}` with status N.
+//! The render server's error answers: Drake's JSON error body ([`error_body::json`]) with status N,
+//! one variant per status, and a `From` for each error a handler meets, so handlers use `?`.
 //!
-//! Drake prints an error body verbatim in the user's exception only when it is under 8 KB, so every
-//! message is cut to fit; 4xx are the client's fault and logged at debug, 5xx are logged in full.
+//! 4xx are the client's fault and logged at debug; 5xx are logged in full.
 
+use axum::extract::multipart::MultipartRejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::core::limits::MAX_ERROR_BODY_BYTES;
+use super::pool::Refused;
+use super::RETRY_AFTER_S;
+use crate::core::config::config_key;
+use crate::protocol::drake::error_body;
+use crate::protocol::drake::fields::FieldError;
+use crate::render::RenderError;
+use crate::scene::SceneError;
 
 /// A failed render request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub message: String,
-    /// Seconds the client should wait, for 503 answers.
-    pub retry_after_s: Option<u32>,
+pub enum ApiError {
+    /// 400: the request was wrong (a field, the glTF, or a limit); the message names what.
+    BadRequest(String),
+    /// 404 for paths that are not the render endpoint.
+    NotFound(&'static str),
+    /// 405 for other methods on the render endpoint.
+    MethodNotAllowed(&'static str),
+    /// 500: our fault. The message stays generic enough to show a user; the cause goes to the log.
+    Internal(String),
+    /// 503 + `Retry-After`: the render queue is full, or the server is stopping.
+    Busy(&'static str),
 }
 
 impl ApiError {
-    /// 400: the request was wrong (a field, the glTF, or a limit); `message` names what.
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            message: message.into(),
-            retry_after_s: None,
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
-    /// 404 for paths that are not the render endpoint.
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::NOT_FOUND,
-            message: message.into(),
-            retry_after_s: None,
+    pub fn message(&self) -> &str {
+        match self {
+            Self::BadRequest(message) | Self::Internal(message) => message,
+            Self::NotFound(message) | Self::MethodNotAllowed(message) | Self::Busy(message) => {
+                message
+            }
         }
     }
 
-    /// 405 for other methods on the render endpoint.
-    pub fn method_not_allowed(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::METHOD_NOT_ALLOWED,
-            message: message.into(),
-            retry_after_s: None,
-        }
-    }
-
-    /// 500: our fault. The message stays generic enough to show a user; the cause goes to the log.
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: message.into(),
-            retry_after_s: None,
-        }
-    }
-
-    /// 503 + `Retry-After`: the render queue is full.
-    pub fn busy(message: impl Into<String>, retry_after_s: u32) -> Self {
-        Self {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            message: message.into(),
-            retry_after_s: Some(retry_after_s),
-        }
-    }
-
-    /// The JSON body, always shorter than [`MAX_ERROR_BODY_BYTES`].
+    /// The JSON body, always short enough for Drake to show.
     pub fn body(&self) -> String {
-        let code = self.status.as_u16();
-        let render = |message: &str| {
-            serde_json::json!({"error": true, "message": message, "code": code}).to_string()
-        };
-        let full = render(&self.message);
-        if full.len() <= MAX_ERROR_BODY_BYTES {
-            return full;
-        }
-        // JSON escaping can grow the text (up to 6 bytes per control character), so cut by the
-        // encoded length and back off to a character boundary.
-        let mut keep = MAX_ERROR_BODY_BYTES / 8;
-        while !self.message.is_char_boundary(keep) {
-            keep -= 1;
-        }
-        render(&format!("{}… (truncated)", &self.message[..keep]))
+        error_body::json(self.status().as_u16(), self.message())
     }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.message)
+        write!(f, "{} {}", self.status().as_u16(), self.message())
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            tracing::error!(status = self.status.as_u16(), message = %self.message, "render request failed");
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(status = status.as_u16(), message = %self.message(), "render request failed");
         } else {
-            tracing::debug!(status = self.status.as_u16(), message = %self.message, "render request refused");
+            tracing::debug!(status = status.as_u16(), message = %self.message(), "render request refused");
         }
-        let mut response = (self.status, self.body()).into_response();
+        let mut response = (status, self.body()).into_response();
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if let Some(seconds) = self.retry_after_s {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        if let Self::Busy(_) = self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
         }
         response
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(error: FieldError) -> Self {
+        Self::BadRequest(match error {
+            // The limit is this server's, so the message names the config key that sets it.
+            FieldError::OverLimit { .. } => format!(
+                "{error} (config key {})",
+                config_key!(super::Config, max_image_dimension)
+            ),
+            other => other.to_string(),
+        })
+    }
+}
+
+impl From<MultipartRejection> for ApiError {
+    fn from(rejection: MultipartRejection) -> Self {
+        Self::BadRequest(format!(
+            "expected a multipart/form-data body: {}",
+            rejection.body_text()
+        ))
+    }
+}
+
+impl From<SceneError> for ApiError {
+    fn from(error: SceneError) -> Self {
+        Self::BadRequest(error.to_string())
+    }
+}
+
+impl From<RenderError> for ApiError {
+    fn from(error: RenderError) -> Self {
+        if error.is_client_fault() {
+            Self::BadRequest(error.to_string())
+        } else {
+            tracing::error!(cause = %error, "render failed");
+            Self::Internal(format!("rendering failed: {error}"))
+        }
+    }
+}
+
+impl From<Refused> for ApiError {
+    fn from(refused: Refused) -> Self {
+        Self::Busy(match refused {
+            Refused::Full => "the render queue is full; retry shortly",
+            Refused::Closed => "the server is shutting down",
+        })
     }
 }
 
@@ -115,7 +137,7 @@ mod tests {
 
     #[test]
     fn body_is_drakes_json_convention() {
-        let body = ApiError::bad_request("missing field min_depth").body();
+        let body = ApiError::BadRequest("missing field min_depth".to_owned()).body();
         let value: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(
             value,
@@ -124,12 +146,23 @@ mod tests {
     }
 
     #[test]
-    fn long_messages_are_cut_below_8_kb() {
-        for filler in ["x", "\u{1}", "é"] {
-            let body = ApiError::bad_request(filler.repeat(50_000)).body();
-            assert!(body.len() < 8192, "{} bytes", body.len());
-            let value: serde_json::Value = serde_json::from_str(&body).unwrap();
-            assert!(value["message"].as_str().unwrap().ends_with("(truncated)"));
-        }
+    fn busy_answers_carry_retry_after() {
+        let response = ApiError::from(Refused::Full).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+    }
+
+    #[test]
+    fn the_dimension_limit_names_its_config_key() {
+        let error = ApiError::from(FieldError::OverLimit {
+            name: "width",
+            value: 100_000,
+            limit: 8192,
+        });
+        assert_eq!(
+            error.message(),
+            "width: 100000 exceeds the limit of 8192 pixels (config key maxImageDimension)"
+        );
     }
 }

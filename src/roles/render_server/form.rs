@@ -1,52 +1,23 @@
-//! Drake's multipart render request (drake-gltf-protocol §1.2–1.3): reading the parts, and turning
-//! the text fields into a validated [`RenderRequest`].
-//!
-//! Lenient where Drake and other clients differ (unknown fields and `submit` ignored, numbers with
-//! any number of decimals, `min_depth`/`max_depth` required only for depth), strict where a wrong
-//! value would silently give a wrong image. Every error names the field at fault, because Drake
-//! copies the message into the user's exception.
+//! Drake's multipart render request (drake-gltf-protocol §1.2–1.3) as it arrives: reading the
+//! parts, then turning them into a validated [`RenderRequest`] with the protocol's field rules
+//! ([`fields`]) and this server's limits.
 
 use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::multipart::{Multipart, MultipartError};
-use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
+use crate::core::config::config_key;
+use crate::protocol::drake::fields::{self, RequestedImage};
+use crate::protocol::drake::image::ImageType;
 use crate::render::ImageKind;
 use crate::scene::camera::Intrinsics;
-
-/// Which image the client asked for (`image_type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ImageType {
-    Color,
-    Depth,
-    Label,
-}
-
-impl ImageType {
-    /// The wire name of the image a render produces.
-    pub fn of(kind: ImageKind) -> Self {
-        match kind {
-            ImageKind::Color => ImageType::Color,
-            ImageKind::Depth { .. } => ImageType::Depth,
-            ImageKind::Label => ImageType::Label,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ImageType::Color => "color",
-            ImageType::Depth => "depth",
-            ImageType::Label => "label",
-        }
-    }
-}
 
 /// A validated render request.
 #[derive(Debug, Clone)]
 pub struct RenderRequest {
+    pub image_type: ImageType,
     /// The image to render, with the depth range for depth images.
     pub kind: ImageKind,
     /// Intrinsics from the form. A `near` of 0 arrived as `0.000000` (a near plane below 5e-7 m
@@ -81,11 +52,11 @@ pub async fn read(mut multipart: Multipart, max_body_bytes: usize) -> Result<For
             .bytes()
             .await
             .map_err(|e| multipart_error(&e, max_body_bytes))?;
-        if name == "scene" {
+        if name == fields::SCENE {
             form.scene = Some(data);
         } else {
             let text = String::from_utf8(data.to_vec())
-                .map_err(|_| ApiError::bad_request(format!("{name}: not UTF-8 text")))?;
+                .map_err(|_| ApiError::BadRequest(format!("{name}: not UTF-8 text")))?;
             form.fields.insert(name, text);
         }
     }
@@ -93,16 +64,16 @@ pub async fn read(mut multipart: Multipart, max_body_bytes: usize) -> Result<For
 }
 
 fn multipart_error(error: &MultipartError, max_body_bytes: usize) -> ApiError {
-    if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::bad_request(format!(
-            "request body exceeds the limit of {max_body_bytes} bytes (config key maxBodyBytes)"
-        ))
-    } else {
-        ApiError::bad_request(format!(
-            "malformed multipart/form-data body: {}",
-            error.body_text()
-        ))
-    }
+    ApiError::BadRequest(
+        if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            format!(
+                "request body exceeds the limit of {max_body_bytes} bytes (config key {})",
+                config_key!(super::Config, max_body_bytes)
+            )
+        } else {
+            format!("malformed multipart/form-data body: {}", error.body_text())
+        },
+    )
 }
 
 /// Limits the form is checked against.
@@ -117,145 +88,37 @@ impl Form {
     /// # Errors
     /// 400 naming the first field that is missing or invalid.
     pub fn into_request(self, limits: FormLimits) -> Result<RenderRequest, ApiError> {
-        let image_type = match self.required("image_type")?.trim() {
-            "color" => ImageType::Color,
-            "depth" => ImageType::Depth,
-            "label" => ImageType::Label,
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "image_type: expected color, depth or label, got {:?}",
-                    truncate(other)
-                )))
-            }
-        };
-        let width = self.dimension("width", limits)?;
-        let height = self.dimension("height", limits)?;
-        let focal_x = self.positive("focal_x")?;
-        let focal_y = self.positive("focal_y")?;
-        let center_x = self.finite("center_x")?;
-        let center_y = self.finite("center_y")?;
-        let near = self.finite("near")?;
-        let far = self.positive("far")?;
-        if near < 0.0 {
-            return Err(ApiError::bad_request(format!("near: {near} is negative")));
-        }
-        if near >= far {
-            return Err(ApiError::bad_request(format!(
-                "near ({near}) must be less than far ({far})"
-            )));
-        }
-        let kind = match image_type {
-            ImageType::Depth => {
-                let min = self.positive("min_depth")?;
-                let max = self.positive("max_depth")?;
-                if min >= max {
-                    return Err(ApiError::bad_request(format!(
-                        "min_depth ({min}) must be less than max_depth ({max})"
-                    )));
-                }
-                ImageKind::Depth {
-                    min_depth: min,
-                    max_depth: max,
-                }
-            }
-            ImageType::Color => ImageKind::Color,
-            ImageType::Label => ImageKind::Label,
-        };
+        let read = fields::read(
+            |name| self.fields.get(name).map(String::as_str),
+            limits.max_image_dimension,
+        )?;
         let scene = match self.scene {
             Some(scene) if !scene.is_empty() => scene,
-            Some(_) => return Err(ApiError::bad_request("scene: the uploaded file is empty")),
-            None => return Err(ApiError::bad_request("scene: missing file part")),
+            Some(_) => {
+                return Err(ApiError::BadRequest(
+                    "scene: the uploaded file is empty".to_owned(),
+                ))
+            }
+            None => return Err(ApiError::BadRequest("scene: missing file part".to_owned())),
         };
-        if let Some(expected) = self.fields.get("scene_sha256") {
-            verify_sha256(expected.trim(), &scene)?;
+        if let Some(expected) = self.fields.get(fields::SCENE_SHA256) {
+            fields::verify_sha256(expected.trim(), &scene)?;
         }
-        let intrinsics = Intrinsics {
-            width,
-            height,
-            focal_x,
-            focal_y,
-            center_x,
-            center_y,
-            near,
-            far,
+        let kind = match read.image {
+            RequestedImage::Color => ImageKind::Color,
+            RequestedImage::Depth(range) => ImageKind::Depth {
+                min_depth: range.min_depth,
+                max_depth: range.max_depth,
+            },
+            RequestedImage::Label => ImageKind::Label,
         };
         Ok(RenderRequest {
+            image_type: read.image.image_type(),
             kind,
-            intrinsics,
+            intrinsics: read.intrinsics,
             scene,
         })
     }
-
-    fn required(&self, name: &str) -> Result<&str, ApiError> {
-        self.fields
-            .get(name)
-            .map(String::as_str)
-            .ok_or_else(|| ApiError::bad_request(format!("missing field {name}")))
-    }
-
-    fn finite(&self, name: &str) -> Result<f64, ApiError> {
-        let text = self.required(name)?.trim();
-        match text.parse::<f64>() {
-            Ok(value) if value.is_finite() => Ok(value),
-            _ => Err(ApiError::bad_request(format!(
-                "{name}: {:?} is not a finite number",
-                truncate(text)
-            ))),
-        }
-    }
-
-    fn positive(&self, name: &str) -> Result<f64, ApiError> {
-        let value = self.finite(name)?;
-        if value > 0.0 {
-            Ok(value)
-        } else {
-            Err(ApiError::bad_request(format!(
-                "{name}: {value} must be positive"
-            )))
-        }
-    }
-
-    fn dimension(&self, name: &str, limits: FormLimits) -> Result<u32, ApiError> {
-        let text = self.required(name)?.trim();
-        let value: u32 = text.parse().ok().filter(|v| *v > 0).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "{name}: {:?} is not a positive integer",
-                truncate(text)
-            ))
-        })?;
-        if value > limits.max_image_dimension {
-            return Err(ApiError::bad_request(format!(
-                "{name}: {value} exceeds the limit of {} pixels (config key maxImageDimension)",
-                limits.max_image_dimension
-            )));
-        }
-        Ok(value)
-    }
-}
-
-fn verify_sha256(expected: &str, scene: &[u8]) -> Result<(), ApiError> {
-    if expected.len() != 64 || !expected.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ApiError::bad_request(format!(
-            "scene_sha256: {:?} is not 64 hexadecimal characters",
-            truncate(expected)
-        )));
-    }
-    let actual = hex::encode(Sha256::digest(scene));
-    if !actual.eq_ignore_ascii_case(expected) {
-        return Err(ApiError::bad_request(format!(
-            "scene_sha256: {expected} does not match the uploaded scene (its SHA-256 is {actual})"
-        )));
-    }
-    Ok(())
-}
-
-/// Echoed values are cut so a hostile field cannot make the error body large.
-fn truncate(text: &str) -> &str {
-    let mut end = text.len().min(64);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 #[cfg(test)]
@@ -286,7 +149,7 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        fields.insert("scene_sha256".into(), hex::encode(Sha256::digest(&scene)));
+        fields.insert("scene_sha256".into(), fields::scene_sha256(&scene));
         if image_type == "depth" {
             fields.insert("min_depth".into(), "0.050000".into());
             fields.insert("max_depth".into(), "5.000000".into());
@@ -298,7 +161,7 @@ mod tests {
     }
 
     fn error_of(form: Form) -> String {
-        form.into_request(LIMITS).unwrap_err().message
+        form.into_request(LIMITS).unwrap_err().message().to_owned()
     }
 
     #[test]

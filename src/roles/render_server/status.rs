@@ -6,8 +6,9 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::form::ImageType;
+use crate::core::html::escape;
 use crate::core::sync::lock;
+use crate::protocol::drake::image::ImageType;
 use crate::render::AdapterSummary;
 
 /// Recent renders kept for the page.
@@ -40,14 +41,6 @@ impl Stats {
         }
         inner.recent.push_back((image_type, elapsed));
     }
-}
-
-/// Escapes text for HTML (adapter names come from drivers).
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 pub fn page(

@@ -9,13 +9,15 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use tokio::sync::watch;
 
+use crate::protocol::webots::session;
+
 /// Upgrades the request; any Origin is accepted, as the original's `check_origin` does.
 pub fn upgrade(ws: WebSocketUpgrade, availability: watch::Receiver<bool>) -> Response {
     ws.on_upgrade(move |socket| follow(socket, availability))
 }
 
 fn frame(available: bool) -> Message {
-    Message::Text(if available { "1" } else { "0" }.into())
+    Message::Text(session::availability_frame(available).into())
 }
 
 async fn follow(mut socket: WebSocket, mut availability: watch::Receiver<bool>) {

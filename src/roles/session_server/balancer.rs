@@ -1,7 +1,8 @@
 //! Choosing a simulation server, and the figures derived from the load table: pure functions of
 //! the config's entries and the latest loads, so every rule is unit-tested without sockets.
 
-use super::config::{SimulationServer, UNREACHABLE_LOAD};
+use super::config::SimulationServer;
+use crate::protocol::webots::load::UNREACHABLE_LOAD;
 
 /// The least-loaded server below `threshold` among those that may run `simulation_url`, as an
 /// index into `servers` (and `loads`, which is parallel to it).

@@ -1,5 +1,6 @@
-//! The session server's config file: Webots' own keys (doc §2.8), this project's additions, and
-//! their defaults.
+//! The session server's command-line flags and config file: Webots' own keys (doc §2.8), this
+//! project's additions, their defaults (the limits among them are in [`crate::core::limits`]), and
+//! how flags override the file.
 //!
 //! A Webots `config/session/*.json` works unchanged. `simulationServers` entries may also be objects
 //! naming the repositories a server is reserved for (see [`SimulationServer`]).
@@ -10,31 +11,71 @@ use std::time::Duration;
 use hyper::Uri;
 use serde::{Deserialize, Serialize};
 
-use crate::core::config::{ConfigError, ServerConfig};
-use crate::roles::RoleConfig;
+use crate::core::config::{config_key, seconds, ConfigError, ServerConfig};
+use crate::core::limits;
+use crate::protocol::webots::address;
+use crate::roles::{LoggingArgs, RoleConfig, ServerArgs};
 
-/// Load at or above which a simulation server gets no new session. Config key: `loadThreshold`.
-/// The current original uses 95 (webots-server#17); the R2019–R2022 generation used 99.
-pub const LOAD_THRESHOLD: f64 = 95.0;
+/// The role's name: its log directory and its start-up log line.
+pub const ROLE: &str = "session";
 
-/// Time between the starts of two load polls. Config key: `loadPollPeriodSeconds`. The original's
-/// `LOAD_REFRESH`.
-pub const LOAD_POLL_PERIOD: Duration = Duration::from_secs(5);
-
-/// Longest wait for one simulation server's `/load`. Config key: `loadPollTimeoutSeconds`. The
-/// original's `urlopen(timeout=5)`.
-pub const LOAD_POLL_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The load recorded for a server that did not answer, or answered with a non-2xx status; the
-/// monitor page shows it as `N/A`, and `/load` leaves it out of the average, as the original does.
-pub const UNREACHABLE_LOAD: f64 = 1000.0;
-
-/// Longest time one e-mail or webhook notification may take, connection included. The original's
-/// `smtplib.SMTP(timeout=5)`.
-pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The port the original listens on.
+pub const DEFAULT_PORT: u16 = 1999;
 
 /// The session server's own name in notifications, when `server` is not set (the original's default).
 pub const DEFAULT_SERVER_NAME: &str = "localhost";
+
+/// Command-line flags of `gltf-cloud session-server`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// A simulation server, `host:port` or `host/port`; repeat for several. Replaces the config's
+    /// list [config key: simulationServers]
+    #[arg(long = "simulation-server", value_name = "ENTRY")]
+    pub simulation_servers: Vec<String>,
+    /// Load (percent) at or above which a simulation server gets no new session [default: 95]
+    /// [config key: loadThreshold]
+    #[arg(long)]
+    pub load_threshold: Option<f64>,
+    /// Seconds between two load polls of the simulation servers [default: 5]
+    /// [config key: loadPollPeriodSeconds]
+    #[arg(long, value_name = "SECONDS")]
+    pub load_poll_period: Option<f64>,
+    /// Seconds to wait for one simulation server's /load [default: 5]
+    /// [config key: loadPollTimeoutSeconds]
+    #[arg(long, value_name = "SECONDS")]
+    pub load_poll_timeout: Option<f64>,
+}
+
+impl Args {
+    /// Puts the flags given on the command line over the config file's values.
+    pub(super) fn apply(&self, config: &mut Config, logging: &LoggingArgs) {
+        if !self.simulation_servers.is_empty() {
+            config.simulation_servers = self
+                .simulation_servers
+                .iter()
+                .map(|url| SimulationServer {
+                    url: url.clone(),
+                    repositories: Vec::new(),
+                })
+                .collect();
+        }
+        if let Some(threshold) = self.load_threshold {
+            config.load_threshold = threshold;
+        }
+        if let Some(period) = self.load_poll_period {
+            config.load_poll_period_seconds = period;
+        }
+        if let Some(timeout) = self.load_poll_timeout {
+            config.load_poll_timeout_seconds = timeout;
+        }
+        // The original's `debug` logs to the console instead of `logDir`; an explicit --log-dir wins.
+        if config.debug && logging.log_dir.is_none() {
+            config.server.log_dir = None;
+        }
+    }
+}
 
 /// One entry of `simulationServers`: `"host:port"`, `"host/port"` (behind a reverse proxy that
 /// rewrites the port into the path), or `{"url": "host:port", "repositories": ["https://github.com/acme/"]}`
@@ -134,11 +175,11 @@ pub struct Config {
     pub mail_sender_password: Option<String>,
     /// Log to standard error instead of `logDir` (the original's `debug`).
     pub debug: bool,
-    /// See [`LOAD_THRESHOLD`].
+    /// See [`limits::LOAD_THRESHOLD`].
     pub load_threshold: f64,
-    /// See [`LOAD_POLL_PERIOD`].
+    /// See [`limits::LOAD_POLL_PERIOD`].
     pub load_poll_period_seconds: f64,
-    /// See [`LOAD_POLL_TIMEOUT`].
+    /// See [`limits::LOAD_POLL_TIMEOUT`].
     pub load_poll_timeout_seconds: f64,
     /// URL that receives each notification as a JSON POST (`{"subject": ..., "message": ...}`).
     pub webhook_url: Option<String>,
@@ -162,9 +203,9 @@ impl Default for Config {
             mail_sender_user: None,
             mail_sender_password: None,
             debug: false,
-            load_threshold: LOAD_THRESHOLD,
-            load_poll_period_seconds: LOAD_POLL_PERIOD.as_secs_f64(),
-            load_poll_timeout_seconds: LOAD_POLL_TIMEOUT.as_secs_f64(),
+            load_threshold: limits::LOAD_THRESHOLD,
+            load_poll_period_seconds: limits::LOAD_POLL_PERIOD.as_secs_f64(),
+            load_poll_timeout_seconds: limits::LOAD_POLL_TIMEOUT.as_secs_f64(),
             webhook_url: None,
             extra_root_certificates: None,
         }
@@ -178,32 +219,14 @@ impl RoleConfig for Config {
 }
 
 impl Config {
-    /// See [`LOAD_POLL_PERIOD`]; zero, negative or non-finite values fall back to the default.
+    /// See [`limits::LOAD_POLL_PERIOD`]; zero, negative or non-finite values fall back to it.
     pub fn load_poll_period(&self) -> Duration {
-        positive_seconds(self.load_poll_period_seconds).unwrap_or(LOAD_POLL_PERIOD)
+        positive(seconds(self.load_poll_period_seconds)).unwrap_or(limits::LOAD_POLL_PERIOD)
     }
 
-    /// See [`LOAD_POLL_TIMEOUT`]; zero, negative or non-finite values fall back to the default.
+    /// See [`limits::LOAD_POLL_TIMEOUT`]; zero, negative or non-finite values fall back to it.
     pub fn load_poll_timeout(&self) -> Duration {
-        positive_seconds(self.load_poll_timeout_seconds).unwrap_or(LOAD_POLL_TIMEOUT)
-    }
-
-    /// `ws:` or `wss:`, the scheme of `/session` answers.
-    pub fn websocket_scheme(&self) -> &'static str {
-        if self.ssl {
-            "wss:"
-        } else {
-            "ws:"
-        }
-    }
-
-    /// `http` or `https`, the scheme for polling and for monitor links.
-    pub fn http_scheme(&self) -> &'static str {
-        if self.ssl {
-            "https"
-        } else {
-            "http"
-        }
+        positive(seconds(self.load_poll_timeout_seconds)).unwrap_or(limits::LOAD_POLL_TIMEOUT)
     }
 
     /// The `/load` URL of each simulation server, in config order.
@@ -214,10 +237,11 @@ impl Config {
         self.simulation_servers
             .iter()
             .map(|entry| {
-                let url = format!("{}://{}/load", self.http_scheme(), entry.url);
+                let url = format!("{}/load", address::http_url(self.ssl, &entry.url));
                 let invalid = || {
                     ConfigError::Invalid(format!(
-                        "simulationServers entry {:?} is not host:port or host/port",
+                        "{} entry {:?} is not host:port or host/port",
+                        config_key!(Config, simulation_servers),
                         entry.url
                     ))
                 };
@@ -236,18 +260,18 @@ impl Config {
     /// [`ConfigError::Invalid`] for unusable entries or a threshold that is not a number.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.load_threshold.is_nan() {
-            return Err(ConfigError::Invalid(
-                "loadThreshold must be a number".to_owned(),
-            ));
+            return Err(ConfigError::Invalid(format!(
+                "{} must be a number",
+                config_key!(Config, load_threshold)
+            )));
         }
         self.load_urls().map(|_| ())
     }
 }
 
-fn positive_seconds(seconds: f64) -> Option<Duration> {
-    Duration::try_from_secs_f64(seconds)
-        .ok()
-        .filter(|d| !d.is_zero())
+/// A poll period or timeout of zero would poll without pause or time out at once: neither is usable.
+fn positive(duration: Option<Duration>) -> Option<Duration> {
+    duration.filter(|d| !d.is_zero())
 }
 
 #[cfg(test)]
@@ -323,7 +347,25 @@ mod tests {
             load_poll_timeout_seconds: f64::NAN,
             ..Config::default()
         };
-        assert_eq!(config.load_poll_period(), LOAD_POLL_PERIOD);
-        assert_eq!(config.load_poll_timeout(), LOAD_POLL_TIMEOUT);
+        assert_eq!(config.load_poll_period(), limits::LOAD_POLL_PERIOD);
+        assert_eq!(config.load_poll_timeout(), limits::LOAD_POLL_TIMEOUT);
+    }
+
+    #[test]
+    fn keys_named_in_messages_are_serde_keys() {
+        let keys = crate::core::config::serde_keys::<Config>();
+        for key in [
+            config_key!(Config, simulation_servers),
+            config_key!(Config, load_threshold),
+            config_key!(Config, mail_server),
+            config_key!(Config, mail_sender),
+            config_key!(Config, webhook_url),
+            config_key!(Config, server_name as "server"),
+        ] {
+            assert!(
+                keys.iter().any(|k| k == key),
+                "{key} is not a key of {keys:?}"
+            );
+        }
     }
 }

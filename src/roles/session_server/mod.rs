@@ -4,6 +4,15 @@
 //! Routes: `GET /session` (the chosen server's WebSocket URL), WebSocket `/` (availability),
 //! `GET /load` (mean load), `GET /monitor` (HTML). The loads come from a background poller
 //! ([`poller`]); handlers only read its latest table, so no request ever waits on a simulation server.
+//!
+//! This file starts the server and routes requests; its parts:
+//! - [`config`]: flags, the config file and defaults.
+//! - [`poller`] and [`balancer`]: load polling, and choosing a server from the loads.
+//! - [`availability`]: the availability WebSocket.
+//! - [`monitor`]: the `/monitor` page.
+//! - [`notify`] and [`smtp`]: state-change alerts by e-mail and webhook.
+//!
+//! The Webots wire texts it writes are in [`crate::protocol::webots`].
 
 mod availability;
 mod balancer;
@@ -24,89 +33,30 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::core::config::config_key;
 use crate::core::metrics::Metrics;
 use crate::core::{server, shutdown};
-use crate::roles::{LoggingArgs, ServerArgs};
+use crate::protocol::webots::{self, session};
+use crate::roles::LoggingArgs;
 
-pub use self::config::{Config, SimulationServer};
+pub use self::config::{Args, Config, SimulationServer, DEFAULT_PORT, ROLE};
 use self::notify::Notifier;
 use self::poller::{PollSettings, Poller, Readings};
 use crate::core::http_client::HttpClient;
-
-/// The port the original listens on.
-pub const DEFAULT_PORT: u16 = 1999;
-
-/// The original's answer when no simulation server can take a session (status 200 nevertheless).
-pub const NO_SERVER_AVAILABLE: &str = "Error: no simulation server available at the moment.";
-
-/// Tornado's default content type, which the original's text answers carry.
-const TORNADO_CONTENT_TYPE: &str = "text/html; charset=UTF-8";
-
-/// Command-line flags of `gltf-cloud session-server`.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    pub server: ServerArgs,
-    /// A simulation server, `host:port` or `host/port`; repeat for several. Replaces the config's
-    /// list [config key: simulationServers]
-    #[arg(long = "simulation-server", value_name = "ENTRY")]
-    pub simulation_servers: Vec<String>,
-    /// Load (percent) at or above which a simulation server gets no new session [default: 95]
-    /// [config key: loadThreshold]
-    #[arg(long)]
-    pub load_threshold: Option<f64>,
-    /// Seconds between two load polls of the simulation servers [default: 5]
-    /// [config key: loadPollPeriodSeconds]
-    #[arg(long, value_name = "SECONDS")]
-    pub load_poll_period: Option<f64>,
-    /// Seconds to wait for one simulation server's /load [default: 5]
-    /// [config key: loadPollTimeoutSeconds]
-    #[arg(long, value_name = "SECONDS")]
-    pub load_poll_timeout: Option<f64>,
-}
-
-impl Args {
-    fn apply(&self, config: &mut Config, logging: &LoggingArgs) {
-        if !self.simulation_servers.is_empty() {
-            config.simulation_servers = self
-                .simulation_servers
-                .iter()
-                .map(|url| SimulationServer {
-                    url: url.clone(),
-                    repositories: Vec::new(),
-                })
-                .collect();
-        }
-        if let Some(threshold) = self.load_threshold {
-            config.load_threshold = threshold;
-        }
-        if let Some(period) = self.load_poll_period {
-            config.load_poll_period_seconds = period;
-        }
-        if let Some(timeout) = self.load_poll_timeout {
-            config.load_poll_timeout_seconds = timeout;
-        }
-        // The original's `debug` logs to the console instead of `logDir`; an explicit --log-dir wins.
-        if config.debug && logging.log_dir.is_none() {
-            config.server.log_dir = None;
-        }
-    }
-}
 
 /// Entry point of the subcommand: config, logging, bind, serve until SIGINT/SIGTERM.
 ///
 /// # Errors
 /// Start-up failures (config, bind, TLS); a running server only returns after shutdown.
 pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
-    let (config, _log) = super::prepare::<Config>("session", &args.server, &logging, |config| {
-        args.apply(config, &logging);
-    })?;
+    let (config, _log) =
+        super::prepare::<Config>(ROLE, &args.server, &logging, |c| args.apply(c, &logging))?;
     let listener = server::bind(&config.server, DEFAULT_PORT).await?;
     run(listener, config, shutdown::on_signals()?).await
 }
 
 /// What the handlers share.
-struct Shared {
+struct AppState {
     config: Config,
     readings: Readings,
     started: String,
@@ -133,7 +83,10 @@ pub async fn run(
     let notifier = Notifier::new(&config, port, client.clone(), tls)?;
     let metrics = Arc::new(Metrics::default());
     if config.simulation_servers.is_empty() {
-        tracing::warn!("no simulationServers configured: every session request will be refused");
+        tracing::warn!(
+            "no {} configured: every session request will be refused",
+            config_key!(Config, simulation_servers)
+        );
     }
     let settings = PollSettings {
         servers: config.simulation_servers.clone(),
@@ -148,7 +101,7 @@ pub async fn run(
     let polling = shutdown.child_token();
     let poll_task = tokio::spawn(poller.run(polling.clone()));
 
-    let shared = Arc::new(Shared {
+    let state = Arc::new(AppState {
         readings,
         started: monitor::started_on(SystemTime::now()),
         metrics: Arc::clone(&metrics),
@@ -158,7 +111,7 @@ pub async fn run(
         simulation_servers = config.simulation_servers.len(),
         "Session server running on port {port}"
     );
-    let served = server::serve(listener, router(shared), &config.server, metrics, shutdown).await;
+    let served = server::serve(listener, router(state), &config.server, metrics, shutdown).await;
     polling.cancel();
     if let Err(e) = poll_task.await {
         tracing::error!(cause = %e, "load poller ended abnormally");
@@ -166,7 +119,7 @@ pub async fn run(
     served
 }
 
-fn router(shared: Arc<Shared>) -> Router {
+fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route(
             "/session",
@@ -175,7 +128,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/", get(availability_socket))
         .route("/load", get(load))
         .route("/monitor", get(monitor_page))
-        .with_state(shared)
+        .with_state(state)
 }
 
 /// The original sets these on every answer of `/session`, errors (405) included.
@@ -183,24 +136,24 @@ async fn cors(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
+        HeaderValue::from_static(session::CORS_ALLOW_ORIGIN),
     );
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("x-requested-with"),
+        HeaderValue::from_static(session::CORS_ALLOW_HEADERS),
     );
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("POST, GET, OPTIONS"),
+        HeaderValue::from_static(session::CORS_ALLOW_METHODS),
     );
     response
 }
 
-/// `GET /session[?url=<simulation URL>]`: `ws(s)://<entry>` or [`NO_SERVER_AVAILABLE`].
+/// `GET /session[?url=<simulation URL>]`: `ws(s)://<entry>` or [`session::NO_SERVER_AVAILABLE`].
 /// The query is read as pairs so that a repeated or unknown key is never an error; as in tornado's
 /// `get_query_argument`, the last `url` wins.
 async fn session(
-    State(shared): State<Arc<Shared>>,
+    State(state): State<Arc<AppState>>,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Response {
     let simulation_url = query
@@ -208,58 +161,52 @@ async fn session(
         .rev()
         .find(|(key, _)| key == "url")
         .map(|(_, value)| value.as_str());
-    let loads = Arc::clone(&shared.readings.loads.borrow());
-    let servers = &shared.config.simulation_servers;
-    let chosen = balancer::choose(
-        servers,
-        &loads,
-        shared.config.load_threshold,
-        simulation_url,
-    );
+    let loads = Arc::clone(&state.readings.loads.borrow());
+    let servers = &state.config.simulation_servers;
+    let chosen = balancer::choose(servers, &loads, state.config.load_threshold, simulation_url);
     let body = match chosen {
         Some(i) => {
-            shared.metrics.counter_add(
+            state.metrics.counter_add(
                 "session_assignments_total",
                 "Sessions sent to each simulation server.",
                 &[("server", &servers[i].url)],
                 1.0,
             );
-            format!("{}//{}", shared.config.websocket_scheme(), servers[i].url)
+            session::session_answer(state.config.ssl, &servers[i].url)
         }
         None => {
-            shared.metrics.counter_add(
+            state.metrics.counter_add(
                 "session_refusals_total",
                 "Session requests answered with no simulation server available.",
                 &[],
                 1.0,
             );
-            NO_SERVER_AVAILABLE.to_owned()
+            session::NO_SERVER_AVAILABLE.to_owned()
         }
     };
-    ([(header::CONTENT_TYPE, TORNADO_CONTENT_TYPE)], body).into_response()
+    ([(header::CONTENT_TYPE, session::CONTENT_TYPE)], body).into_response()
 }
 
-async fn availability_socket(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade) -> Response {
-    availability::upgrade(ws, shared.readings.availability.clone())
+async fn availability_socket(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
+    availability::upgrade(ws, state.readings.availability.clone())
 }
 
 /// `GET /load`: the mean load of the reachable simulation servers as Python's `str(float)`, or `-1`.
-async fn load(State(shared): State<Arc<Shared>>) -> Response {
-    let loads = Arc::clone(&shared.readings.loads.borrow());
-    let body = balancer::average_of_reachable(&loads)
-        .map_or_else(|| "-1".to_owned(), crate::core::pyfloat::format);
-    ([(header::CONTENT_TYPE, TORNADO_CONTENT_TYPE)], body).into_response()
+async fn load(State(state): State<Arc<AppState>>) -> Response {
+    let loads = Arc::clone(&state.readings.loads.borrow());
+    let body = webots::load::session_body(balancer::average_of_reachable(&loads));
+    ([(header::CONTENT_TYPE, session::CONTENT_TYPE)], body).into_response()
 }
 
-async fn monitor_page(State(shared): State<Arc<Shared>>) -> Response {
-    let loads = Arc::clone(&shared.readings.loads.borrow());
+async fn monitor_page(State(state): State<Arc<AppState>>) -> Response {
+    let loads = Arc::clone(&state.readings.loads.borrow());
     let html = monitor::render(&monitor::Page {
-        servers: &shared.config.simulation_servers,
+        servers: &state.config.simulation_servers,
         loads: &loads,
-        threshold: shared.config.load_threshold,
-        http_scheme: shared.config.http_scheme(),
-        started: &shared.started,
-        refresh: shared.config.load_poll_period().max(Duration::from_secs(1)),
+        threshold: state.config.load_threshold,
+        http_scheme: webots::address::http_scheme(state.config.ssl),
+        started: &state.started,
+        refresh: state.config.load_poll_period().max(Duration::from_secs(1)),
     });
-    ([(header::CONTENT_TYPE, TORNADO_CONTENT_TYPE)], html).into_response()
+    ([(header::CONTENT_TYPE, session::CONTENT_TYPE)], html).into_response()
 }

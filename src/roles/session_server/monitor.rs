@@ -8,8 +8,10 @@ use std::fmt::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::balancer;
-use super::config::{SimulationServer, UNREACHABLE_LOAD};
-use crate::core::pyfloat;
+use super::config::SimulationServer;
+use crate::core::html::escape;
+use crate::protocol::webots::load::UNREACHABLE_LOAD;
+use crate::protocol::webots::pyfloat;
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em}\
 table{border-collapse:collapse}th,td{border:1px solid #999;padding:.3em .8em}\
@@ -72,13 +74,6 @@ fn load_cell(load: f64, threshold: f64) -> String {
     } else {
         text
     }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// `time` in the original's `%A, %B %d, %Y at %H:%M:%S` form, in UTC (the original uses local

@@ -1,7 +1,7 @@
 //! State-change alerts about simulation servers: always logged, and sent by e-mail (the original's
 //! `administrator`/`mail*` keys and texts) and to a webhook when configured.
 //!
-//! Each delivery runs in its own task bounded by [`NOTIFY_TIMEOUT`], so a dead mail server delays
+//! Each delivery runs in its own task bounded by [`limits::NOTIFY_TIMEOUT`], so a dead mail server delays
 //! nothing: the poller hands an event over and moves on. Failures are logged, never fatal.
 
 use std::sync::Arc;
@@ -9,77 +9,16 @@ use std::sync::Arc;
 use hyper::Uri;
 use tokio_util::task::TaskTracker;
 
-use super::config::{Config, NOTIFY_TIMEOUT};
+use super::config::Config;
 use super::smtp::{self, Mail, SmtpSettings};
+use crate::core::config::config_key;
 use crate::core::http_client::HttpClient;
-use crate::core::pyfloat;
+use crate::core::limits;
+use crate::protocol::webots::address;
+use crate::protocol::webots::alert::{self, Change};
 
 /// SMTP's standard port, which the original's `SMTP(port=0)` also means.
 const SMTP_PORT: u16 = 25;
-
-/// What happened to one simulation server between two polls.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Change {
-    /// It stopped answering `/load` (or answered non-2xx); it is skipped until it answers again.
-    NotResponding,
-    /// It answers again after not responding.
-    WorkingAgain { load: f64 },
-    /// Its load reached the threshold; it gets no new session.
-    ReachedMaximumLoad { load: f64 },
-    /// Its load fell below the threshold again.
-    AvailableAgain { load: f64 },
-}
-
-impl Change {
-    /// The original's e-mail subject.
-    pub fn subject(self) -> &'static str {
-        match self {
-            Change::NotResponding => "Simulation server not responding",
-            Change::WorkingAgain { .. } => "Simulation server working again",
-            Change::ReachedMaximumLoad { .. } => "Simulation server reached maximum load",
-            Change::AvailableAgain { .. } => "Simulation server available again",
-        }
-    }
-
-    /// The original's one-line description (its log line, and the e-mail's first sentence).
-    pub fn describe(self, server: &str) -> String {
-        match self {
-            Change::NotResponding => format!(
-                "{server} simulation server may be down, as it is not responding to the requests of the session server"
-            ),
-            Change::WorkingAgain { load } => format!(
-                "{server} simulation server is up and running again (load = {}%)",
-                pyfloat::format(load)
-            ),
-            Change::ReachedMaximumLoad { load } => format!(
-                "{server} simulation server has reached maximum load ({}%)",
-                pyfloat::format(load)
-            ),
-            Change::AvailableAgain { load } => format!(
-                "{server} simulation server is available again (load = {}%)",
-                pyfloat::format(load)
-            ),
-        }
-    }
-
-    fn event_name(self) -> &'static str {
-        match self {
-            Change::NotResponding => "notResponding",
-            Change::WorkingAgain { .. } => "workingAgain",
-            Change::ReachedMaximumLoad { .. } => "reachedMaximumLoad",
-            Change::AvailableAgain { .. } => "availableAgain",
-        }
-    }
-
-    fn load(self) -> Option<f64> {
-        match self {
-            Change::NotResponding => None,
-            Change::WorkingAgain { load }
-            | Change::ReachedMaximumLoad { load }
-            | Change::AvailableAgain { load } => Some(load),
-        }
-    }
-}
 
 struct Email {
     smtp: SmtpSettings,
@@ -133,7 +72,9 @@ impl Notifier {
             (Some(administrator), _, _) => {
                 tracing::info!(
                     %administrator,
-                    "mailServer or mailSender missing in the configuration: e-mail notifications disabled"
+                    "{} or {} missing in the configuration: e-mail notifications disabled",
+                    config_key!(Config, mail_server),
+                    config_key!(Config, mail_sender)
                 );
                 None
             }
@@ -141,23 +82,20 @@ impl Notifier {
         };
         let webhook = match &config.webhook_url {
             Some(url) => {
+                let key = config_key!(Config, webhook_url);
                 let uri: Uri = url
                     .parse()
-                    .map_err(|e| anyhow::anyhow!("webhookUrl {url:?}: {e}"))?;
+                    .map_err(|e| anyhow::anyhow!("{key} {url:?}: {e}"))?;
                 anyhow::ensure!(
                     matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some(),
-                    "webhookUrl {url:?} must be an http:// or https:// URL"
+                    "{key} {url:?} must be an http:// or https:// URL"
                 );
                 Some((uri, client))
             }
             None => None,
         };
-        let separator = if config.port_rewrite { '/' } else { ':' };
-        let monitor_url = format!(
-            "{}://{}{separator}{own_port}/monitor",
-            config.http_scheme(),
-            config.server_name
-        );
+        let own_address = address::host_port(&config.server_name, own_port, config.port_rewrite);
+        let monitor_url = format!("{}/monitor", address::http_url(config.ssl, &own_address));
         Ok(Self {
             email,
             webhook,
@@ -173,10 +111,7 @@ impl Notifier {
             Change::NotResponding => tracing::warn!(simulation_server = server, "{description}"),
             _ => tracing::info!(simulation_server = server, "{description}"),
         }
-        let text = format!(
-            "Hello,\n\n{description}.\nCheck it at {}\n\n-Simulation Server",
-            self.monitor_url
-        );
+        let text = alert::mail_body(&description, &self.monitor_url);
         if let Some(email) = &self.email {
             let email = Arc::clone(email);
             let mail = Mail {
@@ -186,7 +121,7 @@ impl Notifier {
                 body: text.clone(),
             };
             self.tasks.spawn(async move {
-                match tokio::time::timeout(NOTIFY_TIMEOUT, smtp::send(&email.smtp, &mail)).await {
+                match tokio::time::timeout(limits::NOTIFY_TIMEOUT, smtp::send(&email.smtp, &mail)).await {
                     Ok(Ok(())) => tracing::debug!(to = %mail.to, subject = %mail.subject, "e-mail sent"),
                     Ok(Err(e)) => tracing::error!(to = %mail.to, cause = %e, "unable to send e-mail"),
                     Err(_) => tracing::error!(to = %mail.to, "unable to send e-mail: mail server timed out"),
@@ -205,7 +140,7 @@ impl Notifier {
             })
             .to_string();
             self.tasks.spawn(async move {
-                match tokio::time::timeout(NOTIFY_TIMEOUT, client.post(&url, "application/json", payload)).await {
+                match tokio::time::timeout(limits::NOTIFY_TIMEOUT, client.post(&url, "application/json", payload)).await {
                     Ok(Ok(answer)) if answer.status.is_success() => {
                         tracing::debug!(%url, "webhook notified");
                     }
@@ -219,7 +154,7 @@ impl Notifier {
         }
     }
 
-    /// Waits for deliveries in flight (each bounded by [`NOTIFY_TIMEOUT`]), at shutdown.
+    /// Waits for deliveries in flight (each bounded by [`limits::NOTIFY_TIMEOUT`]), at shutdown.
     pub async fn finish(&self) {
         self.tasks.close();
         self.tasks.wait().await;

@@ -15,13 +15,12 @@ use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use super::balancer;
-use super::config::{SimulationServer, UNREACHABLE_LOAD};
-use super::notify::{Change, Notifier};
+use super::config::SimulationServer;
+use super::notify::Notifier;
 use crate::core::http_client::HttpClient;
-use crate::core::pyfloat;
-
-/// Longest piece of an unparsable `/load` body quoted in the log.
-const QUOTED_BODY_CHARS: usize = 64;
+use crate::core::quote::quote;
+use crate::protocol::webots::alert::Change;
+use crate::protocol::webots::load::{self, UNREACHABLE_LOAD};
 
 /// The loads of the simulation servers, in config order; [`UNREACHABLE_LOAD`] for those that did
 /// not answer their last poll (and for all of them before the first poll).
@@ -155,11 +154,9 @@ impl Poller {
                     }
                     Ok(Ok(answer)) => {
                         let text = String::from_utf8_lossy(&answer.body);
-                        match pyfloat::parse(&text) {
-                            Some(load) if !load.is_nan() => Outcome::Load(load),
-                            _ => {
-                                Outcome::Unparsable(text.chars().take(QUOTED_BODY_CHARS).collect())
-                            }
+                        match load::parse(&text) {
+                            Some(load) => Outcome::Load(load),
+                            None => Outcome::Unparsable(quote(&text)),
                         }
                     }
                 }

@@ -8,10 +8,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWrite
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-/// Longest reply line read from the server (RFC 5321 allows 512 octets); longer is a protocol error.
-const MAX_REPLY_LINE: usize = 1024;
-/// Most lines one multi-line reply may have (EHLO lists a dozen extensions at most).
-const MAX_REPLY_LINES: usize = 100;
+use crate::core::limits;
 
 /// Why an e-mail was not sent.
 #[derive(Debug, thiserror::Error)]
@@ -197,9 +194,9 @@ where
     S: AsyncRead + Unpin,
 {
     let mut text = String::new();
-    for _ in 0..MAX_REPLY_LINES {
+    for _ in 0..limits::MAX_SMTP_REPLY_LINES {
         let mut line = Vec::new();
-        let read = AsyncReadExt::take(&mut *session, MAX_REPLY_LINE as u64)
+        let read = AsyncReadExt::take(&mut *session, limits::MAX_SMTP_REPLY_LINE_BYTES as u64)
             .read_until(b'\n', &mut line)
             .await?;
         if read == 0 {

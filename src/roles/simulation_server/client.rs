@@ -19,18 +19,14 @@ use tracing::Instrument;
 
 use super::launch::{self, LaunchValues};
 use super::project::{self, AccessRules, GitSettings, GithubWorld, Project, SetupError};
-use super::protocol::{self, ClientMessage, ProtocolError};
-use super::state::{PortLease, ServerState, SessionInfo, SimulationState};
+use super::state::{AppState, PortLease, SessionInfo, SimulationState};
+use crate::core::limits;
+use crate::core::quote::quote;
+use crate::protocol::webots::client::{self as protocol, ClientMessage, ProtocolError};
 use crate::supervisor::{CommandSpec, ProcessGroup};
 
 /// Simulator output lines quoted when it fails: enough to show a Webots error message.
 const TAIL_LINES: usize = 5;
-
-/// Longest quoted output line, in characters.
-const TAIL_LINE_CHARS: usize = 200;
-
-/// After the simulator exits, how long to keep reading output still in the pipes.
-const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(500);
 
 /// How a session ended.
 enum End {
@@ -71,12 +67,7 @@ impl StartRequest {
 
 /// Runs one client's session to its end, cleaning up everything it made.
 /// `public_host` is the host name to put in the `webots:` URL.
-pub async fn serve(
-    socket: WebSocket,
-    state: Arc<ServerState>,
-    peer: SocketAddr,
-    public_host: String,
-) {
+pub async fn serve(socket: WebSocket, state: Arc<AppState>, peer: SocketAddr, public_host: String) {
     if state.stop.is_cancelled() {
         return;
     }
@@ -103,7 +94,7 @@ pub async fn serve(
 struct Session {
     id: u64,
     socket: WebSocket,
-    state: Arc<ServerState>,
+    state: Arc<AppState>,
     instance: Option<PathBuf>,
     simulator: Option<ProcessGroup>,
     port: Option<PortLease>,
@@ -119,9 +110,10 @@ impl Session {
         let Some(port) = self.state.ports.acquire() else {
             tracing::warn!(
                 max = self.state.ports.capacity(),
-                "Too many open connections"
+                "{}",
+                protocol::TOO_MANY_CONNECTIONS
             );
-            return End::Failed("Too many open connections".to_owned());
+            return End::Failed(protocol::TOO_MANY_CONNECTIONS.to_owned());
         };
         let port_number = port.port;
         self.port = Some(port);
@@ -243,7 +235,7 @@ impl Session {
         let timeout_s = config.effective_timeout_s();
         if self
             .socket
-            .send(text(format!("shutdownTimeout: {timeout_s}")))
+            .send(text(protocol::shutdown_timeout_frame(timeout_s)))
             .await
             .is_err()
         {
@@ -267,7 +259,7 @@ impl Session {
                             return End::Failed(e.to_string());
                         }
                         tracing::info!(%path, "controller reset");
-                        if self.socket.send(text(format!("reset controller: {path}"))).await.is_err() {
+                        if self.socket.send(text(protocol::reset_controller_frame(&path))).await.is_err() {
                             return End::ClientLeft;
                         }
                     }
@@ -388,9 +380,9 @@ async fn create_instance_dir(root: &Path, id: u64) -> std::io::Result<PathBuf> {
 }
 
 /// Interprets a line after readiness: relays heartbeats and tracks idle/running.
-fn follow(state: &ServerState, id: u64, line: &str) -> Option<String> {
+fn follow(state: &AppState, id: u64, line: &str) -> Option<String> {
     match line.trim() {
-        "." => Some(".".to_owned()),
+        protocol::HEARTBEAT => Some(protocol::HEARTBEAT.to_owned()),
         "pause" => {
             state.sessions.set_state(id, SimulationState::Idle);
             None
@@ -405,7 +397,7 @@ fn follow(state: &ServerState, id: u64, line: &str) -> Option<String> {
 
 /// Checks access and prepares the project for a start or init request.
 async fn prepare_project(
-    state: &ServerState,
+    state: &AppState,
     request: &StartRequest,
     instance: &Path,
 ) -> Result<Project, SetupError> {
@@ -465,7 +457,7 @@ fn text(frame: String) -> Message {
 /// Reads lines still buffered after the simulator exited, for a bounded time (a grandchild
 /// holding the pipe open would otherwise keep it open forever).
 async fn drain(lines: &mut mpsc::Receiver<String>, tail: &mut OutputTail) {
-    let deadline = Instant::now() + DRAIN_AFTER_EXIT;
+    let deadline = Instant::now() + limits::SIMULATOR_OUTPUT_DRAIN;
     while let Ok(Some(line)) = tokio::time::timeout_at(deadline, lines.recv()).await {
         tracing::info!(target: "simulator", %line);
         tail.push(&line);
@@ -478,14 +470,13 @@ struct OutputTail(VecDeque<String>);
 
 impl OutputTail {
     fn push(&mut self, line: &str) {
-        if line.trim().is_empty() || line.trim() == "." {
+        if line.trim().is_empty() || line.trim() == protocol::HEARTBEAT {
             return;
         }
         if self.0.len() == TAIL_LINES {
             self.0.pop_front();
         }
-        self.0
-            .push_back(line.chars().take(TAIL_LINE_CHARS).collect());
+        self.0.push_back(quote(line));
     }
 
     /// `; last output: a | b`, or nothing when there was no output.

@@ -6,8 +6,9 @@ use std::fmt::Write;
 use std::time::SystemTime;
 
 use super::load::Snapshot;
-use super::state::ServerState;
-use crate::core::pyfloat;
+use super::state::AppState;
+use crate::core::html::escape;
+use crate::protocol::webots::pyfloat;
 
 /// Seconds between the page's reloads.
 const REFRESH_S: u32 = 5;
@@ -26,7 +27,7 @@ const SERIES: [(&str, &str); 5] = [
 ];
 
 /// Renders the page.
-pub fn render(state: &ServerState) -> String {
+pub fn render(state: &AppState) -> String {
     let config = &state.config;
     let title = config
         .title
@@ -242,33 +243,4 @@ fn gigabytes(bytes: u64) -> f64 {
 
 fn since(start: SystemTime) -> u64 {
     start.elapsed().map_or(0, |d| d.as_secs())
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escape_neutralises_markup() {
-        assert_eq!(
-            escape("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
-    }
 }

@@ -10,8 +10,8 @@ use std::time::SystemTime;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::config::Config;
 use super::load::{LoadHistory, MonitorCsv, Snapshot};
-use super::Config;
 use crate::core::metrics::Metrics;
 use crate::core::sync::lock;
 use crate::supervisor::{MachineInfo, Sample};
@@ -19,7 +19,7 @@ use crate::supervisor::{MachineInfo, Sample};
 /// Numbers the default instances roots of servers sharing one process (tests run several).
 static SERVER_SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
-pub struct ServerState {
+pub struct AppState {
     pub config: Config,
     pub ports: Arc<PortPool>,
     pub sessions: Arc<Sessions>,
@@ -39,7 +39,7 @@ pub struct ServerState {
     pub started: SystemTime,
 }
 
-impl ServerState {
+impl AppState {
     /// # Errors
     /// The instances directory cannot be created.
     pub async fn new(

@@ -12,6 +12,7 @@ use base64::Engine as _;
 use super::json;
 use super::SceneError;
 use crate::scene::cache::{ContentKey, KeyHasher};
+use crate::core::quote::quote;
 
 /// Standard base64, indifferent to missing `=` padding: some exporters drop it.
 const BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -261,7 +262,7 @@ impl<'j, 'a> Buffers<'j, 'a> {
                 path,
                 format!(
                     "accessor {index} has type {}, expected {}",
-                    super::short(&accessor.element_type),
+                    quote(&accessor.element_type),
                     expected_types.join(" or ")
                 ),
             ));

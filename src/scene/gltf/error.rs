@@ -44,14 +44,3 @@ impl SceneError {
         }
     }
 }
-
-/// Longest piece of client-supplied text quoted in an error: keeps messages one short line even
-/// when the offending value is megabytes of base64.
-const MAX_QUOTED_CHARS: usize = 120;
-
-pub(super) fn short(text: &str) -> String {
-    match text.char_indices().nth(MAX_QUOTED_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
-}

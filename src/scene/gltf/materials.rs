@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use tracing::warn;
 
-use super::{buffers, images, json, Loader, SceneError};
+use super::{buffers, images, json, LoadOptions, Loader, SceneError};
+use crate::core::config::config_key;
 use crate::scene::cache::{Cached, KeyHasher};
 use crate::scene::{Filter, Material, Sampler, TextureRef, Wrap};
 
@@ -31,7 +32,7 @@ impl Loader<'_, '_> {
                 what: "textures",
                 count: count as u64,
                 limit: self.options.max_textures as u64,
-                config_key: "maxTextures",
+                config_key: config_key!(LoadOptions, max_textures),
             });
         }
         Ok(())
@@ -160,7 +161,7 @@ impl Loader<'_, '_> {
                     what: "texture pixels",
                     count: total,
                     limit: max_pixels,
-                    config_key: "maxTexturePixels",
+                    config_key: config_key!(LoadOptions, max_texture_pixels),
                 });
             }
             Ok(())

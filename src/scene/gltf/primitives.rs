@@ -7,7 +7,8 @@ use std::sync::Arc;
 use glam::{DMat4, DVec3};
 use tracing::warn;
 
-use super::{json, normals, Loader, SceneError};
+use super::{json, normals, LoadOptions, Loader, SceneError};
+use crate::core::config::config_key;
 use crate::scene::cache::{Cached, ContentKey, KeyHasher};
 use crate::scene::{Instance, Material, Mesh};
 
@@ -250,7 +251,7 @@ impl Loader<'_, '_> {
                 what: "triangles",
                 count: self.triangles as u64,
                 limit: max_triangles as u64,
-                config_key: "maxTriangles",
+                config_key: config_key!(LoadOptions, max_triangles),
             });
         }
         self.vertices = self.vertices.saturating_add(vertices);
@@ -260,7 +261,7 @@ impl Loader<'_, '_> {
                 what: "vertices",
                 count: self.vertices as u64,
                 limit: max_vertices as u64,
-                config_key: "maxTriangles, 3 vertices per triangle",
+                config_key: config_key!(LoadOptions, max_triangles, ", 3 vertices per triangle"),
             });
         }
         Ok(())

@@ -1,5 +1,5 @@
 //! Hand-made glTFs, one per quirk the loader tolerates and per error it reports. Real Drake output
-//! is tested in `tests/scene_gltf_fixtures.rs`.
+//! is tested in `tests/scene/`.
 //!
 //! Over 600 lines on purpose: every test builds its document with the one `Doc` helper below and
 //! reads as a short list of edits to it, so they stay together rather than split by loader step.

@@ -1,33 +1,11 @@
-//! Answers turned into images exactly as Drake's `RenderClient` does (drake-gltf-protocol §2.1–2.4):
-//! format sniffing, the per-type channel and bit-depth rules, the size check, and the conversions
-//! (uint16 millimetres → metres with 65535 → +inf; label = R | G << 8 with white → kDontCare).
+//! Answers turned into images exactly as Drake's `RenderClient` does (protocol §2.1–2.4): format
+//! sniffing, the per-type channel and bit-depth rules, the size check, and the conversions (uint16
+//! millimetres → metres with 65535 → +inf; colour → [`label`]).
 
 use std::io::Cursor;
 
-/// Drake's `RenderLabel::kDontCare`, what pure white decodes to.
-pub const LABEL_DONT_CARE: i16 = 32764;
-/// Drake's `RenderLabel::kEmpty`.
-pub const LABEL_EMPTY: i16 = 32766;
-/// The uint16 depth value meaning "too far" (`kTooFar`).
-const DEPTH_U16_TOO_FAR: u16 = u16::MAX;
-
-/// The three images Drake asks for; the text is the `image_type` form value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
-pub enum ImageType {
-    Color,
-    Depth,
-    Label,
-}
-
-impl ImageType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Color => "color",
-            Self::Depth => "depth",
-            Self::Label => "label",
-        }
-    }
-}
+use super::image::{millimetres_to_metres, ImageType};
+use super::label;
 
 /// RGBA, 8 bits per channel, top row first; RGB answers get alpha 255.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,24 +149,6 @@ impl Decoded for DepthImage {
     }
 }
 
-/// [`Decoded::decode`] for the type named at run time.
-///
-/// # Errors
-/// [`DecodeError`] with Drake's rule that was broken.
-pub fn decode(
-    image_type: ImageType,
-    body: &[u8],
-    width: u32,
-    height: u32,
-    stem: &str,
-) -> Result<Image, DecodeError> {
-    match image_type {
-        ImageType::Color => ColorImage::decode(body, width, height, stem).map(Image::Color),
-        ImageType::Depth => DepthImage::decode(body, width, height, stem).map(Image::Depth),
-        ImageType::Label => LabelImage::decode(body, width, height, stem).map(Image::Label),
-    }
-}
-
 /// Drake's size rule, checked once the pixel type is known to be acceptable.
 fn size_check(
     width: u32,
@@ -267,28 +227,17 @@ fn decode_rgba_png(
     })
 }
 
-/// Drake's colour → label rule: white is kDontCare, otherwise `R | G << 8`, blue ignored.
+/// Drake's colour → label rule, pixel by pixel; alpha is ignored.
 fn color_to_label(image: &ColorImage) -> LabelImage {
     let labels = image
         .rgba
         .chunks_exact(4)
-        .map(|p| match (p[0], p[1], p[2]) {
-            (255, 255, 255) => LABEL_DONT_CARE,
-            (r, g, _) => i16::from_le_bytes([r, g]),
-        })
+        .map(|p| label::from_rgb([p[0], p[1], p[2]]))
         .collect();
     LabelImage {
         width: image.width,
         height: image.height,
         labels,
-    }
-}
-
-fn millimetres_to_metres(value: u16) -> f32 {
-    if value == DEPTH_U16_TOO_FAR {
-        f32::INFINITY
-    } else {
-        f32::from(value) * 0.001
     }
 }
 
@@ -370,21 +319,14 @@ mod tests {
         };
         assert_eq!(
             color_to_label(&image).labels,
-            [42, LABEL_EMPTY, LABEL_DONT_CARE, 5130, 298]
+            [42, label::LABEL_EMPTY, label::LABEL_DONT_CARE, 5130, 298]
         );
-    }
-
-    #[test]
-    fn sixteen_bit_depth_maps_sentinels() {
-        assert_eq!(millimetres_to_metres(0), 0.0);
-        assert_eq!(millimetres_to_metres(65535), f32::INFINITY);
-        assert!((millimetres_to_metres(1500) - 1.5).abs() < 1e-6);
     }
 
     #[test]
     fn jpeg_and_text_are_not_images() {
         for body in [&[0xFF, 0xD8, 0xFF][..], b"{\"error\":true}", b"x"] {
-            let err = decode(ImageType::Color, body, 1, 1, "1-color").unwrap_err();
+            let err = ColorImage::decode(body, 1, 1, "1-color").unwrap_err();
             assert!(matches!(err, DecodeError::NotAnImage), "{err}");
         }
     }

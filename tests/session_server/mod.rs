@@ -1,8 +1,12 @@
 //! The session server on real loopback sockets, against scripted stub simulation servers whose
 //! `/load` answer, status and delay each test changes while the session server runs.
-#![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
+//!
+//! Over 600 lines on purpose: independent tests that share one harness (the scripted stubs) and are
+//! read one at a time; split by subject, each part would need most of that harness.
 
-mod common;
+use crate::common;
+
+mod vs_simulation; // the session server balancing between real simulation servers
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,7 +22,8 @@ use futures_util::{SinkExt, StreamExt};
 use gltf_cloud::core::config::ServerConfig;
 use gltf_cloud::core::metrics::Metrics;
 use gltf_cloud::core::{server, tls};
-use gltf_cloud::roles::session_server::{run, Config, SimulationServer, NO_SERVER_AVAILABLE};
+use gltf_cloud::protocol::webots::session::NO_SERVER_AVAILABLE;
+use gltf_cloud::roles::session_server::{run, Config, SimulationServer};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
@@ -157,20 +162,20 @@ impl Drop for Stub {
     }
 }
 
-struct Session {
-    addr: SocketAddr,
-    shutdown: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+/// A session server with the ways these tests ask it for answers.
+struct Session(common::Running);
+
+impl std::ops::Deref for Session {
+    type Target = common::Running;
+
+    fn deref(&self) -> &common::Running {
+        &self.0
+    }
 }
 
 impl Session {
     async fn stop(self) {
-        self.shutdown.cancel();
-        tokio::time::timeout(PATIENCE, self.task)
-            .await
-            .expect("session server stops")
-            .unwrap()
-            .unwrap();
+        self.0.stop().await;
     }
 
     async fn text(&self, path: &str) -> String {
@@ -211,15 +216,7 @@ fn test_config(servers: Vec<SimulationServer>) -> Config {
 /// Starts the session server; `run` returns to the caller only after its first poll, but the
 /// listener is bound already, so requests may be sent at once.
 async fn start(config: Config) -> Session {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(run(listener, config, shutdown.clone()));
-    Session {
-        addr,
-        shutdown,
-        task,
-    }
+    Session(common::start_session_server(config).await)
 }
 
 async fn wait_until<F, Fut>(what: &str, mut condition: F)

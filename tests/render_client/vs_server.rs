@@ -1,55 +1,22 @@
 //! The render client against our own render server (`roles::render_server::run`) on port 0: every
 //! image type with both intrinsics styles, the files the CLI writes, and the conformance suite.
-#![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
 
-mod common;
+use crate::common;
 
 use std::io::Cursor;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use glam::DVec3;
-use gltf_cloud::roles::render_client::decode::LABEL_DONT_CARE;
+use gltf_cloud::protocol::drake::label::LABEL_DONT_CARE;
 use gltf_cloud::roles::render_client::scenes::{AnalyticScene, CameraBox};
 use gltf_cloud::roles::render_client::{
     check, Camera, CameraPose, ClientOptions, DepthRange, Image, ImageType, RenderClient,
 };
-use gltf_cloud::roles::render_server::{run, Config};
+use gltf_cloud::roles::render_server::Config;
 use gltf_cloud::scene::camera::Intrinsics;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 /// Generous: a software adapter renders these small images in well under a second each.
 const TEST_TIMEOUT: Duration = Duration::from_secs(120);
-
-struct Server {
-    addr: SocketAddr,
-    shutdown: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-impl Server {
-    async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(run(listener, Config::default(), shutdown.clone()));
-        Self {
-            addr,
-            shutdown,
-            task,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    async fn stop(self) {
-        self.shutdown.cancel();
-        self.task.await.unwrap().unwrap();
-    }
-}
 
 /// A box whose front face is 1.5 m in front of the camera and fills the image centre.
 fn box_scene(pose: CameraPose) -> AnalyticScene {
@@ -66,7 +33,8 @@ fn box_scene(pose: CameraPose) -> AnalyticScene {
 
 #[tokio::test]
 async fn every_image_type_with_both_intrinsics_styles() {
-    let server = Server::start().await;
+    common::require_adapter!();
+    let server = common::start_render_server(Config::default()).await;
     let client = RenderClient::new(&server.url(), "render", &ClientOptions::default()).unwrap();
     let pose = CameraPose::look_at(
         DVec3::new(2.0, 0.0, 0.5),
@@ -133,7 +101,8 @@ async fn every_image_type_with_both_intrinsics_styles() {
 
 #[tokio::test]
 async fn conformance_suite_passes() {
-    let server = Server::start().await;
+    common::require_adapter!();
+    let server = common::start_render_server(Config::default()).await;
     let client = RenderClient::new(&server.url(), "render", &ClientOptions::default()).unwrap();
     let results = tokio::time::timeout(TEST_TIMEOUT, check::run(&client))
         .await
@@ -145,7 +114,8 @@ async fn conformance_suite_passes() {
 
 #[tokio::test]
 async fn cli_writes_files_that_decode_to_the_expected_images() {
-    let server = Server::start().await;
+    common::require_adapter!();
+    let server = common::start_render_server(Config::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let pose = CameraPose::look_at(
         DVec3::new(2.0, 0.0, 0.5),

@@ -1,7 +1,6 @@
 //! The shared server bootstrap on real sockets: health and metrics, TLS, graceful shutdown.
-#![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,28 +11,13 @@ use gltf_cloud::core::config::ServerConfig;
 use gltf_cloud::core::metrics::Metrics;
 use gltf_cloud::core::{server, tls};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_util::sync::CancellationToken;
+use tokio::net::TcpStream;
 
-struct Running {
-    addr: std::net::SocketAddr,
-    shutdown: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-async fn start(app: Router, config: ServerConfig) -> Running {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let shutdown = CancellationToken::new();
-    let token = shutdown.clone();
-    let task = tokio::spawn(async move {
+async fn start(app: Router, config: ServerConfig) -> common::Running {
+    common::start(|listener, token| async move {
         server::serve(listener, app, &config, Arc::new(Metrics::default()), token).await
-    });
-    Running {
-        addr,
-        shutdown,
-        task,
-    }
+    })
+    .await
 }
 
 #[tokio::test]

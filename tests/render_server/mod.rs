@@ -1,11 +1,9 @@
 //! The render server over real HTTP on port 0, beyond what the client tests cover: every error
 //! path's status and message, each configured limit, the full queue's 503, the status page and the
 //! render metrics. Requests are built with the client's Drake-exact form builder.
-#![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
 
-mod common;
+use crate::common;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use gltf_cloud::roles::render_client::wire::Form;
@@ -16,30 +14,12 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
-struct Server {
-    addr: SocketAddr,
-    shutdown: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
+/// A render server with the way these tests post a form to it.
+struct Server(common::Running);
 
 impl Server {
     async fn start(config: Config) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(run(listener, config, shutdown.clone()));
-        // `run` creates the GPU device before it serves; wait for the health check.
-        for _ in 0..200 {
-            if TcpStream::connect(addr).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        Self {
-            addr,
-            shutdown,
-            task,
-        }
+        Self(common::start_render_server(config).await)
     }
 
     async fn post(&self, form: &Form) -> common::Reply {
@@ -55,12 +35,15 @@ impl Server {
     }
 
     async fn stop(self) {
-        self.shutdown.cancel();
-        tokio::time::timeout(Duration::from_secs(20), self.task)
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        self.0.stop().await;
+    }
+}
+
+impl std::ops::Deref for Server {
+    type Target = common::Running;
+
+    fn deref(&self) -> &common::Running {
+        &self.0
     }
 }
 
@@ -109,6 +92,7 @@ fn assert_error(reply: &common::Reply, status: u16, cause: &str) {
 
 #[tokio::test]
 async fn answers_carry_the_right_content_type_and_format() {
+    common::require_adapter!();
     let server = Server::start(Config::default()).await;
     for (image_type, content_type, magic) in [
         (ImageType::Color, "image/png", &b"\x89PNG"[..]),
@@ -126,6 +110,7 @@ async fn answers_carry_the_right_content_type_and_format() {
 
 #[tokio::test]
 async fn depth_as_png16_when_configured() {
+    common::require_adapter!();
     let server = Server::start(Config {
         depth_format: gltf_cloud::roles::render_server::DepthFormat::Png16,
         ..Config::default()
@@ -148,6 +133,7 @@ async fn depth_as_png16_when_configured() {
 
 #[tokio::test]
 async fn near_sent_as_zero_uses_the_gltf_znear() {
+    common::require_adapter!();
     let server = Server::start(Config::default()).await;
     let mut request = form(ImageType::Color, tabletop(ImageType::Color));
     request.fields.insert("near".into(), "0.000000".into());
@@ -157,6 +143,7 @@ async fn near_sent_as_zero_uses_the_gltf_znear() {
 
 #[tokio::test]
 async fn each_error_path_gets_its_status_and_names_its_cause() {
+    common::require_adapter!();
     let server = Server::start(Config::default()).await;
     let color = || form(ImageType::Color, tabletop(ImageType::Color));
 
@@ -229,6 +216,7 @@ async fn each_error_path_gets_its_status_and_names_its_cause() {
 
 #[tokio::test]
 async fn every_limit_is_enforced_with_a_400_naming_its_config_key() {
+    common::require_adapter!();
     type Tighten = fn(&mut Config);
     let cases: [(Tighten, ImageType, &str); 5] = [
         (
@@ -263,6 +251,7 @@ async fn every_limit_is_enforced_with_a_400_naming_its_config_key() {
 /// with 503 and `Retry-After`, and is admitted again once the slot frees.
 #[tokio::test]
 async fn a_full_queue_answers_503_with_retry_after() {
+    common::require_adapter!();
     let server = Server::start(Config {
         render_workers: 1,
         render_queue_depth: 0,
@@ -306,6 +295,7 @@ async fn a_full_queue_answers_503_with_retry_after() {
 
 #[tokio::test]
 async fn status_page_and_metrics_show_the_adapter_and_renders() {
+    common::require_adapter!();
     let server = Server::start(Config::default()).await;
     assert_eq!(
         server

@@ -1,76 +1,29 @@
-//! The conformance suite of `--check`: cases with analytic answers that any Drake-compatible
-//! server must get right, each reported with the error it measured.
+//! The cases: each builds a scene whose answer follows from the pinhole model alone, asks the
+//! server for it, and judges what came back.
 //!
-//! Boxes are placed from pixel rectangles (see [`pixel_box`]), so the expected image follows from
-//! the pinhole model alone; pixels within [`EDGE_MARGIN_PX`] of an edge are not judged, because
-//! rasterisers may legitimately differ there.
+//! Boxes are placed from pixel rectangles (see [`pixel_box`]), seen from Drake's own
+//! integration-test camera, so the server must handle a general rotation.
 
 use std::f64::consts::FRAC_PI_4;
 
 use glam::DVec3;
-use serde::Serialize;
 
-use super::camera::{Camera, CameraPose};
-use super::client::{ClientError, RenderClient, MAX_SHOWN_ERROR_BODY};
-use super::decode::{ColorImage, Decoded, DepthImage, ImageType, LabelImage, LABEL_DONT_CARE};
-use super::scenes::{AnalyticScene, CameraBox, DRAKE_EMPTY_SCENE};
-use super::wire::DepthRange;
+use super::judge::{
+    hue_degrees, judge_depth, judge_labels, pixel_centres, PixelRect, Verdict, DEPTH_TOLERANCE_M,
+    EDGE_MARGIN_PX, HUE_TOLERANCE_DEG, MARKER_TOLERANCE_PX,
+};
+use crate::protocol::drake::camera::CameraPose;
+use crate::protocol::drake::decode::{ColorImage, Decoded, DepthImage, LabelImage};
+use crate::protocol::drake::error_body;
+use crate::protocol::drake::image::{DepthRange, ImageType};
+use crate::protocol::drake::label::LABEL_DONT_CARE;
+use crate::roles::render_client::camera::Camera;
+use crate::roles::render_client::client::{ClientError, RenderClient};
+use crate::roles::render_client::scenes::{AnalyticScene, CameraBox, DRAKE_EMPTY_SCENE};
 use crate::scene::camera::Intrinsics;
 
-/// Pixels whose centre is this close to a projected edge are not judged.
-const EDGE_MARGIN_PX: f64 = 2.0;
-/// Depth tolerance (drake-blender's and Drake's own test threshold).
-const DEPTH_TOLERANCE_M: f64 = 0.001;
-/// How far a marker's centroid may land from the predicted pixel.
-const MARKER_TOLERANCE_PX: f64 = 0.75;
-/// How far a lit face's hue may stray from its base colour's hue.
-const HUE_TOLERANCE_DEG: f64 = 40.0;
 /// Thickness of the boxes, thin so their side faces barely show beside the front face.
 const BOX_THICKNESS_M: f64 = 0.01;
-
-/// One case's outcome, as printed in the table and in `--json`.
-#[derive(Debug, Clone, Serialize)]
-pub struct CaseResult {
-    pub name: &'static str,
-    pub passed: bool,
-    /// The measured error, e.g. `0.3 mm` or `2 wrong pixels`.
-    pub measured: String,
-    /// Why it failed, or what was checked.
-    pub detail: String,
-}
-
-/// A case's verdict before it is named.
-struct Verdict {
-    passed: bool,
-    measured: String,
-    detail: String,
-}
-
-impl Verdict {
-    fn new(passed: bool, measured: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            passed,
-            measured: measured.into(),
-            detail: detail.into(),
-        }
-    }
-}
-
-/// An axis-aligned rectangle in continuous pixel coordinates.
-#[derive(Debug, Clone, Copy)]
-struct PixelRect {
-    u: (f64, f64),
-    v: (f64, f64),
-}
-
-impl PixelRect {
-    fn contains(&self, u: f64, v: f64, margin: f64) -> bool {
-        u > self.u.0 + margin
-            && u < self.u.1 - margin
-            && v > self.v.0 + margin
-            && v < self.v.1 - margin
-    }
-}
 
 /// A thin box whose front face, at planar depth `z`, projects exactly onto `rect`.
 fn pixel_box(k: &Intrinsics, rect: PixelRect, z: f64, diffuse: [f64; 4], label: i16) -> CameraBox {
@@ -92,19 +45,6 @@ fn pixel_box(k: &Intrinsics, rect: PixelRect, z: f64, diffuse: [f64; 4], label: 
         diffuse,
         label,
     }
-}
-
-/// Pixel centres of a `width`×`height` image with their row-major index.
-fn pixel_centres(width: u32, height: u32) -> impl Iterator<Item = (usize, f64, f64)> {
-    (0..height).flat_map(move |j| {
-        (0..width).map(move |i| {
-            (
-                (j * width + i) as usize,
-                f64::from(i) + 0.5,
-                f64::from(j) + 0.5,
-            )
-        })
-    })
 }
 
 /// The pose every built-in scene is seen from: Drake's own integration-test camera, so the server
@@ -131,43 +71,6 @@ fn default_camera(width: u32, height: u32) -> Camera {
     )
 }
 
-/// Runs every case in order against `client`'s server.
-pub async fn run(client: &RenderClient) -> Vec<CaseResult> {
-    let mut results = Vec::new();
-    let mut record = |name: &'static str, verdict: Result<Verdict, ClientError>| {
-        let verdict = verdict.unwrap_or_else(|e| Verdict::new(false, "-", e.to_string()));
-        results.push(CaseResult {
-            name,
-            passed: verdict.passed,
-            measured: verdict.measured,
-            detail: verdict.detail,
-        });
-    };
-    record("background-color", background_color(client).await);
-    record("background-depth", background_depth(client).await);
-    record("background-label", background_label(client).await);
-    record("box-depth-planar", box_depth_planar(client).await);
-    record("depth-sentinels", depth_sentinels(client).await);
-    record("label-colours", label_colours(client).await);
-    record("color-lit-face", color_lit_face(client).await);
-    record("intrinsics-marker", intrinsics_marker(client).await);
-    record("odd-size-333x250", odd_size(client).await);
-    record(
-        "missing-field",
-        malformed(client, Malformation::MissingMinDepth).await,
-    );
-    record(
-        "bad-image-type",
-        malformed(client, Malformation::BadImageType).await,
-    );
-    record(
-        "wrong-sha256",
-        malformed(client, Malformation::WrongSha256).await,
-    );
-    record("repeat-identical", repeat_identical(client).await);
-    results
-}
-
 async fn render_empty<T: Decoded>(client: &RenderClient) -> Result<T, ClientError> {
     let camera = default_camera(64, 48);
     client
@@ -175,7 +78,7 @@ async fn render_empty<T: Decoded>(client: &RenderClient) -> Result<T, ClientErro
         .await
 }
 
-async fn background_color(client: &RenderClient) -> Result<Verdict, ClientError> {
+pub(super) async fn background_color(client: &RenderClient) -> Result<Verdict, ClientError> {
     let image = render_empty::<ColorImage>(client).await?;
     let first = image.rgba.get(..4).unwrap_or_default().to_vec();
     let differing = image
@@ -190,7 +93,7 @@ async fn background_color(client: &RenderClient) -> Result<Verdict, ClientError>
     ))
 }
 
-async fn background_depth(client: &RenderClient) -> Result<Verdict, ClientError> {
+pub(super) async fn background_depth(client: &RenderClient) -> Result<Verdict, ClientError> {
     let image = render_empty::<DepthImage>(client).await?;
     let finite = image.metres.iter().filter(|d| **d != f32::INFINITY).count();
     Ok(Verdict::new(
@@ -200,7 +103,7 @@ async fn background_depth(client: &RenderClient) -> Result<Verdict, ClientError>
     ))
 }
 
-async fn background_label(client: &RenderClient) -> Result<Verdict, ClientError> {
+pub(super) async fn background_label(client: &RenderClient) -> Result<Verdict, ClientError> {
     let image = render_empty::<LabelImage>(client).await?;
     let wrong = image
         .labels
@@ -214,41 +117,7 @@ async fn background_label(client: &RenderClient) -> Result<Verdict, ClientError>
     ))
 }
 
-/// Compares a depth image with an expectation per pixel; `None` means "not judged".
-fn judge_depth(
-    image: &DepthImage,
-    expected: impl Fn(f64, f64) -> Option<f64>,
-) -> (f64, usize, String) {
-    let mut worst = 0.0_f64;
-    let mut wrong = 0;
-    let mut first = String::new();
-    for (index, u, v) in pixel_centres(image.width, image.height) {
-        let Some(want) = expected(u, v) else { continue };
-        let got = f64::from(image.metres[index]);
-        let ok = if want.is_finite() {
-            let error = (got - want).abs();
-            if got.is_finite() {
-                worst = worst.max(error);
-            }
-            error <= DEPTH_TOLERANCE_M
-        } else {
-            got == want
-        };
-        if !ok {
-            wrong += 1;
-            if first.is_empty() {
-                first = format!(
-                    "pixel ({}, {}): got {got} m, expected {want} m",
-                    u - 0.5,
-                    v - 0.5
-                );
-            }
-        }
-    }
-    (worst, wrong, first)
-}
-
-async fn box_depth_planar(client: &RenderClient) -> Result<Verdict, ClientError> {
+pub(super) async fn box_depth_planar(client: &RenderClient) -> Result<Verdict, ClientError> {
     let camera = default_camera(160, 120);
     let k = camera.intrinsics;
     let face = PixelRect {
@@ -284,7 +153,7 @@ async fn box_depth_planar(client: &RenderClient) -> Result<Verdict, ClientError>
     ))
 }
 
-async fn depth_sentinels(client: &RenderClient) -> Result<Verdict, ClientError> {
+pub(super) async fn depth_sentinels(client: &RenderClient) -> Result<Verdict, ClientError> {
     let range = DepthRange {
         min_depth: 0.5,
         max_depth: 3.0,
@@ -334,29 +203,7 @@ async fn depth_sentinels(client: &RenderClient) -> Result<Verdict, ClientError> 
     ))
 }
 
-/// Compares a label image with an expectation per pixel; `None` means "not judged".
-fn judge_labels(image: &LabelImage, expected: impl Fn(f64, f64) -> Option<i16>) -> (usize, String) {
-    let mut wrong = 0;
-    let mut first = String::new();
-    for (index, u, v) in pixel_centres(image.width, image.height) {
-        let Some(want) = expected(u, v) else { continue };
-        let got = image.labels[index];
-        if got != want {
-            wrong += 1;
-            if first.is_empty() {
-                let [r, g] = got.to_le_bytes();
-                first = format!(
-                    "pixel ({}, {}): got label {got} (R={r}, G={g}), expected {want}",
-                    u - 0.5,
-                    v - 0.5
-                );
-            }
-        }
-    }
-    (wrong, first)
-}
-
-async fn label_colours(client: &RenderClient) -> Result<Verdict, ClientError> {
+pub(super) async fn label_colours(client: &RenderClient) -> Result<Verdict, ClientError> {
     let camera = default_camera(160, 120);
     let k = camera.intrinsics;
     // 10 is the rounding edge case: 10/255 = 0.0392156862745098, and × 255 is 9.999…
@@ -404,26 +251,7 @@ async fn label_colours(client: &RenderClient) -> Result<Verdict, ClientError> {
     ))
 }
 
-/// Hue in degrees of an RGB colour, `None` for greys.
-fn hue_degrees(rgb: [f64; 3]) -> Option<f64> {
-    let max = rgb.iter().copied().fold(f64::MIN, f64::max);
-    let min = rgb.iter().copied().fold(f64::MAX, f64::min);
-    let chroma = max - min;
-    if chroma <= 1e-9 {
-        return None;
-    }
-    let [r, g, b] = rgb;
-    let sector = if max == r {
-        ((g - b) / chroma).rem_euclid(6.0)
-    } else if max == g {
-        (b - r) / chroma + 2.0
-    } else {
-        (r - g) / chroma + 4.0
-    };
-    Some(sector * 60.0)
-}
-
-async fn color_lit_face(client: &RenderClient) -> Result<Verdict, ClientError> {
+pub(super) async fn color_lit_face(client: &RenderClient) -> Result<Verdict, ClientError> {
     let camera = default_camera(160, 120);
     let k = camera.intrinsics;
     let face = PixelRect {
@@ -475,7 +303,7 @@ async fn color_lit_face(client: &RenderClient) -> Result<Verdict, ClientError> {
     ))
 }
 
-async fn intrinsics_marker(client: &RenderClient) -> Result<Verdict, ClientError> {
+pub(super) async fn intrinsics_marker(client: &RenderClient) -> Result<Verdict, ClientError> {
     let k = Intrinsics {
         width: 320,
         height: 240,
@@ -546,7 +374,7 @@ async fn intrinsics_marker(client: &RenderClient) -> Result<Verdict, ClientError
     ))
 }
 
-async fn odd_size(client: &RenderClient) -> Result<Verdict, ClientError> {
+pub(super) async fn odd_size(client: &RenderClient) -> Result<Verdict, ClientError> {
     let camera = default_camera(333, 250);
     let k = camera.intrinsics;
     let face = PixelRect {
@@ -583,14 +411,14 @@ async fn odd_size(client: &RenderClient) -> Result<Verdict, ClientError> {
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Malformation {
+pub(super) enum Malformation {
     MissingMinDepth,
     BadImageType,
     WrongSha256,
 }
 
 /// A malformed request must get a 4xx whose body Drake would show: non-empty and under 8 KB.
-async fn malformed(
+pub(super) async fn malformed(
     client: &RenderClient,
     malformation: Malformation,
 ) -> Result<Verdict, ClientError> {
@@ -616,7 +444,7 @@ async fn malformed(
     let answer = client.post_raw(&form).await?;
     let size = answer.body.len();
     let status_ok = (400..500).contains(&answer.status);
-    let body_ok = size > 0 && size < MAX_SHOWN_ERROR_BODY;
+    let body_ok = error_body::is_shown(&answer.body);
     let detail = if !status_ok {
         format!("{what}: expected a 4xx, got HTTP {}", answer.status)
     } else if !body_ok {
@@ -637,7 +465,7 @@ async fn malformed(
     ))
 }
 
-async fn repeat_identical(client: &RenderClient) -> Result<Verdict, ClientError> {
+pub(super) async fn repeat_identical(client: &RenderClient) -> Result<Verdict, ClientError> {
     let camera = default_camera(160, 120);
     let k = camera.intrinsics;
     let scene = AnalyticScene {
@@ -684,49 +512,9 @@ async fn repeat_identical(client: &RenderClient) -> Result<Verdict, ClientError>
     ))
 }
 
-/// The table `--check` prints.
-pub fn table(results: &[CaseResult]) -> String {
-    let name_width = results
-        .iter()
-        .map(|r| r.name.len())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    let measured_width = results
-        .iter()
-        .map(|r| r.measured.chars().count())
-        .max()
-        .unwrap_or(8)
-        .max(8);
-    let mut out = format!(
-        "{:name_width$}  result  {:measured_width$}  detail\n",
-        "case", "measured"
-    );
-    for r in results {
-        out.push_str(&format!(
-            "{:name_width$}  {}    {:measured_width$}  {}\n",
-            r.name,
-            if r.passed { "pass" } else { "FAIL" },
-            r.measured,
-            r.detail.replace('\n', " "),
-        ));
-    }
-    let passed = results.iter().filter(|r| r.passed).count();
-    out.push_str(&format!("{passed}/{} cases passed\n", results.len()));
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hue_of_primaries() {
-        assert_eq!(hue_degrees([1.0, 0.0, 0.0]), Some(0.0));
-        assert_eq!(hue_degrees([0.0, 1.0, 0.0]), Some(120.0));
-        assert_eq!(hue_degrees([0.0, 0.0, 1.0]), Some(240.0));
-        assert_eq!(hue_degrees([0.5, 0.5, 0.5]), None);
-    }
 
     /// A box built from a pixel rectangle projects back onto that rectangle.
     #[test]

@@ -4,9 +4,14 @@
 //! the binary's render and benchmark modes.
 //!
 //! None of these servers renders: answers are canned images, so nothing here is a second renderer.
-#![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
+//!
+//! Over 600 lines on purpose: independent tests that share one harness (the capture server, the
+//! canned images) and are read one at a time; split by subject, each part would need most of that
+//! harness.
 
-mod common;
+use crate::common;
+
+mod vs_server; // the client against our own render server (needs a graphics adapter)
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
@@ -15,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use glam::DVec3;
+use gltf_cloud::protocol::drake::label::LABEL_DONT_CARE;
 use gltf_cloud::roles::render_client::check;
-use gltf_cloud::roles::render_client::decode::LABEL_DONT_CARE;
 use gltf_cloud::roles::render_client::{
     Camera, CameraPose, ClientOptions, DepthRange, Image, ImageType, RenderClient,
 };

@@ -1,7 +1,9 @@
-//! The `/client` WebSocket's text frames: parsing what the Webots web client sends, and the exact
-//! strings the server sends back (doc §3.2, §3.6, §3.13).
+//! The simulation server's `/client` WebSocket: parsing the text frames the Webots web client
+//! sends, and the exact frames the server sends back (doc §3.2, §3.6, §3.13).
 
 use serde_json::Value;
+
+use super::address;
 
 /// A start request's streaming mode; other values are logged and the default is used, as in the
 /// original, which only warned.
@@ -97,6 +99,13 @@ pub fn parse(text: &str) -> Result<ClientMessage, ProtocolError> {
     Ok(ClientMessage::Other)
 }
 
+/// The heartbeat line Webots prints and the server relays, as is, once the simulator is ready.
+pub const HEARTBEAT: &str = ".";
+
+/// The reason sent when every simulator port is taken: the original only logged these words, and
+/// sending them in an error frame is a compatible extension (doc §7).
+pub const TOO_MANY_CONNECTIONS: &str = "Too many open connections";
+
 /// `loading: Error: <reason>`, the error frame the NEW web client shows to the user.
 pub fn error_frame(reason: &str) -> String {
     format!("loading: Error: {reason}")
@@ -105,9 +114,18 @@ pub fn error_frame(reason: &str) -> String {
 /// The frame announcing where the simulator streams: exactly
 /// `webots:ws(s)://<host>(:|/)<port>` (no trailing slash; doc §3.6).
 pub fn webots_frame(ssl: bool, port_rewrite: bool, host: &str, port: u16) -> String {
-    let scheme = if ssl { "wss:" } else { "ws:" };
-    let separator = if port_rewrite { '/' } else { ':' };
-    format!("webots:{scheme}//{host}{separator}{port}")
+    let address = address::host_port(host, port, port_rewrite);
+    format!("webots:{}", address::websocket_url(ssl, &address))
+}
+
+/// Sent right after the simulator starts: the seconds it may run, so the client can warn before.
+pub fn shutdown_timeout_frame(seconds: u64) -> String {
+    format!("shutdownTimeout: {seconds}")
+}
+
+/// The answer to `reset controller`, once the file is back to its original.
+pub fn reset_controller_frame(path: &str) -> String {
+    format!("reset controller: {path}")
 }
 
 #[cfg(test)]
@@ -181,6 +199,16 @@ mod tests {
         assert_eq!(
             webots_frame(true, true, "cyberbotics1.epfl.ch", 2001),
             "webots:wss://cyberbotics1.epfl.ch/2001"
+        );
+    }
+
+    #[test]
+    fn other_outbound_frames_are_the_originals() {
+        assert_eq!(shutdown_timeout_frame(7200), "shutdownTimeout: 7200");
+        assert_eq!(reset_controller_frame("c/c.py"), "reset controller: c/c.py");
+        assert_eq!(
+            error_frame(TOO_MANY_CONNECTIONS),
+            "loading: Error: Too many open connections"
         );
     }
 }

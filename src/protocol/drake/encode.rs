@@ -1,33 +1,43 @@
-//! Wire encodings of rendered images (protocol §2.2): PNG for colour, label and 16-bit depth,
-//! single-channel float32 TIFF for depth, and Drake's metre → millimetre depth conversion.
+//! Drake's answer encodings (protocol §2.2): PNG for colour, label and 16-bit depth, and
+//! single-channel float32 TIFF for depth in metres. Rows run top to bottom, as Drake reads them.
+//! The render client writes its files with the same encoders, so what it saves is what a server
+//! would send.
 
-/// Largest millimetre value that is not the "too far" sentinel.
-const MAX_MILLIMETRES: u16 = u16::MAX - 1;
+/// How hard PNG's deflate works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deflate {
+    /// For answers: encoding dominates a software render's request time otherwise.
+    Fast,
+    /// The encoder's defaults, for files people keep.
+    Default,
+}
 
 /// RGBA8 PNG. `rgba` holds `width·height·4` bytes, top row first.
-pub fn png_rgba8(width: u32, height: u32, rgba: &[u8]) -> Vec<u8> {
+pub fn png_rgba8(width: u32, height: u32, rgba: &[u8], deflate: Deflate) -> Vec<u8> {
     encode_png(
         width,
         height,
         png::ColorType::Rgba,
         png::BitDepth::Eight,
         rgba,
+        deflate,
     )
 }
 
 /// RGB8 PNG (label images). `rgb` holds `width·height·3` bytes, top row first.
-pub fn png_rgb8(width: u32, height: u32, rgb: &[u8]) -> Vec<u8> {
+pub fn png_rgb8(width: u32, height: u32, rgb: &[u8], deflate: Deflate) -> Vec<u8> {
     encode_png(
         width,
         height,
         png::ColorType::Rgb,
         png::BitDepth::Eight,
         rgb,
+        deflate,
     )
 }
 
-/// 16-bit grayscale PNG (depth in millimetres).
-pub fn png_gray16(width: u32, height: u32, values: &[u16]) -> Vec<u8> {
+/// 16-bit grayscale PNG (depth in millimetres, see [`super::image::metres_to_millimetres`]).
+pub fn png_gray16(width: u32, height: u32, values: &[u16], deflate: Deflate) -> Vec<u8> {
     // PNG stores 16-bit samples big-endian.
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_be_bytes()).collect();
     encode_png(
@@ -36,6 +46,7 @@ pub fn png_gray16(width: u32, height: u32, values: &[u16]) -> Vec<u8> {
         png::ColorType::Grayscale,
         png::BitDepth::Sixteen,
         &bytes,
+        deflate,
     )
 }
 
@@ -45,19 +56,19 @@ fn encode_png(
     color: png::ColorType,
     depth: png::BitDepth,
     data: &[u8],
+    deflate: Deflate,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() / 2 + 1024);
     let mut encoder = png::Encoder::new(&mut out, width, height);
     encoder.set_color(color);
     encoder.set_depth(depth);
-    // Fast deflate: encoding dominates a software render's request time otherwise.
-    encoder.set_compression(png::Compression::Fast);
+    if deflate == Deflate::Fast {
+        encoder.set_compression(png::Compression::Fast);
+    }
     encoder
         .write_header()
         .and_then(|mut writer| writer.write_image_data(data))
-        .expect(
-            "UNWRAP: writing to a Vec cannot fail, and rendered images have width·height pixels",
-        );
+        .expect("UNWRAP: writing to a Vec cannot fail, and images have width·height pixels");
     out
 }
 
@@ -69,27 +80,8 @@ pub fn tiff_f32(width: u32, height: u32, metres: &[f32]) -> Vec<u8> {
         .and_then(|mut encoder| {
             encoder.write_image::<tiff::encoder::colortype::Gray32Float>(width, height, metres)
         })
-        .expect(
-            "UNWRAP: writing to a Vec cannot fail, and rendered images have width·height pixels",
-        );
+        .expect("UNWRAP: writing to a Vec cannot fail, and images have width·height pixels");
     out.into_inner()
-}
-
-/// Drake's 16-bit depth: millimetres, `+inf` → 65535 (too far), 0 → 0 (too close), otherwise
-/// `round(z·1000)` clamped to 65534 so no real depth reads back as "too far".
-pub fn depth_to_millimetres(metres: &[f32]) -> Vec<u16> {
-    metres
-        .iter()
-        .map(|&z| {
-            if z.is_nan() || z == f32::INFINITY {
-                u16::MAX
-            } else {
-                (f64::from(z) * 1000.0)
-                    .round()
-                    .clamp(0.0, f64::from(MAX_MILLIMETRES)) as u16
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -120,7 +112,7 @@ mod tests {
         let rgba: Vec<u8> = (0..width * height * 4)
             .map(|i| (i * 7 % 256) as u8)
             .collect();
-        let decoded = decode_png(&png_rgba8(width, height, &rgba));
+        let decoded = decode_png(&png_rgba8(width, height, &rgba, Deflate::Fast));
         assert_eq!(
             decoded,
             (5, 3, png::ColorType::Rgba, png::BitDepth::Eight, rgba)
@@ -131,7 +123,7 @@ mod tests {
     fn png_rgb8_round_trips() {
         let (width, height) = (3, 4);
         let rgb: Vec<u8> = (0..width * height * 3).map(|i| (255 - i) as u8).collect();
-        let decoded = decode_png(&png_rgb8(width, height, &rgb));
+        let decoded = decode_png(&png_rgb8(width, height, &rgb, Deflate::Default));
         assert_eq!(
             decoded,
             (3, 4, png::ColorType::Rgb, png::BitDepth::Eight, rgb)
@@ -141,7 +133,8 @@ mod tests {
     #[test]
     fn png_gray16_round_trips_big_endian() {
         let values = [0u16, 1, 256, 1234, 65534, 65535];
-        let (width, height, color, depth, bytes) = decode_png(&png_gray16(3, 2, &values));
+        let (width, height, color, depth, bytes) =
+            decode_png(&png_gray16(3, 2, &values, Deflate::Fast));
         assert_eq!(
             (width, height, color, depth),
             (3, 2, png::ColorType::Grayscale, png::BitDepth::Sixteen)
@@ -168,23 +161,5 @@ mod tests {
             tiff::decoder::DecodingResult::F32(decoded) => assert_eq!(decoded, metres),
             other => panic!("expected float32 samples, got {other:?}"),
         }
-    }
-
-    #[test]
-    fn millimetres_follow_drake_sentinels_and_rounding() {
-        let metres = [
-            f32::INFINITY,
-            0.0,
-            1.2344,
-            1.2346,
-            0.0004,
-            70.0,
-            65.5344,
-            f32::NAN,
-        ];
-        assert_eq!(
-            depth_to_millimetres(&metres),
-            [65535, 0, 1234, 1235, 0, 65534, 65534, 65535]
-        );
     }
 }

@@ -1,38 +1,19 @@
 //! The session server balancing between two real in-process simulation servers, polling their own
 //! `/load`: one stops and every session goes to the other.
-#![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
 
-mod common;
+use crate::common;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use gltf_cloud::roles::{session_server, simulation_server};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
-async fn start_simulation() -> (
-    SocketAddr,
-    CancellationToken,
-    tokio::task::JoinHandle<anyhow::Result<()>>,
-) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let token = CancellationToken::new();
-    let task = tokio::spawn(simulation_server::run(
-        listener,
-        simulation_server::Config::default(),
-        token.clone(),
-    ));
-    (addr, token, task)
-}
-
 #[tokio::test]
 async fn balances_between_real_simulation_servers() {
-    let (first, first_stop, first_task) = start_simulation().await;
-    let (second, second_stop, second_task) = start_simulation().await;
+    let first_server = common::start_simulation_server(simulation_server::Config::default()).await;
+    let second_server = common::start_simulation_server(simulation_server::Config::default()).await;
+    let (first, second) = (first_server.addr, second_server.addr);
     for addr in [first, second] {
         let load = common::get(addr, "/load").await;
         assert_eq!(load.status, 200);
@@ -40,8 +21,6 @@ async fn balances_between_real_simulation_servers() {
         assert!((0.0..=100.0).contains(&value), "{value}");
     }
 
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let session_addr = listener.local_addr().unwrap();
     let config = session_server::Config {
         simulation_servers: [first, second]
             .iter()
@@ -58,8 +37,8 @@ async fn balances_between_real_simulation_servers() {
         load_poll_timeout_seconds: 2.0,
         ..session_server::Config::default()
     };
-    let session_stop = CancellationToken::new();
-    let session_task = tokio::spawn(session_server::run(listener, config, session_stop.clone()));
+    let session = common::start_session_server(config).await;
+    let session_addr = session.addr;
 
     let answer = common::get(session_addr, "/session").await.text();
     assert!(
@@ -74,8 +53,7 @@ async fn balances_between_real_simulation_servers() {
     );
 
     // One simulation server stops: every session goes to the other.
-    first_stop.cancel();
-    first_task.await.unwrap().unwrap();
+    first_server.stop().await;
     let expected = format!("ws://{second}");
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while common::get(session_addr, "/session").await.text() != expected {
@@ -86,8 +64,6 @@ async fn balances_between_real_simulation_servers() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    session_stop.cancel();
-    session_task.await.unwrap().unwrap();
-    second_stop.cancel();
-    second_task.await.unwrap().unwrap();
+    session.stop().await;
+    second_server.stop().await;
 }

@@ -1,0 +1,154 @@
+//! The render server's command-line flags and config file: its keys, their defaults (the limits
+//! among them are in [`crate::core::limits`]), and how flags override the file.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::config::ServerConfig;
+use crate::core::limits;
+use crate::render::Look;
+use crate::roles::{LoggingArgs, RoleConfig, ServerArgs};
+
+/// The role's name: its log directory and its start-up log line.
+pub const ROLE: &str = "render";
+
+/// The port Drake's `RenderEngineGltfClientParams.base_url` points at by default.
+pub const DEFAULT_PORT: u16 = 8000;
+
+/// How depth images are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DepthFormat {
+    /// Single-channel float32 TIFF in metres, +inf and 0 as Drake's sentinels (exact).
+    #[default]
+    Tiff32,
+    /// Single-channel uint16 PNG in millimetres, 65535 = too far (1 mm steps, at most 65.534 m).
+    Png16,
+}
+
+/// Command-line flags of `gltf-cloud render-server`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Path of the render endpoint, as Drake's `render_endpoint` [default: render] [config key: endpoint]
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// Refuse to start on a software adapter (lavapipe, llvmpipe) instead of warning [config key: requireGpu]
+    #[arg(long)]
+    pub require_gpu: bool,
+    /// Encoding of depth images [default: tiff32] [config key: depthFormat]
+    #[arg(long, value_enum)]
+    pub depth_format: Option<DepthFormat>,
+    /// Render worker threads sharing the GPU [default: 1] [config key: renderWorkers]
+    #[arg(long)]
+    pub render_workers: Option<usize>,
+    /// Requests that may wait for a worker before new ones get 503 [default: 32] [config key: renderQueueDepth]
+    #[arg(long)]
+    pub render_queue_depth: Option<usize>,
+    /// Largest request body in bytes [default: 536870912 (512 MiB)] [config key: maxBodyBytes]
+    #[arg(long)]
+    pub max_body_bytes: Option<usize>,
+}
+
+impl Args {
+    /// Puts the flags given on the command line over the config file's values.
+    pub(super) fn apply(&self, config: &mut Config, _logging: &LoggingArgs) {
+        if let Some(endpoint) = &self.endpoint {
+            config.endpoint.clone_from(endpoint);
+        }
+        config.require_gpu |= self.require_gpu;
+        if let Some(format) = self.depth_format {
+            config.depth_format = format;
+        }
+        if let Some(workers) = self.render_workers {
+            config.render_workers = workers;
+        }
+        if let Some(depth) = self.render_queue_depth {
+            config.render_queue_depth = depth;
+        }
+        if let Some(bytes) = self.max_body_bytes {
+            config.max_body_bytes = bytes;
+        }
+    }
+}
+
+/// The render server's config file (camelCase keys).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Config {
+    /// The shared keys (host, port, TLS, logs), read from the same file by [`crate::roles::prepare`].
+    #[serde(skip)]
+    pub server: ServerConfig,
+    /// Render endpoint path, without the leading slash.
+    pub endpoint: String,
+    pub require_gpu: bool,
+    pub depth_format: DepthFormat,
+    /// Color image background, 8-bit RGB; RenderEngineVtk's default is (204, 229, 255).
+    pub background: [u8; 3],
+    /// The headlight's colour (linear RGB, 0–1) and intensity; RenderEngineVtk's default is white, 1.
+    pub light_color: [f32; 3],
+    pub light_intensity: f32,
+    pub render_workers: usize,
+    pub render_queue_depth: usize,
+    pub max_body_bytes: usize,
+    pub max_image_dimension: u32,
+    pub max_triangles: usize,
+    pub max_textures: usize,
+    pub max_texture_pixels: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let look = Look::default();
+        Self {
+            server: ServerConfig::default(),
+            endpoint: "render".to_owned(),
+            require_gpu: false,
+            depth_format: DepthFormat::default(),
+            background: look.background,
+            light_color: look.light_color,
+            light_intensity: look.light_intensity,
+            render_workers: limits::RENDER_WORKERS,
+            render_queue_depth: limits::RENDER_QUEUE_DEPTH,
+            max_body_bytes: limits::MAX_BODY_BYTES,
+            max_image_dimension: limits::MAX_IMAGE_DIMENSION,
+            max_triangles: limits::MAX_TRIANGLES,
+            max_textures: limits::MAX_TEXTURES,
+            max_texture_pixels: limits::MAX_TEXTURE_PIXELS,
+        }
+    }
+}
+
+impl RoleConfig for Config {
+    fn server_mut(&mut self) -> &mut ServerConfig {
+        &mut self.server
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::config::config_key;
+    use crate::roles::render_server::form::FormLimits;
+    use crate::scene::LoadOptions;
+
+    /// The scene loader and the form check name their limits by their own structs' fields, which
+    /// must stay this config's keys.
+    #[test]
+    fn keys_named_in_messages_are_serde_keys() {
+        let keys = crate::core::config::serde_keys::<Config>();
+        for key in [
+            config_key!(Config, endpoint),
+            config_key!(Config, max_body_bytes),
+            config_key!(FormLimits, max_image_dimension),
+            config_key!(LoadOptions, max_triangles),
+            config_key!(LoadOptions, max_textures),
+            config_key!(LoadOptions, max_texture_pixels),
+        ] {
+            assert!(
+                keys.iter().any(|k| k == key),
+                "{key} is not a key of {keys:?}"
+            );
+        }
+    }
+}

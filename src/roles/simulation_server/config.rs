@@ -1,0 +1,365 @@
+//! The simulation server's command-line flags and config file: Webots' keys (doc §3.14), this
+//! project's additions, their defaults (the limits among them are in [`crate::core::limits`]), and
+//! how flags override the file.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::launch::LaunchStyle;
+use super::load::LoadFormula;
+use crate::core::config::{config_key, seconds, ServerConfig};
+use crate::core::limits;
+use crate::roles::{LoggingArgs, RoleConfig, ServerArgs};
+
+/// The role's name: its log directory and its start-up log line.
+pub const ROLE: &str = "simulation";
+
+/// The port the original listens on.
+pub const DEFAULT_PORT: u16 = 2000;
+
+/// Where `https://github.com/<user>/<repo>/…` start URLs are cloned from. Config key `gitBaseUrl`.
+pub const DEFAULT_GIT_BASE_URL: &str = "https://github.com";
+
+/// The Webots install used when neither `webotsHome` nor `WEBOTS_HOME` is set.
+pub const DEFAULT_WEBOTS_HOME: &str = "/usr/local/webots";
+
+/// Command-line flags of `gltf-cloud simulation-server`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Webots install directory; the template's `{webots}` is DIR/webots
+    /// [default: $WEBOTS_HOME or /usr/local/webots] [config key: webotsHome]
+    #[arg(long, value_name = "DIR")]
+    pub webots_home: Option<PathBuf>,
+    /// Directory of local projects for file:// URLs and init messages
+    /// [default: <webotsHome>/projects/samples/robotbenchmark] [config key: projectsDir]
+    #[arg(long, value_name = "DIR")]
+    pub projects_dir: Option<PathBuf>,
+    /// Directory for per-client instance directories
+    /// [default: $TMPDIR/gltf-cloud/simulation-<pid>-<n>/instances] [config key: instancesDir]
+    #[arg(long, value_name = "DIR")]
+    pub instances_dir: Option<PathBuf>,
+    /// Simulators run at once, on ports port+1 … port+N [default: 100] [config key: maxConnections]
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<u16>,
+    /// Host name put in the webots:ws(s)://HOST… URL clients connect to
+    /// [default: the host in the client's request] [config key: server]
+    #[arg(long, value_name = "HOST")]
+    pub public_host: Option<String>,
+}
+
+impl Args {
+    /// Puts the flags given on the command line over the config file's values.
+    pub(super) fn apply(&self, config: &mut Config, _logging: &LoggingArgs) {
+        if self.webots_home.is_some() {
+            config.webots_home.clone_from(&self.webots_home);
+        }
+        if self.projects_dir.is_some() {
+            config.projects_dir.clone_from(&self.projects_dir);
+        }
+        if self.instances_dir.is_some() {
+            config.instances_dir.clone_from(&self.instances_dir);
+        }
+        if let Some(n) = self.max_connections {
+            config.max_connections = n;
+        }
+        if self.public_host.is_some() {
+            config.public_host.clone_from(&self.public_host);
+        }
+    }
+}
+
+/// The role's config file: the Webots keys of doc §3.14 plus this server's own.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Config {
+    /// The shared keys (host, port, TLS, logs), read from the same file by [`crate::roles::prepare`].
+    #[serde(skip)]
+    pub server: ServerConfig,
+    /// See [`limits::MAX_SIMULATORS`].
+    pub max_connections: u16,
+    /// First port handed to a simulator; they get `firstSimulatorPort … firstSimulatorPort +
+    /// maxConnections − 1`. Unset means the original's range: this server's port + 1 onwards.
+    pub first_simulator_port: Option<u16>,
+    /// `wss:` in the `webots:` URL; unset means "when this server terminates TLS itself".
+    pub ssl: Option<bool>,
+    /// `host/port` instead of `host:port` in the `webots:` URL, for a TLS proxy that maps
+    /// `/<port>/` paths to local ports.
+    pub port_rewrite: bool,
+    /// The host name in `webots:` URLs (NEW key).
+    #[serde(rename = "server")]
+    pub public_host: Option<String>,
+    /// The V2021 key for the same; used when `server` is unset.
+    pub fully_qualified_domain_name: Option<String>,
+    pub webots_home: Option<PathBuf>,
+    pub projects_dir: Option<PathBuf>,
+    /// Accepted for V2019 configs; the robotbenchmark download it keyed is not implemented.
+    pub key_dir: Option<PathBuf>,
+    pub monitor_log_enabled: bool,
+    /// Accepted; logging goes to standard error unless `logDir` is set.
+    pub debug: bool,
+    /// Accepted for V2019/V2021 configs; Janus multimedia streaming is not supported.
+    pub multimedia_server: Option<String>,
+    /// See `multimediaServer`.
+    pub multimedia_stream: Option<String>,
+    /// Declares that the launch template isolates simulations (docker, firejail), which lets
+    /// repositories outside `allowedRepositories` run on shared idle time, as docker did.
+    pub docker: bool,
+    pub allowed_repositories: Option<Vec<String>>,
+    pub blocked_repositories: Vec<String>,
+    pub share_idle_time: f64,
+    /// URLs told about this server at start-up (webots.cloud's `setup.php`); off by default.
+    pub notify: Vec<String>,
+    /// See [`limits::SIMULATION_TIMEOUT_S`] and [`limits::MIN_SIMULATION_TIMEOUT_S`].
+    pub timeout: u64,
+    /// Accepted; docker images are not managed by this server.
+    pub persistant_docker_images: Vec<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// The simulator's argument vector with placeholders; see [`super::launch`].
+    pub launch_template: Option<Vec<String>>,
+    pub launch_style: LaunchStyle,
+    pub instances_dir: Option<PathBuf>,
+    pub git_base_url: String,
+    pub git_timeout_seconds: f64,
+    pub startup_timeout_seconds: f64,
+    pub stop_grace_seconds: f64,
+    pub load_formula: LoadFormula,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::default(),
+            max_connections: limits::MAX_SIMULATORS,
+            first_simulator_port: None,
+            ssl: None,
+            port_rewrite: false,
+            public_host: None,
+            fully_qualified_domain_name: None,
+            webots_home: None,
+            projects_dir: None,
+            key_dir: None,
+            monitor_log_enabled: true,
+            debug: false,
+            multimedia_server: None,
+            multimedia_stream: None,
+            docker: false,
+            allowed_repositories: None,
+            blocked_repositories: Vec::new(),
+            share_idle_time: limits::SHARE_IDLE_TIME,
+            notify: Vec::new(),
+            timeout: limits::SIMULATION_TIMEOUT_S,
+            persistant_docker_images: Vec::new(),
+            title: None,
+            description: None,
+            launch_template: None,
+            launch_style: LaunchStyle::New,
+            instances_dir: None,
+            git_base_url: DEFAULT_GIT_BASE_URL.to_owned(),
+            git_timeout_seconds: limits::GIT_TIMEOUT.as_secs_f64(),
+            startup_timeout_seconds: limits::SIMULATOR_STARTUP_TIMEOUT.as_secs_f64(),
+            stop_grace_seconds: limits::SIMULATOR_STOP_GRACE.as_secs_f64(),
+            load_formula: LoadFormula::New,
+        }
+    }
+}
+
+impl RoleConfig for Config {
+    fn server_mut(&mut self) -> &mut ServerConfig {
+        &mut self.server
+    }
+}
+
+impl Config {
+    /// The Webots install: `webotsHome`, else `$WEBOTS_HOME`, else [`DEFAULT_WEBOTS_HOME`].
+    pub fn webots_home(&self) -> PathBuf {
+        self.webots_home
+            .clone()
+            .or_else(|| std::env::var_os("WEBOTS_HOME").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_WEBOTS_HOME))
+    }
+
+    /// `projectsDir`, else the original's robotbenchmark default under the Webots install.
+    pub fn projects_dir(&self) -> PathBuf {
+        self.projects_dir.clone().unwrap_or_else(|| {
+            self.webots_home()
+                .join("projects")
+                .join("samples")
+                .join("robotbenchmark")
+        })
+    }
+
+    /// The simulation time limit, with the original's rule for values below
+    /// [`limits::MIN_SIMULATION_TIMEOUT_S`].
+    pub fn effective_timeout_s(&self) -> u64 {
+        if self.timeout < limits::MIN_SIMULATION_TIMEOUT_S {
+            limits::SIMULATION_TIMEOUT_S
+        } else {
+            self.timeout
+        }
+    }
+
+    /// The host in `webots:` URLs: `server`, else `fullyQualifiedDomainName`, else the host the
+    /// client connected to (its `Host` header, as V2019 did), else `localhost`.
+    pub fn public_host(&self, request_host: Option<&str>) -> String {
+        self.public_host
+            .clone()
+            .or_else(|| self.fully_qualified_domain_name.clone())
+            .or_else(|| request_host.and_then(host_without_port))
+            .unwrap_or_else(|| "localhost".to_owned())
+    }
+
+    /// Whether `webots:` URLs say `wss:`.
+    pub fn ssl(&self) -> bool {
+        self.ssl.unwrap_or(self.server.ssl_certificate.is_some())
+    }
+
+    /// The launch template, or the default for `launchStyle`.
+    pub fn launch_template(&self) -> Vec<String> {
+        self.launch_template
+            .clone()
+            .unwrap_or_else(|| self.launch_style.default_template())
+    }
+
+    /// See [`limits::SIMULATOR_STOP_GRACE`]; unusable values fall back to it.
+    pub fn stop_grace(&self) -> Duration {
+        seconds(self.stop_grace_seconds).unwrap_or(limits::SIMULATOR_STOP_GRACE)
+    }
+
+    /// See [`limits::SIMULATOR_STARTUP_TIMEOUT`]; unusable values fall back to it.
+    pub fn startup_timeout(&self) -> Duration {
+        seconds(self.startup_timeout_seconds).unwrap_or(limits::SIMULATOR_STARTUP_TIMEOUT)
+    }
+
+    /// See [`limits::GIT_TIMEOUT`]; unusable values fall back to it.
+    pub fn git_timeout(&self) -> Duration {
+        seconds(self.git_timeout_seconds).unwrap_or(limits::GIT_TIMEOUT)
+    }
+
+    /// Logs the keys that are read for compatibility but change nothing here.
+    pub(super) fn warn_unsupported(&self) {
+        if self.multimedia_server.is_some() || self.multimedia_stream.is_some() {
+            tracing::warn!(
+                "{}/{} are not supported and are ignored",
+                config_key!(Config, multimedia_server),
+                config_key!(Config, multimedia_stream)
+            );
+        }
+        if self.key_dir.is_some() {
+            tracing::warn!(
+                "{} is ignored: robotbenchmark project downloads are not supported",
+                config_key!(Config, key_dir)
+            );
+        }
+        if !self.persistant_docker_images.is_empty() {
+            tracing::warn!(
+                "{} is ignored: this server does not prune docker images",
+                config_key!(Config, persistant_docker_images)
+            );
+        }
+        if self.public_host.is_none() && self.fully_qualified_domain_name.is_none() {
+            tracing::warn!(
+                "no \"{}\" configured: clients are sent to the host they connected to",
+                config_key!(Config, public_host as "server")
+            );
+        }
+        if self.launch_template.as_ref().is_some_and(Vec::is_empty) {
+            tracing::error!(
+                "{} is empty: every start will fail",
+                config_key!(Config, launch_template)
+            );
+        }
+    }
+}
+
+/// The host part of a `Host` header (`name:port`, `[v6]:port`), if it looks like a host name or
+/// address: it is echoed into the `webots:` URL, so nothing else may pass.
+fn host_without_port(header: &str) -> Option<String> {
+    let host = match header.strip_prefix('[') {
+        Some(rest) => format!("[{}]", rest.split(']').next()?),
+        None => header.split(':').next()?.to_owned(),
+    };
+    let valid = !host.is_empty()
+        && host.len() <= 255
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    valid.then_some(host)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn shipped_config_has_only_known_keys() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/simulation/default.json");
+        let loaded = crate::core::config::load_with_server::<Config>(Some(&path)).unwrap();
+        assert!(loaded.unknown_keys.is_empty(), "{:?}", loaded.unknown_keys);
+        let (config, _) = loaded.value;
+        assert_eq!(config.public_host(Some("sim:2000")), "localhost");
+        assert!(!config.ssl());
+    }
+
+    #[test]
+    fn original_webots_keys_are_accepted() {
+        // The NEW shipped local.json plus V2019/V2021 keys.
+        let text = r#"{"server":"localhost","ssl":false,"portRewrite":false,"debug":true,
+            "webotsHome":"/usr/local/webots","allowedRepositories":["https://github.com/cyberbotics"],
+            "keyDir":"key","multimediaServer":"m","multimediaStream":"s","fullyQualifiedDomainName":"f",
+            "docker":false,"shareIdleTime":50,"notify":[],"timeout":100,"persistantDockerImages":[],
+            "title":"t","description":"d","monitorLogEnabled":true,"maxConnections":100}"#;
+        let own: crate::core::config::Loaded<Config> =
+            crate::core::config::parse(text, std::path::Path::new("local.json")).unwrap();
+        assert!(own.unknown_keys.is_empty(), "{:?}", own.unknown_keys);
+        // Below 360 s the original falls back to 7200 s.
+        assert_eq!(
+            own.value.effective_timeout_s(),
+            limits::SIMULATION_TIMEOUT_S
+        );
+    }
+
+    #[test]
+    fn public_host_falls_back_to_the_v2021_key() {
+        let config = Config {
+            fully_qualified_domain_name: Some("sim.example.org".into()),
+            ..Config::default()
+        };
+        assert_eq!(config.public_host(None), "sim.example.org");
+        let unset = Config::default();
+        assert_eq!(
+            unset.public_host(Some("sim2.example.org:2000")),
+            "sim2.example.org"
+        );
+        assert_eq!(unset.public_host(Some("[::1]:2000")), "[::1]");
+        assert_eq!(unset.public_host(Some("evil\"><x")), "localhost");
+        assert_eq!(unset.public_host(None), "localhost");
+        assert_eq!(Config::default().effective_timeout_s(), 7200);
+    }
+
+    #[test]
+    fn keys_named_in_messages_are_serde_keys() {
+        let keys = crate::core::config::serde_keys::<Config>();
+        for key in [
+            config_key!(Config, multimedia_server),
+            config_key!(Config, multimedia_stream),
+            config_key!(Config, key_dir),
+            config_key!(Config, persistant_docker_images),
+            config_key!(Config, public_host as "server"),
+            config_key!(Config, launch_template),
+            config_key!(Config, projects_dir),
+            config_key!(Config, allowed_repositories),
+        ] {
+            assert!(
+                keys.iter().any(|k| k == key),
+                "{key} is not a key of {keys:?}"
+            );
+        }
+    }
+}
