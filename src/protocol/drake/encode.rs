@@ -36,6 +36,17 @@ pub fn png_rgb8(width: u32, height: u32, rgb: &[u8], deflate: Deflate) -> Vec<u8
     )
 }
 
+/// A label image as RGBA8 PNG with alpha 255: what drake-blender answers, and what Drake reads
+/// (it loads label PNGs into RGBA and uses the colour channels). `rgb` holds `width·height·3`
+/// bytes, top row first.
+pub fn png_label(width: u32, height: u32, rgb: &[u8], deflate: Deflate) -> Vec<u8> {
+    let rgba: Vec<u8> = rgb
+        .chunks_exact(3)
+        .flat_map(|p| [p[0], p[1], p[2], 255])
+        .collect();
+    png_rgba8(width, height, &rgba, deflate)
+}
+
 /// 16-bit grayscale PNG (depth in millimetres, see [`super::image::metres_to_millimetres`]).
 pub fn png_gray16(width: u32, height: u32, values: &[u16], deflate: Deflate) -> Vec<u8> {
     // PNG stores 16-bit samples big-endian.

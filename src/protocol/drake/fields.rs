@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use super::image::{DepthRange, ImageType};
-use crate::core::quote::quote;
 use super::intrinsics::{self, CameraError};
+use crate::core::quote::quote;
 use crate::scene::camera::Intrinsics;
 
 pub const CENTER_X: &str = "center_x";

@@ -48,6 +48,9 @@ pub struct Args {
     /// Largest request body in bytes [default: 536870912 (512 MiB)] [config key: maxBodyBytes]
     #[arg(long)]
     pub max_body_bytes: Option<usize>,
+    /// Bytes the scene cache may hold, CPU and GPU together; 0 disables it [default: a quarter of physical memory] [config key: cacheBytes]
+    #[arg(long)]
+    pub cache_bytes: Option<u64>,
 }
 
 impl Args {
@@ -68,6 +71,9 @@ impl Args {
         }
         if let Some(bytes) = self.max_body_bytes {
             config.max_body_bytes = bytes;
+        }
+        if let Some(bytes) = self.cache_bytes {
+            config.cache_bytes = Some(bytes);
         }
     }
 }
@@ -95,6 +101,25 @@ pub struct Config {
     pub max_triangles: usize,
     pub max_textures: usize,
     pub max_texture_pixels: u64,
+    /// The scene cache's budget in bytes (CPU and GPU); `None`: [`default_cache_bytes`].
+    pub cache_bytes: Option<u64>,
+}
+
+impl Config {
+    /// The scene cache's budget: the configured one, or a fraction of this machine's memory.
+    pub fn cache_bytes(&self) -> u64 {
+        self.cache_bytes.unwrap_or_else(default_cache_bytes)
+    }
+}
+
+/// [`limits::CACHE_MEMORY_FRACTION`] of physical memory.
+pub fn default_cache_bytes() -> u64 {
+    let mut system = sysinfo::System::new();
+    system.refresh_memory();
+    match system.total_memory() {
+        0 => limits::CACHE_BYTES_FALLBACK,
+        total => (total as f64 * limits::CACHE_MEMORY_FRACTION) as u64,
+    }
 }
 
 impl Default for Config {
@@ -115,6 +140,7 @@ impl Default for Config {
             max_triangles: limits::MAX_TRIANGLES,
             max_textures: limits::MAX_TEXTURES,
             max_texture_pixels: limits::MAX_TEXTURE_PIXELS,
+            cache_bytes: None,
         }
     }
 }
@@ -140,6 +166,7 @@ mod tests {
         for key in [
             config_key!(Config, endpoint),
             config_key!(Config, max_body_bytes),
+            config_key!(Config, cache_bytes),
             config_key!(FormLimits, max_image_dimension),
             config_key!(LoadOptions, max_triangles),
             config_key!(LoadOptions, max_textures),

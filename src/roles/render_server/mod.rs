@@ -31,7 +31,7 @@ use crate::protocol::drake::image::{metres_to_millimetres, ImageType};
 use crate::render::{Gpu, GpuOptions, Image, Look};
 use crate::roles::LoggingArgs;
 use crate::scene::camera::Intrinsics;
-use crate::scene::{self, LoadOptions};
+use crate::scene::{self, LoadOptions, SceneCache};
 
 pub use config::{Args, Config, DepthFormat, DEFAULT_PORT, ROLE};
 use error::ApiError;
@@ -88,8 +88,11 @@ pub async fn run(
         config.render_queue_depth,
     )?);
 
+    let cache_bytes = config.cache_bytes();
+    tracing::info!(cache_bytes, "scene cache");
     let metrics = Arc::new(Metrics::default());
     let state = Arc::new(AppState {
+        cache: Arc::new(SceneCache::new(cache_bytes)),
         config: config.clone(),
         gpu,
         pool: Arc::clone(&pool),
@@ -121,6 +124,8 @@ pub async fn run(
 
 struct AppState {
     config: Config,
+    /// Meshes and textures (with their GPU copies) across requests and clients.
+    cache: Arc<SceneCache>,
     gpu: Arc<Gpu>,
     pool: Arc<RenderPool>,
     metrics: Arc<Metrics>,
@@ -151,6 +156,51 @@ fn register_metrics(state: &Arc<AppState>) {
             );
         }
     });
+    let cache = Arc::downgrade(&state.cache);
+    state.metrics.add_collector(move |metrics| {
+        let Some(cache) = cache.upgrade() else {
+            return;
+        };
+        let stats = cache.stats();
+        metrics.counter_set(
+            "render_cache_hits_total",
+            "Meshes and textures the scene cache already held.",
+            &[],
+            stats.hits as f64,
+        );
+        metrics.counter_set(
+            "render_cache_misses_total",
+            "Meshes and textures decoded because the scene cache did not hold them.",
+            &[],
+            stats.misses as f64,
+        );
+        metrics.counter_set(
+            "render_cache_evictions_total",
+            "Entries dropped from the scene cache to stay within cacheBytes.",
+            &[],
+            stats.evictions as f64,
+        );
+        for (memory, bytes) in [("cpu", stats.cpu_bytes), ("gpu", stats.gpu_bytes)] {
+            metrics.gauge_set(
+                "render_cache_bytes",
+                "Bytes the scene cache holds, by where they live (gpu: buffers and textures).",
+                &[("memory", memory)],
+                bytes as f64,
+            );
+        }
+        metrics.gauge_set(
+            "render_cache_limit_bytes",
+            "The scene cache's budget (config key cacheBytes).",
+            &[],
+            stats.limit_bytes as f64,
+        );
+        metrics.gauge_set(
+            "render_cache_entries",
+            "Meshes and textures in the scene cache.",
+            &[],
+            stats.entries as f64,
+        );
+    });
 }
 
 async fn status_page(State(state): State<Arc<AppState>>) -> Html<String> {
@@ -159,6 +209,7 @@ async fn status_page(State(state): State<Arc<AppState>>) -> Html<String> {
         state.started.elapsed(),
         &state.stats,
         state.pool.in_flight(),
+        &state.cache.stats(),
         &state.config.endpoint,
     ))
 }
@@ -248,9 +299,11 @@ async fn render_inner(
     };
     let read_ms = reading.elapsed().as_secs_f64() * 1e3;
     let loading = Instant::now();
-    let (scene, intrinsics) = tokio::task::spawn_blocking(move || prepare(request, &options))
-        .await
-        .map_err(|e| ApiError::Internal(format!("scene loading stopped: {e}")))??;
+    let cache = Arc::clone(&state.cache);
+    let (scene, intrinsics) =
+        tokio::task::spawn_blocking(move || prepare(request, &options, &cache))
+            .await
+            .map_err(|e| ApiError::Internal(format!("scene loading stopped: {e}")))??;
     let load_ms = loading.elapsed().as_secs_f64() * 1e3;
     let triangles: usize = (scene.instances.iter())
         .map(|instance| scene.meshes[instance.mesh].indices.len() / 3)
@@ -301,8 +354,9 @@ async fn render_inner(
 fn prepare(
     request: RenderRequest,
     options: &LoadOptions,
+    cache: &SceneCache,
 ) -> Result<(scene::Scene, Intrinsics), ApiError> {
-    let scene = scene::load(&request.scene, options)?;
+    let scene = scene::load_cached(&request.scene, options, Some(cache))?;
     let mut intrinsics = request.intrinsics;
     if intrinsics.near == 0.0 {
         intrinsics.near = scene.camera.map_or(0.0, |camera| camera.znear);
@@ -327,7 +381,7 @@ fn encode_image(image: &Image, depth_format: DepthFormat) -> (Vec<u8>, &'static 
             "image/png",
         ),
         Image::Label { width, height, rgb } => (
-            encode::png_rgb8(*width, *height, rgb, Deflate::Fast),
+            encode::png_label(*width, *height, rgb, Deflate::Fast),
             "image/png",
         ),
         Image::Depth {

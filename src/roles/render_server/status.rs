@@ -1,5 +1,5 @@
-//! `GET /`: a small HTML status page for people (adapter, uptime, requests by type, recent render
-//! times, queue). Self-contained: no scripts, no external stylesheets.
+//! `GET /`: a small HTML status page for people (adapter, uptime, requests by type, the scene
+//! cache, recent render times, queue). Self-contained: no scripts, no external stylesheets.
 
 use std::collections::VecDeque;
 use std::fmt::Write;
@@ -10,6 +10,7 @@ use crate::core::html::escape;
 use crate::core::sync::lock;
 use crate::protocol::drake::image::ImageType;
 use crate::render::AdapterSummary;
+use crate::scene::CacheStats;
 
 /// Recent renders kept for the page.
 const RECENT: usize = 20;
@@ -48,6 +49,7 @@ pub fn page(
     uptime: Duration,
     stats: &Stats,
     in_flight: usize,
+    cache: &CacheStats,
     endpoint: &str,
 ) -> String {
     let inner = lock(&stats.inner);
@@ -77,6 +79,9 @@ pub fn page(
 <tr><th>device type</th><td>{device_type}</td></tr><tr><th>driver</th><td>{driver}</td></tr></table>\
 <h2>Requests</h2><table><tr><th>color</th><td>{color}</td></tr><tr><th>depth</th><td>{depth}</td></tr>\
 <tr><th>label</th><td>{label}</td></tr><tr><th>in flight (queued or rendering)</th><td>{in_flight}</td></tr></table>\
+<h2>Scene cache</h2><table><tr><th>entries</th><td>{entries}</td></tr>\
+<tr><th>bytes (CPU + GPU / limit)</th><td>{cpu_mib:.1} + {gpu_mib:.1} / {limit_mib:.1} MiB</td></tr>\
+<tr><th>hits / misses</th><td>{hits} / {misses}</td></tr><tr><th>evictions</th><td>{evictions}</td></tr></table>\
 <h2>Recent renders</h2><table><tr><th>type</th><th>ms</th></tr>{recent}</table>\
 <p><a href=\"/metrics\">metrics</a> · <a href=\"/healthz\">health</a></p></body></html>",
         endpoint = escape(endpoint),
@@ -89,7 +94,18 @@ pub fn page(
         color = inner.color,
         depth = inner.depth,
         label = inner.label,
+        entries = cache.entries,
+        cpu_mib = mib(cache.cpu_bytes),
+        gpu_mib = mib(cache.gpu_bytes),
+        limit_mib = mib(cache.limit_bytes),
+        hits = cache.hits,
+        misses = cache.misses,
+        evictions = cache.evictions,
     )
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
 }
 
 fn format_uptime(uptime: Duration) -> String {

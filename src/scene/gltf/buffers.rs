@@ -11,8 +11,8 @@ use base64::Engine as _;
 
 use super::json;
 use super::SceneError;
-use crate::scene::cache::{ContentKey, KeyHasher};
 use crate::core::quote::quote;
+use crate::scene::cache::{ContentKey, KeyHasher};
 
 /// Standard base64, indifferent to missing `=` padding: some exporters drop it.
 const BASE64: GeneralPurpose = GeneralPurpose::new(
