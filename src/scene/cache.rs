@@ -145,11 +145,23 @@ impl Cached {
         }
     }
 
+    /// What is uploaded so far.
     fn gpu_bytes(&self) -> u64 {
         match self {
             Self::Mesh(mesh) => mesh.gpu.bytes(),
             Self::Texture(texture) => texture.gpu.bytes(),
         }
+    }
+
+    /// What the entry counts against the budget: its CPU bytes and the GPU copy it will get
+    /// (interleaved vertices and 32-bit indices; RGBA8 texels), counted when it is inserted so
+    /// the budget holds whether or not the upload has happened yet.
+    fn budget_bytes(&self) -> u64 {
+        self.cpu_bytes()
+            + match self {
+                Self::Mesh(mesh) => mesh.gpu_bytes(),
+                Self::Texture(texture) => texture.rgba.len() as u64,
+            }
     }
 }
 
@@ -181,6 +193,8 @@ struct Inner {
     order: BTreeMap<u64, ContentKey>,
     clock: u64,
     cpu_bytes: u64,
+    /// Sum of the entries' [`Cached::budget_bytes`].
+    budget_bytes: u64,
 }
 
 impl Inner {
@@ -194,7 +208,7 @@ impl Inner {
         Some(value.clone())
     }
 
-    /// GPU bytes are attached after insertion, by the renderer: summed when needed.
+    /// GPU bytes are attached after insertion, by the renderer: summed when asked for.
     fn gpu_bytes(&self) -> u64 {
         self.entries
             .values()
@@ -229,7 +243,7 @@ impl SceneCache {
     /// Keeps `value` under `key`, evicting the least recently used entries until CPU and GPU
     /// bytes fit the limit. A value larger than the whole limit is not kept.
     pub fn insert(&self, key: ContentKey, value: Cached) {
-        let size = value.cpu_bytes();
+        let size = value.budget_bytes();
         if size > self.limit_bytes {
             return;
         }
@@ -237,21 +251,21 @@ impl SceneCache {
         if inner.touch(&key).is_some() {
             return; // another request loaded the same content meanwhile
         }
-        let mut total = inner.cpu_bytes + inner.gpu_bytes();
-        while total + size > self.limit_bytes {
+        while inner.budget_bytes + size > self.limit_bytes {
             let Some((_, oldest)) = inner.order.pop_first() else {
                 break;
             };
             if let Some((evicted, _)) = inner.entries.remove(&oldest) {
                 inner.cpu_bytes -= evicted.cpu_bytes();
-                total -= evicted.cpu_bytes() + evicted.gpu_bytes();
+                inner.budget_bytes -= evicted.budget_bytes();
                 self.evictions.fetch_add(1, Ordering::Relaxed);
             }
         }
         let clock = inner.clock;
         inner.order.insert(clock, key);
+        inner.cpu_bytes += value.cpu_bytes();
+        inner.budget_bytes += size;
         inner.entries.insert(key, (value, clock));
-        inner.cpu_bytes += size;
     }
 
     pub fn stats(&self) -> CacheStats {
@@ -286,9 +300,10 @@ mod tests {
         hasher.finish()
     }
 
+    /// A texture of `bytes` counts twice that: its pixels and their GPU copy.
     #[test]
     fn least_recently_used_entries_go_first_and_are_counted() {
-        let cache = SceneCache::new(100);
+        let cache = SceneCache::new(200);
         cache.insert(key(1), texture(40));
         cache.insert(key(2), texture(40));
         assert!(cache.get(&key(1)).is_some()); // 2 is now the oldest
@@ -301,14 +316,14 @@ mod tests {
     }
 
     #[test]
-    fn attached_gpu_bytes_count_against_the_limit() {
+    fn gpu_bytes_count_against_the_limit_before_and_after_the_upload() {
         let cache = SceneCache::new(100);
-        cache.insert(key(1), texture(40));
+        cache.insert(key(1), texture(40)); // 80 of 100
         if let Some(Cached::Texture(texture)) = cache.get(&key(1)) {
             texture.gpu.get_or_upload(|| ((), 40));
         }
         assert_eq!(cache.stats().gpu_bytes, 40);
-        cache.insert(key(2), texture(40)); // 40 + 40 + 40 > 100
+        cache.insert(key(2), texture(40)); // 80 + 80 > 100
         assert!(cache.get(&key(1)).is_none());
         assert_eq!(cache.stats().evictions, 1);
     }

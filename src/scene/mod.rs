@@ -132,6 +132,12 @@ impl Mesh {
         }
     }
 
+    /// Bytes of its GPU copy: interleaved vertices (position, normal, texture coordinate) and
+    /// 32-bit indices.
+    pub fn gpu_bytes(&self) -> u64 {
+        (self.positions.len() * 32 + self.indices.len() * 4) as u64
+    }
+
     /// Bytes held on the CPU, as the cache counts them.
     pub fn cpu_bytes(&self) -> u64 {
         let vertex = std::mem::size_of::<[f32; 3]>() * 2

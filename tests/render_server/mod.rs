@@ -2,6 +2,8 @@
 //! path's status and message, each configured limit, the full queue's 503, the status page and the
 //! render metrics. Requests are built with the client's Drake-exact form builder.
 
+mod cache; // the scene cache, concurrency and peer-exact answers
+
 use crate::common;
 
 use std::time::Duration;
