@@ -251,10 +251,6 @@ mod tests {
                 "min_depth (9) must be less than max_depth",
             ),
             (
-                Box::new(|f| drop(f.fields.insert("scene_sha256".into(), "ab".into()))),
-                "scene_sha256",
-            ),
-            (
                 Box::new(|f| drop(f.fields.insert("scene_sha256".into(), "0".repeat(64)))),
                 "does not match",
             ),
@@ -273,6 +269,14 @@ mod tests {
                 "{message:?} should contain {expected:?}"
             );
         }
+    }
+
+    /// drake-blender's tests send a placeholder hash; only a well-formed one is checked.
+    #[test]
+    fn a_malformed_sha_is_ignored() {
+        let mut form = drake_form("depth");
+        form.fields.insert("scene_sha256".into(), "ab".into());
+        assert!(form.into_request(LIMITS).is_ok());
     }
 
     #[test]
