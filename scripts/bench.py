@@ -225,6 +225,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds of the three engines")
     parser.add_argument("--camera", default="default-640x480", choices=list(CAMERAS))
     parser.add_argument("--frames", type=int, default=200, help="requests per image type in the throughput test")
+    parser.add_argument("--workers", default="1,2,4", help="renderWorkers values the throughput test compares")
     parser.add_argument("--skip-large", action="store_true", help="skip the large-scene test")
     args = parser.parse_args()
     binary = Path(args.binary)
@@ -239,13 +240,19 @@ def main() -> None:
         idle_rss = memory_mib(server.process.pid, "VmRSS")
         rounds, calls = server_added(args, stub_url, server)
         peak_rss = memory_mib(server.process.pid, "VmHWM")
-        throughput = {
-            t: client_bench(binary, server.url, REPO / "examples" / t / "tabletop.gltf", t, args.frames, 4)
-            for t in IMAGE_TYPES
-        }
     finally:
         server.stop()
         stub.terminate()
+    throughput = {}
+    for workers in args.workers.split(","):
+        server = Server(binary, "--render-workers", workers)
+        try:
+            for t in IMAGE_TYPES:
+                scene = REPO / "examples" / t / "tabletop.gltf"
+                client_bench(binary, server.url, scene, t, 8, 4)  # warm-up
+                throughput[(workers, t)] = client_bench(binary, server.url, scene, t, args.frames, 4)
+        finally:
+            server.stop()
 
     print(f"\nmake bench: {len(SCENES)} conformance scenes at {args.camera} + a 9-geometry scene x 3 cameras "
           f"= {calls} calls per engine and image type per round, {args.rounds} interleaved rounds; server {binary}")
@@ -258,10 +265,13 @@ def main() -> None:
         print(f"{image_type:6} " + " ".join(f"{m:7.0f} [{lo:.0f}-{hi:.0f}]".rjust(18) for m, lo, hi in cells)
               + f"{added[0]:10.2f} [{added[1]:.2f}-{added[2]:.2f}]".rjust(23))
     print(f"server RSS: idle {idle_rss:.0f} MiB, peak {peak_rss:.0f} MiB")
-    print("\nthroughput (client bench mode, examples/<type>/tabletop.gltf 640x480, concurrency 4):")
-    for image_type, report in throughput.items():
-        print(f"  {image_type:6} {report['imagesPerSecond']:7.1f} images/s  p50 {report['latencyMs']['p50']:.1f} ms  "
-              f"errors {report['errors']}")
+    print(f"\nthroughput (client bench mode, examples/<type>/tabletop.gltf 640x480, {args.frames} requests, "
+          "concurrency 4), images/s [p50 ms]:")
+    print(f"{'workers':8}" + "".join(f"{t:>18}" for t in IMAGE_TYPES))
+    for workers in args.workers.split(","):
+        cells = [throughput[(workers, t)] for t in IMAGE_TYPES]
+        print(f"{workers:8}" + "".join(f"{r['imagesPerSecond']:9.1f} [{r['latencyMs']['p50']:4.0f}]".rjust(18) for r in cells)
+              + ("" if all(r["errors"] == 0 for r in cells) else "  (errors!)"))
 
     if args.skip_large:
         return
