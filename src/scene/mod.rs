@@ -1,8 +1,8 @@
 //! The CPU scene model the renderer draws, and the loader that builds it from the glTF Drake sends.
 //!
 //! Nothing here touches the GPU or the network: a [`Scene`] is plain data that a renderer, a test or
-//! a CPU ray tracer can consume. [`cache`] keeps what loading produced across requests. Conventions (axes, the camera's −Z, the projection) live in
-//! [`camera`], and nowhere else.
+//! a CPU ray tracer can consume. [`cache`] keeps what loading produced across requests. Conventions
+//! (axes, the camera's −Z, the projection) live in [`camera`], and nowhere else.
 
 pub mod cache;
 pub mod camera;
