@@ -54,6 +54,10 @@ pub const MAX_TEXTURE_PIXELS: u64 = 256 * 1024 * 1024;
 /// Config key: `renderQueueDepth`.
 pub const RENDER_QUEUE_DEPTH: usize = 32;
 
+/// Seconds a render client is told to wait (`Retry-After`) when the queue is full or the server is
+/// stopping: about one software render of a large scene.
+pub const RENDER_RETRY_AFTER_S: u32 = 1;
+
 /// Render worker threads sharing the one GPU device. Config key: `renderWorkers`. One is right for
 /// a software adapter on two cores (lavapipe already rasterises on all cores).
 pub const RENDER_WORKERS: usize = 1;
@@ -98,6 +102,11 @@ pub const SIMULATOR_OUTPUT_DRAIN: Duration = Duration::from_millis(500);
 /// Longest one `git` step (clone, sparse checkout, checkout) may take. Config key:
 /// `gitTimeoutSeconds`.
 pub const GIT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Limit for one docker call in compose mode (`compose down`, the start-up listing of leftovers).
+/// Config key: `composeDownTimeoutSeconds`. Removing a project's containers, network and volumes
+/// takes a few seconds on a healthy daemon.
+pub const COMPOSE_DOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Interval between machine load samples: the original's `SNAPSHOT_REFRESH`.
 pub const LOAD_SAMPLE_PERIOD: Duration = Duration::from_secs(1);

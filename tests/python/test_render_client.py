@@ -75,7 +75,7 @@ class Capture(BaseHTTPRequestHandler):
 def serve_captures(directory, ports):
     Capture.directory = directory
     server = ThreadingHTTPServer(("127.0.0.1", 0), Capture)
-    ports.put(server.server_address[1])
+    ports.put((str(directory), server.server_address[1]))
     server.serve_forever()
 
 
@@ -154,7 +154,9 @@ def test_requests_match_pydrake_byte_for_byte(tmp_path):
                for d in (drake_dir, our_dir)]
     for server in servers:
         server.start()
-    drake_url, our_url = (f"http://127.0.0.1:{ports.get(timeout=30)}" for _ in servers)
+    # The servers start in either order: each names its directory beside its port.
+    port_of = dict(ports.get(timeout=30) for _ in servers)
+    drake_url, our_url = (f"http://127.0.0.1:{port_of[str(d)]}" for d in (drake_dir, our_dir))
     position, target, up = [0.8, 0.3, 0.5], [0.0, 0.0, 0.1], [0.0, 0.0, 1.0]
     try:
         render_with_drake(drake_url, look_at(position, target, up))

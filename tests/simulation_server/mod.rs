@@ -9,6 +9,8 @@
 use crate::common;
 use crate::common::alive;
 
+mod compose; // "docker": "compose" with a recording fake docker
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -461,7 +463,7 @@ async fn repository_rules_refuse_with_the_original_texts() {
     server.stop().await;
 
     let server = start(&[], |c| {
-        c.docker = true;
+        c.docker = simulation_server::compose::DockerMode::Template;
         c.blocked_repositories = vec!["https://github.com/evil".to_owned()];
     })
     .await;
@@ -476,7 +478,7 @@ async fn repository_rules_refuse_with_the_original_texts() {
     server.stop().await;
 
     let server = start(&[], |c| {
-        c.docker = true;
+        c.docker = simulation_server::compose::DockerMode::Template;
         c.share_idle_time = 0.0;
     })
     .await;

@@ -202,18 +202,9 @@ fn decode_rgba_png(
         _ => Ok(()),
     }?;
     check_size(width, height)?;
-    let mut buffer = vec![
-        0;
-        reader
-            .output_buffer_size()
-            .ok_or_else(|| corrupt(file, "image too large"))?
-    ];
-    let frame = reader
-        .next_frame(&mut buffer)
-        .map_err(|e| corrupt(file, e))?;
-    let pixels = &buffer[..frame.buffer_size()];
-    let rgba = match frame.color_type {
-        png::ColorType::Rgba => pixels.to_vec(),
+    let (pixels, layout) = read_frame(&mut reader, file)?;
+    let rgba = match layout {
+        png::ColorType::Rgba => pixels,
         png::ColorType::Rgb => pixels
             .chunks_exact(3)
             .flat_map(|p| [p[0], p[1], p[2], u8::MAX])
@@ -225,6 +216,23 @@ fn decode_rgba_png(
         height,
         rgba,
     })
+}
+
+/// The first frame's pixel bytes, once the caller has checked the header, with their layout
+/// after the decoder's transformations.
+fn read_frame(
+    reader: &mut png::Reader<Cursor<&[u8]>>,
+    file: &str,
+) -> Result<(Vec<u8>, png::ColorType), DecodeError> {
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| corrupt(file, "image too large"))?;
+    let mut buffer = vec![0; size];
+    let frame = reader
+        .next_frame(&mut buffer)
+        .map_err(|e| corrupt(file, e))?;
+    buffer.truncate(frame.buffer_size());
+    Ok((buffer, frame.color_type))
 }
 
 /// Drake's colour → label rule, pixel by pixel; alpha is ignored.
@@ -254,16 +262,8 @@ fn decode_depth_png(
         return Err(DecodeError::DepthPixelType);
     }
     check_size(width, height)?;
-    let mut buffer = vec![
-        0;
-        reader
-            .output_buffer_size()
-            .ok_or_else(|| corrupt(file, "image too large"))?
-    ];
-    let frame = reader
-        .next_frame(&mut buffer)
-        .map_err(|e| corrupt(file, e))?;
-    let metres = buffer[..frame.buffer_size()]
+    let (pixels, _) = read_frame(&mut reader, file)?;
+    let metres = pixels
         .chunks_exact(2)
         .map(|b| millimetres_to_metres(u16::from_be_bytes([b[0], b[1]])))
         .collect();

@@ -8,8 +8,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::pool::Refused;
-use super::RETRY_AFTER_S;
 use crate::core::config::config_key;
+use crate::core::limits;
 use crate::protocol::drake::error_body;
 use crate::protocol::drake::fields::FieldError;
 use crate::render::RenderError;
@@ -77,7 +77,10 @@ impl IntoResponse for ApiError {
             HeaderValue::from_static("application/json"),
         );
         if let Self::Busy(_) = self {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(limits::RENDER_RETRY_AFTER_S),
+            );
         }
         response
     }

@@ -39,9 +39,6 @@ use form::{FormLimits, RenderRequest};
 use pool::{Job, RenderPool};
 use status::Stats;
 
-/// Seconds a client is told to wait when the queue is full: about one software render of a large scene.
-const RETRY_AFTER_S: u32 = 1;
-
 /// Entry point of the subcommand: config, logging, GPU, bind, serve until SIGINT/SIGTERM.
 ///
 /// # Errors

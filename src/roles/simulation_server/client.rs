@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::compose::{self, DockerMode};
 use super::launch::{self, LaunchValues};
 use super::project::{self, AccessRules, GitSettings, GithubWorld, Project, SetupError};
 use super::state::{AppState, PortLease, SessionInfo, SimulationState};
@@ -81,6 +82,7 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, peer: SocketAddr, pu
         simulator: None,
         port: None,
         public_host,
+        compose: None,
     };
     async move {
         tracing::info!("client connected");
@@ -99,6 +101,8 @@ struct Session {
     simulator: Option<ProcessGroup>,
     port: Option<PortLease>,
     public_host: String,
+    /// compose mode: the project to take down when the session ends.
+    compose: Option<compose::ComposeProject>,
 }
 
 impl Session {
@@ -124,6 +128,7 @@ impl Session {
                 port: port_number,
                 state: SimulationState::Starting,
                 since: SystemTime::now(),
+                containers: Vec::new(),
             },
         );
         let instance = match create_instance_dir(&self.state.instances_root, self.id).await {
@@ -218,11 +223,34 @@ impl Session {
             },
         );
         tracing::info!(?argv, "launching simulator");
-        let spec = CommandSpec {
+        let mut spec = CommandSpec {
             argv,
             cwd: Some(instance.to_owned()),
             env: Vec::new(),
         };
+        // compose hook: a compose project per client replaces the launch template.
+        if config.docker == DockerMode::Compose {
+            let launch = compose::Launch {
+                session: self.id,
+                port,
+                mode,
+                project: &project.dir,
+                world: &project.world,
+            };
+            let server_id = config.compose_server_id.as_deref().unwrap_or_default();
+            let written = match compose::write_project(config, server_id, launch).await {
+                Ok(written) => written,
+                Err(e) => return End::Failed(e.to_string()),
+            };
+            for frame in &written.frames {
+                if self.socket.send(text(frame.clone())).await.is_err() {
+                    return End::ClientLeft;
+                }
+            }
+            spec = written.up_command(config);
+            tracing::info!(project = %written.name, env = ?written.env, argv = ?spec.argv, "launching compose project");
+            self.compose = Some(written);
+        }
         let (simulator, mut lines) = match ProcessGroup::spawn(&spec) {
             Ok(started) => started,
             Err(e) => {
@@ -275,6 +303,29 @@ impl Session {
                     };
                     tracing::info!(target: "simulator", %line);
                     tail.push(&line);
+                    // compose hook: compose's own lines are progress; the Webots service's lines
+                    // lose their prefix and are then handled as a bare Webots's.
+                    let line = match &self.compose {
+                        None => line,
+                        Some(compose) => {
+                            let seen = compose.watcher.see(&line, ready);
+                            for container in &seen.containers {
+                                self.state.sessions.add_container(self.id, container);
+                            }
+                            if let Some(frame) = seen.loading {
+                                if self.socket.send(text(frame)).await.is_err() {
+                                    return End::ClientLeft;
+                                }
+                            }
+                            if let Some(reason) = seen.error {
+                                return End::Failed(reason);
+                            }
+                            match seen.webots {
+                                Some(webots) => webots.to_owned(),
+                                None => continue,
+                            }
+                        }
+                    };
                     let frame = if ready {
                         follow(&self.state, self.id, &line)
                     } else if style.is_ready_line(&line) {
@@ -299,6 +350,13 @@ impl Session {
                     // Stop the rest of the group so the pipes close, then read what is left.
                     simulator.stop(config.stop_grace()).await;
                     drain(&mut lines, &mut tail).await;
+                    // compose hook: a missing image may show only in the last lines read.
+                    let missing_image = self.compose.as_ref().filter(|_| !ready).and_then(|compose| {
+                        tail.0.iter().find_map(|line| compose.watcher.see(line, false).error)
+                    });
+                    if let Some(reason) = missing_image {
+                        return End::Failed(reason);
+                    }
                     let when = if ready { "" } else { " before it was ready" };
                     tracing::warn!(%status, ready, "simulator exited");
                     return End::Failed(format!("the simulator exited{when} ({status}){}", tail.quote()));
@@ -335,6 +393,10 @@ impl Session {
                 let _ = self.socket.send(Message::Close(None)).await;
             }
             End::ClientLeft => tracing::info!("client left"),
+        }
+        // compose hook: the containers first, which the `compose up` client never removes.
+        if let Some(compose) = self.compose.take() {
+            compose::cleanup::down(&self.state.config, &compose.name).await;
         }
         if let Some(mut simulator) = self.simulator.take() {
             let stopped = simulator.stop(self.state.config.stop_grace()).await;
@@ -412,7 +474,7 @@ async fn prepare_project(
             AccessRules {
                 allowed: config.allowed_repositories.as_deref(),
                 blocked: &config.blocked_repositories,
-                isolated: config.docker,
+                isolated: config.docker.isolates(),
                 share_idle_time: config.share_idle_time,
             }
             .check(url, state.load.current())?;

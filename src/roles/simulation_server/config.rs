@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::compose::DockerMode;
 use super::launch::LaunchStyle;
 use super::load::LoadFormula;
 use crate::core::config::{config_key, seconds, ServerConfig};
@@ -105,9 +106,20 @@ pub struct Config {
     pub multimedia_server: Option<String>,
     /// See `multimediaServer`.
     pub multimedia_stream: Option<String>,
-    /// Declares that the launch template isolates simulations (docker, firejail), which lets
-    /// repositories outside `allowedRepositories` run on shared idle time, as docker did.
-    pub docker: bool,
+    /// `true` declares that the launch template isolates simulations (docker, firejail), which
+    /// lets repositories outside `allowedRepositories` run on shared idle time, as docker did;
+    /// `"compose"` runs each simulation as a docker compose project (see [`super::compose`]).
+    pub docker: DockerMode,
+    /// compose mode: the docker client's argument vector (`["sudo", "-n", "docker"]`, a fake).
+    pub docker_command: Vec<String>,
+    /// compose mode: the template directory (the original's `dockerConfDir` file names); unset
+    /// means the templates shipped in `config/simulation/docker/`, built in.
+    pub docker_conf_dir: Option<PathBuf>,
+    /// compose mode: this server's label value and project name prefix; unset means
+    /// `gltf-cloud-<port>`, stable across restarts so a new run finds an old run's leftovers.
+    pub compose_server_id: Option<String>,
+    /// compose mode: limit for each docker call (`compose down`, the start-up listing).
+    pub compose_down_timeout_seconds: f64,
     pub allowed_repositories: Option<Vec<String>>,
     pub blocked_repositories: Vec<String>,
     pub share_idle_time: f64,
@@ -147,7 +159,11 @@ impl Default for Config {
             debug: false,
             multimedia_server: None,
             multimedia_stream: None,
-            docker: false,
+            docker: DockerMode::Off,
+            docker_command: vec!["docker".to_owned()],
+            docker_conf_dir: None,
+            compose_server_id: None,
+            compose_down_timeout_seconds: limits::COMPOSE_DOWN_TIMEOUT.as_secs_f64(),
             allowed_repositories: None,
             blocked_repositories: Vec::new(),
             share_idle_time: limits::SHARE_IDLE_TIME,
@@ -223,6 +239,11 @@ impl Config {
         self.launch_template
             .clone()
             .unwrap_or_else(|| self.launch_style.default_template())
+    }
+
+    /// See [`limits::COMPOSE_DOWN_TIMEOUT`]; unusable values fall back to it.
+    pub fn compose_down_timeout(&self) -> Duration {
+        seconds(self.compose_down_timeout_seconds).unwrap_or(limits::COMPOSE_DOWN_TIMEOUT)
     }
 
     /// See [`limits::SIMULATOR_STOP_GRACE`]; unusable values fall back to it.

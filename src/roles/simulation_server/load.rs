@@ -41,6 +41,29 @@ pub struct Snapshot {
     pub idle: usize,
 }
 
+impl Snapshot {
+    /// The eleven figures V2019's load formula takes the maximum of, which are also the columns of
+    /// `monitor.csv` after the timestamp, in its order.
+    #[allow(clippy::cast_precision_loss)] // simulation counts are tiny
+    fn figures(&self) -> [f64; 11] {
+        let m = &self.sample;
+        let gpu = m.gpu.unwrap_or_default();
+        [
+            self.running as f64,
+            self.idle as f64,
+            m.cpu_percent,
+            m.memory_percent,
+            gpu.compute_percent,
+            gpu.memory_controller_percent,
+            gpu.memory_used_percent,
+            m.swap_percent,
+            m.disk_percent,
+            m.network_sent_mb_per_s,
+            m.network_received_mb_per_s,
+        ]
+    }
+}
+
 impl LoadFormula {
     #[allow(clippy::cast_precision_loss)] // simulation counts are tiny
     fn instant(self, s: &Snapshot) -> f64 {
@@ -56,21 +79,7 @@ impl LoadFormula {
                 .max(m.swap_percent)
                 .max(gpu.compute_percent)
                 .max(gpu.memory_used_percent),
-            LoadFormula::V2019 => [
-                s.running as f64,
-                s.idle as f64,
-                m.cpu_percent,
-                m.memory_percent,
-                gpu.compute_percent,
-                gpu.memory_controller_percent,
-                gpu.memory_used_percent,
-                m.swap_percent,
-                m.disk_percent,
-                m.network_sent_mb_per_s,
-                m.network_received_mb_per_s,
-            ]
-            .into_iter()
-            .fold(0.0, f64::max),
+            LoadFormula::V2019 => s.figures().into_iter().fold(0.0, f64::max),
         }
     }
 
@@ -148,6 +157,9 @@ pub struct MonitorCsv {
 }
 
 /// The original's header line.
+/// Decimals of each of [`Snapshot::figures`] in `monitor.csv`, as the original writes them.
+const CSV_DECIMALS: [usize; 11] = [0, 0, 1, 1, 1, 1, 1, 1, 1, 3, 3];
+
 const CSV_HEADER: &str = "Timestamp, Webots running, Webots idle, CPU load, CPU memory, GPU load compute, GPU load memory, GPU memory, Swap, Disk, Network sent, Network received";
 
 impl MonitorCsv {
@@ -170,25 +182,15 @@ impl MonitorCsv {
     }
 
     pub fn append(&mut self, s: &Snapshot) {
-        let m = &s.sample;
-        let gpu = m.gpu.unwrap_or_default();
-        let timestamp =
-            m.at.duration_since(UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64());
-        let line = format!(
-            "{timestamp:.0}, {}, {}, {:.1}, {:.1}, {:.1}, {:.1}, {:.1}, {:.1}, {:.1}, {:.3}, {:.3}",
-            s.running,
-            s.idle,
-            m.cpu_percent,
-            m.memory_percent,
-            gpu.compute_percent,
-            gpu.memory_controller_percent,
-            gpu.memory_used_percent,
-            m.swap_percent,
-            m.disk_percent,
-            m.network_sent_mb_per_s,
-            m.network_received_mb_per_s,
-        );
+        let timestamp = s
+            .sample
+            .at
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let mut line = format!("{timestamp:.0}");
+        for (figure, decimals) in s.figures().into_iter().zip(CSV_DECIMALS) {
+            line.push_str(&format!(", {figure:.decimals$}"));
+        }
         if let Err(e) = writeln!(self.file, "{line}") {
             tracing::warn!(cause = %e, "cannot append to monitor.csv");
         }

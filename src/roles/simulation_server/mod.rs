@@ -9,12 +9,14 @@
 //! - [`project`]: start URLs, access rules, git/file/init set-up, `reset controller`.
 //! - [`launch`]: the launch template.
 //! - [`client`]: one client's session, from start message to clean-up.
+//! - [`compose`]: `"docker": "compose"`, one docker compose project per client.
 //! - [`load`] and [`monitor`]: `/load`, `/monitor`, `monitor.csv`.
 //! - [`notify`]: the announcement to webots.cloud.
 //!
 //! The Webots wire texts it writes are in [`crate::protocol::webots`].
 
 pub mod client;
+pub mod compose;
 pub mod config;
 pub mod launch;
 pub mod load;
@@ -63,12 +65,24 @@ pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
 /// An unusable instances directory, or see [`server::serve`].
 pub async fn run(
     listener: TcpListener,
-    config: Config,
+    mut config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     config.warn_unsupported();
     let metrics = Arc::new(Metrics::default());
     let own_port = listener.local_addr()?.port();
+    // compose hook: this server's id, and the removal of what an earlier run left.
+    if config.docker == compose::DockerMode::Compose {
+        let id = config
+            .compose_server_id
+            .get_or_insert_with(|| format!("gltf-cloud-{own_port}"))
+            .clone();
+        compose::check_server_id(&id).map_err(anyhow::Error::msg)?;
+        if config.launch_template.is_some() {
+            tracing::warn!("launchTemplate is not used with \"docker\": \"compose\"");
+        }
+        compose::cleanup::remove_leftovers(&config, &id).await;
+    }
     let first_simulator_port = config
         .first_simulator_port
         .unwrap_or_else(|| own_port.saturating_add(1));

@@ -126,11 +126,19 @@ pub fn render(state: &AppState) -> String {
     );
     page.push_str("</table>\n");
 
-    page.push_str("<h2>Simulations</h2>\n<table><tr><th>#</th><th>world</th><th>port</th><th>state</th><th>for</th></tr>\n");
+    // compose hook: a containers column in compose mode.
+    let compose = config.docker == super::compose::DockerMode::Compose;
+    let containers_heading = if compose { "<th>containers</th>" } else { "" };
+    let _ = writeln!(page, "<h2>Simulations</h2>\n<table><tr><th>#</th><th>world</th><th>port</th><th>state</th><th>for</th>{containers_heading}</tr>");
     for (id, session) in state.sessions.list() {
+        let containers = if compose {
+            format!("<td>{}</td>", escape(&session.containers.join(", ")))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             page,
-            "<tr><td>{id}</td><td>{}</td><td>{}</td><td>{}</td><td>{} s</td></tr>",
+            "<tr><td>{id}</td><td>{}</td><td>{}</td><td>{}</td><td>{} s</td>{containers}</tr>",
             escape(&session.url),
             session.port,
             session.state.label(),

@@ -231,6 +231,8 @@ pub struct SessionInfo {
     pub port: u16,
     pub state: SimulationState,
     pub since: SystemTime,
+    /// compose mode: the session's containers, as compose's output named them.
+    pub containers: Vec<String>,
 }
 
 /// The table of sessions with a simulator (or one being prepared).
@@ -245,6 +247,15 @@ impl Sessions {
     pub fn set_state(&self, id: u64, state: SimulationState) {
         if let Some(info) = lock(&self.0).get_mut(&id) {
             info.state = state;
+        }
+    }
+
+    /// Records a container of the session once (compose mode).
+    pub fn add_container(&self, id: u64, container: &str) {
+        if let Some(info) = lock(&self.0).get_mut(&id) {
+            if !info.containers.iter().any(|c| c == container) {
+                info.containers.push(container.to_owned());
+            }
         }
     }
 

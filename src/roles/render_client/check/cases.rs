@@ -12,6 +12,7 @@ use super::judge::{
     hue_degrees, judge_depth, judge_labels, pixel_centres, PixelRect, Verdict, DEPTH_TOLERANCE_M,
     EDGE_MARGIN_PX, HUE_TOLERANCE_DEG, MARKER_TOLERANCE_PX,
 };
+use crate::core::quote::quote;
 use crate::protocol::drake::camera::CameraPose;
 use crate::protocol::drake::decode::{ColorImage, Decoded, DepthImage, LabelImage};
 use crate::protocol::drake::error_body;
@@ -450,13 +451,7 @@ pub(super) async fn malformed(
     } else if !body_ok {
         format!("{what}: error body of {size} bytes; Drake shows only bodies of 1 to 8191 bytes (under 8 KB)")
     } else {
-        format!(
-            "{what}: {}",
-            String::from_utf8_lossy(&answer.body)
-                .chars()
-                .take(80)
-                .collect::<String>()
-        )
+        format!("{what}: {}", quote(&String::from_utf8_lossy(&answer.body)))
     };
     Ok(Verdict::new(
         status_ok && body_ok,
