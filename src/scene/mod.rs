@@ -237,3 +237,33 @@ pub struct CameraNode {
     /// `cameras[i].perspective.zfar` when present.
     pub zfar: Option<f64>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(model_to_world: DMat4) -> Instance {
+        Instance {
+            mesh: 0,
+            model_to_world,
+            material: Material::default(),
+        }
+    }
+
+    /// Under a non-uniform scale the inverse transpose keeps a 45° normal perpendicular to the
+    /// stretched surface; a mirror is reported, a singular transform has no normal matrix.
+    #[test]
+    fn normal_matrix_and_mirroring_follow_the_transform() {
+        let stretch = instance(DMat4::from_scale(DVec3::new(2.0, 1.0, 1.0)));
+        let normal = stretch.normal_matrix().unwrap() * DVec3::new(1.0, 1.0, 0.0);
+        // The surface x + y = c becomes x/2 + y = c: normal ∝ (0.5, 1, 0).
+        assert!(normal
+            .normalize()
+            .abs_diff_eq(DVec3::new(0.5, 1.0, 0.0).normalize(), 1e-12));
+        assert!(!stretch.mirrors());
+        assert!(instance(DMat4::from_scale(DVec3::new(1.0, 1.0, -1.0))).mirrors());
+        assert!(instance(DMat4::from_scale(DVec3::new(1.0, 0.0, 1.0)))
+            .normal_matrix()
+            .is_none());
+    }
+}

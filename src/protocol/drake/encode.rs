@@ -24,7 +24,8 @@ pub fn png_rgba8(width: u32, height: u32, rgba: &[u8], deflate: Deflate) -> Vec<
     )
 }
 
-/// RGB8 PNG (label images). `rgb` holds `width·height·3` bytes, top row first.
+/// RGB8 PNG (the render client's label and depth previews). `rgb` holds `width·height·3` bytes,
+/// top row first.
 pub fn png_rgb8(width: u32, height: u32, rgb: &[u8], deflate: Deflate) -> Vec<u8> {
     encode_png(
         width,
@@ -138,6 +139,17 @@ mod tests {
         assert_eq!(
             decoded,
             (3, 4, png::ColorType::Rgb, png::BitDepth::Eight, rgb)
+        );
+    }
+
+    #[test]
+    fn labels_are_rgba_with_opaque_alpha_and_their_colours_unchanged() {
+        let rgb = [44, 1, 0, 255, 255, 255];
+        let decoded = decode_png(&png_label(2, 1, &rgb, Deflate::Fast));
+        let rgba = vec![44, 1, 0, 255, 255, 255, 255, 255];
+        assert_eq!(
+            decoded,
+            (2, 1, png::ColorType::Rgba, png::BitDepth::Eight, rgba)
         );
     }
 
