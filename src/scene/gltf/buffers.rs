@@ -70,6 +70,11 @@ pub struct Buffers<'j, 'a> {
     decoded: Vec<Option<Vec<u8>>>,
     /// Each buffer's [`ContentKey`], hashed from its data URI's text on first use.
     keys: Vec<Option<ContentKey>>,
+    /// Reads each buffer may still serve: references from primitives and images, counted up front
+    /// and counted down by [`Self::release`]. At zero the decoded bytes are dropped, so a scene's
+    /// decoded buffers do not all stay alive beside the meshes made from them (Drake writes one
+    /// buffer per accessor). Reads never exceed references; a read after a miscount decodes again.
+    remaining: Vec<usize>,
 }
 
 impl<'j, 'a> Buffers<'j, 'a> {
@@ -80,6 +85,27 @@ impl<'j, 'a> Buffers<'j, 'a> {
             accessors: &root.accessors,
             decoded: root.buffers.iter().map(|_| None).collect(),
             keys: root.buffers.iter().map(|_| None).collect(),
+            remaining: references(root),
+        }
+    }
+
+    /// Counts one finished read of `bufferViews[view]`'s buffer; frees it after its last.
+    pub fn release(&mut self, view: usize) {
+        let Some(buffer) = self.views.get(view).map(|view| view.buffer) else {
+            return;
+        };
+        if let Some(remaining) = self.remaining.get_mut(buffer) {
+            *remaining = remaining.saturating_sub(1);
+            if *remaining == 0 {
+                self.decoded[buffer] = None;
+            }
+        }
+    }
+
+    /// [`Self::release`] for the view behind `accessors[index]`, if any.
+    fn release_accessor(&mut self, index: usize) {
+        if let Some(view) = self.accessors.get(index).and_then(|a| a.buffer_view) {
+            self.release(view);
         }
     }
 
@@ -290,7 +316,7 @@ impl<'j, 'a> Buffers<'j, 'a> {
         let Some(elements) = elements else {
             return Ok(vec![[0.0; N]; accessor.count]);
         };
-        Ok(match accessor.component_type {
+        let floats = match accessor.component_type {
             5126 => elements.read(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
             5121 if normalized => elements.read(|b| f32::from(b[0]) / 255.0),
             5121 => elements.read(|b| f32::from(b[0])),
@@ -306,7 +332,9 @@ impl<'j, 'a> Buffers<'j, 'a> {
             5122 => elements.read(|b| f32::from(i16::from_le_bytes([b[0], b[1]]))),
             // UNSIGNED_INT is valid for indices only.
             other => return Err(component_type_error(path, index, other)),
-        })
+        };
+        self.release_accessor(index);
+        Ok(floats)
     }
 
     /// Reads an index accessor (`UNSIGNED_BYTE`, `UNSIGNED_SHORT` or `UNSIGNED_INT` scalars).
@@ -325,14 +353,16 @@ impl<'j, 'a> Buffers<'j, 'a> {
         let Some(elements) = self.elements(index, accessor, 1)? else {
             return Ok(vec![0; accessor.count]);
         };
-        Ok(match accessor.component_type {
+        let indices = match accessor.component_type {
             5121 => elements.read::<1, _>(|b| u32::from(b[0])),
             5123 => elements.read::<1, _>(|b| u32::from(u16::from_le_bytes([b[0], b[1]]))),
             _ => elements.read::<1, _>(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
         }
         .into_iter()
         .map(|[value]| value)
-        .collect())
+        .collect();
+        self.release_accessor(index);
+        Ok(indices)
     }
 
     /// The accessor's bytes with its stride, range-checked; `None` for an accessor without a
@@ -391,6 +421,42 @@ impl<'j, 'a> Buffers<'j, 'a> {
             component_size,
         }))
     }
+}
+
+/// How many reads each buffer can serve: one per primitive attribute or index accessor and per
+/// image stored in one of its bufferViews.
+fn references(root: &json::Root<'_>) -> Vec<usize> {
+    let mut counts = vec![0; root.buffers.len()];
+    let mut count_view = |view: usize| {
+        if let Some(count) = root
+            .buffer_views
+            .get(view)
+            .and_then(|view| counts.get_mut(view.buffer))
+        {
+            *count += 1;
+        }
+    };
+    let primitives = root.meshes.iter().flat_map(|mesh| &mesh.primitives);
+    for primitive in primitives {
+        let attributes = &primitive.attributes;
+        let accessors = [
+            attributes.position,
+            attributes.normal,
+            attributes.tex_coord_0,
+            primitive.indices,
+        ];
+        for accessor in accessors.into_iter().flatten() {
+            if let Some(view) = root.accessors.get(accessor).and_then(|a| a.buffer_view) {
+                count_view(view);
+            }
+        }
+    }
+    for image in &root.images {
+        if let Some(view) = image.buffer_view {
+            count_view(view);
+        }
+    }
+    counts
 }
 
 fn component_type_error(path: &str, index: usize, component_type: u32) -> SceneError {

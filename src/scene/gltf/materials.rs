@@ -184,6 +184,9 @@ impl Loader<'_, '_> {
                     }
                 };
                 let texture = Arc::new(images::decode_rgba8(encoded, &path, admit)?);
+                if let (None, Some(view)) = (&image.uri, image.buffer_view) {
+                    self.buffers.release(view);
+                }
                 if let Some(cache) = self.cache {
                     cache.insert(key, Cached::Texture(Arc::clone(&texture)));
                 }
