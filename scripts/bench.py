@@ -1,24 +1,33 @@
-"""`make bench`: RenderEngineVtk in-process vs RenderEngineGltfClient → our render server, same scenes.
+"""`make bench`: what our render server adds to Drake's own client, against RenderEngineVtk.
 
-Renders the conformance scenes (tests/python/drake_scenes.py) through pydrake in one run and prints,
-per image type, the median milliseconds per call of:
+Through real pydrake, in one run, on the conformance scenes (tests/python/drake_scenes.py) and a
+multi-camera scene (9 geometries, 3 cameras):
   - VTK: Drake's RenderEngineVtk in-process (the reference);
   - ours: RenderEngineGltfClient → our render server;
   - floor: RenderEngineGltfClient → a stub that answers a canned image of the right size at once,
     i.e. what Drake's client itself costs (glTF export, temp files, libcurl, image decoding), which
     no server can go below;
-and the ratios ours/VTK and floor/VTK. Also reports the server's idle and peak RSS. Timings are
-ratios within one run on one machine, never absolute pass/fail thresholds.
+and per image type **server-added = (ours − floor) / VTK**. The engines run in interleaved rounds
+(each round renders every scene, camera and image type once per engine, in a rotating order), and
+each figure is the median over rounds with its spread (min–max), because this machine is noisy.
+
+Then, with our client's benchmark mode: server-side throughput at concurrency 4 per image type,
+and a synthetic large scene (1.5 M triangles, one 2048² texture, about 61 MB) sent twice to a fresh
+server: the repeat's time and load stage against the first's, and the server's peak RSS against
+the body. Timings are ratios within one run on one machine, never pass/fail thresholds.
 """
 
 import argparse
+import base64
 import http.server
 import io
+import json
 import multiprocessing
 import os
 import re
 import signal
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -29,9 +38,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "python"))
 
-from drake_scenes import CAMERAS, SCENES, TwoEngineScene  # noqa: E402
+from drake_scenes import CAMERAS, SCENES, TwoEngineScene, primitives, textured_and_transparent  # noqa: E402
 
 LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
+RENDERED = re.compile(r"load_ms=([0-9.]+).*render_ms=([0-9.]+).*encode_ms=([0-9.]+)")
+IMAGE_TYPES = ("color", "depth", "label")
+ENGINES = ("vtk", "ours", "floor")
 
 
 def memory_mib(pid: int, field: str) -> float:
@@ -82,64 +94,212 @@ def canned_answers(queue) -> None:
     server.serve_forever()
 
 
-def start_server(binary: Path):
-    process = subprocess.Popen(
-        [str(binary), "render-server", "--port", "0"],
-        stderr=subprocess.PIPE, text=True, env={**os.environ, "NODEVICE_SELECT": "1", "RUST_LOG": "warn,gltf_cloud=info"},
+class Server:
+    """Our render server as a child process; its log lines are kept (the debug `rendered` line has
+    each request's stage times)."""
+
+    def __init__(self, binary: Path, *extra: str):
+        env = {**os.environ, "NODEVICE_SELECT": "1", "RUST_LOG": "warn,gltf_cloud=info,gltf_cloud::roles::render_server=debug"}
+        self.process = subprocess.Popen([str(binary), "render-server", "--port", "0", *extra], stderr=subprocess.PIPE, text=True, env=env)
+        self.lines = []
+        for line in self.process.stderr:
+            match = LISTENING.search(line)
+            if match:
+                self.url = match.group(1)
+                threading.Thread(target=lambda: [self.lines.append(l) for l in self.process.stderr], daemon=True).start()
+                return
+        raise SystemExit("render server did not start")
+
+    def stages(self):
+        """(load_ms, render_ms, encode_ms) of each request so far, in order."""
+        return [tuple(float(g) for g in m.groups()) for m in map(RENDERED.search, self.lines) if m]
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+
+def multi_camera(tmp):
+    """Nine geometries: the primitives and the textured, translucent and opaque boxes."""
+    return primitives(tmp) + textured_and_transparent(tmp)[1:]
+
+
+def median_spread(values):
+    return statistics.median(values), min(values), max(values)
+
+
+def server_added(args, stub_url, server):
+    """Interleaved rounds of VTK, ours and floor; returns {image_type: [(vtk, ours, floor) per round]}."""
+    camera = CAMERAS[args.camera]
+    three = [CAMERAS[name] for name in CAMERAS]
+    workloads = [(name, build, [camera]) for name, build in SCENES.items()] + [("multi-camera", multi_camera, three)]
+    rounds = {t: [] for t in IMAGE_TYPES}
+    with tempfile.TemporaryDirectory() as tmp:
+        scenes = []
+        for name, build, cameras in workloads:
+            ours = TwoEngineScene(build(Path(tmp)), server.url)
+            floor = TwoEngineScene(build(Path(tmp)), stub_url)
+            scenes.append(({"vtk": (ours, "vtk"), "ours": (ours, "gltf"), "floor": (floor, "gltf")}, cameras))
+        for renderers, cameras in scenes:  # warm-up: caches, first-frame shader compiles
+            for image_type in IMAGE_TYPES:
+                for engine in ENGINES:
+                    for cam in cameras:
+                        renderers[engine][0].render(renderers[engine][1], image_type, cam)
+        for index in range(args.rounds):
+            order = ENGINES[index % 3:] + ENGINES[:index % 3]
+            for image_type in IMAGE_TYPES:
+                totals = dict.fromkeys(ENGINES, 0.0)
+                for renderers, cameras in scenes:
+                    for engine in order:
+                        scene, renderer = renderers[engine]
+                        for cam in cameras:
+                            started = time.perf_counter()
+                            scene.render(renderer, image_type, cam)
+                            totals[engine] += (time.perf_counter() - started) * 1e3
+                rounds[image_type].append(tuple(totals[e] for e in ENGINES))
+    return rounds, sum(len(c) for _, _, c in workloads)
+
+
+def client_bench(binary, url, scene, image_type, frames, concurrency):
+    out = subprocess.run(
+        [str(binary), "client", "--server-base-url", url, str(scene), "--image-type", image_type,
+         "--frames", str(frames), "--concurrency", str(concurrency), "--json"],
+        capture_output=True, text=True, env={**os.environ, "NODEVICE_SELECT": "1"}, check=True,
     )
-    for line in process.stderr:
-        match = LISTENING.search(line)
-        if match:
-            threading.Thread(target=lambda: [None for _ in process.stderr], daemon=True).start()
-            return process, match.group(1)
-    raise SystemExit("render server did not start")
+    return json.loads(out.stdout)
+
+
+def large_scene(path: Path, grid: int = 867, texture: int = 2048) -> int:
+    """A Drake-shaped glTF: one wavy grid of 2·(grid−1)² triangles with a noise texture, a camera."""
+    import numpy as np
+    from PIL import Image
+
+    u = np.linspace(0.0, 1.0, grid, dtype=np.float32)
+    x, y = np.meshgrid(u - 0.5, u - 0.5)
+    z = 0.02 * np.sin(25 * x) * np.cos(25 * y)
+    positions = np.stack([x, y, z], axis=-1).reshape(-1, 3).astype(np.float32)
+    uvs = np.stack(np.meshgrid(u, u), axis=-1).reshape(-1, 2).astype(np.float32)
+    i = np.arange(grid - 1)
+    a = (i[:, None] * grid + i[None, :]).ravel()
+    quads = np.stack([a, a + 1, a + grid, a + 1, a + grid + 1, a + grid], axis=-1)
+    indices = quads.astype(np.uint32).ravel()
+    png = io.BytesIO()
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 256, (texture, texture, 3), np.uint8)).save(png, format="PNG", compress_level=1)
+
+    def uri(data: bytes) -> str:
+        return "data:application/octet-stream;base64," + base64.b64encode(data).decode()
+
+    blobs = [positions.tobytes(), uvs.tobytes(), indices.tobytes(), png.getvalue()]
+    doc = {
+        "asset": {"generator": "VTK", "version": "2.0"},
+        "scene": 0,
+        "scenes": [{"name": "Layer 0", "nodes": [2]}],
+        "nodes": [
+            {"mesh": 0, "name": "mesh0"},
+            {"camera": 0, "name": "Camera Node", "matrix": [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 1.3, 1]},
+            {"children": [0, 1], "name": "Renderer Node"},
+        ],
+        "cameras": [{"type": "perspective", "perspective": {"aspectRatio": 4 / 3, "yfov": 0.785398, "znear": 0.01, "zfar": 10.0}}],
+        "meshes": [{"name": "mesh0", "primitives": [{"attributes": {"POSITION": 0, "TEXCOORD_0": 1}, "indices": 2, "material": 0, "mode": 4}]}],
+        "materials": [{"pbrMetallicRoughness": {"baseColorFactor": [1, 1, 1, 1], "baseColorTexture": {"index": 0}}}],
+        "textures": [{"sampler": 0, "source": 0}],
+        "samplers": [{"magFilter": 9729, "minFilter": 9729, "wrapS": 33071, "wrapT": 33071}],
+        "images": [{"bufferView": 3, "mimeType": "image/png"}],
+        "buffers": [{"byteLength": len(b), "uri": uri(b)} for b in blobs],
+        "bufferViews": [{"buffer": k, "byteOffset": 0, "byteLength": len(b)} for k, b in enumerate(blobs)],
+        "accessors": [
+            {"bufferView": 0, "componentType": 5126, "count": len(positions), "type": "VEC3",
+             "min": positions.min(axis=0).tolist(), "max": positions.max(axis=0).tolist()},
+            {"bufferView": 1, "componentType": 5126, "count": len(uvs), "type": "VEC2"},
+            {"bufferView": 2, "componentType": 5125, "count": len(indices), "type": "SCALAR"},
+        ],
+    }
+    path.write_text(json.dumps(doc))
+    return path.stat().st_size
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=str(REPO / "target" / "release" / "gltf-cloud"))
-    parser.add_argument("--repeats", type=int, default=5, help="calls per scene, camera and image type")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds of the three engines")
     parser.add_argument("--camera", default="default-640x480", choices=list(CAMERAS))
+    parser.add_argument("--frames", type=int, default=200, help="requests per image type in the throughput test")
+    parser.add_argument("--workers", default="1,2,4", help="renderWorkers values the throughput test compares")
+    parser.add_argument("--skip-large", action="store_true", help="skip the large-scene test")
     args = parser.parse_args()
+    binary = Path(args.binary)
 
     urls = multiprocessing.Queue()
     stub = multiprocessing.Process(target=canned_answers, args=(urls,), daemon=True)
     stub.start()
     stub_url = urls.get(timeout=30)
-    process, base_url = start_server(Path(args.binary))
-    engines = ("vtk", "ours", "floor")
+    server = Server(binary)
     try:
         time.sleep(0.5)
-        idle_rss = memory_mib(process.pid, "VmRSS")
-        times = {(engine, t): [] for engine in engines for t in ("color", "depth", "label")}
-        with tempfile.TemporaryDirectory() as tmp:
-            for name, build in SCENES.items():
-                ours = TwoEngineScene(build(Path(tmp)), base_url)
-                floor = TwoEngineScene(build(Path(tmp)), stub_url)
-                renderers = {"vtk": (ours, "vtk"), "ours": (ours, "gltf"), "floor": (floor, "gltf")}
-                for image_type in ("color", "depth", "label"):
-                    for engine in engines:
-                        scene, renderer = renderers[engine]
-                        scene.render(renderer, image_type, CAMERAS[args.camera])  # warm-up: caches, first-frame shader compiles
-                        for _ in range(args.repeats):
-                            started = time.perf_counter()
-                            scene.render(renderer, image_type, CAMERAS[args.camera])
-                            times[(engine, image_type)].append((time.perf_counter() - started) * 1e3)
-        peak_rss = memory_mib(process.pid, "VmHWM")
+        idle_rss = memory_mib(server.process.pid, "VmRSS")
+        rounds, calls = server_added(args, stub_url, server)
+        peak_rss = memory_mib(server.process.pid, "VmHWM")
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+        server.stop()
         stub.terminate()
+    throughput = {}
+    for workers in args.workers.split(","):
+        server = Server(binary, "--render-workers", workers)
+        try:
+            for t in IMAGE_TYPES:
+                scene = REPO / "examples" / t / "tabletop.gltf"
+                client_bench(binary, server.url, scene, t, 8, 4)  # warm-up
+                throughput[(workers, t)] = client_bench(binary, server.url, scene, t, args.frames, 4)
+        finally:
+            server.stop()
 
-    camera = CAMERAS[args.camera]
-    print(f"\nmake bench: {len(SCENES)} scenes x {args.repeats} calls, camera {args.camera} ({camera.width()}x{camera.height()}), "
-          f"server {args.binary}")
-    print("median ms per call; floor = Drake's client against a stub answering at once")
-    print(f"{'image':6} {'VTK':>8} {'ours':>8} {'floor':>8} {'ours/VTK':>9} {'floor/VTK':>10} {'ours-floor':>11}")
-    for image_type in ("color", "depth", "label"):
-        vtk, ours, floor = (statistics.median(times[(engine, image_type)]) for engine in engines)
-        print(f"{image_type:6} {vtk:8.1f} {ours:8.1f} {floor:8.1f} {ours / vtk:9.2f} {floor / vtk:10.2f} {ours - floor:11.1f}")
+    print(f"\nmake bench: {len(SCENES)} conformance scenes at {args.camera} + a 9-geometry scene x 3 cameras "
+          f"= {calls} calls per engine and image type per round, {args.rounds} interleaved rounds; server {binary}")
+    print("ms per round (all calls), median [min-max] over rounds; floor = Drake's client against a stub answering at once")
+    print(f"{'image':6} {'VTK':>18} {'ours':>18} {'floor':>18} {'server-added/VTK':>22}")
+    for image_type in IMAGE_TYPES:
+        per_round = rounds[image_type]
+        cells = [median_spread([r[k] for r in per_round]) for k in range(3)]
+        added = median_spread([(ours - floor) / vtk for vtk, ours, floor in per_round])
+        print(f"{image_type:6} " + " ".join(f"{m:7.0f} [{lo:.0f}-{hi:.0f}]".rjust(18) for m, lo, hi in cells)
+              + f"{added[0]:10.2f} [{added[1]:.2f}-{added[2]:.2f}]".rjust(23))
     print(f"server RSS: idle {idle_rss:.0f} MiB, peak {peak_rss:.0f} MiB")
+    print(f"\nthroughput (client bench mode, examples/<type>/tabletop.gltf 640x480, {args.frames} requests, "
+          "concurrency 4), images/s [p50 ms]:")
+    print(f"{'workers':8}" + "".join(f"{t:>18}" for t in IMAGE_TYPES))
+    for workers in args.workers.split(","):
+        cells = [throughput[(workers, t)] for t in IMAGE_TYPES]
+        print(f"{workers:8}" + "".join(f"{r['imagesPerSecond']:9.1f} [{r['latencyMs']['p50']:4.0f}]".rjust(18) for r in cells)
+              + ("" if all(r["errors"] == 0 for r in cells) else "  (errors!)"))
+
+    if args.skip_large:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        scene = Path(tmp) / "large.gltf"
+        body = large_scene(scene)
+        server = Server(binary)
+        try:
+            time.sleep(0.5)
+            idle = memory_mib(server.process.pid, "VmRSS")
+            first = client_bench(binary, server.url, scene, "color", 1, 1)
+            peak_first = memory_mib(server.process.pid, "VmHWM")
+            repeat = client_bench(binary, server.url, scene, "color", 1, 1)
+            peak = memory_mib(server.process.pid, "VmHWM")
+            time.sleep(0.2)
+            stages = server.stages()
+        finally:
+            server.stop()
+    mib = body / 2**20
+    t_first, t_repeat = first["latencyMs"]["p50"], repeat["latencyMs"]["p50"]
+    print(f"\nlarge scene: {mib:.0f} MiB body (1.5 M triangles, one 2048x2048 texture), color 640x480, fresh server")
+    print(f"  first {t_first:.0f} ms, repeat {t_repeat:.0f} ms: repeat/first {t_repeat / t_first:.2f}")
+    if len(stages) >= 2:
+        (l1, r1, e1), (l2, r2, e2) = stages[:2]
+        print(f"  load stage: first {l1:.0f} ms, repeat {l2:.0f} ms ({l2 / l1:.1%}); render {r1:.0f} / {r2:.0f} ms; "
+              f"encode {e1:.0f} / {e2:.0f} ms")
+    print(f"  server RSS: idle {idle:.0f} MiB, peak after first {peak_first:.0f} MiB, after repeat {peak:.0f} MiB: "
+          f"peak/body {peak / mib:.1f}x, (peak - idle)/body {(peak - idle) / mib:.1f}x")
 
 
 if __name__ == "__main__":

@@ -140,6 +140,14 @@ pub const RENDER_RETRY_AFTER_S: u32 = 1;
 /// a software adapter on two cores (lavapipe already rasterises on all cores).
 pub const RENDER_WORKERS: usize = 1;
 
+/// The scene cache's default size (config key `cacheBytes`), as a fraction of physical memory:
+/// a quarter leaves room for the requests in flight (each up to `maxBodyBytes` and a few times
+/// that while loading) and for the rest of the machine.
+pub const CACHE_MEMORY_FRACTION: f64 = 0.25;
+
+/// The scene cache's size where physical memory cannot be read.
+pub const CACHE_BYTES_FALLBACK: u64 = 1024 * 1024 * 1024;
+
 // ---- Simulation server ----
 
 /// Simulators one simulation server runs at once, on ports `port+1 … port+N`. Config key:

@@ -91,6 +91,19 @@ impl Metrics {
         });
     }
 
+    /// Sets a counter to a total kept elsewhere (read by a collector); the source only grows.
+    pub fn counter_set(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        labels: Labels<'_>,
+        total: f64,
+    ) {
+        self.update(name, help, Kind::Counter, labels, |series| {
+            *series = Series::Value(total)
+        });
+    }
+
     /// Sets a gauge.
     pub fn gauge_set(
         &self,

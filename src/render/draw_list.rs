@@ -1,19 +1,22 @@
-//! The order meshes are drawn in: opaque meshes in scene order, then translucent ones back to
+//! The order instances are drawn in: opaque ones in scene order, then translucent ones back to
 //! front, so each blends over what lies behind it (see the translucency notes in [`super`]).
 
 use std::ops::Range;
 
 use glam::DVec3;
 
-use crate::scene::{Mesh, Scene};
+use crate::scene::{Instance, Mesh, Scene};
 
-/// One mesh's draw call: where [`upload`](super::upload) put its indices, material and texture.
+/// One instance's draw call: its mesh's indices, and where [`upload`](super::upload) put its
+/// uniform and texture.
 #[derive(Debug)]
 pub(super) struct Draw {
     /// Index into [`Scene::meshes`].
     pub mesh: usize,
+    /// Index into [`Scene::instances`].
+    pub instance: usize,
     pub indices: Range<u32>,
-    pub material_offset: u32,
+    pub uniform_offset: u32,
     /// Index into the request's texture bind groups; `None` draws with the white placeholder.
     pub texture: Option<usize>,
 }
@@ -35,9 +38,10 @@ impl DrawList {
         let mut list = Self::default();
         let mut blended = Vec::new();
         for draw in draws {
-            let mesh = &scene.meshes[draw.mesh];
-            if mesh.material.blend {
-                blended.push((centre(mesh).distance(camera_position), draw));
+            let instance = &scene.instances[draw.instance];
+            if instance.material.blend {
+                let mesh = &scene.meshes[draw.mesh];
+                blended.push((centre(instance, mesh).distance(camera_position), draw));
             } else {
                 list.opaque.push(draw);
             }
@@ -53,8 +57,9 @@ impl DrawList {
     }
 }
 
-fn centre(mesh: &Mesh) -> DVec3 {
-    let (min, max) = mesh.positions.iter().fold(
+/// The centre of the instance's world-space bounding box.
+fn centre(instance: &Instance, mesh: &Mesh) -> DVec3 {
+    let (min, max) = instance.world_positions(mesh).fold(
         (DVec3::splat(f64::INFINITY), DVec3::splat(f64::NEG_INFINITY)),
         |(min, max), p| {
             let p = DVec3::new(f64::from(p[0]), f64::from(p[1]), f64::from(p[2]));

@@ -9,9 +9,11 @@
 //! # Layout
 //! Created once, in [`Gpu`] (`gpu.rs`): the device (`device.rs`: adapter choice and its log
 //! line), the texture binding layout and samplers (`textures.rs`), each pass's pipelines.
-//! Kept per renderer: `targets.rs` (per image size), `upload.rs`, `readback.rs`.
+//! Kept per renderer: `targets.rs` (per image size), `upload.rs`, `readback.rs`. Kept per content,
+//! with the scene's meshes and textures (and so bounded by the scene cache): `resident.rs`.
 //! One request ([`Renderer::render`]) runs these steps in order:
-//! 1. `upload.rs`: the frame's uniforms, the meshes, materials and (colour only) textures;
+//! 1. `upload.rs`: the frame's uniforms, each instance's transforms and material; meshes and
+//!    (colour only) textures made resident unless they already are;
 //! 2. `draw_list.rs`: opaque meshes in scene order, translucent ones back to front;
 //! 3. `scene_pass/`: clear and draw (`scene.wgsl`; its uniforms in `uniforms.rs`);
 //! 4. `fxaa/`: colour images only, anti-aliasing (`fxaa.wgsl`);
@@ -65,6 +67,7 @@ mod gpu;
 mod image;
 mod look;
 mod readback;
+mod resident;
 mod scene_pass;
 mod targets;
 mod textures;
@@ -82,7 +85,8 @@ use crate::scene::camera::Intrinsics;
 use crate::scene::Scene;
 use draw_list::DrawList;
 use readback::ReadbackBuffer;
-use scene_pass::uniforms::FrameUniform;
+use scene_pass::uniforms::{CameraMatrices, FrameUniform};
+use scene_pass::Geometry;
 use targets::Targets;
 use upload::SceneUpload;
 
@@ -162,11 +166,12 @@ impl Renderer {
         self.targets.ensure_size(size.0, size.1);
 
         // 1. Upload: textures are sampled by colour images only.
-        let frame = FrameUniform::new(scene, intrinsics, kind, &self.look);
+        let frame = FrameUniform::new(scene, kind, &self.look);
+        let camera = CameraMatrices::new(scene, intrinsics);
         let textured = matches!(kind, ImageKind::Color);
-        let uploaded = match &scene.camera {
-            Some(_) => self.upload.upload(gpu, scene, &frame, textured)?,
-            None => Vec::new(),
+        let (uploaded, meshes) = match &scene.camera {
+            Some(_) => self.upload.upload(gpu, scene, &frame, &camera, textured)?,
+            None => (Vec::new(), Vec::new()),
         };
         // 2. Draw list.
         let draws = DrawList::new(scene, uploaded);
@@ -177,10 +182,13 @@ impl Renderer {
                 label: Some("render"),
             });
         // 3. Scene pass.
-        let geometry = if draws.is_empty() {
-            None
-        } else {
-            self.upload.geometry()
+        let geometry = match self.upload.bindings() {
+            Some((uniforms, textures)) if !draws.is_empty() => Some(Geometry {
+                meshes: &meshes,
+                uniforms,
+                textures,
+            }),
+            _ => None,
         };
         gpu.scene.encode(
             &mut encoder,

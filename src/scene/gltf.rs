@@ -1,5 +1,5 @@
-//! The lenient glTF loader: the JSON Drake's `RenderEngineGltfClient` sends → a flattened
-//! world-space [`Scene`].
+//! The lenient glTF loader: the JSON Drake's `RenderEngineGltfClient` sends → a [`Scene`] of
+//! model-space meshes placed by instances, reusing what a [`SceneCache`] already holds.
 //!
 //! # Why not the `gltf` crate
 //! `gltf-json` deserializes into owned `String`s and typed `Vec`s: Drake's empty scene
@@ -19,10 +19,12 @@
 //!    instead of infinite or exponential work (`nodes.rs`).
 //! 4. Per mesh primitive (`primitives.rs`): check the limits from the accessor counts *before*
 //!    reading, each accessor's count against the bytes sent and the arrays' size against
-//!    `maxDecodedBytes` (`budget.rs`), then read (`buffers.rs`), transform to the world frame, validate indices, flip the
-//!    winding under mirroring matrices and compute normals (`normals.rs`); then its material
-//!    (`materials.rs`). Buffers are base64-decoded once, on first use; images are decoded once
-//!    (`images.rs`), only in color scenes, after their header passed the pixel limit.
+//!    `maxDecodedBytes` (`budget.rs`); key the mesh by the hash of its accessors' layout and data
+//!    URIs' text (`buffers.rs`) and take it from the cache, or read it, validate indices and
+//!    compute normals in model space (`normals.rs`); check its world coordinates stay finite; then
+//!    its material (`materials.rs`). Buffers are base64-decoded once, on first use and only on a
+//!    miss; images are decoded once (`images.rs`), only in color scenes, after their header passed
+//!    the pixel limit, and cached by the same kind of key.
 //!
 //! Everything is deterministic: output order is traversal order, and no hash map is iterated.
 
@@ -40,6 +42,9 @@ mod tests;
 
 pub use error::SceneError;
 
+use std::collections::HashMap;
+
+use super::cache::{ContentKey, SceneCache};
 use super::Scene;
 use crate::core::limits;
 use crate::core::quote::quote;
@@ -96,26 +101,31 @@ fn is_tolerated_extension(name: &str) -> bool {
 /// # Errors
 /// Any [`SceneError`]: malformed or unsupported content, an external URI, or a limit in `options`.
 pub fn load(gltf_json: &[u8], options: &LoadOptions) -> Result<Scene, SceneError> {
-    load_within(gltf_json, options, &mut |_| Ok(()))
+    load_within(gltf_json, options, None, &mut |_| Ok(()))
 }
 
-/// [`load`], with every large allocation first offered to `reserve` (its size in bytes, as
-/// estimated for `maxDecodedBytes`): the caller's shared memory budget, or its cancellation, can
-/// stop a load before it allocates.
+/// [`load`], taking meshes and textures whose source bytes are in `cache` from it instead of
+/// decoding them (and keeping what it decodes there), with every large allocation first offered
+/// to `reserve` (its size in bytes, as estimated for `maxDecodedBytes`): the caller's shared
+/// memory budget, or its cancellation, can stop a load before it allocates.
 ///
 /// # Errors
-/// As [`load`], and whatever `reserve` returns.
+/// As [`load`], and whatever `reserve` returns. Limits are checked on cached content too: the
+/// answer never depends on the cache.
 pub fn load_within(
     gltf_json: &[u8],
     options: &LoadOptions,
+    cache: Option<&SceneCache>,
     reserve: &mut dyn FnMut(u64) -> Result<(), SceneError>,
 ) -> Result<Scene, SceneError> {
     let root = parse(gltf_json)?;
     let mut loader = Loader {
         root: &root,
         options,
+        cache,
         buffers: Buffers::new(&root),
         scene: Scene::default(),
+        mesh_slots: HashMap::new(),
         scene_textures: vec![None; root.images.len()],
         texture_pixels: 0,
         triangles: 0,
@@ -164,8 +174,11 @@ fn parse(gltf_json: &[u8]) -> Result<json::Root<'_>, SceneError> {
 struct Loader<'j, 'a> {
     root: &'j json::Root<'a>,
     options: &'j LoadOptions,
+    cache: Option<&'j SceneCache>,
     buffers: Buffers<'j, 'a>,
     scene: Scene,
+    /// Mesh key → its index in `scene.meshes`, so content used twice is listed once.
+    mesh_slots: HashMap<ContentKey, usize>,
     /// `images[i]` → its index in `scene.textures`, once decoded.
     scene_textures: Vec<Option<usize>>,
     texture_pixels: u64,

@@ -1,41 +1,152 @@
 //! The CPU scene model the renderer draws, and the loader that builds it from the glTF Drake sends.
 //!
 //! Nothing here touches the GPU or the network: a [`Scene`] is plain data that a renderer, a test or
-//! a CPU ray tracer can consume. Conventions (axes, the camera's −Z, the projection) live in
-//! [`camera`], and nowhere else.
+//! a CPU ray tracer can consume. [`cache`] keeps what loading produced across requests. Conventions
+//! (axes, the camera's −Z, the projection) live in [`camera`], and nowhere else.
 
+pub mod cache;
 pub mod camera;
 pub mod gltf;
 
+pub use cache::{CacheStats, ContentKey, GpuSlot, SceneCache};
 pub use gltf::{load, load_within, LoadOptions, SceneError};
 
-use glam::DMat4;
+use std::sync::Arc;
 
-/// A scene ready to draw: triangle meshes already in world coordinates, their textures, and the
-/// camera pose if the glTF had a camera node.
+use glam::{DMat3, DMat4, DVec3};
+
+/// A scene ready to draw: model-space meshes, the instances that place them in the world, their
+/// textures, and the camera pose if the glTF had a camera node.
+///
+/// Meshes are not flattened to world coordinates: a mesh is shared content (the same `Arc` a
+/// [`SceneCache`] keeps across requests), and a moved object is the same mesh with a new
+/// [`Instance::model_to_world`], so nothing about it is decoded or uploaded again.
 #[derive(Debug, Clone, Default)]
 pub struct Scene {
-    pub meshes: Vec<Mesh>,
+    /// Distinct meshes, in order of first use.
+    pub meshes: Vec<Arc<Mesh>>,
+    /// What is drawn, in traversal order: a mesh, where, with which material.
+    pub instances: Vec<Instance>,
     /// Decoded textures, referenced by [`TextureRef::texture`].
-    pub textures: Vec<Texture>,
+    pub textures: Vec<Arc<Texture>>,
     /// `None` when the glTF has no camera node (Drake's empty scene): only background is drawn.
     pub camera: Option<CameraNode>,
 }
 
-/// One triangle list with one material. Positions and normals are in the world frame (Drake's
-/// Z-up frame, metres): node transforms are applied at load time, with the winding flipped under
-/// mirroring transforms so front faces stay counter-clockwise.
-#[derive(Debug, Clone, Default)]
-pub struct Mesh {
-    pub positions: Vec<[f32; 3]>,
-    /// Unit normals, one per position; computed by area-weighted averaging when the glTF has none.
-    pub normals: Vec<[f32; 3]>,
-    /// `TEXCOORD_0`, one per position, when present and textures are decoded
-    /// ([`LoadOptions::decode_textures`]: depth and label scenes never sample them).
-    pub tex_coords: Option<Vec<[f32; 2]>>,
-    /// Triangle list indices into the vertex arrays (three per triangle).
-    pub indices: Vec<u32>,
+/// One drawn glTF primitive: a mesh placed by its node's world transform.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    /// Index into [`Scene::meshes`].
+    pub mesh: usize,
+    /// The node's world matrix (Drake's Z-up world frame, metres).
+    pub model_to_world: DMat4,
     pub material: Material,
+}
+
+impl Instance {
+    /// Whether the transform mirrors: counter-clockwise faces then appear clockwise, and the
+    /// renderer swaps which side is front (what flipping the winding at load time used to do).
+    pub fn mirrors(&self) -> bool {
+        DMat3::from_mat4(self.model_to_world).determinant() < 0.0
+    }
+
+    /// The matrix that moves model-space normals into the world frame: the inverse transpose of
+    /// the linear part, which keeps them perpendicular to surfaces under non-uniform scale.
+    /// `None` when that part is singular (the mesh is flattened to a plane or less).
+    pub fn normal_matrix(&self) -> Option<DMat3> {
+        let linear = DMat3::from_mat4(self.model_to_world);
+        let determinant = linear.determinant();
+        (determinant != 0.0 && determinant.is_finite()).then(|| linear.inverse().transpose())
+    }
+
+    /// `mesh`'s positions in the world frame, rounded to f32 as a world-space vertex buffer would
+    /// hold them.
+    pub fn world_positions<'m>(&self, mesh: &'m Mesh) -> impl Iterator<Item = [f32; 3]> + 'm {
+        let model_to_world = self.model_to_world;
+        mesh.positions.iter().map(move |p| {
+            model_to_world
+                .transform_point3(DVec3::from(p.map(f64::from)))
+                .as_vec3()
+                .to_array()
+        })
+    }
+}
+
+/// One triangle list in model space (the glTF primitive's own coordinates).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mesh {
+    /// What the mesh was derived from: equal keys, equal meshes.
+    pub key: ContentKey,
+    pub positions: Vec<[f32; 3]>,
+    /// Unit normals in model space, one per position; computed by area-weighted averaging when
+    /// the glTF has none. The renderer moves them with [`Instance::normal_matrix`].
+    pub normals: Vec<[f32; 3]>,
+    /// `TEXCOORD_0`, one per position, when present.
+    pub tex_coords: Option<Vec<[f32; 2]>>,
+    /// Counter-clockwise triangle list indices into the vertex arrays (three per triangle).
+    pub indices: Vec<u32>,
+    /// The largest absolute coordinate, to bound world coordinates without transforming them.
+    pub extent: f32,
+    /// The renderer's vertex and index buffers for this mesh, once uploaded.
+    pub gpu: GpuSlot,
+}
+
+impl Mesh {
+    /// A mesh keyed by its own content (tests and generated scenes; the loader keys meshes by
+    /// their source bytes instead, before reading them).
+    pub fn new(
+        positions: Vec<[f32; 3]>,
+        normals: Vec<[f32; 3]>,
+        tex_coords: Option<Vec<[f32; 2]>>,
+        indices: Vec<u32>,
+    ) -> Self {
+        let mut hasher = cache::KeyHasher::new("mesh content");
+        hasher
+            .bytes(bytemuck::cast_slice(&positions))
+            .bytes(bytemuck::cast_slice(&normals))
+            .bytes(bytemuck::cast_slice(tex_coords.as_deref().unwrap_or(&[])))
+            .number(u64::from(tex_coords.is_some()))
+            .bytes(bytemuck::cast_slice(&indices));
+        Self::keyed(hasher.finish(), positions, normals, tex_coords, indices)
+    }
+
+    pub(crate) fn keyed(
+        key: ContentKey,
+        positions: Vec<[f32; 3]>,
+        normals: Vec<[f32; 3]>,
+        tex_coords: Option<Vec<[f32; 2]>>,
+        indices: Vec<u32>,
+    ) -> Self {
+        let extent = positions
+            .iter()
+            .flatten()
+            .fold(0.0_f32, |max, c| max.max(c.abs()));
+        Self {
+            key,
+            positions,
+            normals,
+            tex_coords,
+            indices,
+            extent,
+            gpu: GpuSlot::default(),
+        }
+    }
+
+    /// Bytes of its GPU copy: interleaved vertices (position, normal, texture coordinate) and
+    /// 32-bit indices.
+    pub fn gpu_bytes(&self) -> u64 {
+        (self.positions.len() * 32 + self.indices.len() * 4) as u64
+    }
+
+    /// Bytes held on the CPU, as the cache counts them.
+    pub fn cpu_bytes(&self) -> u64 {
+        let vertex = std::mem::size_of::<[f32; 3]>() * 2
+            + self
+                .tex_coords
+                .as_ref()
+                .map_or(0, |_| std::mem::size_of::<[f32; 2]>());
+        (self.positions.len() * vertex + self.indices.len() * 4) as u64
+    }
 }
 
 /// The material subset Drake's glTF uses.
@@ -76,6 +187,19 @@ pub struct Texture {
     pub width: u32,
     pub height: u32,
     pub rgba: Vec<u8>,
+    /// The renderer's GPU texture, once uploaded.
+    pub gpu: GpuSlot,
+}
+
+impl Texture {
+    pub fn new(width: u32, height: u32, rgba: Vec<u8>) -> Self {
+        Self {
+            width,
+            height,
+            rgba,
+            gpu: GpuSlot::default(),
+        }
+    }
 }
 
 /// glTF sampler state.
@@ -112,4 +236,34 @@ pub struct CameraNode {
     pub znear: f64,
     /// `cameras[i].perspective.zfar` when present.
     pub zfar: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(model_to_world: DMat4) -> Instance {
+        Instance {
+            mesh: 0,
+            model_to_world,
+            material: Material::default(),
+        }
+    }
+
+    /// Under a non-uniform scale the inverse transpose keeps a 45° normal perpendicular to the
+    /// stretched surface; a mirror is reported, a singular transform has no normal matrix.
+    #[test]
+    fn normal_matrix_and_mirroring_follow_the_transform() {
+        let stretch = instance(DMat4::from_scale(DVec3::new(2.0, 1.0, 1.0)));
+        let normal = stretch.normal_matrix().unwrap() * DVec3::new(1.0, 1.0, 0.0);
+        // The surface x + y = c becomes x/2 + y = c: normal ∝ (0.5, 1, 0).
+        assert!(normal
+            .normalize()
+            .abs_diff_eq(DVec3::new(0.5, 1.0, 0.0).normalize(), 1e-12));
+        assert!(!stretch.mirrors());
+        assert!(instance(DMat4::from_scale(DVec3::new(1.0, 1.0, -1.0))).mirrors());
+        assert!(instance(DMat4::from_scale(DVec3::new(1.0, 0.0, 1.0)))
+            .normal_matrix()
+            .is_none());
+    }
 }

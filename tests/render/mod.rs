@@ -14,7 +14,7 @@ use glam::{DMat3, DMat4, DVec3};
 use gltf_cloud::render::{Gpu, GpuOptions, Image, ImageKind, Look, RenderError, Renderer};
 use gltf_cloud::scene::camera::Intrinsics;
 use gltf_cloud::scene::{
-    CameraNode, Filter, Material, Mesh, Sampler, Scene, Texture, TextureRef, Wrap,
+    CameraNode, Filter, Instance, Material, Mesh, Sampler, Scene, Texture, TextureRef, Wrap,
 };
 
 /// The shared adapter; every test here starts with `require_adapter!`, so there is one.
@@ -49,10 +49,10 @@ fn material(base_color: [f32; 4]) -> Material {
 }
 
 /// A box of 24 vertices and 12 triangles with flat outward normals, counter-clockwise from outside.
-fn cuboid(centre: DVec3, half: DVec3, rotation: DMat3, material: Material) -> Mesh {
-    let mut mesh = Mesh {
+fn cuboid(centre: DVec3, half: DVec3, rotation: DMat3, material: Material) -> Part {
+    let mut mesh = Part {
         material,
-        ..Mesh::default()
+        ..Part::default()
     };
     for axis in 0..3 {
         for sign in [-1.0, 1.0] {
@@ -75,9 +75,33 @@ fn cuboid(centre: DVec3, half: DVec3, rotation: DMat3, material: Material) -> Me
     mesh
 }
 
-fn scene(meshes: Vec<Mesh>) -> Scene {
+/// A mesh in world coordinates with its material: one instance under the identity transform.
+#[derive(Debug, Clone, Default)]
+struct Part {
+    positions: Vec<[f32; 3]>,
+    normals: Vec<[f32; 3]>,
+    tex_coords: Option<Vec<[f32; 2]>>,
+    indices: Vec<u32>,
+    material: Material,
+}
+
+fn scene(parts: Vec<Part>) -> Scene {
+    let (meshes, instances) = parts
+        .into_iter()
+        .enumerate()
+        .map(|(index, part)| {
+            let mesh = Mesh::new(part.positions, part.normals, part.tex_coords, part.indices);
+            let instance = Instance {
+                mesh: index,
+                model_to_world: DMat4::IDENTITY,
+                material: part.material,
+            };
+            (Arc::new(mesh), instance)
+        })
+        .unzip();
     Scene {
         meshes,
+        instances,
         textures: Vec::new(),
         camera: camera_at_origin(),
     }
@@ -406,13 +430,13 @@ fn marker_lands_on_the_pinhole_pixel_with_asymmetric_intrinsics() {
 fn texture_is_sampled_from_a_top_left_origin_with_nearest_filtering() {
     common::require_adapter!();
     // 2×2 texels: red, green / blue, white (top row first).
-    let texture = Texture {
-        width: 2,
-        height: 2,
-        rgba: vec![
+    let texture = Arc::new(Texture::new(
+        2,
+        2,
+        vec![
             255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 255, 255, 255, 255,
         ],
-    };
+    ));
     let sampler = Sampler {
         mag_filter: Filter::Nearest,
         min_filter: Filter::Nearest,
@@ -421,7 +445,7 @@ fn texture_is_sampled_from_a_top_left_origin_with_nearest_filtering() {
     };
     let s = 0.5;
     // A face-on quad at z = 2: image-left is −x and image-top is −y (the camera's +Y points down).
-    let quad = Mesh {
+    let quad = Part {
         positions: vec![[-s, -s, 2.0], [s, -s, 2.0], [s, s, 2.0], [-s, s, 2.0]],
         normals: vec![[0.0, 0.0, -1.0]; 4],
         tex_coords: Some(vec![[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]),
@@ -436,9 +460,8 @@ fn texture_is_sampled_from_a_top_left_origin_with_nearest_filtering() {
         },
     };
     let scene = Scene {
-        meshes: vec![quad],
         textures: vec![texture],
-        camera: camera_at_origin(),
+        ..scene(vec![quad])
     };
     let k = intrinsics(64, 64);
     let image = renderer().render(&scene, &k, ImageKind::Color).unwrap();
@@ -566,11 +589,7 @@ fn sizes_beyond_the_adapter_are_client_faults() {
 #[test]
 fn texture_is_tinted_by_base_colour_and_lit() {
     common::require_adapter!();
-    let white = Texture {
-        width: 2,
-        height: 2,
-        rgba: vec![255; 16],
-    };
+    let white = Arc::new(Texture::new(2, 2, vec![255; 16]));
     let k = intrinsics(64, 64);
     let mut renderer = renderer();
     for (degrees, expected) in [(0.0, [128, 128, 255, 255]), (60.0, [64, 64, 128, 255])] {
@@ -676,9 +695,8 @@ fn depth_is_exact_for_a_posed_camera() {
     let centre = translation + rotation * DVec3::new(0.0, 0.0, 7.3 + half.z);
     let slab = cuboid(centre, half, rotation, material([1.0, 1.0, 1.0, 1.0]));
     let scene = Scene {
-        meshes: vec![slab],
-        textures: Vec::new(),
         camera: Some(camera),
+        ..scene(vec![slab])
     };
     let k = intrinsics(64, 48);
     let image = renderer().render(&scene, &k, FAR_DEPTH).unwrap();
@@ -692,11 +710,7 @@ fn depth_is_exact_for_a_posed_camera() {
 fn texture_beyond_the_adapter_is_a_client_fault() {
     common::require_adapter!();
     // 2^20 texels wide: beyond every adapter's 2D texture limit.
-    let texture = Texture {
-        width: 1 << 20,
-        height: 1,
-        rgba: vec![255; 4 << 20],
-    };
+    let texture = Arc::new(Texture::new(1 << 20, 1, vec![255; 4 << 20]));
     let mut slab = cuboid(
         DVec3::new(0.0, 0.0, 2.0),
         DVec3::splat(0.5),
@@ -810,7 +824,7 @@ fn fxaa_blends_edge_pixels_only_and_leaves_label_and_depth_sharp() {
     // A lone face-on rectangle at z = 2 m (a box would add its unlit sides' slivers at the rim).
     let rotation = DMat3::from_rotation_z(f64::to_radians(27.0));
     let corners = [(-0.4, -0.25), (0.4, -0.25), (0.4, 0.25), (-0.4, 0.25)];
-    let rectangle = Mesh {
+    let rectangle = Part {
         positions: corners
             .map(|(x, y)| {
                 (rotation * DVec3::new(x, y, 0.0) + DVec3::Z * 2.0)
@@ -821,7 +835,7 @@ fn fxaa_blends_edge_pixels_only_and_leaves_label_and_depth_sharp() {
         normals: vec![[0.0, 0.0, -1.0]; 4],
         indices: vec![0, 2, 1, 0, 3, 2],
         material: material([1.0, 0.0, 0.0, 1.0]),
-        ..Mesh::default()
+        ..Part::default()
     };
     let scene = scene(vec![rectangle]);
     let mut renderer = renderer();

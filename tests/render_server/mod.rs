@@ -3,6 +3,7 @@
 //! render metrics. Requests are built with the client's Drake-exact form builder.
 
 mod budget; // hostile requests against the per-request budget (issue 14)
+mod cache; // the scene cache, concurrency and peer-exact answers
 
 use crate::common;
 

@@ -17,6 +17,23 @@ fn load(name: &str, options: &LoadOptions) -> Scene {
     scene::load(&fixture(name), options).unwrap_or_else(|err| panic!("{name}: {err}"))
 }
 
+/// Instance `index` moved to the world frame, positions and normals, as the renderer draws it.
+fn world_mesh(scene: &Scene, index: usize) -> scene::Mesh {
+    let instance = &scene.instances[index];
+    let mesh = &scene.meshes[instance.mesh];
+    let normal_matrix = instance.normal_matrix().unwrap();
+    let normals = (mesh.normals.iter())
+        .map(|n| (normal_matrix * DVec3::from(n.map(f64::from))).normalize())
+        .map(|n| n.as_vec3().to_array())
+        .collect();
+    scene::Mesh::new(
+        instance.world_positions(mesh).collect(),
+        normals,
+        mesh.tex_coords.clone(),
+        mesh.indices.clone(),
+    )
+}
+
 fn triangles(mesh: &scene::Mesh) -> usize {
     mesh.indices.len() / 3
 }
@@ -45,8 +62,8 @@ fn box_and_sphere_geometry_in_all_three_image_types() {
             &format!("box_sphere-{image_type}.gltf"),
             &LoadOptions::default(),
         );
-        assert_eq!(scene.meshes.len(), 2, "{image_type}");
-        let (sphere, cube) = (&scene.meshes[0], &scene.meshes[1]);
+        assert_eq!(scene.instances.len(), 2, "{image_type}");
+        let (sphere, cube) = (&world_mesh(&scene, 0), &world_mesh(&scene, 1));
         assert_eq!((sphere.positions.len(), triangles(sphere)), (2601, 5000));
         assert_eq!((cube.positions.len(), triangles(cube)), (24, 12));
         assert!(scene.textures.is_empty());
@@ -105,9 +122,12 @@ fn box_and_sphere_geometry_in_all_three_image_types() {
 #[test]
 fn colors_depth_whites_and_label_colors() {
     let color = load("box_sphere-color.gltf", &LoadOptions::default());
-    assert_eq!(color.meshes[0].material.base_color, [0.2, 0.4, 0.8, 1.0]);
-    assert_eq!(color.meshes[1].material.base_color, [1.0, 0.5, 0.25, 1.0]);
-    assert!(color.meshes.iter().all(|mesh| !mesh.material.blend));
+    assert_eq!(color.instances[0].material.base_color, [0.2, 0.4, 0.8, 1.0]);
+    assert_eq!(
+        color.instances[1].material.base_color,
+        [1.0, 0.5, 0.25, 1.0]
+    );
+    assert!(color.instances.iter().all(|i| !i.material.blend));
 
     let depth = load(
         "box_sphere-depth.gltf",
@@ -117,9 +137,9 @@ fn colors_depth_whites_and_label_colors() {
         },
     );
     assert!(depth
-        .meshes
+        .instances
         .iter()
-        .all(|mesh| mesh.material.base_color == [1.0; 4]));
+        .all(|instance| instance.material.base_color == [1.0; 4]));
 
     let label = load(
         "box_sphere-label.gltf",
@@ -129,8 +149,14 @@ fn colors_depth_whites_and_label_colors() {
         },
     );
     // Sphere label 300 = R 44, G 1; box label 42 = R 42.
-    assert_eq!(label_rgb(label.meshes[0].material.base_color), [44, 1, 0]);
-    assert_eq!(label_rgb(label.meshes[1].material.base_color), [42, 0, 0]);
+    assert_eq!(
+        label_rgb(label.instances[0].material.base_color),
+        [44, 1, 0]
+    );
+    assert_eq!(
+        label_rgb(label.instances[1].material.base_color),
+        [42, 0, 0]
+    );
     assert!(label.meshes.iter().all(|mesh| mesh.tex_coords.is_none()));
 }
 
@@ -142,7 +168,7 @@ fn textured_box_has_its_texture_in_color_only() {
     let mesh = &color.meshes[0];
     assert_eq!(triangles(mesh), 12);
     assert_eq!(mesh.tex_coords.as_ref().unwrap().len(), 24);
-    let texture_ref = mesh.material.base_color_texture.unwrap();
+    let texture_ref = color.instances[0].material.base_color_texture.unwrap();
     assert_eq!(texture_ref.sampler.wrap_s, Wrap::ClampToEdge);
     assert_eq!(texture_ref.sampler.mag_filter, Filter::Linear);
     let texture = &color.textures[texture_ref.texture];
@@ -163,7 +189,9 @@ fn textured_box_has_its_texture_in_color_only() {
             ..LoadOptions::default()
         },
     );
-    assert!(skipped.textures.is_empty() && skipped.meshes[0].material.base_color_texture.is_none());
+    assert!(
+        skipped.textures.is_empty() && skipped.instances[0].material.base_color_texture.is_none()
+    );
 
     let label = load(
         "textured-label.gltf",
@@ -172,14 +200,14 @@ fn textured_box_has_its_texture_in_color_only() {
             ..LoadOptions::default()
         },
     );
-    assert_eq!(label_rgb(label.meshes[0].material.base_color), [7, 0, 0]);
-    assert!(label.meshes[0].material.base_color_texture.is_none());
+    assert_eq!(label_rgb(label.instances[0].material.base_color), [7, 0, 0]);
+    assert!(label.instances[0].material.base_color_texture.is_none());
 }
 
 #[test]
 fn transparent_box_blends() {
     let scene = load("transparent-color.gltf", &LoadOptions::default());
-    let material = &scene.meshes[0].material;
+    let material = &scene.instances[0].material;
     assert_eq!(material.base_color, [0.1, 0.9, 0.1, 0.5]);
     assert!(material.blend);
 }

@@ -24,7 +24,8 @@ pub fn png_rgba8(width: u32, height: u32, rgba: &[u8], deflate: Deflate) -> Vec<
     )
 }
 
-/// RGB8 PNG (label images). `rgb` holds `width·height·3` bytes, top row first.
+/// RGB8 PNG (the render client's label and depth previews). `rgb` holds `width·height·3` bytes,
+/// top row first.
 pub fn png_rgb8(width: u32, height: u32, rgb: &[u8], deflate: Deflate) -> Vec<u8> {
     encode_png(
         width,
@@ -34,6 +35,17 @@ pub fn png_rgb8(width: u32, height: u32, rgb: &[u8], deflate: Deflate) -> Vec<u8
         rgb,
         deflate,
     )
+}
+
+/// A label image as RGBA8 PNG with alpha 255: what drake-blender answers, and what Drake reads
+/// (it loads label PNGs into RGBA and uses the colour channels). `rgb` holds `width·height·3`
+/// bytes, top row first.
+pub fn png_label(width: u32, height: u32, rgb: &[u8], deflate: Deflate) -> Vec<u8> {
+    let rgba: Vec<u8> = rgb
+        .chunks_exact(3)
+        .flat_map(|p| [p[0], p[1], p[2], 255])
+        .collect();
+    png_rgba8(width, height, &rgba, deflate)
 }
 
 /// 16-bit grayscale PNG (depth in millimetres, see [`super::image::metres_to_millimetres`]).
@@ -127,6 +139,17 @@ mod tests {
         assert_eq!(
             decoded,
             (3, 4, png::ColorType::Rgb, png::BitDepth::Eight, rgb)
+        );
+    }
+
+    #[test]
+    fn labels_are_rgba_with_opaque_alpha_and_their_colours_unchanged() {
+        let rgb = [44, 1, 0, 255, 255, 255];
+        let decoded = decode_png(&png_label(2, 1, &rgb, Deflate::Fast));
+        let rgba = vec![44, 1, 0, 255, 255, 255, 255, 255];
+        assert_eq!(
+            decoded,
+            (2, 1, png::ColorType::Rgba, png::BitDepth::Eight, rgba)
         );
     }
 

@@ -8,6 +8,7 @@ pub(in crate::render) mod uniforms;
 use super::draw_list::{Draw, DrawList};
 use super::image::ImageKind;
 use super::look::Look;
+use super::resident::GpuMesh;
 use super::textures::TextureBinding;
 use pipelines::Pipelines;
 
@@ -29,9 +30,9 @@ pub(in crate::render) struct SceneTarget<'a> {
 
 /// The uploaded scene the draws refer to.
 pub(in crate::render) struct Geometry<'a> {
-    pub vertices: wgpu::BufferSlice<'a>,
-    pub indices: wgpu::BufferSlice<'a>,
-    /// Frame and material uniforms (group 0); materials at [`Draw::material_offset`].
+    /// Resident meshes, indexed by [`Draw::mesh`].
+    pub meshes: &'a [Option<&'a GpuMesh>],
+    /// Frame and draw uniforms (group 0); each draw's at [`Draw::uniform_offset`].
     pub uniforms: &'a wgpu::BindGroup,
     /// Base colour textures (group 1), indexed by [`Draw::texture`].
     pub textures: &'a [wgpu::BindGroup],
@@ -61,8 +62,6 @@ impl ScenePass {
         let Some(geometry) = geometry else {
             return;
         };
-        pass.set_vertex_buffer(0, geometry.vertices);
-        pass.set_index_buffer(geometry.indices, wgpu::IndexFormat::Uint32);
         let (opaque, blended) = self.pipelines.for_kind(kind);
         pass.set_pipeline(opaque);
         self.draw(&mut pass, &geometry, &draws.opaque);
@@ -71,8 +70,17 @@ impl ScenePass {
     }
 
     fn draw(&self, pass: &mut wgpu::RenderPass<'_>, geometry: &Geometry<'_>, draws: &[Draw]) {
+        let mut bound_mesh = None;
         for draw in draws {
-            pass.set_bind_group(0, geometry.uniforms, &[draw.material_offset]);
+            let Some(Some(mesh)) = geometry.meshes.get(draw.mesh) else {
+                continue; // upload made every drawn mesh resident
+            };
+            if bound_mesh != Some(draw.mesh) {
+                pass.set_vertex_buffer(0, mesh.vertices.slice(..));
+                pass.set_index_buffer(mesh.indices.slice(..), wgpu::IndexFormat::Uint32);
+                bound_mesh = Some(draw.mesh);
+            }
+            pass.set_bind_group(0, geometry.uniforms, &[draw.uniform_offset]);
             let texture = draw
                 .texture
                 .map_or(&self.untextured, |i| &geometry.textures[i]);

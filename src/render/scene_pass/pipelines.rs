@@ -4,7 +4,7 @@
 use crate::render::formats::{COLOR_FORMAT, DEPTH_FORMAT, PLANAR_DEPTH_FORMAT};
 use crate::render::image::ImageKind;
 
-use super::uniforms::{FrameUniform, MaterialUniform, Vertex};
+use super::uniforms::{DrawUniform, FrameUniform, Vertex};
 
 pub(super) struct Pipelines {
     color_opaque: wgpu::RenderPipeline,
@@ -102,7 +102,7 @@ pub(super) fn frame_layout(device: &wgpu::Device) -> wgpu::BindGroupLayout {
         label: Some("frame and material"),
         entries: &[
             uniform_entry(0, false, std::mem::size_of::<FrameUniform>()),
-            uniform_entry(1, true, std::mem::size_of::<MaterialUniform>()),
+            uniform_entry(1, true, std::mem::size_of::<DrawUniform>()),
         ],
     })
 }

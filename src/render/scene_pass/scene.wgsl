@@ -1,11 +1,7 @@
 // The scene pass: one vertex stage, one fragment entry point per image kind.
-// Vertices arrive in world coordinates (the scene bakes node transforms at load time).
+// Vertices arrive in model coordinates; each draw (one instance of a mesh) carries its transforms.
 
 struct Frame {
-    // World → clip: Drake's projection (§3.5, wgpu depth range) times the view matrix.
-    view_proj: mat4x4<f32>,
-    // Row 2 of the view matrix: dot(view_z_row, p) is the view-space z, whose negation is planar depth.
-    view_z_row: vec4<f32>,
     // World-space direction the headlight shines in (the camera's optical axis), unit length.
     light_direction: vec4<f32>,
     // Light colour × intensity.
@@ -14,7 +10,13 @@ struct Frame {
     depth_range: vec4<f32>,
 }
 
-struct Material {
+struct Draw {
+    // Model → clip: Drake's projection (§3.5, wgpu depth range) × view × the instance's transform.
+    model_view_proj: mat4x4<f32>,
+    // Row 2 of view × model: dot(model_view_z, p) is the view-space z, whose negation is planar depth.
+    model_view_z: vec4<f32>,
+    // Model → world for normals: the inverse transpose of the instance's linear part.
+    normal_matrix: mat3x3<f32>,
     // Linear base colour factor.
     base_color: vec4<f32>,
     // round(base_color × 255) / 255, computed on the CPU so the Unorm write gives the exact byte.
@@ -22,10 +24,12 @@ struct Material {
     // 1 when a base colour texture is bound: untextured meshes skip sampling, which a software
     // rasteriser pays for per fragment.
     textured: u32,
+    // 1 when the transform mirrors: counter-clockwise model faces then arrive clockwise.
+    mirrored: u32,
 }
 
 @group(0) @binding(0) var<uniform> frame: Frame;
-@group(0) @binding(1) var<uniform> material: Material;
+@group(0) @binding(1) var<uniform> draw: Draw;
 @group(1) @binding(0) var base_color_texture: texture_2d<f32>;
 @group(1) @binding(1) var base_color_sampler: sampler;
 
@@ -42,12 +46,14 @@ fn vs_main(
     @location(1) normal: vec3<f32>,
     @location(2) tex_coord: vec2<f32>,
 ) -> VertexOutput {
-    let world = vec4<f32>(position, 1.0);
+    let model = vec4<f32>(position, 1.0);
     var out: VertexOutput;
-    out.clip = frame.view_proj * world;
-    out.normal = normal;
+    out.clip = draw.model_view_proj * model;
+    let world_normal = draw.normal_matrix * normal;
+    // Unit at the vertices, as normals computed in the world frame were; +Z if degenerate.
+    out.normal = select(vec3<f32>(0.0, 0.0, 1.0), normalize(world_normal), dot(world_normal, world_normal) > 0.0);
     out.tex_coord = tex_coord;
-    out.planar_depth = -dot(frame.view_z_row, world);
+    out.planar_depth = -dot(draw.model_view_z, model);
     return out;
 }
 
@@ -55,12 +61,12 @@ fn vs_main(
 // optical axis, no ambient, no specular, back faces lit with the flipped normal (two-sided lighting).
 fn shade(in: VertexOutput, front_facing: bool) -> vec4<f32> {
     var normal = normalize(in.normal);
-    if !front_facing {
+    if front_facing == (draw.mirrored != 0u) {
         normal = -normal;
     }
     let lambert = max(dot(normal, -frame.light_direction.xyz), 0.0);
-    var base = material.base_color;
-    if material.textured != 0u {
+    var base = draw.base_color;
+    if draw.textured != 0u {
         base *= textureSampleLevel(base_color_texture, base_color_sampler, in.tex_coord, 0.0);
     }
     return vec4<f32>(base.rgb * frame.light_radiance.rgb * lambert, base.a);
@@ -78,7 +84,7 @@ fn fs_color_blended(in: VertexOutput, @builtin(front_facing) front_facing: bool)
 
 @fragment
 fn fs_label(in: VertexOutput) -> @location(0) vec4<f32> {
-    return material.label_color;
+    return draw.label_color;
 }
 
 // The planar depth itself, bit for bit, with Drake's sentinels: 0 for too close, +inf for too far.

@@ -131,11 +131,15 @@ pub fn covered_pixels(scene: &Scene, intrinsics: &Intrinsics, limit: u64) -> u64
     let (width, height) = (f64::from(intrinsics.width), f64::from(intrinsics.height));
     let image = width * height;
     let mut total = 0.0;
-    for mesh in &scene.meshes {
+    for instance in &scene.instances {
+        let Some(mesh) = scene.meshes.get(instance.mesh) else {
+            continue;
+        };
+        let model_view_proj = view_proj * instance.model_to_world;
         let pixels: Vec<Option<(f64, f64)>> = mesh
             .positions
             .iter()
-            .map(|p| to_pixel(view_proj, *p, width, height))
+            .map(|p| to_pixel(model_view_proj, *p, width, height))
             .collect();
         for triangle in mesh.indices.chunks_exact(3) {
             let corners = [triangle[0], triangle[1], triangle[2]]
@@ -155,9 +159,10 @@ pub fn covered_pixels(scene: &Scene, intrinsics: &Intrinsics, limit: u64) -> u64
     total as u64
 }
 
-/// A world point's pixel coordinates, `None` when it is not beyond the near plane.
-fn to_pixel(view_proj: DMat4, p: [f32; 3], width: f64, height: f64) -> Option<(f64, f64)> {
-    let clip = view_proj * DVec4::new(f64::from(p[0]), f64::from(p[1]), f64::from(p[2]), 1.0);
+/// A model-space point's pixel coordinates through `model_view_proj`, `None` when it is not beyond
+/// the near plane.
+fn to_pixel(model_view_proj: DMat4, p: [f32; 3], width: f64, height: f64) -> Option<(f64, f64)> {
+    let clip = model_view_proj * DVec4::new(f64::from(p[0]), f64::from(p[1]), f64::from(p[2]), 1.0);
     if clip.w <= 0.0 || clip.z < 0.0 {
         return None;
     }
@@ -178,7 +183,8 @@ fn triangle_pixels(a: (f64, f64), b: (f64, f64), c: (f64, f64), width: f64, heig
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scene::{CameraNode, Mesh};
+    use crate::scene::{CameraNode, Instance, Material, Mesh};
+    use std::sync::Arc;
     use tokio::sync::Semaphore;
 
     fn ticket(budget: &Arc<MemoryBudget>) -> Ticket {
@@ -202,11 +208,13 @@ mod tests {
 
     /// A camera at the origin looking down −Z (the glTF convention), 64×48.
     fn scene_with(positions: Vec<[f32; 3]>, indices: Vec<u32>) -> (Scene, Intrinsics) {
+        let normals = vec![[0.0, 0.0, 1.0]; positions.len()];
         let scene = Scene {
-            meshes: vec![Mesh {
-                positions,
-                indices,
-                ..Mesh::default()
+            meshes: vec![Arc::new(Mesh::new(positions, normals, None, indices))],
+            instances: vec![Instance {
+                mesh: 0,
+                model_to_world: DMat4::IDENTITY,
+                material: Material::default(),
             }],
             textures: Vec::new(),
             camera: Some(CameraNode {

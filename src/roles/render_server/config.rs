@@ -66,6 +66,9 @@ pub struct Args {
     /// Largest request body in bytes [default: 536870912 (512 MiB)] [config key: maxBodyBytes]
     #[arg(long)]
     pub max_body_bytes: Option<usize>,
+    /// Bytes the scene cache may hold, CPU and GPU together; 0 disables it [default: a quarter of physical memory] [config key: cacheBytes]
+    #[arg(long)]
+    pub cache_bytes: Option<u64>,
 }
 
 impl Args {
@@ -89,6 +92,9 @@ impl Args {
         }
         if let Some(bytes) = self.max_body_bytes {
             config.max_body_bytes = bytes;
+        }
+        if let Some(bytes) = self.cache_bytes {
+            config.cache_bytes = Some(bytes);
         }
     }
 }
@@ -125,6 +131,25 @@ pub struct Config {
     pub max_in_flight_bytes: u64,
     /// From the body's last byte to the image; invalid values (negative, NaN) mean the default.
     pub render_timeout_seconds: f64,
+    /// The scene cache's budget in bytes (CPU and GPU); `None`: [`default_cache_bytes`].
+    pub cache_bytes: Option<u64>,
+}
+
+impl Config {
+    /// The scene cache's budget: the configured one, or a fraction of this machine's memory.
+    pub fn cache_bytes(&self) -> u64 {
+        self.cache_bytes.unwrap_or_else(default_cache_bytes)
+    }
+}
+
+/// [`limits::CACHE_MEMORY_FRACTION`] of physical memory.
+pub fn default_cache_bytes() -> u64 {
+    let mut system = sysinfo::System::new();
+    system.refresh_memory();
+    match system.total_memory() {
+        0 => limits::CACHE_BYTES_FALLBACK,
+        total => (total as f64 * limits::CACHE_MEMORY_FRACTION) as u64,
+    }
 }
 
 impl Default for Config {
@@ -152,6 +177,7 @@ impl Default for Config {
             max_covered_pixels: limits::MAX_COVERED_PIXELS,
             max_in_flight_bytes: limits::MAX_IN_FLIGHT_BYTES,
             render_timeout_seconds: limits::RENDER_TIMEOUT.as_secs_f64(),
+            cache_bytes: None,
         }
     }
 }
@@ -199,6 +225,7 @@ mod tests {
         for key in [
             config_key!(Config, endpoint),
             config_key!(Config, max_body_bytes),
+            config_key!(Config, cache_bytes),
             config_key!(FormLimits, max_image_dimension),
             config_key!(LoadOptions, max_triangles),
             config_key!(LoadOptions, max_textures),

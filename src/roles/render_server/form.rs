@@ -10,7 +10,7 @@ use axum::extract::multipart::{Multipart, MultipartError};
 use super::error::ApiError;
 use crate::core::config::config_key;
 use crate::core::quote::quote;
-use crate::protocol::drake::fields::{self, RequestedImage};
+use crate::protocol::drake::fields::{self, FieldError, RequestedImage};
 use crate::protocol::drake::image::ImageType;
 use crate::render::ImageKind;
 use crate::scene::camera::Intrinsics;
@@ -103,7 +103,14 @@ impl Form {
             None => return Err(ApiError::BadRequest("scene: missing file part".to_owned())),
         };
         if let Some(expected) = self.fields.get(fields::SCENE_SHA256) {
-            fields::verify_sha256(expected.trim(), &scene)?;
+            match fields::verify_sha256(expected.trim(), &scene) {
+                // drake-blender's own tests send a placeholder; it checks only real hashes too.
+                Err(FieldError::Sha256Format(value)) => tracing::warn!(
+                    value,
+                    "ignoring scene_sha256: not 64 hexadecimal characters"
+                ),
+                checked => checked?,
+            }
         }
         let kind = match read.image {
             RequestedImage::Color => ImageKind::Color,
@@ -245,10 +252,6 @@ mod tests {
                 "min_depth (9) must be less than max_depth",
             ),
             (
-                Box::new(|f| drop(f.fields.insert("scene_sha256".into(), "ab".into()))),
-                "scene_sha256",
-            ),
-            (
                 Box::new(|f| drop(f.fields.insert("scene_sha256".into(), "0".repeat(64)))),
                 "does not match",
             ),
@@ -267,6 +270,14 @@ mod tests {
                 "{message:?} should contain {expected:?}"
             );
         }
+    }
+
+    /// drake-blender's tests send a placeholder hash; only a well-formed one is checked.
+    #[test]
+    fn a_malformed_sha_is_ignored() {
+        let mut form = drake_form("depth");
+        form.fields.insert("scene_sha256".into(), "ab".into());
+        assert!(form.into_request(LIMITS).is_ok());
     }
 
     #[test]

@@ -40,7 +40,7 @@ use crate::protocol::drake::image::{metres_to_millimetres, ImageType};
 use crate::render::{Gpu, GpuOptions, Image, Look};
 use crate::roles::LoggingArgs;
 use crate::scene::camera::Intrinsics;
-use crate::scene::{self, LoadOptions, SceneError};
+use crate::scene::{self, LoadOptions, SceneCache, SceneError};
 
 use budget::{AbandonOnDrop, MemoryBudget, Ticket};
 pub use config::{Args, Config, DepthFormat, DEFAULT_PORT, ROLE};
@@ -117,8 +117,11 @@ pub async fn run(
         config.render_queue_depth,
     )?);
 
+    let cache_bytes = config.cache_bytes();
+    tracing::info!(cache_bytes, "scene cache");
     let metrics = Arc::new(Metrics::for_role(ROLE));
     let state = Arc::new(AppState {
+        cache: Arc::new(SceneCache::new(cache_bytes)),
         config: config.clone(),
         gpu,
         pool: Arc::clone(&pool),
@@ -161,6 +164,8 @@ pub async fn run(
 
 struct AppState {
     config: Config,
+    /// Meshes and textures (with their GPU copies) across requests and clients.
+    cache: Arc<SceneCache>,
     gpu: Arc<Gpu>,
     pool: Arc<RenderPool>,
     memory: Arc<MemoryBudget>,
@@ -225,6 +230,51 @@ fn register_metrics(state: &Arc<AppState>) {
             );
         }
     });
+    let cache = Arc::downgrade(&state.cache);
+    state.metrics.add_collector(move |metrics| {
+        let Some(cache) = cache.upgrade() else {
+            return;
+        };
+        let stats = cache.stats();
+        metrics.counter_set(
+            "render_cache_hits_total",
+            "Meshes and textures the scene cache already held.",
+            &[],
+            stats.hits as f64,
+        );
+        metrics.counter_set(
+            "render_cache_misses_total",
+            "Meshes and textures decoded because the scene cache did not hold them.",
+            &[],
+            stats.misses as f64,
+        );
+        metrics.counter_set(
+            "render_cache_evictions_total",
+            "Entries dropped from the scene cache to stay within cacheBytes.",
+            &[],
+            stats.evictions as f64,
+        );
+        for (memory, bytes) in [("cpu", stats.cpu_bytes), ("gpu", stats.gpu_bytes)] {
+            metrics.gauge_set(
+                "render_cache_bytes",
+                "Bytes the scene cache holds, by where they live (gpu: buffers and textures).",
+                &[("memory", memory)],
+                bytes as f64,
+            );
+        }
+        metrics.gauge_set(
+            "render_cache_limit_bytes",
+            "The scene cache's budget (config key cacheBytes).",
+            &[],
+            stats.limit_bytes as f64,
+        );
+        metrics.gauge_set(
+            "render_cache_entries",
+            "Meshes and textures in the scene cache.",
+            &[],
+            stats.entries as f64,
+        );
+    });
 }
 
 fn status(state: &AppState) -> serde_json::Value {
@@ -240,6 +290,7 @@ fn status(state: &AppState) -> serde_json::Value {
             workers: pool.workers(),
             capacity: pool.capacity(),
         },
+        &state.cache.stats(),
         &state.config.endpoint,
     )
 }
@@ -375,15 +426,18 @@ async fn render_request(
             .map_err(|_| SceneError::Refused(over_budget.clone()))
     };
     let loading = Instant::now();
+    let cache = Arc::clone(&state.cache);
     let (scene, intrinsics) = tokio::task::spawn_blocking(move || {
-        prepare(request, &options, max_covered_pixels, reserve)
+        prepare(request, &options, &cache, max_covered_pixels, reserve)
     })
     .await
     .map_err(|e| ApiError::Internal(format!("scene loading stopped: {e}")))??;
     // The body was dropped with the request once loaded.
     ticket.release(body_bytes);
     let load_ms = loading.elapsed().as_secs_f64() * 1e3;
-    let triangles: usize = scene.meshes.iter().map(|m| m.indices.len() / 3).sum();
+    let triangles: usize = (scene.instances.iter())
+        .map(|instance| scene.meshes[instance.mesh].indices.len() / 3)
+        .sum();
 
     // The image as read back, then encoded (at most as large again).
     let image_bytes = u64::from(intrinsics.width) * u64::from(intrinsics.height) * 4 * 2;
@@ -479,10 +533,11 @@ fn timed_out(timeout: std::time::Duration) -> ApiError {
 fn prepare(
     request: RenderRequest,
     options: &LoadOptions,
+    cache: &SceneCache,
     max_covered_pixels: u64,
     mut reserve: impl FnMut(u64) -> Result<(), SceneError>,
 ) -> Result<(scene::Scene, Intrinsics), ApiError> {
-    let scene = scene::load_within(&request.scene, options, &mut reserve)?;
+    let scene = scene::load_within(&request.scene, options, Some(cache), &mut reserve)?;
     let mut intrinsics = request.intrinsics;
     if intrinsics.near == 0.0 {
         intrinsics.near = scene.camera.map_or(0.0, |camera| camera.znear);
@@ -515,7 +570,7 @@ fn encode_image(image: &Image, depth_format: DepthFormat) -> (Vec<u8>, &'static 
             "image/png",
         ),
         Image::Label { width, height, rgb } => (
-            encode::png_rgb8(*width, *height, rgb, Deflate::Fast),
+            encode::png_label(*width, *height, rgb, Deflate::Fast),
             "image/png",
         ),
         Image::Depth {

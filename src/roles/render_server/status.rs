@@ -1,7 +1,7 @@
 //! `GET /`: the page operators open first (adapter, uptime, requests by type, the queue and the
-//! workers, recent render times as a chart), and `GET /status.json`, its live source: the page's
-//! inline script polls it every second and redraws. Self-contained: no external scripts or
-//! stylesheets, so it works offline and behind any proxy.
+//! workers, the scene cache, recent render times as a chart), and `GET /status.json`, its live
+//! source: the page's inline script polls it every second and redraws. Self-contained: no
+//! external scripts or stylesheets, so it works offline and behind any proxy.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -13,6 +13,7 @@ use crate::core::html::{escape, LIVE_CHART_JS};
 use crate::core::sync::lock;
 use crate::protocol::drake::image::ImageType;
 use crate::render::AdapterSummary;
+use crate::scene::CacheStats;
 
 /// Recent renders kept for the page (the chart's `slots: 60` in [`LIVE`] says the same).
 const RECENT: usize = 60;
@@ -61,6 +62,7 @@ pub fn json(
     uptime: Duration,
     stats: &Stats,
     queue: &Queue,
+    cache: &CacheStats,
     endpoint: &str,
 ) -> Value {
     let inner = lock(&stats.inner);
@@ -89,9 +91,25 @@ pub fn json(
             "workers": queue.workers,
             "capacity": queue.capacity,
         },
+        "cache": {
+            "entries": cache.entries,
+            "bytes": format!(
+                "{:.1} + {:.1} / {:.1} MiB",
+                mib(cache.cpu_bytes),
+                mib(cache.gpu_bytes),
+                mib(cache.limit_bytes)
+            ),
+            "hitsMisses": format!("{} / {}", cache.hits, cache.misses),
+            "evictions": cache.evictions,
+        },
         "renders": {"color": inner.color, "depth": inner.depth, "label": inner.label},
         "recent": recent,
     })
+}
+
+#[allow(clippy::cast_precision_loss)] // display only
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
 }
 
 /// The page: the figures of `status` (from [`json`]) filled in, so it reads without scripts too,
@@ -119,6 +137,10 @@ svg{{border:1px solid #ccc;background:#fff}}</style></head><body>\
 <tr><th>waiting for a worker</th><td id=queued>{queued}</td></tr>\
 <tr><th>workers rendering</th><td><span id=busy>{busy}</span> of {workers}</td></tr>\
 <tr><th>admitted at most (workers + queue; then 503)</th><td>{capacity}</td></tr></table>\
+<h2>Scene cache</h2><table><tr><th>entries</th><td id=cache-entries>{cache_entries}</td></tr>\
+<tr><th>bytes (CPU + GPU / limit)</th><td id=cache-bytes>{cache_bytes}</td></tr>\
+<tr><th>hits / misses</th><td id=cache-hits>{cache_hits}</td></tr>\
+<tr><th>evictions</th><td id=cache-evictions>{cache_evictions}</td></tr></table>\
 <h2>Requests</h2><table><tr><th>color</th><td id=color>{color}</td></tr><tr><th>depth</th><td id=depth>{depth}</td></tr>\
 <tr><th>label</th><td id=label>{label}</td></tr></table>\
 <h2>Recent renders</h2><p>Request time of the last {recent} successful renders, in ms (most recent on the right; \
@@ -138,6 +160,10 @@ scale 0–<span id=scale>0</span> ms; last <span id=last>none yet</span>).</p>\
         busy = text("/queue/workersBusy"),
         workers = text("/queue/workers"),
         capacity = text("/queue/capacity"),
+        cache_entries = text("/cache/entries"),
+        cache_bytes = text("/cache/bytes"),
+        cache_hits = text("/cache/hitsMisses"),
+        cache_evictions = text("/cache/evictions"),
         color = text("/renders/color"),
         depth = text("/renders/depth"),
         label = text("/renders/label"),
@@ -154,6 +180,10 @@ const LIVE: &str = r##"gcPoll("status.json", 1000, (s) => {
   gcText("queued", s.queue.queued);
   gcText("busy", s.queue.workersBusy);
   for (const t of ["color", "depth", "label"]) gcText(t, s.renders[t]);
+  gcText("cache-entries", s.cache.entries);
+  gcText("cache-bytes", s.cache.bytes);
+  gcText("cache-hits", s.cache.hitsMisses);
+  gcText("cache-evictions", s.cache.evictions);
   const ms = s.recent.map((r) => r.ms);
   const max = Math.max(1, ...ms) * 1.1;
   gcText("scale", max.toFixed(0));

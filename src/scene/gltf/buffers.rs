@@ -1,5 +1,6 @@
 //! glTF binary data: `data:` URIs decoded once per buffer, bufferView slices and typed accessor
-//! reads, every offset checked before it is used.
+//! reads, every offset checked before it is used; and the content keys of accessors, hashed from
+//! the URIs' text before (and instead of, on a cache hit) decoding them.
 //!
 //! Only `data:` URIs are accepted: the render server never reads its own filesystem or the network
 //! on behalf of a request (drake-gltf-protocol §3.1: Drake inlines everything).
@@ -11,6 +12,7 @@ use base64::Engine as _;
 use super::json;
 use super::SceneError;
 use crate::core::quote::quote;
+use crate::scene::cache::{ContentKey, KeyHasher};
 
 /// Standard base64, indifferent to missing `=` padding: some exporters drop it.
 const BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -21,7 +23,16 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 );
 
 /// Decodes a base64 `data:` URI; the declared mime type is ignored (Drake's often lies).
+///
+/// The base64 text decodes straight into one buffer of the exact size: no intermediate copy.
 pub fn decode_data_uri(uri: &str, path: &str) -> Result<Vec<u8>, SceneError> {
+    BASE64
+        .decode(data_uri_payload(uri, path)?)
+        .map_err(|err| SceneError::invalid(path, format!("invalid base64: {err}")))
+}
+
+/// The base64 text of a `data:` URI, or why it is not one we read.
+pub fn data_uri_payload<'u>(uri: &'u str, path: &str) -> Result<&'u str, SceneError> {
     let is_data_uri = uri
         .get(..5)
         .is_some_and(|scheme| scheme.eq_ignore_ascii_case("data:"));
@@ -47,9 +58,7 @@ pub fn decode_data_uri(uri: &str, path: &str) -> Result<Vec<u8>, SceneError> {
             "only base64 data: URIs are accepted",
         ));
     }
-    BASE64
-        .decode(payload)
-        .map_err(|err| SceneError::invalid(path, format!("invalid base64: {err}")))
+    Ok(payload)
 }
 
 /// The glTF's buffers, each decoded on first use and kept, so a buffer shared by many accessors is
@@ -59,6 +68,13 @@ pub struct Buffers<'j, 'a> {
     views: &'j [json::BufferView],
     accessors: &'j [json::Accessor],
     decoded: Vec<Option<Vec<u8>>>,
+    /// Each buffer's [`ContentKey`], hashed from its data URI's text on first use.
+    keys: Vec<Option<ContentKey>>,
+    /// Reads each buffer may still serve: references from primitives and images, counted up front
+    /// and counted down by [`Self::release`]. At zero the decoded bytes are dropped, so a scene's
+    /// decoded buffers do not all stay alive beside the meshes made from them (Drake writes one
+    /// buffer per accessor). Reads never exceed references; a read after a miscount decodes again.
+    remaining: Vec<usize>,
 }
 
 impl<'j, 'a> Buffers<'j, 'a> {
@@ -68,10 +84,33 @@ impl<'j, 'a> Buffers<'j, 'a> {
             views: &root.buffer_views,
             accessors: &root.accessors,
             decoded: root.buffers.iter().map(|_| None).collect(),
+            keys: root.buffers.iter().map(|_| None).collect(),
+            remaining: references(root),
         }
     }
 
-    fn buffer(&mut self, index: usize) -> Result<&[u8], SceneError> {
+    /// Counts one finished read of `bufferViews[view]`'s buffer; frees it after its last.
+    pub fn release(&mut self, view: usize) {
+        let Some(buffer) = self.views.get(view).map(|view| view.buffer) else {
+            return;
+        };
+        if let Some(remaining) = self.remaining.get_mut(buffer) {
+            *remaining = remaining.saturating_sub(1);
+            if *remaining == 0 {
+                self.decoded[buffer] = None;
+            }
+        }
+    }
+
+    /// [`Self::release`] for the view behind `accessors[index]`, if any.
+    fn release_accessor(&mut self, index: usize) {
+        if let Some(view) = self.accessors.get(index).and_then(|a| a.buffer_view) {
+            self.release(view);
+        }
+    }
+
+    /// `buffers[index]` as declared, its data URI checked to be one we read.
+    fn declared(&self, index: usize) -> Result<(&'j json::Buffer<'a>, &'j str), SceneError> {
         let path = || format!("buffers[{index}]");
         let declared = self
             .buffers
@@ -81,18 +120,107 @@ impl<'j, 'a> Buffers<'j, 'a> {
                 kind: "buffer",
                 index,
             })?;
+        let Some(uri) = &declared.uri else {
+            return Err(SceneError::invalid(
+                &path(),
+                "no uri (GLB binary chunks are not accepted)",
+            ));
+        };
+        data_uri_payload(&uri.0, &format!("{}.uri", path()))?;
+        Ok((declared, &uri.0))
+    }
+
+    /// The key of `buffers[index]`: a hash of its data URI's text, computed without decoding it,
+    /// so content already cached is never decoded again.
+    fn buffer_key(&mut self, index: usize) -> Result<ContentKey, SceneError> {
+        if let Some(Some(key)) = self.keys.get(index) {
+            return Ok(*key);
+        }
+        let (declared, uri) = self.declared(index)?;
+        let mut hasher = KeyHasher::new("gltf buffer");
+        hasher
+            .bytes(uri.as_bytes())
+            .number(declared.byte_length as u64);
+        let key = hasher.finish();
+        self.keys[index] = Some(key);
+        Ok(key)
+    }
+
+    /// Adds to `hasher` everything `bufferViews[index]` reads: its range, stride and buffer.
+    pub fn hash_view(
+        &mut self,
+        index: usize,
+        path: &str,
+        hasher: &mut KeyHasher,
+    ) -> Result<(), SceneError> {
+        let view = self
+            .views
+            .get(index)
+            .ok_or_else(|| SceneError::OutOfRange {
+                path: path.to_owned(),
+                kind: "bufferView",
+                index,
+            })?;
+        if view.buffer >= self.buffers.len() {
+            return Err(SceneError::OutOfRange {
+                path: format!("bufferViews[{index}].buffer"),
+                kind: "buffer",
+                index: view.buffer,
+            });
+        }
+        let buffer = self.buffer_key(view.buffer)?;
+        hasher
+            .key(&buffer)
+            .number(view.byte_offset as u64)
+            .number(view.byte_length as u64)
+            .number(view.byte_stride.map_or(0, |stride| stride as u64 + 1));
+        Ok(())
+    }
+
+    /// Adds to `hasher` everything reading `accessors[index]` depends on: its layout, its view
+    /// and the bytes behind them.
+    pub fn hash_accessor(
+        &mut self,
+        index: usize,
+        path: &str,
+        hasher: &mut KeyHasher,
+    ) -> Result<(), SceneError> {
+        let accessor = self
+            .accessors
+            .get(index)
+            .ok_or_else(|| SceneError::OutOfRange {
+                path: path.to_owned(),
+                kind: "accessor",
+                index,
+            })?;
+        hasher
+            .bytes(accessor.element_type.as_bytes())
+            .number(u64::from(accessor.component_type))
+            .number(u64::from(accessor.normalized))
+            .number(accessor.count as u64)
+            .number(accessor.byte_offset as u64)
+            .number(u64::from(accessor.sparse.is_some()));
+        match accessor.buffer_view {
+            Some(view) => {
+                hasher.number(1);
+                self.hash_view(view, &format!("accessors[{index}].bufferView"), hasher)
+            }
+            None => {
+                hasher.number(0);
+                Ok(())
+            }
+        }
+    }
+
+    fn buffer(&mut self, index: usize) -> Result<&[u8], SceneError> {
+        let (declared, uri) = self.declared(index)?;
         let slot = &mut self.decoded[index];
         if slot.is_none() {
-            let Some(uri) = &declared.uri else {
-                return Err(SceneError::invalid(
-                    &path(),
-                    "no uri (GLB binary chunks are not accepted)",
-                ));
-            };
-            let bytes = decode_data_uri(&uri.0, &format!("{}.uri", path()))?;
+            let path = format!("buffers[{index}]");
+            let bytes = decode_data_uri(uri, &format!("{path}.uri"))?;
             if bytes.len() < declared.byte_length {
                 return Err(SceneError::invalid(
-                    &path(),
+                    &path,
                     format!(
                         "data is {} bytes, shorter than byteLength {}",
                         bytes.len(),
@@ -188,7 +316,7 @@ impl<'j, 'a> Buffers<'j, 'a> {
         let Some(elements) = elements else {
             return Ok(vec![[0.0; N]; accessor.count]);
         };
-        Ok(match accessor.component_type {
+        let floats = match accessor.component_type {
             5126 => elements.read(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
             5121 if normalized => elements.read(|b| f32::from(b[0]) / 255.0),
             5121 => elements.read(|b| f32::from(b[0])),
@@ -204,7 +332,9 @@ impl<'j, 'a> Buffers<'j, 'a> {
             5122 => elements.read(|b| f32::from(i16::from_le_bytes([b[0], b[1]]))),
             // UNSIGNED_INT is valid for indices only.
             other => return Err(component_type_error(path, index, other)),
-        })
+        };
+        self.release_accessor(index);
+        Ok(floats)
     }
 
     /// Reads an index accessor (`UNSIGNED_BYTE`, `UNSIGNED_SHORT` or `UNSIGNED_INT` scalars).
@@ -223,14 +353,16 @@ impl<'j, 'a> Buffers<'j, 'a> {
         let Some(elements) = self.elements(index, accessor, 1)? else {
             return Ok(vec![0; accessor.count]);
         };
-        Ok(match accessor.component_type {
+        let indices = match accessor.component_type {
             5121 => elements.read::<1, _>(|b| u32::from(b[0])),
             5123 => elements.read::<1, _>(|b| u32::from(u16::from_le_bytes([b[0], b[1]]))),
             _ => elements.read::<1, _>(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
         }
         .into_iter()
         .map(|[value]| value)
-        .collect())
+        .collect();
+        self.release_accessor(index);
+        Ok(indices)
     }
 
     /// The accessor's bytes with its stride, range-checked; `None` for an accessor without a
@@ -289,6 +421,42 @@ impl<'j, 'a> Buffers<'j, 'a> {
             component_size,
         }))
     }
+}
+
+/// How many reads each buffer can serve: one per primitive attribute or index accessor and per
+/// image stored in one of its bufferViews.
+fn references(root: &json::Root<'_>) -> Vec<usize> {
+    let mut counts = vec![0; root.buffers.len()];
+    let mut count_view = |view: usize| {
+        if let Some(count) = root
+            .buffer_views
+            .get(view)
+            .and_then(|view| counts.get_mut(view.buffer))
+        {
+            *count += 1;
+        }
+    };
+    let primitives = root.meshes.iter().flat_map(|mesh| &mesh.primitives);
+    for primitive in primitives {
+        let attributes = &primitive.attributes;
+        let accessors = [
+            attributes.position,
+            attributes.normal,
+            attributes.tex_coord_0,
+            primitive.indices,
+        ];
+        for accessor in accessors.into_iter().flatten() {
+            if let Some(view) = root.accessors.get(accessor).and_then(|a| a.buffer_view) {
+                count_view(view);
+            }
+        }
+    }
+    for image in &root.images {
+        if let Some(view) = image.buffer_view {
+            count_view(view);
+        }
+    }
+    counts
 }
 
 fn component_type_error(path: &str, index: usize, component_type: u32) -> SceneError {

@@ -117,11 +117,7 @@ fn to_rgba8(pixels: Vec<u8>, channels: usize, width: u32, height: u32) -> Option
             .collect(),
         _ => pixels.iter().flat_map(|&g| [g, g, g, 255]).collect(),
     };
-    Some(Texture {
-        width,
-        height,
-        rgba,
-    })
+    Some(Texture::new(width, height, rgba))
 }
 
 #[cfg(test)]

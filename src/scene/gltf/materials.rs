@@ -1,10 +1,14 @@
 //! Materials and their base colour textures: the texture-count limit checked before any image is
-//! decoded, sampler states, and each image decoded once under the pixel limit.
+//! decoded, sampler states, and each image decoded once under the pixel limit (or taken from the
+//! cache by the hash of its encoded bytes, and still counted against that limit).
+
+use std::sync::Arc;
 
 use tracing::warn;
 
 use super::{buffers, images, json, LoadOptions, Loader, SceneError};
 use crate::core::config::config_key;
+use crate::scene::cache::{Cached, KeyHasher};
 use crate::scene::{Filter, Material, Sampler, TextureRef, Wrap};
 
 impl Loader<'_, '_> {
@@ -131,21 +135,26 @@ impl Loader<'_, '_> {
             return Ok(decoded);
         }
         let path = format!("images[{index}]");
-        let encoded_owned;
-        let encoded: &[u8] = match (&image.uri, image.buffer_view) {
+        let mut hasher = KeyHasher::new("gltf image");
+        match (&image.uri, image.buffer_view) {
             (Some(uri), _) => {
-                encoded_owned = buffers::decode_data_uri(&uri.0, &format!("{path}.uri"))?;
-                &encoded_owned
+                let payload = buffers::data_uri_payload(&uri.0, &format!("{path}.uri"))?;
+                hasher.number(0).bytes(payload.as_bytes());
             }
-            (None, Some(view)) => self.buffers.view(view, &format!("{path}.bufferView"))?,
+            (None, Some(view)) => {
+                hasher.number(1);
+                self.buffers
+                    .hash_view(view, &format!("{path}.bufferView"), &mut hasher)?;
+            }
             (None, None) => {
                 return Err(SceneError::invalid(&path, "has neither uri nor bufferView"))
             }
-        };
+        }
+        let key = hasher.finish();
         let (max_pixels, used_pixels) = (self.options.max_texture_pixels, self.texture_pixels);
         let spending = &mut self.spending;
         let mut admitted = 0;
-        let texture = images::decode_rgba8(encoded, &path, |width, height| {
+        let mut admit = |width: u32, height: u32| {
             admitted = u64::from(width) * u64::from(height);
             let total = used_pixels.saturating_add(admitted);
             if total > max_pixels {
@@ -157,7 +166,34 @@ impl Loader<'_, '_> {
                 });
             }
             spending.charge_texture(width, height)
-        })?;
+        };
+        let texture = match self.cache.and_then(|cache| cache.get(&key)) {
+            Some(Cached::Texture(texture)) => {
+                admit(texture.width, texture.height)?;
+                texture
+            }
+            _ => {
+                let encoded_owned;
+                let encoded: &[u8] = match (&image.uri, image.buffer_view) {
+                    (Some(uri), _) => {
+                        encoded_owned = buffers::decode_data_uri(&uri.0, &format!("{path}.uri"))?;
+                        &encoded_owned
+                    }
+                    (None, Some(view)) => self.buffers.view(view, &format!("{path}.bufferView"))?,
+                    (None, None) => {
+                        return Err(SceneError::invalid(&path, "has neither uri nor bufferView"))
+                    }
+                };
+                let texture = Arc::new(images::decode_rgba8(encoded, &path, admit)?);
+                if let (None, Some(view)) = (&image.uri, image.buffer_view) {
+                    self.buffers.release(view);
+                }
+                if let Some(cache) = self.cache {
+                    cache.insert(key, Cached::Texture(Arc::clone(&texture)));
+                }
+                texture
+            }
+        };
         self.texture_pixels += admitted;
         self.scene.textures.push(texture);
         let position = self.scene.textures.len() - 1;

@@ -1,7 +1,7 @@
-//! Vertex normals: computed when the glTF has none (Drake never sends `NORMAL`), or transformed
-//! into the world frame when it does. Never NaN: a degenerate normal becomes +Z.
+//! Vertex normals in model space: computed when the glTF has none (Drake never sends `NORMAL`), or
+//! normalized when it does. Never NaN: a degenerate normal becomes +Z.
 
-use glam::{DMat3, DVec3};
+use glam::DVec3;
 
 /// The normal given to a vertex whose normal is zero or not finite (degenerate triangles, unused
 /// vertices): any unit vector keeps shading defined, and a fixed one keeps output deterministic.
@@ -37,21 +37,12 @@ pub fn area_weighted(positions: &[[f32; 3]], triangles: &[u32]) -> Vec<[f32; 3]>
     sums.into_iter().map(unit_or_fallback).collect()
 }
 
-/// Normals moved to the world frame by the inverse transpose of the node's linear part, which
-/// keeps them perpendicular to surfaces under non-uniform scale. `None` when that part is
-/// singular (the mesh is flattened); the caller then computes normals from the world geometry.
-pub fn transform(normals: &[[f32; 3]], linear: DMat3) -> Option<Vec<[f32; 3]>> {
-    let determinant = linear.determinant();
-    if determinant == 0.0 || !determinant.is_finite() {
-        return None;
-    }
-    let normal_matrix = linear.inverse().transpose();
-    Some(
-        normals
-            .iter()
-            .map(|normal| unit_or_fallback(normal_matrix * DVec3::from(normal.map(f64::from))))
-            .collect(),
-    )
+/// Given normals as unit vectors (the renderer moves them to the world frame per instance).
+pub fn unit(normals: &[[f32; 3]]) -> Vec<[f32; 3]> {
+    normals
+        .iter()
+        .map(|normal| unit_or_fallback(DVec3::from(normal.map(f64::from))))
+        .collect()
 }
 
 fn unit_or_fallback(vector: DVec3) -> [f32; 3] {
@@ -158,16 +149,9 @@ mod tests {
         assert_eq!(normals, vec![FALLBACK_NORMAL; 4]);
     }
 
-    /// Under a non-uniform scale the inverse transpose keeps a 45° normal perpendicular to the
-    /// stretched surface; a singular transform gives `None`.
     #[test]
-    fn transformed_normals_use_the_inverse_transpose() {
-        let stretch = DMat3::from_diagonal(DVec3::new(2.0, 1.0, 1.0));
-        let normal = DVec3::new(1.0, 1.0, 0.0).normalize().as_vec3().to_array();
-        let moved = transform(&[normal], stretch).unwrap();
-        // The surface x + y = c becomes x/2 + y = c: normal ∝ (0.5, 1, 0).
-        let expected = DVec3::new(0.5, 1.0, 0.0).normalize().as_vec3().to_array();
-        assert_close(moved[0], expected);
-        assert!(transform(&[normal], DMat3::from_diagonal(DVec3::new(1.0, 0.0, 1.0))).is_none());
+    fn given_normals_are_normalized_and_zero_ones_fall_back() {
+        assert_close(unit(&[[3.0, 0.0, 4.0]])[0], [0.6, 0.0, 0.8]);
+        assert_eq!(unit(&[[0.0; 3]]), vec![FALLBACK_NORMAL]);
     }
 }

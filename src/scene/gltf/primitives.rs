@@ -1,13 +1,16 @@
-//! Mesh primitives: limits checked from accessor counts before anything is read, then positions
-//! in the world frame, validated indices as a counter-clockwise triangle list (flipped under
-//! mirroring transforms), and normals.
+//! Mesh primitives: limits checked from accessor counts before anything is read, then the mesh
+//! from the cache or read in model space (validated indices as a counter-clockwise triangle list,
+//! normals), and the instance that places it.
 
-use glam::{DMat3, DMat4, DVec3};
+use std::sync::Arc;
+
+use glam::{DMat4, DVec3};
 use tracing::warn;
 
 use super::{json, normals, LoadOptions, Loader, SceneError};
 use crate::core::config::config_key;
-use crate::scene::{Material, Mesh};
+use crate::scene::cache::{Cached, ContentKey, KeyHasher};
+use crate::scene::{Instance, Material, Mesh};
 
 impl Loader<'_, '_> {
     pub(super) fn add_mesh(
@@ -27,20 +30,20 @@ impl Loader<'_, '_> {
             })?;
         for (slot, primitive) in mesh.primitives.iter().enumerate() {
             let path = format!("meshes[{index}].primitives[{slot}]");
-            if let Some(mesh) = self.primitive(primitive, &path, mesh_to_world)? {
-                self.scene.meshes.push(mesh);
+            if let Some(instance) = self.primitive(primitive, &path, mesh_to_world)? {
+                self.scene.instances.push(instance);
             }
         }
         Ok(())
     }
 
-    /// One primitive as a world-space triangle list; `None` (with a warning) for what is not drawn.
+    /// One primitive placed in the world; `None` (with a warning) for what is not drawn.
     fn primitive(
         &mut self,
         primitive: &json::Primitive,
         path: &str,
         mesh_to_world: DMat4,
-    ) -> Result<Option<Mesh>, SceneError> {
+    ) -> Result<Option<Instance>, SceneError> {
         let mode = primitive.mode.unwrap_or(4);
         if !matches!(mode, 4..=6) {
             warn!(
@@ -81,34 +84,114 @@ impl Loader<'_, '_> {
             index_count.max(triangle_count.saturating_mul(3)),
         )?;
 
-        let local_positions =
-            self.buffers
-                .read_floats::<3>(position_accessor, &position_path, "VEC3")?;
-        let positions = world_positions(&local_positions, mesh_to_world, &position_path)?;
-        let raw_indices = self.raw_indices(primitive.indices, &index_path, vertex_count)?;
-        let mut indices = triangle_list(raw_indices, mode, path);
-        if indices.is_empty() {
+        let tex_coord_0 = primitive
+            .attributes
+            .tex_coord_0
+            .filter(|_| self.options.decode_textures);
+        let key = self.mesh_key(primitive, mode, tex_coord_0, path)?;
+        let mesh_index = match self.mesh_slots.get(&key) {
+            Some(&slot) => slot,
+            None => {
+                let cached = self.cache.and_then(|cache| cache.get(&key));
+                let mesh = match cached {
+                    Some(Cached::Mesh(mesh)) => mesh,
+                    _ => {
+                        let mesh = Arc::new(self.read_mesh(key, primitive, mode, path)?);
+                        if let Some(cache) = self.cache {
+                            cache.insert(key, Cached::Mesh(Arc::clone(&mesh)));
+                        }
+                        mesh
+                    }
+                };
+                self.scene.meshes.push(mesh);
+                self.mesh_slots.insert(key, self.scene.meshes.len() - 1);
+                self.scene.meshes.len() - 1
+            }
+        };
+        let mesh = &self.scene.meshes[mesh_index];
+        if mesh.indices.is_empty() {
             return Ok(None);
         }
-        let linear = DMat3::from_mat4(mesh_to_world);
-        if linear.determinant() < 0.0 {
-            // A mirroring transform turns counter-clockwise faces clockwise; swap two corners back.
-            for triangle in indices.chunks_exact_mut(3) {
-                triangle.swap(1, 2);
+        check_world_finite(mesh, mesh_to_world, &position_path)?;
+        let has_tex_coords = mesh.tex_coords.is_some();
+        let material = match primitive.material {
+            Some(index) => self.material(index, path, has_tex_coords)?,
+            None => Material::default(),
+        };
+        Ok(Some(Instance {
+            mesh: mesh_index,
+            model_to_world: mesh_to_world,
+            material,
+        }))
+    }
+
+    /// The key of everything [`Self::read_mesh`] reads, in the order it reads it.
+    fn mesh_key(
+        &mut self,
+        primitive: &json::Primitive,
+        mode: u32,
+        tex_coord_0: Option<usize>,
+        path: &str,
+    ) -> Result<ContentKey, SceneError> {
+        let mut hasher = KeyHasher::new("gltf primitive");
+        hasher.number(u64::from(mode));
+        let attributes = [
+            (primitive.attributes.position, "attributes.POSITION"),
+            (primitive.indices, "indices"),
+            (primitive.attributes.normal, "attributes.NORMAL"),
+            (tex_coord_0, "attributes.TEXCOORD_0"),
+        ];
+        for (accessor, field) in attributes {
+            match accessor {
+                Some(accessor) => {
+                    hasher.number(1);
+                    let field_path = format!("{path}.{field}");
+                    self.buffers
+                        .hash_accessor(accessor, &field_path, &mut hasher)?;
+                }
+                None => {
+                    hasher.number(0);
+                }
             }
         }
+        Ok(hasher.finish())
+    }
 
+    /// Reads the primitive as a model-space mesh with normals.
+    fn read_mesh(
+        &mut self,
+        key: ContentKey,
+        primitive: &json::Primitive,
+        mode: u32,
+        path: &str,
+    ) -> Result<Mesh, SceneError> {
+        let position_path = format!("{path}.attributes.POSITION");
+        let index_path = format!("{path}.indices");
+        let Some(position_accessor) = primitive.attributes.position else {
+            return Err(SceneError::invalid(path, "no POSITION"));
+        };
+        let positions = self
+            .buffers
+            .read_floats::<3>(position_accessor, &position_path, "VEC3")?;
+        if let Some(element) = positions
+            .iter()
+            .position(|p| !p.iter().all(|c| c.is_finite()))
+        {
+            return Err(not_finite(&position_path, element));
+        }
+        let vertex_count = positions.len();
+        let raw_indices = self.raw_indices(primitive.indices, &index_path, vertex_count)?;
+        let indices = triangle_list(raw_indices, mode, path);
         let given_normals = match primitive.attributes.normal {
             Some(accessor) => {
                 let normal_path = format!("{path}.attributes.NORMAL");
                 let normals =
                     self.vertex_attribute::<3>(accessor, &normal_path, "VEC3", vertex_count)?;
-                normals::transform(&normals, linear)
+                Some(normals::unit(&normals))
             }
             None => None,
         };
         let normals = given_normals.unwrap_or_else(|| normals::area_weighted(&positions, &indices));
-
         let tex_coords = match primitive.attributes.tex_coord_0 {
             Some(accessor) if self.options.decode_textures => {
                 let tex_path = format!("{path}.attributes.TEXCOORD_0");
@@ -116,17 +199,7 @@ impl Loader<'_, '_> {
             }
             _ => None,
         };
-        let material = match primitive.material {
-            Some(index) => self.material(index, path, tex_coords.is_some())?,
-            None => Material::default(),
-        };
-        Ok(Some(Mesh {
-            positions,
-            normals,
-            tex_coords,
-            indices,
-            material,
-        }))
+        Ok(Mesh::keyed(key, positions, normals, tex_coords, indices))
     }
 
     /// The primitive's indices, each checked against the vertex count; `0..n` when unindexed.
@@ -203,28 +276,42 @@ impl Loader<'_, '_> {
     }
 }
 
-fn world_positions(
-    local: &[[f32; 3]],
-    mesh_to_world: DMat4,
-    path: &str,
-) -> Result<Vec<[f32; 3]>, SceneError> {
-    local
-        .iter()
-        .enumerate()
-        .map(|(element, position)| {
-            let world = mesh_to_world
-                .transform_point3(DVec3::from(position.map(f64::from)))
-                .as_vec3();
-            if world.is_finite() {
-                Ok(world.to_array())
-            } else {
-                Err(SceneError::invalid(
-                    path,
-                    format!("element {element} is not finite (in world coordinates)"),
-                ))
-            }
+fn not_finite(path: &str, element: usize) -> SceneError {
+    SceneError::invalid(
+        path,
+        format!("element {element} is not finite (in world coordinates)"),
+    )
+}
+
+/// Refuses an instance whose world coordinates would overflow f32. A bound from the mesh's extent
+/// settles nearly every case without transforming a vertex; only beyond it is each one checked.
+fn check_world_finite(mesh: &Mesh, mesh_to_world: DMat4, path: &str) -> Result<(), SceneError> {
+    let extent = f64::from(mesh.extent);
+    let bound = (0..3)
+        .map(|row| {
+            let linear = DVec3::new(
+                mesh_to_world.col(0)[row],
+                mesh_to_world.col(1)[row],
+                mesh_to_world.col(2)[row],
+            );
+            linear.abs().element_sum() * extent + mesh_to_world.col(3)[row].abs()
         })
-        .collect()
+        .fold(0.0, f64::max);
+    if bound < f64::from(f32::MAX) / 2.0 {
+        return Ok(());
+    }
+    let instance = Instance {
+        mesh: 0,
+        model_to_world: mesh_to_world,
+        material: Material::default(),
+    };
+    match instance
+        .world_positions(mesh)
+        .position(|p| !p.iter().all(|c| c.is_finite()))
+    {
+        Some(element) => Err(not_finite(path, element)),
+        None => Ok(()),
+    }
 }
 
 /// Turns mode 4/5/6 indices into a counter-clockwise triangle list (glTF spec §3.7.2.1).

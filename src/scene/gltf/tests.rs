@@ -120,6 +120,43 @@ impl Doc {
 
 const TRIANGLE: [[f32; 3]; 3] = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]];
 
+/// One instance flattened to the world frame, the way the loader built meshes before instancing:
+/// world positions, world normals, the winding swapped under mirroring. The assertions on
+/// transforms below are about what gets drawn, whichever layer applies the transform.
+#[derive(Debug)]
+struct WorldMesh {
+    positions: Vec<[f32; 3]>,
+    normals: Vec<[f32; 3]>,
+    tex_coords: Option<Vec<[f32; 2]>>,
+    indices: Vec<u32>,
+    material: Material,
+}
+
+fn world(scene: &Scene) -> Vec<WorldMesh> {
+    scene
+        .instances
+        .iter()
+        .map(|instance| {
+            let mesh = &scene.meshes[instance.mesh];
+            let normal_matrix = instance.normal_matrix().unwrap();
+            let mut indices = mesh.indices.clone();
+            if instance.mirrors() {
+                indices.chunks_exact_mut(3).for_each(|t| t.swap(1, 2));
+            }
+            WorldMesh {
+                positions: instance.world_positions(mesh).collect(),
+                normals: (mesh.normals.iter())
+                    .map(|n| (normal_matrix * DVec3::from(n.map(f64::from))).normalize())
+                    .map(|n| n.as_vec3().to_array())
+                    .collect(),
+                tex_coords: mesh.tex_coords.clone(),
+                indices,
+                material: instance.material.clone(),
+            }
+        })
+        .collect()
+}
+
 fn assert_close(actual: [f32; 3], expected: [f32; 3]) {
     let distance = Vec3::from(actual).distance(Vec3::from(expected));
     assert!(distance < 1e-5, "{actual:?} != {expected:?}");
@@ -158,7 +195,7 @@ fn drakes_empty_scene_with_null_arrays_is_an_empty_scene() {
         "buffers":null,"cameras":null,"materials":null,"meshes":null,"nodes":null,"scene":0,
         "scenes":[{"name":"Layer 0","nodes":null}]}"#;
     let scene = load(empty, &LoadOptions::default()).unwrap();
-    assert!(scene.meshes.is_empty());
+    assert!(scene.instances.is_empty());
     assert!(scene.textures.is_empty());
     assert!(scene.camera.is_none());
 }
@@ -170,9 +207,9 @@ fn nulls_inside_objects_read_as_absent() {
     doc.json["meshes"][0]["primitives"][0]["material"] = Value::Null;
     doc.json["accessors"][0]["byteOffset"] = Value::Null;
     let scene = doc.load().unwrap();
-    assert_eq!(scene.meshes.len(), 1);
-    assert_eq!(scene.meshes[0].positions, TRIANGLE.to_vec());
-    assert_eq!(scene.meshes[0].material, Material::default());
+    assert_eq!(world(&scene).len(), 1);
+    assert_eq!(world(&scene)[0].positions, TRIANGLE.to_vec());
+    assert_eq!(world(&scene)[0].material, Material::default());
 }
 
 #[test]
@@ -239,20 +276,11 @@ fn octet_stream_png_and_image_buffer_view_with_target_decode() {
     assert_eq!(
         scene.textures,
         vec![
-            Texture {
-                width: 2,
-                height: 2,
-                rgba: rgba.to_vec()
-            },
-            Texture {
-                width: 1,
-                height: 1,
-                rgba: vec![1, 2, 3, 4]
-            },
+            Arc::new(Texture::new(2, 2, rgba.to_vec())),
+            Arc::new(Texture::new(1, 1, vec![1, 2, 3, 4])),
         ]
     );
-    let refs: Vec<_> = scene
-        .meshes
+    let refs: Vec<_> = world(&scene)
         .iter()
         .map(|m| m.material.base_color_texture.unwrap())
         .collect();
@@ -269,7 +297,7 @@ fn octet_stream_png_and_image_buffer_view_with_target_decode() {
         }
     );
     assert_eq!(refs[1].sampler, Sampler::default());
-    assert_eq!(scene.meshes[0].tex_coords.as_ref().unwrap()[1], [1.0, 0.0]);
+    assert_eq!(world(&scene)[0].tex_coords.as_ref().unwrap()[1], [1.0, 0.0]);
 
     // Depth and label scenes skip all of it, and never touch the image bytes.
     doc.json["images"][1]["uri"] = json!("data:image/png;base64,!!!not base64!!!");
@@ -279,8 +307,7 @@ fn octet_stream_png_and_image_buffer_view_with_target_decode() {
     };
     let scene = doc.load_with(&options).unwrap();
     assert!(scene.textures.is_empty());
-    assert!(scene
-        .meshes
+    assert!(world(&scene)
         .iter()
         .all(|m| m.material.base_color_texture.is_none() && m.tex_coords.is_none()));
 }
@@ -299,7 +326,7 @@ fn escaped_slashes_in_data_uris_decode() {
             .replacen("base64,", "base64,\\/\\/\\/\\/", 1);
     assert!(text.contains(r"base64,\/\/\/\/"));
     let scene = load(text.as_bytes(), &LoadOptions::default()).unwrap();
-    assert_eq!(scene.meshes[0].positions, TRIANGLE.to_vec());
+    assert_eq!(world(&scene)[0].positions, TRIANGLE.to_vec());
 }
 
 /// A parent `matrix` (translation) above a child TRS (scale, then 90° about Z, then translation).
@@ -323,7 +350,7 @@ fn node_hierarchy_multiplies_matrix_and_trs() {
         "rotation": [0.0, 0.0, half_turn.sin(), half_turn.cos()], "translation": [1.0, 0.0, 0.0]}),
     );
     doc.root(0);
-    let mesh = &doc.load().unwrap().meshes[0];
+    let mesh = world(&doc.load().unwrap()).remove(0);
     // (1,0,0) → scale (2,0,0) → rotate (0,2,0) → +(1,0,0) → +(10,20,30) = (11, 22, 30).
     assert_close(mesh.positions[1], [11.0, 22.0, 30.0]);
     // (0,1,0) → (0,3,0) → (−3,0,0) → (−2,0,0) → (8, 20, 30).
@@ -356,7 +383,7 @@ fn interleaved_attributes_with_byte_stride() {
         json!({"attributes": {"POSITION": position, "TEXCOORD_0": uv}}),
         json!({}),
     );
-    let mesh = &doc.load().unwrap().meshes[0];
+    let mesh = world(&doc.load().unwrap()).remove(0);
     assert_eq!(mesh.positions, TRIANGLE.to_vec());
     assert_eq!(mesh.tex_coords.as_deref().unwrap(), uvs);
     assert_eq!(mesh.indices, [0, 1, 2]);
@@ -383,7 +410,7 @@ fn normalized_integer_tex_coords_convert_to_floats() {
         json!({}),
     );
     let scene = doc.load().unwrap();
-    for mesh in &scene.meshes {
+    for mesh in &world(&scene) {
         assert_eq!(
             mesh.tex_coords.as_deref().unwrap(),
             [[0.0, 1.0], [0.2, 0.0], [1.0, 1.0]]
@@ -420,8 +447,8 @@ fn index_component_types_and_unindexed_agree() {
         doc.mesh_node(primitive, json!({}));
     }
     let scene = doc.load().unwrap();
-    assert_eq!(scene.meshes.len(), 4);
-    for mesh in &scene.meshes {
+    assert_eq!(world(&scene).len(), 4);
+    for mesh in &world(&scene) {
         assert_eq!(mesh.indices, indices);
         assert_eq!(mesh.positions.len(), 6);
     }
@@ -462,10 +489,10 @@ fn line_primitives_are_skipped_with_a_warning_and_strips_and_fans_convert() {
             && logs.contains("mode=1"),
         "{logs}"
     );
-    assert_eq!(scene.meshes.len(), 2);
-    assert_eq!(scene.meshes[0].indices, [0, 1, 2, 2, 1, 3]); // strip: every other triangle reversed
-    assert_eq!(scene.meshes[1].indices, [1, 2, 0, 2, 3, 0]); // fan around vertex 0
-    for mesh in &scene.meshes {
+    assert_eq!(world(&scene).len(), 2);
+    assert_eq!(world(&scene)[0].indices, [0, 1, 2, 2, 1, 3]); // strip: every other triangle reversed
+    assert_eq!(world(&scene)[1].indices, [1, 2, 0, 2, 3, 0]); // fan around vertex 0
+    for mesh in &world(&scene) {
         for normal in &mesh.normals {
             assert_close(*normal, [0.0, 0.0, 1.0]); // all counter-clockwise seen from +Z
         }
@@ -489,8 +516,8 @@ fn trailing_indices_are_dropped_and_empty_primitives_skipped() {
         json!({}),
     );
     let (scene, logs) = capture_logs(|| doc.load().unwrap());
-    assert_eq!(scene.meshes.len(), 1);
-    assert_eq!(scene.meshes[0].indices, [0, 1, 2]);
+    assert_eq!(world(&scene).len(), 1);
+    assert_eq!(world(&scene)[0].indices, [0, 1, 2]);
     assert!(
         logs.contains("meshes[0].primitives[0]") && logs.contains("trailing"),
         "{logs}"
@@ -503,7 +530,7 @@ fn look_only_required_extensions_are_tolerated() {
     doc.triangle(json!({}));
     doc.json["extensionsRequired"] =
         json!(["KHR_materials_emissive_strength", "KHR_texture_transform"]);
-    assert_eq!(doc.load().unwrap().meshes.len(), 1);
+    assert_eq!(world(&doc.load().unwrap()).len(), 1);
 }
 
 /// Mirroring by a negative scale keeps faces counter-clockwise (seen from outside) by swapping two
@@ -514,11 +541,11 @@ fn negative_determinant_flips_the_winding() {
     doc.triangle(json!({"scale": [1.0, 1.0, -1.0]}));
     doc.triangle(json!({}));
     let scene = doc.load().unwrap();
-    assert_eq!(scene.meshes[0].indices, [0, 2, 1]);
-    assert_eq!(scene.meshes[1].indices, [0, 1, 2]);
+    assert_eq!(world(&scene)[0].indices, [0, 2, 1]);
+    assert_eq!(world(&scene)[1].indices, [0, 1, 2]);
     // z-mirroring a triangle that faces +Z makes it face −Z.
-    assert_close(scene.meshes[0].normals[0], [0.0, 0.0, -1.0]);
-    assert_close(scene.meshes[1].normals[0], [0.0, 0.0, 1.0]);
+    assert_close(world(&scene)[0].normals[0], [0.0, 0.0, -1.0]);
+    assert_close(world(&scene)[1].normals[0], [0.0, 0.0, 1.0]);
 }
 
 /// An octahedron sharing its vertices gets radial normals; the same faces with unshared vertices
@@ -547,10 +574,10 @@ fn computed_normals_are_smooth_on_shared_vertices_and_flat_otherwise() {
     let unshared = doc.positions(&unshared);
     doc.mesh_node(json!({"attributes": {"POSITION": unshared}}), json!({}));
     let scene = doc.load().unwrap();
-    for (normal, corner) in scene.meshes[0].normals.iter().zip(corners) {
+    for (normal, corner) in world(&scene)[0].normals.iter().zip(corners) {
         assert_close(*normal, corner);
     }
-    let flat = &scene.meshes[1];
+    let flat = world(&scene).remove(1);
     for triangle in flat.indices.chunks_exact(3) {
         let [a, b, c] = [0, 1, 2].map(|k| Vec3::from(flat.positions[triangle[k] as usize]));
         let face = (b - a).cross(c - a).normalize().to_array();
@@ -572,7 +599,7 @@ fn given_normals_are_transformed_and_renormalized() {
         "VEC3",
     );
     doc.json["meshes"][0]["primitives"][0]["attributes"]["NORMAL"] = json!(normals);
-    let mesh = &doc.load().unwrap().meshes[0];
+    let mesh = world(&doc.load().unwrap()).remove(0);
     let expected = Vec3::new(0.5, 1.0, 0.0).normalize().to_array();
     assert_close(mesh.normals[0], expected);
 }
@@ -650,7 +677,7 @@ fn triangle_limit_names_its_config_key() {
         max_triangles: 2,
         ..LoadOptions::default()
     };
-    assert_eq!(doc.load_with(&options).unwrap().meshes.len(), 2);
+    assert_eq!(world(&doc.load_with(&options).unwrap()).len(), 2);
 }
 
 /// A one-triangle mesh over a million unused vertices, instanced twice, is refused on vertices.
@@ -850,7 +877,7 @@ fn node_cycles_are_refused_without_recursion() {
     doc.json["scenes"] = Value::Null;
     doc.push("nodes", json!({"children": [1]}));
     doc.push("nodes", json!({"children": [0]}));
-    assert!(doc.load().unwrap().meshes.is_empty());
+    assert!(world(&doc.load().unwrap()).is_empty());
 }
 
 /// A node shared by two parents (a DAG) could blow up exponentially when chained; it is refused
@@ -890,7 +917,7 @@ fn deep_hierarchies_do_not_overflow_the_stack() {
         max_nodes: depth + 1,
         ..LoadOptions::default()
     };
-    assert_eq!(doc.load_with(&options).unwrap().meshes.len(), 1);
+    assert_eq!(world(&doc.load_with(&options).unwrap()).len(), 1);
 }
 
 #[test]
@@ -925,7 +952,7 @@ fn quantized_positions_read_as_floats() {
     let position = doc.accessor(&bytes, 5123, 3, "VEC3");
     doc.mesh_node(json!({"attributes": {"POSITION": position}}), json!({}));
     doc.json["extensionsRequired"] = json!(["KHR_mesh_quantization"]);
-    let mesh = &doc.load().unwrap().meshes[0];
+    let mesh = world(&doc.load().unwrap()).remove(0);
     assert_eq!(
         mesh.positions,
         [[0.0, 0.0, 0.0], [300.0, 0.0, 0.0], [0.0, 7.0, 0.0]]
@@ -1013,14 +1040,14 @@ fn node_draw_call_and_decoded_byte_limits_name_their_keys() {
 
     let json = serde_json::to_vec(&doc.json).unwrap();
     let mut charged = 0;
-    let scene = load_within(&json, &LoadOptions::default(), &mut |bytes| {
+    let scene = load_within(&json, &LoadOptions::default(), None, &mut |bytes| {
         charged += bytes;
         Ok(())
     })
     .unwrap();
     assert_eq!(scene.meshes.len(), 2);
     assert_eq!(charged, 2 * (3 * 44 + 3 * 8));
-    let refused = load_within(&json, &LoadOptions::default(), &mut |_| {
+    let refused = load_within(&json, &LoadOptions::default(), None, &mut |_| {
         Err(SceneError::Refused("no room".to_owned()))
     });
     assert!(matches!(refused, Err(SceneError::Refused(_))));

@@ -1,0 +1,158 @@
+//! GPU copies of meshes and textures, made once per content and kept on the scene's own entries
+//! ([`GpuSlot`](crate::scene::GpuSlot)): a mesh or texture the
+//! [scene cache](crate::scene::cache) still holds is drawn again without any upload, and its GPU
+//! bytes count against the same `cacheBytes` budget and are freed with it.
+//!
+//! Each mesh gets its own vertex buffer (model-space positions, normals, texture coordinates) and
+//! index buffer; instances share them and differ only in their per-draw uniform.
+
+use wgpu::util::DeviceExt;
+
+use crate::scene::{Mesh, Texture};
+
+use super::error::RenderError;
+use super::formats::COLOR_FORMAT;
+use super::gpu::Gpu;
+use super::scene_pass::uniforms::Vertex;
+
+/// A mesh's buffers on the GPU.
+pub(super) struct GpuMesh {
+    pub vertices: wgpu::Buffer,
+    pub indices: wgpu::Buffer,
+}
+
+/// A base colour texture on the GPU.
+pub(super) struct GpuTexture {
+    pub view: wgpu::TextureView,
+}
+
+/// `mesh`'s buffers, uploaded on first use.
+///
+/// # Errors
+/// [`RenderError::SceneTooLarge`] for a mesh beyond the adapter's buffer size limit;
+/// [`RenderError::Gpu`] when the mesh breaks its own invariants (an index out of range).
+pub(super) fn mesh<'m>(
+    gpu: &Gpu,
+    index: usize,
+    mesh: &'m Mesh,
+) -> Result<&'m GpuMesh, RenderError> {
+    if let Some(resident) = mesh.gpu.get::<GpuMesh>() {
+        return Ok(resident);
+    }
+    check_mesh(gpu, index, mesh)?;
+    mesh.gpu
+        .get_or_upload(|| upload_mesh(gpu, mesh))
+        .ok_or_else(|| RenderError::Gpu(format!("mesh {index}: uploaded as another type")))
+}
+
+/// Checks, before staging anything, that the mesh is consistent and fits the adapter's buffers.
+fn check_mesh(gpu: &Gpu, index: usize, mesh: &Mesh) -> Result<(), RenderError> {
+    let count = mesh.positions.len();
+    let coords_ok = mesh.tex_coords.as_ref().is_none_or(|t| t.len() == count);
+    if mesh.normals.len() != count || !coords_ok {
+        return Err(RenderError::Gpu(format!(
+            "mesh {index}: vertex attribute counts differ"
+        )));
+    }
+    if let Some(&bad) = mesh.indices.iter().find(|&&i| i as usize >= count) {
+        return Err(RenderError::Gpu(format!(
+            "mesh {index}: index {bad} out of range"
+        )));
+    }
+    let largest = (count * std::mem::size_of::<Vertex>()).max(mesh.indices.len() * 4) as u64;
+    let max = gpu.device.limits().max_buffer_size;
+    if largest > max {
+        return Err(RenderError::SceneTooLarge {
+            bytes: largest,
+            max,
+        });
+    }
+    Ok(())
+}
+
+fn upload_mesh(gpu: &Gpu, mesh: &Mesh) -> (GpuMesh, u64) {
+    let vertices: Vec<Vertex> = (0..mesh.positions.len())
+        .map(|i| Vertex {
+            position: mesh.positions[i],
+            normal: mesh.normals[i],
+            tex_coord: mesh.tex_coords.as_ref().map_or([0.0; 2], |t| t[i]),
+        })
+        .collect();
+    let vertices = gpu
+        .device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("mesh vertices"),
+            contents: bytemuck::cast_slice(&vertices),
+            usage: wgpu::BufferUsages::VERTEX,
+        });
+    let indices = gpu
+        .device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("mesh indices"),
+            contents: bytemuck::cast_slice(&mesh.indices),
+            usage: wgpu::BufferUsages::INDEX,
+        });
+    let bytes = vertices.size() + indices.size();
+    (GpuMesh { vertices, indices }, bytes)
+}
+
+/// `texture` on the GPU, uploaded on first use.
+///
+/// # Errors
+/// [`RenderError::TooLarge`] for a texture beyond the adapter's size limit; [`RenderError::Gpu`]
+/// when its pixel count does not match its size.
+pub(super) fn texture<'t>(
+    gpu: &Gpu,
+    index: usize,
+    texture: &'t Texture,
+) -> Result<&'t GpuTexture, RenderError> {
+    if let Some(resident) = texture.gpu.get::<GpuTexture>() {
+        return Ok(resident);
+    }
+    let (width, height) = (texture.width, texture.height);
+    let max = gpu.max_texture_dimension();
+    if width == 0 || height == 0 || width > max || height > max {
+        return Err(RenderError::TooLarge { width, height, max });
+    }
+    if texture.rgba.len() as u64 != u64::from(width) * u64::from(height) * 4 {
+        return Err(RenderError::Gpu(format!(
+            "texture {index} has the wrong byte count"
+        )));
+    }
+    texture
+        .gpu
+        .get_or_upload(|| upload_texture(gpu, texture))
+        .ok_or_else(|| RenderError::Gpu(format!("texture {index}: uploaded as another type")))
+}
+
+fn upload_texture(gpu: &Gpu, texture: &Texture) -> (GpuTexture, u64) {
+    let (width, height) = (texture.width, texture.height);
+    let size = wgpu::Extent3d {
+        width,
+        height,
+        depth_or_array_layers: 1,
+    };
+    let gpu_texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
+        label: Some("base colour texture"),
+        size,
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        // Unorm, not sRGB: RenderEngineVtk samples texture bytes without gamma decoding.
+        format: COLOR_FORMAT,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        view_formats: &[],
+    });
+    gpu.queue.write_texture(
+        gpu_texture.as_image_copy(),
+        &texture.rgba,
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(width * 4),
+            rows_per_image: Some(height),
+        },
+        size,
+    );
+    let view = gpu_texture.create_view(&wgpu::TextureViewDescriptor::default());
+    (GpuTexture { view }, texture.rgba.len() as u64)
+}
