@@ -1045,7 +1045,7 @@ fn node_draw_call_and_decoded_byte_limits_name_their_keys() {
         Ok(())
     })
     .unwrap();
-    assert_eq!(scene.meshes.len(), 2);
+    assert_eq!(scene.instances.len(), 2);
     assert_eq!(charged, 2 * (3 * 44 + 3 * 8));
     let refused = load_within(&json, &LoadOptions::default(), None, &mut |_| {
         Err(SceneError::Refused("no room".to_owned()))
