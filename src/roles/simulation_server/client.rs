@@ -5,6 +5,10 @@
 //!
 //! Every failure the client can see is sent as `loading: Error: <reason>` before the socket is
 //! closed, which the web client shows; the original left the client waiting instead (doc §3.7).
+//!
+//! Over 600 lines on purpose: the session is one `select!` loop over the socket, the simulator's
+//! output and the deadlines, and its steps share that loop's state; the parts that stand alone
+//! (project set-up, launch, compose, output capping) are already in their own modules.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
