@@ -115,11 +115,7 @@ impl<'j, 'a> Buffers<'j, 'a> {
         let declared = self
             .buffers
             .get(index)
-            .ok_or_else(|| SceneError::OutOfRange {
-                path: path(),
-                kind: "buffer",
-                index,
-            })?;
+            .ok_or_else(|| SceneError::out_of_range(path(), "buffer", index))?;
         let Some(uri) = &declared.uri else {
             return Err(SceneError::invalid(
                 &path(),
@@ -146,6 +142,22 @@ impl<'j, 'a> Buffers<'j, 'a> {
         Ok(key)
     }
 
+    /// `bufferViews[index]`, checked to exist and to name an existing buffer.
+    fn checked_view(&self, index: usize, path: &str) -> Result<&'j json::BufferView, SceneError> {
+        let view = self
+            .views
+            .get(index)
+            .ok_or_else(|| SceneError::out_of_range(path.to_owned(), "bufferView", index))?;
+        if view.buffer >= self.buffers.len() {
+            return Err(SceneError::out_of_range(
+                format!("bufferViews[{index}].buffer"),
+                "buffer",
+                view.buffer,
+            ));
+        }
+        Ok(view)
+    }
+
     /// Adds to `hasher` everything `bufferViews[index]` reads: its range, stride and buffer.
     pub fn hash_view(
         &mut self,
@@ -153,21 +165,7 @@ impl<'j, 'a> Buffers<'j, 'a> {
         path: &str,
         hasher: &mut KeyHasher,
     ) -> Result<(), SceneError> {
-        let view = self
-            .views
-            .get(index)
-            .ok_or_else(|| SceneError::OutOfRange {
-                path: path.to_owned(),
-                kind: "bufferView",
-                index,
-            })?;
-        if view.buffer >= self.buffers.len() {
-            return Err(SceneError::OutOfRange {
-                path: format!("bufferViews[{index}].buffer"),
-                kind: "buffer",
-                index: view.buffer,
-            });
-        }
+        let view = self.checked_view(index, path)?;
         let buffer = self.buffer_key(view.buffer)?;
         hasher
             .key(&buffer)
@@ -188,11 +186,7 @@ impl<'j, 'a> Buffers<'j, 'a> {
         let accessor = self
             .accessors
             .get(index)
-            .ok_or_else(|| SceneError::OutOfRange {
-                path: path.to_owned(),
-                kind: "accessor",
-                index,
-            })?;
+            .ok_or_else(|| SceneError::out_of_range(path.to_owned(), "accessor", index))?;
         hasher
             .bytes(accessor.element_type.as_bytes())
             .number(u64::from(accessor.component_type))
@@ -236,22 +230,8 @@ impl<'j, 'a> Buffers<'j, 'a> {
 
     /// The bytes of `bufferViews[index]`; `path` names the field that referenced it.
     pub fn view(&mut self, index: usize, path: &str) -> Result<&[u8], SceneError> {
-        let view = self
-            .views
-            .get(index)
-            .ok_or_else(|| SceneError::OutOfRange {
-                path: path.to_owned(),
-                kind: "bufferView",
-                index,
-            })?;
+        let view = self.checked_view(index, path)?;
         let (start, length) = (view.byte_offset, view.byte_length);
-        if view.buffer >= self.buffers.len() {
-            return Err(SceneError::OutOfRange {
-                path: format!("bufferViews[{index}].buffer"),
-                kind: "buffer",
-                index: view.buffer,
-            });
-        }
         let buffer = self.buffer(view.buffer)?;
         start
             .checked_add(length)
@@ -278,11 +258,7 @@ impl<'j, 'a> Buffers<'j, 'a> {
         let accessor = self
             .accessors
             .get(index)
-            .ok_or_else(|| SceneError::OutOfRange {
-                path: path.to_owned(),
-                kind: "accessor",
-                index,
-            })?;
+            .ok_or_else(|| SceneError::out_of_range(path.to_owned(), "accessor", index))?;
         if !expected_types.contains(&accessor.element_type.as_str()) {
             return Err(SceneError::invalid(
                 path,

@@ -42,6 +42,11 @@ pub enum SceneError {
 }
 
 impl SceneError {
+    /// `kind` `index` at `path` points past the end of its array.
+    pub(super) fn out_of_range(path: String, kind: &'static str, index: usize) -> Self {
+        Self::OutOfRange { path, kind, index }
+    }
+
     pub(super) fn invalid(path: &str, reason: impl Into<String>) -> Self {
         Self::Invalid {
             path: path.to_owned(),

@@ -44,15 +44,9 @@ impl Loader<'_, '_> {
         primitive_path: &str,
         has_tex_coords: bool,
     ) -> Result<Material, SceneError> {
-        let material = self
-            .root
-            .materials
-            .get(index)
-            .ok_or_else(|| SceneError::OutOfRange {
-                path: format!("{primitive_path}.material"),
-                kind: "material",
-                index,
-            })?;
+        let material = self.root.materials.get(index).ok_or_else(|| {
+            SceneError::out_of_range(format!("{primitive_path}.material"), "material", index)
+        })?;
         let pbr = material.pbr_metallic_roughness.as_ref();
         let base_color = pbr
             .and_then(|pbr| pbr.base_color_factor)
@@ -90,15 +84,9 @@ impl Loader<'_, '_> {
     }
 
     fn texture(&mut self, index: usize, info_path: &str) -> Result<Option<TextureRef>, SceneError> {
-        let texture = self
-            .root
-            .textures
-            .get(index)
-            .ok_or_else(|| SceneError::OutOfRange {
-                path: format!("{info_path}.index"),
-                kind: "texture",
-                index,
-            })?;
+        let texture = self.root.textures.get(index).ok_or_else(|| {
+            SceneError::out_of_range(format!("{info_path}.index"), "texture", index)
+        })?;
         let Some(image) = texture.source else {
             warn!(
                 path = format!("textures[{index}]"),
@@ -108,11 +96,7 @@ impl Loader<'_, '_> {
         };
         let sampler = match texture.sampler {
             Some(sampler) => convert_sampler(self.root.samplers.get(sampler).ok_or_else(|| {
-                SceneError::OutOfRange {
-                    path: format!("textures[{index}].sampler"),
-                    kind: "sampler",
-                    index: sampler,
-                }
+                SceneError::out_of_range(format!("textures[{index}].sampler"), "sampler", sampler)
             })?),
             None => Sampler::default(),
         };
@@ -126,11 +110,7 @@ impl Loader<'_, '_> {
             .root
             .images
             .get(index)
-            .ok_or_else(|| SceneError::OutOfRange {
-                path: source_path.to_owned(),
-                kind: "image",
-                index,
-            })?;
+            .ok_or_else(|| SceneError::out_of_range(source_path.to_owned(), "image", index))?;
         if let Some(decoded) = self.scene_textures[index] {
             return Ok(decoded);
         }

@@ -50,11 +50,7 @@ impl Loader<'_, '_> {
         let nodes = &root
             .scenes
             .get(scene)
-            .ok_or(SceneError::OutOfRange {
-                path: "scene".to_owned(),
-                kind: "scene",
-                index: scene,
-            })?
+            .ok_or(SceneError::out_of_range("scene".to_owned(), "scene", scene))?
             .nodes;
         Ok(nodes
             .iter()
@@ -74,11 +70,9 @@ impl Loader<'_, '_> {
             .map(|(node, referrer)| (node, referrer, DMat4::IDENTITY))
             .collect();
         while let Some((index, referrer, parent_to_world)) = stack.pop() {
-            let node = nodes.get(index).ok_or_else(|| SceneError::OutOfRange {
-                path: referrer.path(index),
-                kind: "node",
-                index,
-            })?;
+            let node = nodes
+                .get(index)
+                .ok_or_else(|| SceneError::out_of_range(referrer.path(index), "node", index))?;
             if visited[index] {
                 return Err(revisit_error(index, referrer, &parent_of));
             }
@@ -112,15 +106,9 @@ impl Loader<'_, '_> {
         node: usize,
         camera_to_world: DMat4,
     ) -> Result<CameraNode, SceneError> {
-        let camera = self
-            .root
-            .cameras
-            .get(index)
-            .ok_or_else(|| SceneError::OutOfRange {
-                path: format!("nodes[{node}].camera"),
-                kind: "camera",
-                index,
-            })?;
+        let camera = self.root.cameras.get(index).ok_or_else(|| {
+            SceneError::out_of_range(format!("nodes[{node}].camera"), "camera", index)
+        })?;
         let clip = camera
             .perspective
             .as_ref()

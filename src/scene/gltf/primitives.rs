@@ -19,15 +19,9 @@ impl Loader<'_, '_> {
         node: usize,
         mesh_to_world: DMat4,
     ) -> Result<(), SceneError> {
-        let mesh = self
-            .root
-            .meshes
-            .get(index)
-            .ok_or_else(|| SceneError::OutOfRange {
-                path: format!("nodes[{node}].mesh"),
-                kind: "mesh",
-                index,
-            })?;
+        let mesh = self.root.meshes.get(index).ok_or_else(|| {
+            SceneError::out_of_range(format!("nodes[{node}].mesh"), "mesh", index)
+        })?;
         for (slot, primitive) in mesh.primitives.iter().enumerate() {
             let path = format!("meshes[{index}].primitives[{slot}]");
             if let Some(instance) = self.primitive(primitive, &path, mesh_to_world)? {
