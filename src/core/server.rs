@@ -49,6 +49,10 @@ use super::tls;
 /// client speaking plain HTTP, which gets a short explanation instead of a silent hang-up.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
+/// Paths the bootstrap answers itself on every server; a role's own routes may not take them.
+pub const BOOTSTRAP_PATHS: [&str; 5] =
+    ["/livez", "/readyz", "/healthz", "/metrics", "/favicon.ico"];
+
 /// Paths answered while shutting down: the probes, so orchestrators see the state, and metrics.
 const ALWAYS_ANSWERED: [&str; 4] = ["/livez", "/readyz", "/healthz", "/metrics"];
 

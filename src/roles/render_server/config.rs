@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::core::config::{config_key, ServerConfig};
-use crate::core::limits;
+use crate::core::{limits, server};
 use crate::render::Look;
 use crate::roles::{LoggingArgs, RoleConfig, ServerArgs};
 
@@ -25,16 +25,9 @@ pub enum DepthFormat {
     Png16,
 }
 
-/// Paths the server answers itself, which the render endpoint may not take.
-const RESERVED_PATHS: [&str; 7] = [
-    "/",
-    "/healthz",
-    "/livez",
-    "/readyz",
-    "/metrics",
-    "/status.json",
-    "/favicon.ico",
-];
+/// The render server's own pages, which the render endpoint may not take (beside the bootstrap's
+/// [`server::BOOTSTRAP_PATHS`]).
+const STATUS_PATHS: [&str; 2] = ["/", "/status.json"];
 
 /// Command-line flags of `gltf-cloud render-server`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -135,13 +128,6 @@ pub struct Config {
     pub cache_bytes: Option<u64>,
 }
 
-impl Config {
-    /// The scene cache's budget: the configured one, or a fraction of this machine's memory.
-    pub fn cache_bytes(&self) -> u64 {
-        self.cache_bytes.unwrap_or_else(default_cache_bytes)
-    }
-}
-
 /// [`limits::CACHE_MEMORY_FRACTION`] of physical memory.
 pub fn default_cache_bytes() -> u64 {
     let mut system = sysinfo::System::new();
@@ -183,6 +169,11 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The scene cache's budget: the configured one, or a fraction of this machine's memory.
+    pub fn cache_bytes(&self) -> u64 {
+        self.cache_bytes.unwrap_or_else(default_cache_bytes)
+    }
+
     /// `renderTimeoutSeconds` as a duration.
     pub fn render_timeout(&self) -> std::time::Duration {
         crate::core::config::seconds(self.render_timeout_seconds).unwrap_or(limits::RENDER_TIMEOUT)
@@ -194,7 +185,8 @@ impl Config {
     /// An endpoint that is empty or one of the server's own paths.
     pub fn endpoint_path(&self) -> anyhow::Result<String> {
         let endpoint = format!("/{}", self.endpoint.trim_matches('/'));
-        if RESERVED_PATHS.contains(&endpoint.as_str()) {
+        let mut reserved = STATUS_PATHS.iter().chain(&server::BOOTSTRAP_PATHS);
+        if reserved.any(|path| *path == endpoint) {
             anyhow::bail!(
                 "endpoint {:?} is reserved; choose another path (config key {})",
                 self.endpoint,
