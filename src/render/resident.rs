@@ -11,9 +11,9 @@ use wgpu::util::DeviceExt;
 use crate::scene::{Mesh, Texture};
 
 use super::error::RenderError;
-use super::formats::COLOR_FORMAT;
 use super::gpu::Gpu;
 use super::scene_pass::uniforms::Vertex;
+use super::textures;
 
 /// A mesh's buffers on the GPU.
 pub(super) struct GpuMesh {
@@ -126,33 +126,13 @@ pub(super) fn texture<'t>(
 }
 
 fn upload_texture(gpu: &Gpu, texture: &Texture) -> (GpuTexture, u64) {
-    let (width, height) = (texture.width, texture.height);
-    let size = wgpu::Extent3d {
-        width,
-        height,
-        depth_or_array_layers: 1,
-    };
-    let gpu_texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
-        label: Some("base colour texture"),
-        size,
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
-        // Unorm, not sRGB: RenderEngineVtk samples texture bytes without gamma decoding.
-        format: COLOR_FORMAT,
-        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-        view_formats: &[],
-    });
-    gpu.queue.write_texture(
-        gpu_texture.as_image_copy(),
+    let view = textures::sampled_rgba8(
+        &gpu.device,
+        &gpu.queue,
+        "base colour texture",
+        texture.width,
+        texture.height,
         &texture.rgba,
-        wgpu::TexelCopyBufferLayout {
-            offset: 0,
-            bytes_per_row: Some(width * 4),
-            rows_per_image: Some(height),
-        },
-        size,
     );
-    let view = gpu_texture.create_view(&wgpu::TextureViewDescriptor::default());
     (GpuTexture { view }, texture.rgba.len() as u64)
 }

@@ -54,33 +54,43 @@ impl TextureBinding {
 }
 
 fn white_texture(device: &wgpu::Device, queue: &wgpu::Queue) -> wgpu::TextureView {
+    sampled_rgba8(device, queue, "untextured", 1, 1, &[255; 4])
+}
+
+/// A texture the scene pass samples, holding `rgba` (`width` × `height` RGBA8).
+pub fn sampled_rgba8(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    label: &str,
+    width: u32,
+    height: u32,
+    rgba: &[u8],
+) -> wgpu::TextureView {
+    let size = wgpu::Extent3d {
+        width,
+        height,
+        depth_or_array_layers: 1,
+    };
     let texture = device.create_texture(&wgpu::TextureDescriptor {
-        label: Some("untextured"),
-        size: wgpu::Extent3d {
-            width: 1,
-            height: 1,
-            depth_or_array_layers: 1,
-        },
+        label: Some(label),
+        size,
         mip_level_count: 1,
         sample_count: 1,
         dimension: wgpu::TextureDimension::D2,
+        // Unorm, not sRGB: RenderEngineVtk samples texture bytes without gamma decoding.
         format: COLOR_FORMAT,
         usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
         view_formats: &[],
     });
     queue.write_texture(
         texture.as_image_copy(),
-        &[255; 4],
+        rgba,
         wgpu::TexelCopyBufferLayout {
             offset: 0,
-            bytes_per_row: Some(4),
-            rows_per_image: None,
+            bytes_per_row: Some(width * 4),
+            rows_per_image: Some(height),
         },
-        wgpu::Extent3d {
-            width: 1,
-            height: 1,
-            depth_or_array_layers: 1,
-        },
+        size,
     );
     texture.create_view(&wgpu::TextureViewDescriptor::default())
 }
