@@ -25,14 +25,12 @@ impl Loader<'_, '_> {
     /// Draw calls are counted over every node with a mesh, drawn or not: an upper bound, and free.
     pub(super) fn check_node_counts(&self) -> Result<(), SceneError> {
         let nodes = self.root.nodes.len();
-        if nodes > self.options.max_nodes {
-            return Err(SceneError::LimitExceeded {
-                what: "nodes",
-                count: nodes as u64,
-                limit: self.options.max_nodes as u64,
-                config_key: config_key!(LoadOptions, max_nodes),
-            });
-        }
+        SceneError::check_limit(
+            "nodes",
+            nodes as u64,
+            self.options.max_nodes as u64,
+            config_key!(LoadOptions, max_nodes),
+        )?;
         let draw_calls: usize = self
             .root
             .nodes
@@ -40,14 +38,12 @@ impl Loader<'_, '_> {
             .filter_map(|node| self.root.meshes.get(node.mesh?))
             .map(|mesh| mesh.primitives.len())
             .sum();
-        if draw_calls > self.options.max_draw_calls {
-            return Err(SceneError::LimitExceeded {
-                what: "draw calls (mesh primitives placed by nodes)",
-                count: draw_calls as u64,
-                limit: self.options.max_draw_calls as u64,
-                config_key: config_key!(LoadOptions, max_draw_calls),
-            });
-        }
+        SceneError::check_limit(
+            "draw calls (mesh primitives placed by nodes)",
+            draw_calls as u64,
+            self.options.max_draw_calls as u64,
+            config_key!(LoadOptions, max_draw_calls),
+        )?;
         Ok(())
     }
 
@@ -104,14 +100,12 @@ impl Spending<'_> {
     /// by the caller's budget (the server's 503).
     fn charge(&mut self, bytes: u64) -> Result<(), SceneError> {
         let total = self.charged.saturating_add(bytes);
-        if total > self.limit {
-            return Err(SceneError::LimitExceeded {
-                what: "bytes once decoded (estimated)",
-                count: total,
-                limit: self.limit,
-                config_key: config_key!(LoadOptions, max_decoded_bytes),
-            });
-        }
+        SceneError::check_limit(
+            "bytes once decoded (estimated)",
+            total,
+            self.limit,
+            config_key!(LoadOptions, max_decoded_bytes),
+        )?;
         (self.reserve)(bytes)?;
         self.charged = total;
         Ok(())

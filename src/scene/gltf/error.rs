@@ -42,6 +42,24 @@ pub enum SceneError {
 }
 
 impl SceneError {
+    /// [`Self::LimitExceeded`] when `count` is over `limit`.
+    pub(super) fn check_limit(
+        what: &'static str,
+        count: u64,
+        limit: u64,
+        config_key: &'static str,
+    ) -> Result<(), Self> {
+        if count > limit {
+            return Err(Self::LimitExceeded {
+                what,
+                count,
+                limit,
+                config_key,
+            });
+        }
+        Ok(())
+    }
+
     /// `kind` `index` at `path` points past the end of its array.
     pub(super) fn out_of_range(path: String, kind: &'static str, index: usize) -> Self {
         Self::OutOfRange { path, kind, index }

@@ -27,14 +27,12 @@ impl Loader<'_, '_> {
             }
         }
         let count = referenced.iter().filter(|&&flag| flag).count();
-        if count > self.options.max_textures {
-            return Err(SceneError::LimitExceeded {
-                what: "textures",
-                count: count as u64,
-                limit: self.options.max_textures as u64,
-                config_key: config_key!(LoadOptions, max_textures),
-            });
-        }
+        SceneError::check_limit(
+            "textures",
+            count as u64,
+            self.options.max_textures as u64,
+            config_key!(LoadOptions, max_textures),
+        )?;
         Ok(())
     }
 
@@ -137,14 +135,12 @@ impl Loader<'_, '_> {
         let mut admit = |width: u32, height: u32| {
             admitted = u64::from(width) * u64::from(height);
             let total = used_pixels.saturating_add(admitted);
-            if total > max_pixels {
-                return Err(SceneError::LimitExceeded {
-                    what: "texture pixels",
-                    count: total,
-                    limit: max_pixels,
-                    config_key: config_key!(LoadOptions, max_texture_pixels),
-                });
-            }
+            SceneError::check_limit(
+                "texture pixels",
+                total,
+                max_pixels,
+                config_key!(LoadOptions, max_texture_pixels),
+            )?;
             spending.charge_texture(width, height)
         };
         let texture = match self.cache.and_then(|cache| cache.get(&key)) {

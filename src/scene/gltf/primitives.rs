@@ -248,24 +248,20 @@ impl Loader<'_, '_> {
     fn admit_geometry(&mut self, vertices: usize, triangles: usize) -> Result<(), SceneError> {
         let max_triangles = self.options.max_triangles;
         self.triangles = self.triangles.saturating_add(triangles);
-        if self.triangles > max_triangles {
-            return Err(SceneError::LimitExceeded {
-                what: "triangles",
-                count: self.triangles as u64,
-                limit: max_triangles as u64,
-                config_key: config_key!(LoadOptions, max_triangles),
-            });
-        }
+        SceneError::check_limit(
+            "triangles",
+            self.triangles as u64,
+            max_triangles as u64,
+            config_key!(LoadOptions, max_triangles),
+        )?;
         self.vertices = self.vertices.saturating_add(vertices);
         let max_vertices = max_triangles.saturating_mul(3);
-        if self.vertices > max_vertices {
-            return Err(SceneError::LimitExceeded {
-                what: "vertices",
-                count: self.vertices as u64,
-                limit: max_vertices as u64,
-                config_key: config_key!(LoadOptions, max_triangles, ", 3 vertices per triangle"),
-            });
-        }
+        SceneError::check_limit(
+            "vertices",
+            self.vertices as u64,
+            max_vertices as u64,
+            config_key!(LoadOptions, max_triangles, ", 3 vertices per triangle"),
+        )?;
         Ok(())
     }
 }
