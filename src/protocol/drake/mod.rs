@@ -6,7 +6,8 @@
 //! - [`error_body`]: which error bodies Drake shows, and the JSON error body;
 //! - [`label`]: render labels as colours and back;
 //! - [`encode`] and [`decode`]: the PNG/TIFF answers, written and read back by Drake's rules;
-//! - [`camera`]: Drake's camera pose and how its exporter writes it into the glTF.
+//! - [`camera`]: Drake's camera pose and how its exporter writes it into the glTF;
+//! - [`vtk_params`]: `RenderEngineVtkParams`, the look a Drake user tuned RenderEngineVtk with.
 
 pub mod camera;
 pub mod decode;
@@ -16,3 +17,4 @@ pub mod fields;
 pub mod image;
 pub mod intrinsics;
 pub mod label;
+pub mod vtk_params;
