@@ -1067,3 +1067,35 @@ fn an_accessor_without_data_is_bounded_by_the_document_size() {
         "{error}"
     );
 }
+
+// ----- user glTF content (the PBR switch) ---------------------------------------------------
+
+/// In a document Drake merged, VTK's content hangs under "Renderer Node"; every other root is a
+/// user glTF, which marks the scene and its materials.
+#[test]
+fn merged_user_roots_are_told_from_vtks_content() {
+    let mut doc = Doc::new();
+    let vtk = doc.triangle(json!({}));
+    let user = doc.triangle(json!({}));
+    // Make the first triangle a child of VTK's root instead of a root itself.
+    doc.json["scenes"][0]["nodes"] = json!([user]);
+    let renderer = doc.push("nodes", json!({"name": "Renderer Node", "children": [vtk]}));
+    doc.root(renderer);
+    let scene = doc.load().unwrap();
+    assert!(scene.user_gltf);
+    let from_user: Vec<bool> = (scene.instances.iter())
+        .map(|i| i.material.from_user_gltf)
+        .collect();
+    assert_eq!(from_user, [true, false]);
+    // A user primitive without a material keeps VTK's defaults and is drawn from both sides.
+    assert!(scene.instances[0].material.double_sided);
+
+    // The merger's generator alone says so too (Drake's scene with only user meshes has no
+    // VTK root); a document of any other shape is VTK's throughout.
+    let mut doc = Doc::new();
+    doc.triangle(json!({}));
+    assert!(!doc.load().unwrap().user_gltf);
+    doc.json["asset"]["generator"] = json!("Drake glTF merger");
+    let scene = doc.load().unwrap();
+    assert!(scene.user_gltf && scene.instances[0].material.from_user_gltf);
+}
