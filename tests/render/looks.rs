@@ -336,3 +336,237 @@ fn lights_never_change_depth_or_labels() {
         assert!(a == b, "{kind:?} changed with the lights");
     }
 }
+
+// ----- PBR (vtk-looks.md §3) -----------------------------------------------------------------
+
+fn forced_pbr(lights: Vec<LightParameter>) -> VtkParams {
+    VtkParams {
+        lights,
+        force_to_pbr: true,
+        ..VtkParams::default()
+    }
+}
+
+/// VTK's direct-light BRDF with Drake's roughness patch, no environment, then the 2.2 gamma, in
+/// 8 bits. `lights`: (unit vector toward the light, radiance) at the shaded point.
+fn pbr_expected(
+    albedo: [f64; 3],
+    metallic: f64,
+    roughness: f64,
+    n: DVec3,
+    v: DVec3,
+    lights: &[(DVec3, f64)],
+) -> [u8; 4] {
+    let albedo = DVec3::from(albedo);
+    let n_dot_v = n.dot(v).clamp(1e-5, 1.0);
+    let f0 = DVec3::splat(0.04).lerp(albedo, metallic);
+    let f90 = DVec3::splat(f0.dot(DVec3::splat(16.5)).clamp(0.0, 1.0)).lerp(DVec3::ONE, metallic);
+    let r = 0.95 * roughness + 0.05;
+    let alpha = r * r;
+    let alpha2 = alpha * alpha;
+    let mut lo = DVec3::ZERO;
+    for &(l, radiance) in lights {
+        let h = (v + l).normalize();
+        let n_dot_l = n.dot(l).clamp(1e-5, 1.0);
+        let n_dot_h = n.dot(h).clamp(1e-5, 1.0);
+        let h_dot_l = h.dot(l).clamp(1e-5, 1.0);
+        let d = (n_dot_h * alpha2 - n_dot_h) * n_dot_h + 1.0;
+        let distribution = alpha2 / (std::f64::consts::PI * d * d);
+        let k = alpha;
+        let visibility = 0.5
+            / (n_dot_l * (k + n_dot_v * (n_dot_v - k * n_dot_v)).sqrt()
+                + n_dot_v * (k + n_dot_l * (n_dot_l - k * n_dot_l)).sqrt());
+        let fresnel = f0 + (f90 - f0) * (1.0 - h_dot_l).powi(5);
+        let diffuse = (1.0 - metallic) * (DVec3::ONE - fresnel) * albedo / std::f64::consts::PI;
+        lo += radiance * (diffuse + distribution * visibility * fresnel) * n_dot_l;
+    }
+    let [r, g, b] = lo.to_array().map(|c| {
+        (c.max(0.0).powf(1.0 / 2.2) * 255.0)
+            .clamp(0.0, 255.0)
+            .round() as u8
+    });
+    [r, g, b, 255]
+}
+
+/// The unit vector from a plate point toward the camera at (0, 0, 3).
+fn to_camera(p: DVec3) -> DVec3 {
+    (DVec3::new(0.0, 0.0, 3.0) - p).normalize()
+}
+
+#[test]
+fn pbr_with_the_default_light_matches_measurements() {
+    common::require_adapter!();
+    let image = render(&forced_pbr(Vec::new()), &plate(DIFFUSE));
+    // Measured 144,129,112 at the centre and 137,121,102 at (5, 5): the view vector is per pixel.
+    assert_within_one(
+        rgba_at(&image, 32, 32),
+        [144, 129, 112, 255],
+        "centre (measured)",
+    );
+    assert_within_one(
+        rgba_at(&image, 5, 5),
+        [137, 121, 102, 255],
+        "corner (measured)",
+    );
+    // Everywhere: the camera light shines along the optical axis, −Z.
+    for (u, v) in PIXELS {
+        let p = plate_point(u, v);
+        let expected = pbr_expected(
+            DIFFUSE,
+            0.0,
+            0.5,
+            DVec3::Z,
+            to_camera(p),
+            &[(DVec3::Z, 1.0)],
+        );
+        assert_within_one(rgba_at(&image, u, v), expected, &format!("({u}, {v})"));
+    }
+    // The clear colour is not gamma'd.
+    let empty = Scene {
+        instances: Vec::new(),
+        ..plate(DIFFUSE)
+    };
+    let image = render(&forced_pbr(Vec::new()), &empty);
+    assert_eq!(rgba_at(&image, 3, 3), [204, 229, 255, 255]);
+}
+
+#[test]
+fn pbr_with_world_and_point_lights_matches_measurements() {
+    common::require_adapter!();
+    let doubled = LightParameter {
+        intensity: 2.0,
+        ..tilted_60()
+    };
+    let image = render(&forced_pbr(vec![doubled]), &plate(DIFFUSE));
+    assert_within_one(
+        rgba_at(&image, 32, 32),
+        [135, 119, 100, 255],
+        "60° ×2 (measured)",
+    );
+    let point = LightParameter {
+        kind: LightKind::Point,
+        frame: LightFrame::World,
+        position: [0.4, -0.3, 1.2],
+        attenuation_values: [0.5, 0.5, 0.0],
+        intensity: 3.0,
+        ..LightParameter::default()
+    };
+    let image = render(&forced_pbr(vec![point.clone()]), &plate(DIFFUSE));
+    for (u, v) in PIXELS {
+        let p = plate_point(u, v);
+        let to_light = DVec3::from(point.position) - p;
+        let distance = to_light.length();
+        let radiance = 3.0 / (0.5 + 0.5 * distance);
+        let expected = pbr_expected(
+            DIFFUSE,
+            0.0,
+            0.5,
+            DVec3::Z,
+            to_camera(p),
+            &[(to_light / distance, radiance)],
+        );
+        assert_within_one(
+            rgba_at(&image, u, v),
+            expected,
+            &format!("point ×3 at ({u}, {v})"),
+        );
+    }
+}
+
+/// The plate as a merged user glTF's content with glTF material factors.
+fn user_plate(metallic: f32, roughness: f32, double_sided: bool) -> Scene {
+    let mut scene = plate(DIFFUSE);
+    scene.user_gltf = true;
+    let material = &mut scene.instances[0].material;
+    material.from_user_gltf = true;
+    material.metallic = metallic;
+    material.roughness = roughness;
+    material.double_sided = double_sided;
+    scene
+}
+
+#[test]
+fn user_gltf_content_switches_every_object_to_pbr_with_its_own_factors() {
+    common::require_adapter!();
+    let params = VtkParams::default();
+    // VTK content beside a user glTF: PBR with VTK's defaults (metallic 0, roughness 0.5).
+    let mut vtk_content = plate(DIFFUSE);
+    vtk_content.user_gltf = true;
+    let image = render(&params, &vtk_content);
+    assert_within_one(
+        rgba_at(&image, 32, 32),
+        [144, 129, 112, 255],
+        "switched to PBR",
+    );
+    // glTF's default factors (metallic 1, roughness 1) on the user's own material.
+    let image = render(&params, &user_plate(1.0, 1.0, true));
+    for (u, v) in PIXELS {
+        let p = plate_point(u, v);
+        let expected = pbr_expected(
+            DIFFUSE,
+            1.0,
+            1.0,
+            DVec3::Z,
+            to_camera(p),
+            &[(DVec3::Z, 1.0)],
+        );
+        assert_within_one(
+            rgba_at(&image, u, v),
+            expected,
+            &format!("metallic at ({u}, {v})"),
+        );
+    }
+}
+
+#[test]
+fn single_sided_user_materials_cull_back_faces() {
+    common::require_adapter!();
+    // A quad facing +z, seen from below: a back face.
+    let quad = |scene: &mut Scene| {
+        let mesh = gltf_cloud::scene::Mesh::new(
+            vec![
+                [-4.0, -4.0, 0.0],
+                [4.0, -4.0, 0.0],
+                [4.0, 4.0, 0.0],
+                [-4.0, 4.0, 0.0],
+            ],
+            vec![[0.0, 0.0, 1.0]; 4],
+            None,
+            vec![0, 1, 2, 0, 2, 3],
+        );
+        scene.meshes = vec![std::sync::Arc::new(mesh)];
+        // Look up at it from below: the glTF camera node rotated 180° about x.
+        scene.camera = Some(CameraNode {
+            camera_to_world: DMat4::from_translation(DVec3::new(0.0, 0.0, -3.0))
+                * DMat4::from_rotation_x(std::f64::consts::PI),
+            znear: 0.01,
+            zfar: Some(100.0),
+        });
+    };
+    let mut culled = user_plate(0.0, 0.5, false);
+    quad(&mut culled);
+    let image = render(&VtkParams::default(), &culled);
+    assert_eq!(
+        rgba_at(&image, 32, 32),
+        [204, 229, 255, 255],
+        "back face culled"
+    );
+    let mut double_sided = user_plate(0.0, 0.5, true);
+    quad(&mut double_sided);
+    let image = render(&VtkParams::default(), &double_sided);
+    assert_ne!(
+        rgba_at(&image, 32, 32),
+        [204, 229, 255, 255],
+        "both sides drawn"
+    );
+    // A mirrored instance culls the same faces as seen.
+    let mut mirrored = user_plate(0.0, 0.5, false);
+    quad(&mut mirrored);
+    mirrored.instances[0].model_to_world = DMat4::from_scale(DVec3::new(-1.0, 1.0, 1.0));
+    let image = render(&VtkParams::default(), &mirrored);
+    assert_eq!(
+        rgba_at(&image, 32, 32),
+        [204, 229, 255, 255],
+        "mirrored back face culled"
+    );
+}

@@ -1099,3 +1099,32 @@ fn merged_user_roots_are_told_from_vtks_content() {
     let scene = doc.load().unwrap();
     assert!(scene.user_gltf && scene.instances[0].material.from_user_gltf);
 }
+
+/// User materials carry glTF's PBR factors (defaults 1); VTK's exported factors are not read.
+#[test]
+fn pbr_factors_come_from_user_materials_only() {
+    let material = json!({
+        "pbrMetallicRoughness": {"baseColorFactor": [0.5, 0.5, 0.5, 0.4], "metallicFactor": 0.0,
+                                 "roughnessFactor": 1.0},
+        "emissiveFactor": [0.1, 0.2, 0.3]
+    });
+    let mut doc = Doc::new();
+    doc.push("materials", material.clone());
+    let position = doc.positions(&TRIANGLE);
+    doc.mesh_node(json!({"attributes": {"POSITION": position}, "material": 0}), json!({}));
+    let vtk = doc.load().unwrap().instances[0].material.clone();
+    assert_eq!((vtk.metallic, vtk.roughness, vtk.emissive), (0.0, 0.5, [0.0; 3]));
+    assert!(vtk.blend && vtk.alpha_cutoff.is_none());
+
+    doc.json["asset"]["generator"] = json!("Drake glTF merger");
+    doc.json["materials"][0] = json!({"alphaMode": "MASK", "emissiveFactor": [0.1, 0.2, 0.3],
+                                      "pbrMetallicRoughness": {"baseColorFactor": [1, 1, 1, 0.4]}});
+    let user = doc.load().unwrap().instances[0].material.clone();
+    assert_eq!((user.metallic, user.roughness), (1.0, 1.0));
+    assert_eq!(user.emissive, [0.1, 0.2, 0.3]);
+    // MASK is opaque where drawn, whatever its alpha.
+    assert_eq!((user.alpha_cutoff, user.blend), (Some(0.5), false));
+    doc.json["materials"][0]["alphaCutoff"] = json!(0.25);
+    let user = doc.load().unwrap().instances[0].material.clone();
+    assert_eq!(user.alpha_cutoff, Some(0.25));
+}
