@@ -72,6 +72,7 @@ mod resident;
 mod scene_pass;
 mod targets;
 mod textures;
+mod tone_map;
 mod upload;
 
 pub use device::{list_adapters, AdapterSummary, GpuOptions, ADAPTER_ENV};
@@ -177,7 +178,7 @@ impl Renderer {
         };
         // 2. Draw list.
         let draws = DrawList::new(scene, uploaded);
-        let attachments = self.targets.for_kind(gpu, kind);
+        let attachments = self.targets.for_kind(gpu, kind, self.look.exposure);
         let mut encoder = gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -189,6 +190,7 @@ impl Renderer {
                 meshes: &meshes,
                 uniforms,
                 textures,
+                draws: &draws,
             }),
             _ => None,
         };
@@ -197,16 +199,17 @@ impl Renderer {
             float_target: self.look.exposure.is_some(),
         });
         gpu.scene.encode(
-            &gpu.device,
             &mut encoder,
             &attachments.scene,
             kind,
             &self.look,
             shading,
             geometry,
-            &draws,
         );
-        // 4. Post-processing: colour only.
+        // 4. Post-processing: colour only; tone mapping only with an exposure.
+        if let Some(tone_map) = &attachments.tone_map {
+            gpu.tone_map.encode(&mut encoder, tone_map);
+        }
         if let Some(fxaa) = &attachments.fxaa {
             gpu.fxaa.encode(&mut encoder, fxaa);
         }

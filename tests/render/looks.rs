@@ -570,3 +570,103 @@ fn single_sided_user_materials_cull_back_faces() {
         "mirrored back face culled"
     );
 }
+
+// ----- exposure (vtk-looks.md §4) ------------------------------------------------------------
+
+#[test]
+fn exposure_tone_maps_object_and_background_as_measured() {
+    common::require_adapter!();
+    // (exposure, plate, background), measured with the default light.
+    let measured = [
+        (0.5, [145, 112, 73], [145, 159, 172]),
+        (1.0, [183, 149, 102], [183, 196, 207]),
+        (2.0, [215, 186, 138], [215, 225, 232]),
+        (4.0, [238, 218, 176], [238, 243, 248]),
+    ];
+    for (exposure, plate_rgb, background) in measured {
+        let params = VtkParams {
+            exposure: Some(exposure),
+            ..VtkParams::default()
+        };
+        let mut scene = plate(DIFFUSE);
+        // Shrink the plate to leave background at the corners.
+        scene.meshes = vec![std::sync::Arc::new(small_plate())];
+        let image = render(&params, &scene);
+        let [r, g, b] = plate_rgb;
+        assert_within_one(
+            rgba_at(&image, 32, 32),
+            [r, g, b, 255],
+            &format!("plate at {exposure}"),
+        );
+        let [r, g, b] = background;
+        assert_within_one(
+            rgba_at(&image, 1, 1),
+            [r, g, b, 255],
+            &format!("background at {exposure}"),
+        );
+    }
+}
+
+/// The plate cut to 1×1 m, so the corners of the image see the background.
+fn small_plate() -> gltf_cloud::scene::Mesh {
+    let part = cuboid(
+        DVec3::new(0.0, 0.0, -0.05),
+        DVec3::new(0.5, 0.5, 0.05),
+        DMat3::IDENTITY,
+        material([1.0; 4]),
+    );
+    gltf_cloud::scene::Mesh::new(part.positions, part.normals, None, part.indices)
+}
+
+#[test]
+fn exposure_keeps_values_above_one_and_applies_to_pbr() {
+    common::require_adapter!();
+    // Intensity 3 puts the plate at 2.4, 1.8, 1.2 before tone mapping: measured 255,246,223.
+    let params = VtkParams {
+        exposure: Some(1.0),
+        lights: vec![LightParameter {
+            intensity: 3.0,
+            ..LightParameter::default()
+        }],
+        ..VtkParams::default()
+    };
+    let image = render(&params, &plate(DIFFUSE));
+    assert_within_one(rgba_at(&image, 32, 32), [255, 246, 223, 255], "HDR kept");
+    let params = VtkParams {
+        exposure: Some(1.0),
+        force_to_pbr: true,
+        ..VtkParams::default()
+    };
+    let image = render(&params, &plate(DIFFUSE));
+    assert_within_one(
+        rgba_at(&image, 32, 32),
+        [142, 129, 112, 255],
+        "PBR (measured)",
+    );
+}
+
+#[test]
+fn exposure_never_changes_depth_or_labels() {
+    common::require_adapter!();
+    let gpu = gpu();
+    let scene = plate(DIFFUSE);
+    let k = intrinsics();
+    let params = VtkParams {
+        exposure: Some(2.0),
+        force_to_pbr: true,
+        ..VtkParams::default()
+    };
+    let mut plain = Renderer::new(gpu.clone(), Look::default());
+    let mut exposed = Renderer::new(gpu.clone(), Look::from_params(&params, &gpu).unwrap());
+    for kind in [
+        ImageKind::Label,
+        ImageKind::Depth {
+            min_depth: 0.01,
+            max_depth: 10.0,
+        },
+    ] {
+        let a = plain.render(&scene, &k, kind).unwrap();
+        let b = exposed.render(&scene, &k, kind).unwrap();
+        assert!(a == b, "{kind:?} changed with exposure and PBR");
+    }
+}

@@ -40,6 +40,7 @@ pub(in crate::render) struct Geometry<'a> {
     pub uniforms: &'a wgpu::BindGroup,
     /// Base colour textures (group 1), indexed by [`Draw::texture`].
     pub textures: &'a [wgpu::BindGroup],
+    pub draws: &'a DrawList,
 }
 
 impl ScenePass {
@@ -62,14 +63,12 @@ impl ScenePass {
     /// `shading` is `None` for label and depth images.
     pub fn encode(
         &self,
-        device: &wgpu::Device,
         encoder: &mut wgpu::CommandEncoder,
         target: &SceneTarget<'_>,
         kind: ImageKind,
         look: &Look,
         shading: Option<Shading>,
         geometry: Option<Geometry<'_>>,
-        draws: &DrawList,
     ) {
         let mut pass = begin_pass(encoder, target, clear_color(kind, look));
         let Some(geometry) = geometry else {
@@ -83,8 +82,8 @@ impl ScenePass {
         match (shading, self.pipelines.non_colour(kind)) {
             (_, Some(pipeline)) => {
                 pass.set_pipeline(pipeline);
-                self.draw(&mut pass, &geometry, &draws.opaque, |_| None);
-                self.draw(&mut pass, &geometry, &draws.blended, |_| None);
+                self.draw(&mut pass, &geometry, &geometry.draws.opaque, |_| None);
+                self.draw(&mut pass, &geometry, &geometry.draws.blended, |_| None);
             }
             (shading, None) => {
                 let shading = shading.unwrap_or_default();
@@ -103,13 +102,13 @@ impl ScenePass {
                     let wanted = variant(draw, blended);
                     (current != Some(wanted)).then(|| {
                         current = Some(wanted);
-                        self.pipelines.colour(device, wanted)
+                        self.pipelines.colour(wanted)
                     })
                 };
-                self.draw(&mut pass, &geometry, &draws.opaque, |d| {
+                self.draw(&mut pass, &geometry, &geometry.draws.opaque, |d| {
                     pipeline_for(d, false)
                 });
-                self.draw(&mut pass, &geometry, &draws.blended, |d| {
+                self.draw(&mut pass, &geometry, &geometry.draws.blended, |d| {
                     pipeline_for(d, true)
                 });
             }
