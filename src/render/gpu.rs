@@ -40,8 +40,8 @@ impl Gpu {
         let (device, queue, summary) = device::open(options).await?;
         // A shader or pipeline the backend rejects fails start-up, not every later render.
         let creation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let textures = TextureBinding::new(&device);
-        let scene = ScenePass::new(&device, &queue, &textures);
+        let textures = TextureBinding::new(&device, &queue);
+        let scene = ScenePass::new(&device, &textures);
         let fxaa = Fxaa::new(&device);
         let tone_map = ToneMap::new(&device);
         if let Some(error) = creation.pop().await {

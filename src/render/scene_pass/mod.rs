@@ -20,7 +20,7 @@ pub(in crate::render) struct ScenePass {
     /// Group 0 of every pipeline: the frame uniform and the materials, which
     /// [`upload`](crate::render::upload) binds.
     pub frame_layout: wgpu::BindGroupLayout,
-    /// Group 1 for meshes without a texture, so one shader serves both.
+    /// Group 1 for materials without textures, so one shader serves both.
     untextured: wgpu::BindGroup,
     /// Group 2 of a look without resources of its own.
     no_look_resources: wgpu::BindGroup,
@@ -38,18 +38,18 @@ pub(in crate::render) struct Geometry<'a> {
     pub meshes: &'a [Option<&'a GpuMesh>],
     /// Frame and draw uniforms (group 0); each draw's at [`Draw::uniform_offset`].
     pub uniforms: &'a wgpu::BindGroup,
-    /// Base colour textures (group 1), indexed by [`Draw::texture`].
+    /// Material textures (group 1), indexed by [`Draw::texture`].
     pub textures: &'a [wgpu::BindGroup],
     pub draws: &'a DrawList,
 }
 
 impl ScenePass {
-    pub fn new(device: &wgpu::Device, queue: &wgpu::Queue, textures: &TextureBinding) -> Self {
+    pub fn new(device: &wgpu::Device, textures: &TextureBinding) -> Self {
         let frame_layout = pipelines::frame_layout(device);
         let look_layout = look_resources_layout(device);
         Self {
             pipelines: Pipelines::new(device, &frame_layout, &textures.layout, &look_layout),
-            untextured: textures.untextured(device, queue),
+            untextured: textures.untextured(device),
             no_look_resources: device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("no look resources"),
                 layout: &look_layout,

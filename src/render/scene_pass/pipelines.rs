@@ -183,7 +183,7 @@ fn create(
         Kind::Depth => ("depth", "fs_depth", PLANAR_DEPTH_FORMAT, None, true, None),
     };
     let vertex_attributes =
-        wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3, 2 => Float32x2];
+        wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3, 2 => Float32x2, 3 => Unorm8x4];
     device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
         label: Some(label),
         layout: Some(layout),
