@@ -933,3 +933,28 @@ fn texture_transforms_move_uvs() {
         "shifted into green"
     );
 }
+
+/// Material bind groups are kept across requests by texture identity: a new texture at the same
+/// index of the next scene is drawn, not the last scene's.
+#[test]
+fn kept_material_bindings_follow_the_texture_not_its_index() {
+    common::require_adapter!();
+    let gpu = gpu();
+    let mut renderer = Renderer::new(gpu, Look::default());
+    let material = Material {
+        base_color: [1.0; 4],
+        base_color_texture: texture(0),
+        ..Material::default()
+    };
+    let mut scene = textured_user_quad(material, vec![texel([255, 0, 0, 255])]);
+    scene.user_gltf = false;
+    scene.instances[0].material.from_user_gltf = false;
+    let k = intrinsics();
+    let first = renderer.render(&scene, &k, ImageKind::Color).unwrap();
+    assert_eq!(rgba_at(&first, 32, 32), [255, 0, 0, 255]);
+    let again = renderer.render(&scene, &k, ImageKind::Color).unwrap();
+    assert!(again == first, "the kept binding draws the same");
+    scene.textures = vec![Arc::new(texel([0, 0, 255, 255]))];
+    let other = renderer.render(&scene, &k, ImageKind::Color).unwrap();
+    assert_eq!(rgba_at(&other, 32, 32), [0, 0, 255, 255]);
+}
