@@ -958,3 +958,36 @@ fn kept_material_bindings_follow_the_texture_not_its_index() {
     let other = renderer.render(&scene, &k, ImageKind::Color).unwrap();
     assert_eq!(rgba_at(&other, 32, 32), [0, 0, 255, 255]);
 }
+
+/// Drake's own merged documents (v1.51 and v1.52 layouts): the user glTF's primitives are marked
+/// (glTF factors, default 1), VTK's keep VTK's defaults, and the scene switches to PBR; a plain
+/// VTK export does not.
+#[test]
+fn drakes_merged_scenes_are_recognised_as_user_gltf() {
+    let load = |name: &str| {
+        let path = format!("{}/tests/fixtures/gltf/{name}", env!("CARGO_MANIFEST_DIR"));
+        let bytes = std::fs::read(&path).unwrap();
+        gltf_cloud::scene::load(&bytes, &gltf_cloud::scene::LoadOptions::default()).unwrap()
+    };
+    for name in ["merged151-color.gltf", "merged152-color.gltf"] {
+        let scene = load(name);
+        assert!(scene.user_gltf, "{name}");
+        let (user, vtk): (Vec<_>, Vec<_>) = scene
+            .instances
+            .iter()
+            .map(|i| &i.material)
+            .partition(|m| m.from_user_gltf);
+        assert!(!user.is_empty() && !vtk.is_empty(), "{name}");
+        assert!(
+            user.iter().all(|m| (m.metallic, m.roughness) == (1.0, 1.0)),
+            "{name}"
+        );
+        assert!(
+            vtk.iter().all(|m| (m.metallic, m.roughness) == (0.0, 0.5)),
+            "{name}"
+        );
+    }
+    let scene = load("box_sphere-color.gltf");
+    assert!(!scene.user_gltf);
+    assert!(scene.instances.iter().all(|i| !i.material.from_user_gltf));
+}
