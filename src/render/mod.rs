@@ -236,6 +236,7 @@ impl Renderer {
         let shading = matches!(kind, ImageKind::Color).then(|| Shading {
             pbr: self.look.pbr(scene),
             float_target: self.look.exposure.is_some(),
+            positional_lights: self.look.has_positional_lights(),
         });
         gpu.scene.encode(
             &mut encoder,
