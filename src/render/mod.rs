@@ -85,10 +85,19 @@
 //!   replaces the built-in Rgba(0.9,0.45,0.1,1) that Drake's client exports for geometry without
 //!   a diffuse (the only way to recognise it in the glTF).
 //!
-//! Not calibrated: glTF textures and normal/occlusion maps were checked against the formulas
-//! only (the doc's measurements do not cover them); VTK draws alphaMode MASK as translucent
-//! rather than cut, where this renderer follows glTF; a `NullTexture` environment map (VTK's
-//! quirk of skipping every pass) is treated as no map.
+//! - User glTF materials, measured here against RenderEngineVtk through Drake's client (a
+//!   textured quad beside a box, 640×480, centre 80×80 pixels): factors, glTF's default factors,
+//!   base colour, metallic-roughness, normal (± scale, both channels), occlusion, emissive,
+//!   KHR_texture_transform (offset, scale, rotation), COLOR_0, single-sided and BLEND all within
+//!   1 level. Three VTK behaviours were found that way and are followed: COLOR_0 replaces the
+//!   base colour factor rather than multiplying it; an occlusion texture counts only beside a
+//!   metallic-roughness texture (VTK's ORM packing); texture rotation and the normal map's green
+//!   axis have the opposite sense from a literal reading of the glTF spec.
+//!
+//! Not matched: alphaMode MASK is cut at alphaCutoff as glTF says, where VTK blends it as
+//! translucent (alpha 0.3: 86 here against 89,86,81); a `NullTexture` environment map (VTK's
+//! quirk of skipping every pass) is treated as no map; texture coordinates other than
+//! TEXCOORD_0 are not read.
 //!
 //! Against RenderEngineVtk itself (`tests/python/test_conformance.py`), the scene with a merged
 //! user glTF (which switches VTK to PBR) went from 1.13–1.54 % of colour values off by more
