@@ -1,6 +1,11 @@
 //! The look's GPU resources, bound as group 2 of every scene pipeline: shadow maps and
 //! environment textures (the effects' part of the look). Until the effects fill it, the layout is
-//! empty and the scene pass binds an empty placeholder group.
+//! empty and the scene pass binds an empty placeholder group (`ScenePass::no_look_resources`,
+//! built from this layout): once the layout has entries, that placeholder must bind neutral
+//! resources for looks without effects (or every look must carry its own `LookResources`).
+//! Lights are indexed as in the frame uniform, i.e. in the order of the params' `lights` (or the
+//! one fallback camera light); `shadow_factor` and the environment functions take world-frame
+//! positions and directions.
 
 use crate::protocol::drake::vtk_params::VtkParams;
 
