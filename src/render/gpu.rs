@@ -9,6 +9,7 @@ use super::error::RenderError;
 use super::fxaa::Fxaa;
 use super::scene_pass::ScenePass;
 use super::textures::TextureBinding;
+use super::tone_map::ToneMap;
 
 /// One device shared by every render thread (wgpu devices and queues are `Send + Sync`).
 pub struct Gpu {
@@ -18,6 +19,8 @@ pub struct Gpu {
     pub(super) scene: ScenePass,
     /// Anti-aliasing of colour images, after the scene pass.
     pub(super) fxaa: Fxaa,
+    /// Tone mapping of colour images between the scene pass and FXAA, with an exposure.
+    pub(super) tone_map: ToneMap,
     pub(super) uniform_alignment: u32,
     summary: AdapterSummary,
 }
@@ -37,9 +40,10 @@ impl Gpu {
         let (device, queue, summary) = device::open(options).await?;
         // A shader or pipeline the backend rejects fails start-up, not every later render.
         let creation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let textures = TextureBinding::new(&device);
-        let scene = ScenePass::new(&device, &queue, &textures);
+        let textures = TextureBinding::new(&device, &queue);
+        let scene = ScenePass::new(&device, &textures);
         let fxaa = Fxaa::new(&device);
+        let tone_map = ToneMap::new(&device);
         if let Some(error) = creation.pop().await {
             return Err(RenderError::Gpu(format!("creating pipelines: {error}")));
         }
@@ -50,6 +54,7 @@ impl Gpu {
             textures,
             scene,
             fxaa,
+            tone_map,
             summary,
         })
     }

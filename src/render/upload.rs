@@ -4,16 +4,19 @@
 //! Upload says what each instance draws ([`Draw`]); the [draw list](super::draw_list) orders the
 //! draws, the [scene pass](super::scene_pass) issues them.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::sync::{Arc, Weak};
 
-use crate::scene::{Scene, TextureRef};
+use crate::scene::{Instance, Material, Scene, Texture, TextureRef};
 
 use super::draw_list::Draw;
 use super::error::RenderError;
 use super::gpu::Gpu;
+use super::look::Look;
 use super::resident::{self, GpuMesh};
 use super::scene_pass::uniforms::{CameraMatrices, DrawUniform, FrameUniform};
-use super::textures::sampler_index;
+use super::textures::{sampler_index, MATERIAL_TEXTURES};
 
 /// A grown buffer this many times larger than needed is replaced by a smaller one.
 const MAX_OVERSIZE: u64 = 4;
@@ -68,9 +71,22 @@ pub(super) struct SceneUpload {
     uniforms: Option<wgpu::BindGroup>,
     /// CPU staging, kept so each request reuses the allocation of the last.
     staged_draws: Vec<u8>,
-    /// This request's texture bind groups; dropped by [`Self::end_request`] (the textures
-    /// themselves stay resident with the scene's entries).
+    /// This request's material bind groups (handles into `materials`); dropped by
+    /// [`Self::end_request`].
     texture_bind_groups: Vec<wgpu::BindGroup>,
+    /// Material bind groups kept across requests while their textures live, like the resident
+    /// textures they bind: a scene drawn again binds them without creating any.
+    materials: HashMap<MaterialKey, MaterialGroup>,
+}
+
+/// Which texture (by the address of its `Arc`) and sampler state each material texture kind
+/// binds. The group's `Weak`s keep those allocations, so an address cannot be reused while the
+/// entry exists.
+type MaterialKey = [Option<(usize, usize)>; MATERIAL_TEXTURES];
+
+struct MaterialGroup {
+    textures: Vec<Weak<Texture>>,
+    bind_group: wgpu::BindGroup,
 }
 
 impl SceneUpload {
@@ -86,12 +102,14 @@ impl SceneUpload {
             uniforms: None,
             staged_draws: Vec::new(),
             texture_bind_groups: Vec::new(),
+            materials: HashMap::new(),
         }
     }
 
     /// Uploads the frame uniform and each instance's draw uniform, makes the meshes and (for
     /// colour) textures resident, and returns the draws in scene order with the resident meshes
-    /// they use. `textured` is false for label and depth images, which never sample textures.
+    /// they use. `colour` is the look for colour images: only they sample textures and take the
+    /// look's material overrides.
     ///
     /// # Errors
     /// [`RenderError::TooLarge`] for a texture beyond the adapter's size limit,
@@ -103,7 +121,7 @@ impl SceneUpload {
         scene: &'s Scene,
         frame: &FrameUniform,
         camera: &CameraMatrices,
-        textured: bool,
+        colour: Option<&Look>,
     ) -> Result<(Vec<Draw>, Vec<Option<&'s GpuMesh>>), RenderError> {
         self.staged_draws.clear();
         self.texture_bind_groups.clear();
@@ -118,8 +136,12 @@ impl SceneUpload {
             });
         }
         let mut meshes: Vec<Option<&'s GpuMesh>> = vec![None; scene.meshes.len()];
-        // Keyed by (texture, sampler state): one bind group per pair.
-        let mut bind_group_of: HashMap<(usize, usize), usize> = HashMap::new();
+        // Keyed by each texture kind's (texture, sampler state): one bind group per material's
+        // combination.
+        let mut bind_group_of: HashMap<MaterialKey, usize> = HashMap::new();
+        // Groups of textures the scene cache has let go would pin their GPU memory.
+        self.materials
+            .retain(|_, group| group.textures.iter().all(|t| t.strong_count() > 0));
         let mut draws = Vec::new();
         for (instance_index, instance) in scene.instances.iter().enumerate() {
             let Some(mesh) = scene.meshes.get(instance.mesh) else {
@@ -134,23 +156,32 @@ impl SceneUpload {
             if meshes[instance.mesh].is_none() {
                 meshes[instance.mesh] = Some(resident::mesh(gpu, instance.mesh, mesh)?);
             }
-            let texture = match (&instance.material.base_color_texture, &mesh.tex_coords) {
-                (Some(texture_ref), Some(_)) if textured => {
-                    let key = (texture_ref.texture, sampler_index(texture_ref.sampler));
-                    Some(match bind_group_of.get(&key) {
-                        Some(&index) => index,
-                        None => {
-                            let bind_group = bind_texture(gpu, scene, *texture_ref)?;
-                            self.texture_bind_groups.push(bind_group);
-                            bind_group_of.insert(key, self.texture_bind_groups.len() - 1);
-                            self.texture_bind_groups.len() - 1
-                        }
-                    })
-                }
-                _ => None,
+            let textures = match (colour, &mesh.tex_coords) {
+                (Some(_), Some(_)) => material_textures(&instance.material),
+                _ => [None; MATERIAL_TEXTURES],
+            };
+            let texture = if textures.iter().any(Option::is_some) {
+                let key = material_key(scene, &textures)?;
+                Some(match bind_group_of.get(&key) {
+                    Some(&index) => index,
+                    None => {
+                        let group = match self.materials.entry(key) {
+                            Entry::Occupied(entry) => entry.into_mut(),
+                            Entry::Vacant(entry) => {
+                                entry.insert(bind_textures(gpu, scene, textures)?)
+                            }
+                        };
+                        self.texture_bind_groups.push(group.bind_group.clone());
+                        bind_group_of.insert(key, self.texture_bind_groups.len() - 1);
+                        self.texture_bind_groups.len() - 1
+                    }
+                })
+            } else {
+                None
             };
             let uniform_offset = self.staged_draws.len() as u32;
-            let uniform = DrawUniform::new(instance, camera, texture.is_some());
+            let default_diffuse = colour.and_then(|look| look.default_diffuse);
+            let uniform = DrawUniform::new(instance, camera, &textures, default_diffuse);
             self.staged_draws
                 .resize(uniform_offset as usize + stride as usize, 0);
             self.staged_draws[uniform_offset as usize..][..std::mem::size_of::<DrawUniform>()]
@@ -161,6 +192,9 @@ impl SceneUpload {
                 indices: 0..mesh.indices.len() as u32,
                 uniform_offset,
                 texture,
+                cull: cull_face(instance),
+                masked: instance.material.alpha_cutoff.is_some(),
+                vertex_colors: colour.is_some() && mesh.colors.is_some(),
             });
         }
 
@@ -209,19 +243,77 @@ impl SceneUpload {
     }
 }
 
-fn bind_texture(
+/// A material's textures in binding order: base colour, metallic-roughness, normal, occlusion,
+/// emissive.
+pub(super) fn material_textures(material: &Material) -> [Option<TextureRef>; MATERIAL_TEXTURES] {
+    [
+        material.base_color_texture,
+        material.metallic_roughness_texture,
+        material.normal_texture,
+        material.occlusion_texture,
+        material.emissive_texture,
+    ]
+}
+
+/// `scene.textures[index]`, which the scene promises exists.
+fn scene_texture(scene: &Scene, index: usize) -> Result<&Arc<Texture>, RenderError> {
+    scene
+        .textures
+        .get(index)
+        .ok_or_else(|| RenderError::Gpu(format!("texture {index} does not exist")))
+}
+
+fn material_key(
+    scene: &Scene,
+    textures: &[Option<TextureRef>; MATERIAL_TEXTURES],
+) -> Result<MaterialKey, RenderError> {
+    let mut key = [None; MATERIAL_TEXTURES];
+    for (slot, texture_ref) in key.iter_mut().zip(textures) {
+        if let Some(texture_ref) = texture_ref {
+            let texture = scene_texture(scene, texture_ref.texture)?;
+            *slot = Some((
+                Arc::as_ptr(texture) as usize,
+                sampler_index(texture_ref.sampler),
+            ));
+        }
+    }
+    Ok(key)
+}
+
+/// The material's textures made resident and bound together.
+fn bind_textures(
     gpu: &Gpu,
     scene: &Scene,
-    texture_ref: TextureRef,
-) -> Result<wgpu::BindGroup, RenderError> {
-    let Some(texture) = scene.textures.get(texture_ref.texture) else {
-        return Err(RenderError::Gpu(format!(
-            "texture {} does not exist",
-            texture_ref.texture
-        )));
-    };
-    let resident = resident::texture(gpu, texture_ref.texture, texture)?;
-    Ok(gpu
-        .textures
-        .bind(&gpu.device, &resident.view, texture_ref.sampler))
+    textures: [Option<TextureRef>; MATERIAL_TEXTURES],
+) -> Result<MaterialGroup, RenderError> {
+    let mut resident = [None; MATERIAL_TEXTURES];
+    let mut alive = Vec::new();
+    for (slot, texture_ref) in resident.iter_mut().zip(textures) {
+        let Some(texture_ref) = texture_ref else {
+            continue;
+        };
+        let texture = scene_texture(scene, texture_ref.texture)?;
+        alive.push(Arc::downgrade(texture));
+        *slot = Some((
+            &resident::texture(gpu, texture_ref.texture, texture)?.view,
+            texture_ref.sampler,
+        ));
+    }
+    Ok(MaterialGroup {
+        textures: alive,
+        bind_group: gpu.textures.bind(&gpu.device, resident),
+    })
+}
+
+/// The faces a draw culls: back faces of user glTF materials that are not `doubleSided`, which
+/// arrive as front faces when the instance mirrors.
+fn cull_face(instance: &Instance) -> Option<wgpu::Face> {
+    let material = &instance.material;
+    (material.from_user_gltf && !material.double_sided).then(|| {
+        if instance.mirrors() {
+            wgpu::Face::Front
+        } else {
+            wgpu::Face::Back
+        }
+    })
 }

@@ -32,6 +32,9 @@ pub struct Scene {
     pub textures: Vec<Arc<Texture>>,
     /// `None` when the glTF has no camera node (Drake's empty scene): only background is drawn.
     pub camera: Option<CameraNode>,
+    /// The scene holds content Drake merged from a user `.gltf` mesh (drake-gltf-protocol §3.6),
+    /// which switches RenderEngineVtk to PBR shading for every object (vtk-looks.md §3).
+    pub user_gltf: bool,
 }
 
 /// One drawn glTF primitive: a mesh placed by its node's world transform.
@@ -84,6 +87,9 @@ pub struct Mesh {
     pub normals: Vec<[f32; 3]>,
     /// `TEXCOORD_0`, one per position, when present.
     pub tex_coords: Option<Vec<[f32; 2]>>,
+    /// `COLOR_0` as linear RGBA (alpha 1 for VEC3), one per position, when present: it
+    /// replaces the base colour factor's RGB, as RenderEngineVtk's scalar colouring does.
+    pub colors: Option<Vec<[f32; 4]>>,
     /// Counter-clockwise triangle list indices into the vertex arrays (three per triangle).
     pub indices: Vec<u32>,
     /// The largest absolute coordinate, to bound world coordinates without transforming them.
@@ -127,16 +133,17 @@ impl Mesh {
             positions,
             normals,
             tex_coords,
+            colors: None,
             indices,
             extent,
             gpu: GpuSlot::default(),
         }
     }
 
-    /// Bytes of its GPU copy: interleaved vertices (position, normal, texture coordinate) and
-    /// 32-bit indices.
+    /// Bytes of its GPU copy: interleaved vertices (position, normal, texture coordinate, 8-bit
+    /// colour) and 32-bit indices.
     pub fn gpu_bytes(&self) -> u64 {
-        (self.positions.len() * 32 + self.indices.len() * 4) as u64
+        (self.positions.len() * 36 + self.indices.len() * 4) as u64
     }
 
     /// Bytes held on the CPU, as the cache counts them.
@@ -145,7 +152,11 @@ impl Mesh {
             + self
                 .tex_coords
                 .as_ref()
-                .map_or(0, |_| std::mem::size_of::<[f32; 2]>());
+                .map_or(0, |_| std::mem::size_of::<[f32; 2]>())
+            + self
+                .colors
+                .as_ref()
+                .map_or(0, |_| std::mem::size_of::<[f32; 4]>());
         (self.positions.len() * vertex + self.indices.len() * 4) as u64
     }
 }
@@ -161,6 +172,27 @@ pub struct Material {
     /// RenderEngineVtk blends.
     pub blend: bool,
     pub double_sided: bool,
+    /// Content from a user glTF (not exported by VTK): back faces are culled unless
+    /// `double_sided`, and Drake's default diffuse is never recognised in it.
+    pub from_user_gltf: bool,
+    /// PBR metalness and roughness: the glTF factors (default 1) for user content, VTK's
+    /// defaults (0 and 0.5) for VTK's, whose exported factors RenderEngineVtk never reads.
+    pub metallic: f32,
+    pub roughness: f32,
+    /// `emissiveFactor`, linear RGB (PBR only).
+    pub emissive: [f32; 3],
+    /// `alphaMode: MASK`'s `alphaCutoff` (default 0.5): fragments below it are not drawn.
+    pub alpha_cutoff: Option<f32>,
+    /// `metallicRoughnessTexture`: G scales roughness, B metalness (PBR only).
+    pub metallic_roughness_texture: Option<TextureRef>,
+    /// `normalTexture` and its `scale` (PBR only).
+    pub normal_texture: Option<TextureRef>,
+    pub normal_scale: f32,
+    /// `occlusionTexture` (R) and its `strength` (PBR only).
+    pub occlusion_texture: Option<TextureRef>,
+    pub occlusion_strength: f32,
+    /// `emissiveTexture`, sRGB, multiplying `emissive` (PBR only).
+    pub emissive_texture: Option<TextureRef>,
 }
 
 impl Default for Material {
@@ -170,16 +202,43 @@ impl Default for Material {
             base_color_texture: None,
             blend: false,
             double_sided: false,
+            from_user_gltf: false,
+            metallic: 0.0,
+            roughness: 0.5,
+            emissive: [0.0; 3],
+            alpha_cutoff: None,
+            metallic_roughness_texture: None,
+            normal_texture: None,
+            normal_scale: 1.0,
+            occlusion_texture: None,
+            occlusion_strength: 1.0,
+            emissive_texture: None,
         }
     }
 }
 
 /// A texture reference with the sampler state it is read with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TextureRef {
     /// Index into [`Scene::textures`].
     pub texture: usize,
     pub sampler: Sampler,
+    /// `KHR_texture_transform`: uv' = M · (u, v, 1), M as two rows (identity without one).
+    pub transform: [[f32; 3]; 2],
+}
+
+impl TextureRef {
+    /// No transform.
+    pub const IDENTITY: [[f32; 3]; 2] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]];
+
+    /// `texture` read with `sampler`, untransformed.
+    pub fn new(texture: usize, sampler: Sampler) -> Self {
+        Self {
+            texture,
+            sampler,
+            transform: Self::IDENTITY,
+        }
+    }
 }
 
 /// Decoded texture pixels, RGBA8, top row first (glTF's UV origin is the top-left corner).

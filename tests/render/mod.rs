@@ -6,6 +6,8 @@
 //! pixel checks) and are read one at a time; split by subject, each part would need most of that
 //! harness.
 
+mod looks;
+
 use std::sync::Arc;
 
 use crate::common;
@@ -104,6 +106,7 @@ fn scene(parts: Vec<Part>) -> Scene {
         instances,
         textures: Vec::new(),
         camera: camera_at_origin(),
+        user_gltf: false,
     }
 }
 
@@ -209,7 +212,7 @@ fn scene_without_camera_is_background_of_the_requested_size() {
 fn custom_background_colours_empty_scene() {
     common::require_adapter!();
     let look = Look {
-        background: [1, 2, 3],
+        background: [1.0 / 255.0, 2.0 / 255.0, 3.0 / 255.0],
         ..Look::default()
     };
     let image = Renderer::new(gpu(), look)
@@ -452,10 +455,7 @@ fn texture_is_sampled_from_a_top_left_origin_with_nearest_filtering() {
         // Counter-clockwise as the camera sees it (image y points down), so the normal is front.
         indices: vec![0, 2, 1, 0, 3, 2],
         material: Material {
-            base_color_texture: Some(TextureRef {
-                texture: 0,
-                sampler,
-            }),
+            base_color_texture: Some(TextureRef::new(0, sampler)),
             ..Material::default()
         },
     };
@@ -601,10 +601,7 @@ fn texture_is_tinted_by_base_colour_and_lit() {
             material([0.5, 0.5, 1.0, 1.0]),
         );
         slab.tex_coords = Some(vec![[0.5, 0.5]; slab.positions.len()]);
-        slab.material.base_color_texture = Some(TextureRef {
-            texture: 0,
-            sampler: Sampler::default(),
-        });
+        slab.material.base_color_texture = Some(TextureRef::new(0, Sampler::default()));
         let scene = Scene {
             textures: vec![white.clone()],
             ..scene(vec![slab])
@@ -718,10 +715,7 @@ fn texture_beyond_the_adapter_is_a_client_fault() {
         material([0.2, 0.4, 0.0, 1.0]),
     );
     slab.tex_coords = Some(vec![[0.5, 0.5]; slab.positions.len()]);
-    slab.material.base_color_texture = Some(TextureRef {
-        texture: 0,
-        sampler: Sampler::default(),
-    });
+    slab.material.base_color_texture = Some(TextureRef::new(0, Sampler::default()));
     let scene = Scene {
         textures: vec![texture],
         ..scene(vec![slab])

@@ -1,6 +1,7 @@
 //! The scene pass: clears the target and draws the draw list, opaque meshes first, then blended
-//! ones, with the pipelines of the requested image kind. Its shader, `scene.wgsl`, lights colour
-//! (one directional headlight, Lambert), writes label colours and planar depth.
+//! ones, with the pipelines of the requested image kind. Its shader, `scene.wgsl` (with
+//! `shadows.wgsl` and `environment.wgsl`), lights colour as the look says, writes label colours
+//! and planar depth.
 
 mod pipelines;
 pub(in crate::render) mod uniforms;
@@ -8,9 +9,10 @@ pub(in crate::render) mod uniforms;
 use super::draw_list::{Draw, DrawList};
 use super::image::ImageKind;
 use super::look::Look;
+use super::look_resources::look_resources_layout;
 use super::resident::GpuMesh;
 use super::textures::TextureBinding;
-use pipelines::Pipelines;
+use pipelines::{ColourVariant, Coverage, Pipelines};
 
 /// What is created once for the scene pass.
 pub(in crate::render) struct ScenePass {
@@ -18,8 +20,10 @@ pub(in crate::render) struct ScenePass {
     /// Group 0 of every pipeline: the frame uniform and the materials, which
     /// [`upload`](crate::render::upload) binds.
     pub frame_layout: wgpu::BindGroupLayout,
-    /// Group 1 for meshes without a texture, so one shader serves both.
+    /// Group 1 for materials without textures, so one shader serves both.
     untextured: wgpu::BindGroup,
+    /// Group 2 of a look without resources of its own.
+    no_look_resources: wgpu::BindGroup,
 }
 
 /// Where the pass draws: the image's own target (for colour, FXAA's input) and the depth test.
@@ -34,47 +38,101 @@ pub(in crate::render) struct Geometry<'a> {
     pub meshes: &'a [Option<&'a GpuMesh>],
     /// Frame and draw uniforms (group 0); each draw's at [`Draw::uniform_offset`].
     pub uniforms: &'a wgpu::BindGroup,
-    /// Base colour textures (group 1), indexed by [`Draw::texture`].
+    /// Material textures (group 1), indexed by [`Draw::texture`].
     pub textures: &'a [wgpu::BindGroup],
+    pub draws: &'a DrawList,
 }
 
 impl ScenePass {
-    pub fn new(device: &wgpu::Device, queue: &wgpu::Queue, textures: &TextureBinding) -> Self {
+    pub fn new(device: &wgpu::Device, textures: &TextureBinding) -> Self {
         let frame_layout = pipelines::frame_layout(device);
+        let look_layout = look_resources_layout(device);
         Self {
-            pipelines: Pipelines::new(device, &frame_layout, &textures.layout),
-            untextured: textures.untextured(device, queue),
+            pipelines: Pipelines::new(device, &frame_layout, &textures.layout, &look_layout),
+            untextured: textures.untextured(device),
+            no_look_resources: device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("no look resources"),
+                layout: &look_layout,
+                entries: &[],
+            }),
             frame_layout,
         }
     }
 
     /// Records the pass; `geometry` is `None` when the draw list is empty (only the clear).
+    /// `shading` is `None` for label and depth images.
     pub fn encode(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         target: &SceneTarget<'_>,
         kind: ImageKind,
         look: &Look,
+        shading: Option<Shading>,
         geometry: Option<Geometry<'_>>,
-        draws: &DrawList,
     ) {
         let mut pass = begin_pass(encoder, target, clear_color(kind, look));
         let Some(geometry) = geometry else {
             return;
         };
-        let (opaque, blended) = self.pipelines.for_kind(kind);
-        pass.set_pipeline(opaque);
-        self.draw(&mut pass, &geometry, &draws.opaque);
-        pass.set_pipeline(blended);
-        self.draw(&mut pass, &geometry, &draws.blended);
+        let look_resources = look
+            .resources
+            .as_ref()
+            .map_or(&self.no_look_resources, |resources| &resources.bind_group);
+        pass.set_bind_group(2, look_resources, &[]);
+        match (shading, self.pipelines.non_colour(kind)) {
+            (_, Some(pipeline)) => {
+                pass.set_pipeline(pipeline);
+                self.draw(&mut pass, &geometry, &geometry.draws.opaque, |_| None);
+                self.draw(&mut pass, &geometry, &geometry.draws.blended, |_| None);
+            }
+            (shading, None) => {
+                let shading = shading.unwrap_or_default();
+                let variant = |draw: &Draw, blended: bool| ColourVariant {
+                    pbr: shading.pbr,
+                    coverage: match (blended, draw.masked) {
+                        (true, _) => Coverage::Blended,
+                        (false, true) => Coverage::Masked,
+                        (false, false) => Coverage::Opaque,
+                    },
+                    cull: draw.cull,
+                    float_target: shading.float_target,
+                    positional_lights: shading.positional_lights,
+                    vertex_colors: draw.vertex_colors,
+                };
+                let mut current = None;
+                let mut pipeline_for = |draw: &Draw, blended: bool| {
+                    let wanted = variant(draw, blended);
+                    (current != Some(wanted)).then(|| {
+                        current = Some(wanted);
+                        self.pipelines.colour(wanted)
+                    })
+                };
+                self.draw(&mut pass, &geometry, &geometry.draws.opaque, |d| {
+                    pipeline_for(d, false)
+                });
+                self.draw(&mut pass, &geometry, &geometry.draws.blended, |d| {
+                    pipeline_for(d, true)
+                });
+            }
+        }
     }
 
-    fn draw(&self, pass: &mut wgpu::RenderPass<'_>, geometry: &Geometry<'_>, draws: &[Draw]) {
+    /// Issues `draws`; `pipeline` gives the pipeline to switch to before a draw, if any.
+    fn draw<'p>(
+        &'p self,
+        pass: &mut wgpu::RenderPass<'_>,
+        geometry: &Geometry<'_>,
+        draws: &[Draw],
+        mut pipeline: impl FnMut(&Draw) -> Option<&'p wgpu::RenderPipeline>,
+    ) {
         let mut bound_mesh = None;
         for draw in draws {
             let Some(Some(mesh)) = geometry.meshes.get(draw.mesh) else {
                 continue; // upload made every drawn mesh resident
             };
+            if let Some(pipeline) = pipeline(draw) {
+                pass.set_pipeline(pipeline);
+            }
             if bound_mesh != Some(draw.mesh) {
                 pass.set_vertex_buffer(0, mesh.vertices.slice(..));
                 pass.set_index_buffer(mesh.indices.slice(..), wgpu::IndexFormat::Uint32);
@@ -90,12 +148,23 @@ impl ScenePass {
     }
 }
 
+/// How a colour image is shaded: per request, from the look and the scene.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(in crate::render) struct Shading {
+    /// PBR instead of Phong ([`Look::pbr`]).
+    pub pbr: bool,
+    /// Into the float target tone mapping reads (the look has an exposure).
+    pub float_target: bool,
+    /// The look has point or spot lights.
+    pub positional_lights: bool,
+}
+
 /// The background for colour, white for labels, and for depth the bits of +inf, "nothing hit"
 /// (integer targets clear to the value itself).
 fn clear_color(kind: ImageKind, look: &Look) -> wgpu::Color {
     match kind {
         ImageKind::Color => {
-            let [r, g, b] = look.background.map(|c| f64::from(c) / 255.0);
+            let [r, g, b] = look.background;
             wgpu::Color { r, g, b, a: 1.0 }
         }
         ImageKind::Label => wgpu::Color::WHITE,

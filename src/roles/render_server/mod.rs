@@ -141,7 +141,7 @@ pub async fn run(
     let params = &look_params.params;
     params.check_shadow_map_size(&look_params.origin, gpu.max_texture_dimension())?;
     tracing::info!(origin = %look_params.origin, "look: {}", params.summary());
-    let look = todays_look(params);
+    let look = Look::from_params(params, &gpu)?;
     let pool = Arc::new(RenderPool::start(
         Arc::clone(&gpu),
         look,
@@ -573,25 +573,6 @@ fn load_options(config: &Config, decode_textures: bool) -> LoadOptions {
         max_draw_calls: config.max_draw_calls,
         max_decoded_bytes: config.max_decoded_bytes,
         decode_textures,
-    }
-}
-
-/// Today's renderer's look from the params: the clear colour and the first light's colour and
-/// intensity (RenderEngineVtk's default headlight when there is none). Replaced at integration by
-/// `Look::from_params`, which draws every light and effect.
-fn todays_look(params: &VtkParams) -> Look {
-    if params.lights.len() > 1 || params.exposure.is_some() || params.cast_shadows {
-        tracing::warn!("this build draws the clear colour and the first light only");
-    }
-    let background = params
-        .default_clear_color
-        .map(|c| (c * 255.0).round().clamp(0.0, 255.0) as u8);
-    let light = params.lights.first().cloned().unwrap_or_default();
-    let [r, g, b, _] = light.color.rgba;
-    Look {
-        background,
-        light_color: [r, g, b].map(|c| c as f32),
-        light_intensity: light.intensity as f32,
     }
 }
 

@@ -58,6 +58,8 @@ pub struct Root<'a> {
     #[serde(default, deserialize_with = "null_as_default")]
     pub accessors: Vec<Accessor>,
     #[serde(default, deserialize_with = "null_as_default")]
+    pub asset: Asset,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub buffer_views: Vec<BufferView>,
     #[serde(default, deserialize_with = "null_as_default", borrow)]
     pub buffers: Vec<Buffer<'a>>,
@@ -81,6 +83,13 @@ pub struct Root<'a> {
     pub textures: Vec<Texture>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub extensions_required: Vec<String>,
+}
+
+/// `asset`: only the generator, which tells a document Drake merged user glTFs into.
+#[derive(Debug, Default, Deserialize)]
+pub struct Asset {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub generator: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -152,7 +161,17 @@ pub struct Material {
     #[serde(default, deserialize_with = "null_as_default")]
     pub alpha_mode: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
+    pub alpha_cutoff: Option<f64>,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub double_sided: bool,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub emissive_factor: Option<[f64; 3]>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub emissive_texture: Option<TextureInfo>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub normal_texture: Option<TextureInfo>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub occlusion_texture: Option<TextureInfo>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,6 +181,12 @@ pub struct PbrMetallicRoughness {
     pub base_color_factor: Option<[f64; 4]>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub base_color_texture: Option<TextureInfo>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub metallic_factor: Option<f64>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub roughness_factor: Option<f64>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub metallic_roughness_texture: Option<TextureInfo>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,6 +195,38 @@ pub struct TextureInfo {
     pub index: usize,
     #[serde(default, deserialize_with = "null_as_default")]
     pub tex_coord: usize,
+    /// `normalTexture.scale`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub scale: Option<f64>,
+    /// `occlusionTexture.strength`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub strength: Option<f64>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub extensions: TextureInfoExtensions,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TextureInfoExtensions {
+    #[serde(
+        rename = "KHR_texture_transform",
+        default,
+        deserialize_with = "null_as_default"
+    )]
+    pub texture_transform: Option<TextureTransform>,
+}
+
+/// `KHR_texture_transform`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TextureTransform {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub offset: Option<[f64; 2]>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub rotation: Option<f64>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub scale: Option<[f64; 2]>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub tex_coord: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -198,6 +255,8 @@ pub struct Attributes {
     pub normal: Option<usize>,
     #[serde(rename = "TEXCOORD_0", default, deserialize_with = "null_as_default")]
     pub tex_coord_0: Option<usize>,
+    #[serde(rename = "COLOR_0", default, deserialize_with = "null_as_default")]
+    pub color_0: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -211,6 +270,9 @@ pub struct Node {
     pub matrix: Option<Box<[f64; 16]>>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub mesh: Option<usize>,
+    /// Only VTK's root name matters: it separates VTK's content from merged user glTFs.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub name: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub rotation: Option<[f64; 4]>,
     #[serde(default, deserialize_with = "null_as_default")]

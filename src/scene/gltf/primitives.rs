@@ -18,25 +18,29 @@ impl Loader<'_, '_> {
         index: usize,
         node: usize,
         mesh_to_world: DMat4,
+        user: bool,
     ) -> Result<(), SceneError> {
         let mesh = self.root.meshes.get(index).ok_or_else(|| {
             SceneError::out_of_range(format!("nodes[{node}].mesh"), "mesh", index)
         })?;
         for (slot, primitive) in mesh.primitives.iter().enumerate() {
             let path = format!("meshes[{index}].primitives[{slot}]");
-            if let Some(instance) = self.primitive(primitive, &path, mesh_to_world)? {
+            if let Some(instance) = self.primitive(primitive, &path, mesh_to_world, user)? {
+                self.scene.user_gltf |= user;
                 self.scene.instances.push(instance);
             }
         }
         Ok(())
     }
 
-    /// One primitive placed in the world; `None` (with a warning) for what is not drawn.
+    /// One primitive placed in the world; `None` (with a warning) for what is not drawn. `user`:
+    /// it belongs to a merged user glTF.
     fn primitive(
         &mut self,
         primitive: &json::Primitive,
         path: &str,
         mesh_to_world: DMat4,
+        user: bool,
     ) -> Result<Option<Instance>, SceneError> {
         let mode = primitive.mode.unwrap_or(4);
         if !matches!(mode, 4..=6) {
@@ -82,7 +86,11 @@ impl Loader<'_, '_> {
             .attributes
             .tex_coord_0
             .filter(|_| self.options.decode_textures);
-        let key = self.mesh_key(primitive, mode, tex_coord_0, path)?;
+        let color_0 = primitive
+            .attributes
+            .color_0
+            .filter(|_| self.options.decode_textures);
+        let key = self.mesh_key(primitive, mode, tex_coord_0, color_0, path)?;
         let mesh_index = match self.mesh_slots.get(&key) {
             Some(&slot) => slot,
             None => {
@@ -109,7 +117,14 @@ impl Loader<'_, '_> {
         check_world_finite(mesh, mesh_to_world, &position_path)?;
         let has_tex_coords = mesh.tex_coords.is_some();
         let material = match primitive.material {
-            Some(index) => self.material(index, path, has_tex_coords)?,
+            Some(index) => self.material(index, path, has_tex_coords, user)?,
+            // VTK's importer applies no material to a user primitive without one: VTK's
+            // defaults, both sides drawn.
+            None if user => Material {
+                double_sided: true,
+                from_user_gltf: true,
+                ..Material::default()
+            },
             None => Material::default(),
         };
         Ok(Some(Instance {
@@ -125,6 +140,7 @@ impl Loader<'_, '_> {
         primitive: &json::Primitive,
         mode: u32,
         tex_coord_0: Option<usize>,
+        color_0: Option<usize>,
         path: &str,
     ) -> Result<ContentKey, SceneError> {
         let mut hasher = KeyHasher::new("gltf primitive");
@@ -134,6 +150,7 @@ impl Loader<'_, '_> {
             (primitive.indices, "indices"),
             (primitive.attributes.normal, "attributes.NORMAL"),
             (tex_coord_0, "attributes.TEXCOORD_0"),
+            (color_0, "attributes.COLOR_0"),
         ];
         for (accessor, field) in attributes {
             match accessor {
@@ -193,7 +210,36 @@ impl Loader<'_, '_> {
             }
             _ => None,
         };
-        Ok(Mesh::keyed(key, positions, normals, tex_coords, indices))
+        // Vertex colours only tint colour images, like textures.
+        let colors = match primitive.attributes.color_0 {
+            Some(accessor) if self.options.decode_textures => {
+                let color_path = format!("{path}.attributes.COLOR_0");
+                Some(self.vertex_colors(accessor, &color_path, vertex_count)?)
+            }
+            _ => None,
+        };
+        let mut mesh = Mesh::keyed(key, positions, normals, tex_coords, indices);
+        mesh.colors = colors;
+        Ok(mesh)
+    }
+
+    /// `COLOR_0`: RGB or RGBA, float or normalized integers; RGB gets alpha 1.
+    fn vertex_colors(
+        &mut self,
+        accessor: usize,
+        path: &str,
+        vertex_count: usize,
+    ) -> Result<Vec<[f32; 4]>, SceneError> {
+        let element_type = self
+            .buffers
+            .accessor(accessor, path, &["VEC3", "VEC4"])?
+            .element_type
+            .clone();
+        if element_type == "VEC3" {
+            let rgb = self.vertex_attribute::<3>(accessor, path, "VEC3", vertex_count)?;
+            return Ok(rgb.into_iter().map(|[r, g, b]| [r, g, b, 1.0]).collect());
+        }
+        self.vertex_attribute::<4>(accessor, path, "VEC4", vertex_count)
     }
 
     /// The primitive's indices, each checked against the vertex count; `0..n` when unindexed.
