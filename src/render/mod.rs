@@ -60,6 +60,7 @@
 
 mod device;
 mod draw_list;
+mod environment;
 mod error;
 mod formats;
 mod fxaa;
@@ -69,6 +70,7 @@ mod look;
 mod readback;
 mod resident;
 mod scene_pass;
+mod ssao;
 mod targets;
 mod textures;
 mod upload;
