@@ -237,7 +237,10 @@ fn brdf_lut(device: &wgpu::Device, encoder: &mut wgpu::CommandEncoder) -> wgpu::
         sample_count: 1,
         dimension: wgpu::TextureDimension::D2,
         format: BAKED_FORMAT,
-        usage: wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::TEXTURE_BINDING,
+        // COPY_SRC: the tests read values back.
+        usage: wgpu::TextureUsages::STORAGE_BINDING
+            | wgpu::TextureUsages::TEXTURE_BINDING
+            | wgpu::TextureUsages::COPY_SRC,
         view_formats: &[],
     });
     let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
@@ -383,6 +386,68 @@ fn equirect_mips(image: &Equirect) -> Vec<Level> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::{Gpu, GpuOptions};
+
+    /// Texel (x, y) of mip 0, layer 0 of an Rgba16Float texture.
+    fn read_texel(gpu: &Gpu, texture: &wgpu::Texture, x: u32, y: u32) -> [f32; 4] {
+        let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size: 256,
+            usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+            mapped_at_creation: false,
+        });
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        encoder.copy_texture_to_buffer(
+            wgpu::TexelCopyTextureInfo {
+                texture,
+                mip_level: 0,
+                origin: wgpu::Origin3d { x, y, z: 0 },
+                aspect: wgpu::TextureAspect::All,
+            },
+            wgpu::TexelCopyBufferInfo {
+                buffer: &buffer,
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(256),
+                    rows_per_image: Some(1),
+                },
+            },
+            wgpu::Extent3d {
+                width: 1,
+                height: 1,
+                depth_or_array_layers: 1,
+            },
+        );
+        gpu.queue.submit([encoder.finish()]);
+        buffer.slice(..).map_async(wgpu::MapMode::Read, |r| r.expect("map"));
+        gpu.device.poll(wgpu::PollType::wait_indefinitely()).expect("poll");
+        let bytes = buffer.slice(..8).get_mapped_range().expect("mapped").to_vec();
+        let texel: &[f16] = bytemuck::cast_slice(&bytes);
+        std::array::from_fn(|i| texel[i].to_f32())
+    }
+
+    #[test]
+    fn brdf_table_matches_vtk_offline_values() {
+        let Ok(gpu) = Gpu::new(&GpuOptions::default()) else {
+            eprintln!("skipped: no graphics adapter");
+            return;
+        };
+        let started = std::time::Instant::now();
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        let view = brdf_lut(&gpu.device, &mut encoder);
+        gpu.queue.submit([encoder.finish()]);
+        let texture = view.texture();
+        // vtk-looks.md §6: (N·V ≈ 1, r 0.5) → (0.8953, 0.0000); (0.5, 0.5) → (0.7272, 0.0185).
+        let at = |n_dot_v: f32, r: f32| {
+            let texel = |v: f32| ((v * BRDF_LUT_SIZE as f32 - 0.5).round() as u32).min(511);
+            read_texel(&gpu, texture, texel(n_dot_v), texel(r))
+        };
+        let [a, b, ..] = at(1.0, 0.5);
+        eprintln!("BRDF table: {:?} ms", started.elapsed().as_millis());
+        assert!((a - 0.8953).abs() < 2e-3 && b.abs() < 2e-3, "{a} {b}");
+        let [a, b, ..] = at(0.5, 0.5);
+        assert!((a - 0.7272).abs() < 2e-3 && (b - 0.0185).abs() < 2e-3, "{a} {b}");
+    }
 
     #[test]
     fn mips_average_down_to_one_texel_keeping_the_mean() {
