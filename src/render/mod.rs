@@ -71,6 +71,7 @@ mod look_resources;
 mod readback;
 mod resident;
 mod scene_pass;
+mod shadows;
 mod ssao;
 mod targets;
 mod textures;
@@ -88,6 +89,7 @@ use std::sync::Arc;
 use crate::scene::camera::Intrinsics;
 use crate::scene::Scene;
 use draw_list::DrawList;
+use look_resources::LookBindings;
 use readback::ReadbackBuffer;
 use scene_pass::uniforms::{CameraMatrices, FrameUniform};
 use scene_pass::Geometry;
@@ -109,6 +111,9 @@ pub struct Renderer {
     upload: SceneUpload,
     targets: Targets,
     readback: ReadbackBuffer,
+    /// This renderer's shadow maps, skybox and group 2 over the look's resources (the effects);
+    /// `None` when the look has none.
+    effects: Option<LookBindings>,
 }
 
 impl Renderer {
@@ -117,6 +122,7 @@ impl Renderer {
         Self {
             targets: Targets::default(),
             readback: ReadbackBuffer::default(),
+            effects: LookBindings::new(&gpu, &look),
             upload,
             gpu,
             look,
@@ -185,7 +191,24 @@ impl Renderer {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("render"),
             });
-        // 3. Scene pass.
+        let colour = matches!(kind, ImageKind::Color);
+        // 3. Shadow maps: colour images of a look that casts shadows.
+        if let Some(effects) = self.effects.as_mut().filter(|_| colour) {
+            effects.encode_shadow_maps(
+                gpu,
+                &mut encoder,
+                scene,
+                &self.look,
+                &draws.opaque,
+                &meshes,
+            );
+        }
+        // 4. Scene pass: the skybox (colour, with an environment map's skybox), opaque, blended.
+        let skybox = self
+            .effects
+            .as_ref()
+            .filter(|_| colour)
+            .and_then(|effects| effects.skybox(gpu, scene, intrinsics));
         let geometry = match self.upload.bindings() {
             Some((uniforms, textures)) if !draws.is_empty() => Some(Geometry {
                 meshes: &meshes,
@@ -199,14 +222,16 @@ impl Renderer {
             &attachments.scene,
             kind,
             &self.look,
+            self.effects.as_ref(),
+            skybox,
             geometry,
             &draws,
         );
-        // 4. Post-processing: colour only.
+        // 5. Post-processing: colour only.
         if let Some(fxaa) = &attachments.fxaa {
             gpu.fxaa.encode(&mut encoder, fxaa);
         }
-        // 5. Readback.
+        // 6. Readback.
         self.readback
             .read_image(gpu, encoder, attachments.readable, kind, size)
     }

@@ -6,7 +6,6 @@
 //! pixel checks) and are read one at a time; split by subject, each part would need most of that
 //! harness.
 
-
 use std::sync::Arc;
 
 use crate::common;
@@ -17,6 +16,8 @@ use gltf_cloud::scene::camera::Intrinsics;
 use gltf_cloud::scene::{
     CameraNode, Filter, Instance, Material, Mesh, Sampler, Scene, Texture, TextureRef, Wrap,
 };
+
+mod effects; // shadows and environment maps (the effects of RenderEngineVtkParams)
 
 /// The shared adapter; every test here starts with `require_adapter!`, so there is one.
 fn gpu() -> Arc<Gpu> {

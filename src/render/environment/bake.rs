@@ -9,7 +9,7 @@ use half::f16;
 use super::equirect::{Encoding, Equirect};
 
 /// The texture format of every baked map: filterable everywhere and writable from compute.
-pub(super) const BAKED_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba16Float;
+pub const BAKED_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba16Float;
 
 /// Side of the irradiance cube map's faces. VTK bakes 256² faces; irradiance is a cosine-weighted
 /// average over a hemisphere, so 32² faces read bilinearly differ from it by far less than one
@@ -44,6 +44,8 @@ struct BakeUniform {
 pub(super) struct Baked {
     /// The equirectangular image (values as in [`Equirect`]), with mips.
     pub equirect: wgpu::TextureView,
+    /// How the skybox and the bakes read it: longitude wraps, latitude clamps, trilinear.
+    pub equirect_sampler: wgpu::Sampler,
     /// `Some` for an 8-bit map; HDR maps use spherical harmonics instead.
     pub irradiance: Option<wgpu::TextureView>,
     pub prefiltered: wgpu::TextureView,
@@ -133,6 +135,7 @@ pub(super) fn bake(device: &wgpu::Device, queue: &wgpu::Queue, image: &Equirect)
     });
     Baked {
         equirect,
+        equirect_sampler: sampler,
         irradiance,
         prefiltered: cube_view(&prefiltered),
         brdf_lut,
@@ -419,9 +422,17 @@ mod tests {
             },
         );
         gpu.queue.submit([encoder.finish()]);
-        buffer.slice(..).map_async(wgpu::MapMode::Read, |r| r.expect("map"));
-        gpu.device.poll(wgpu::PollType::wait_indefinitely()).expect("poll");
-        let bytes = buffer.slice(..8).get_mapped_range().expect("mapped").to_vec();
+        buffer
+            .slice(..)
+            .map_async(wgpu::MapMode::Read, |r| r.expect("map"));
+        gpu.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .expect("poll");
+        let bytes = buffer
+            .slice(..8)
+            .get_mapped_range()
+            .expect("mapped")
+            .to_vec();
         let texel: &[f16] = bytemuck::cast_slice(&bytes);
         std::array::from_fn(|i| texel[i].to_f32())
     }
@@ -446,7 +457,10 @@ mod tests {
         eprintln!("BRDF table: {:?} ms", started.elapsed().as_millis());
         assert!((a - 0.8953).abs() < 2e-3 && b.abs() < 2e-3, "{a} {b}");
         let [a, b, ..] = at(0.5, 0.5);
-        assert!((a - 0.7272).abs() < 2e-3 && (b - 0.0185).abs() < 2e-3, "{a} {b}");
+        assert!(
+            (a - 0.7272).abs() < 2e-3 && (b - 0.0185).abs() < 2e-3,
+            "{a} {b}"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod bake;
 mod equirect;
 mod harmonics;
+mod skybox;
 
 use std::time::Instant;
 
@@ -16,8 +17,10 @@ use bytemuck::{Pod, Zeroable};
 use crate::protocol::drake::vtk_params::{EnvironmentMap, EnvironmentTexture};
 
 use bake::Baked;
-pub use equirect::EnvironmentError;
+pub use bake::BAKED_FORMAT;
+pub(in crate::render) use equirect::EnvironmentError;
 use equirect::{Encoding, Equirect};
+pub(in crate::render) use skybox::{Skybox, SkyboxPipeline};
 
 /// Mirrors `Environment` in `environment.wgsl`.
 #[repr(C)]
@@ -37,9 +40,9 @@ impl EnvironmentUniform {
 /// A read and baked environment map.
 pub(in crate::render) struct Environment {
     baked: Baked,
-    uniform: EnvironmentUniform,
-    /// Whether the map is also the background.
-    pub skybox: bool,
+    pub uniform: EnvironmentUniform,
+    /// With `skybox: true`: the pipeline that draws the map as the background.
+    pub skybox: Option<SkyboxPipeline>,
 }
 
 impl Environment {
@@ -89,7 +92,31 @@ impl Environment {
         Ok(Some(Self {
             baked,
             uniform,
-            skybox: map.skybox,
+            skybox: map.skybox.then(|| SkyboxPipeline::new(device)),
         }))
+    }
+
+    /// A renderer's skybox over this map, when it has one.
+    pub fn skybox_for_renderer(&self, device: &wgpu::Device) -> Option<Skybox> {
+        let pipeline = self.skybox.as_ref()?;
+        Some(Skybox::new(
+            device,
+            pipeline,
+            &self.baked.equirect,
+            &self.baked.equirect_sampler,
+        ))
+    }
+
+    /// The irradiance cube map of an 8-bit map; `None` for HDR (harmonics instead).
+    pub fn irradiance(&self) -> Option<&wgpu::TextureView> {
+        self.baked.irradiance.as_ref()
+    }
+
+    pub fn prefiltered(&self) -> &wgpu::TextureView {
+        &self.baked.prefiltered
+    }
+
+    pub fn brdf_lut(&self) -> &wgpu::TextureView {
+        &self.baked.brdf_lut
     }
 }
