@@ -2,7 +2,8 @@
 //! bindings 0–4, `shadows.wgsl` bindings 5–6): the environment map's baked textures, read once
 //! per look and shared by every renderer ([`LookResources`]), and each renderer's own shadow maps
 //! and skybox uniform ([`LookBindings`]), which change with every request. What a look lacks is
-//! bound as a placeholder whose lookups give "no environment" and "no shadow".
+//! bound as a placeholder whose lookups give "no environment" and "no shadow". The SSAO pass
+//! (not part of group 2) is kept here too, as the look's other post-scene effect.
 
 use std::sync::Arc;
 
@@ -15,10 +16,12 @@ use crate::scene::Scene;
 use super::draw_list::Draw;
 use super::environment::{Environment, EnvironmentUniform, Skybox, BAKED_FORMAT};
 use super::error::RenderError;
+use super::formats::COLOR_FORMAT;
 use super::gpu::Gpu;
 use super::look::Look;
 use super::resident::GpuMesh;
 use super::shadows::{self, ShadowMaps, ShadowsUniform};
+use super::ssao::{Ssao, SsaoPass};
 
 /// Group 2 of the scene pipelines.
 pub(super) fn look_resources_layout(device: &wgpu::Device) -> wgpu::BindGroupLayout {
@@ -75,6 +78,8 @@ pub struct LookResources {
     environment_uniform: wgpu::Buffer,
     /// `cast_shadows`: the side of each light's map (`shadow_map_size`).
     shadow_map_size: Option<u32>,
+    /// `ssao`: its pipelines and parameters.
+    ssao: Option<SsaoPass>,
 }
 
 impl std::fmt::Debug for LookResources {
@@ -82,6 +87,7 @@ impl std::fmt::Debug for LookResources {
         f.debug_struct("LookResources")
             .field("environment", &self.environment.is_some())
             .field("shadow_map_size", &self.shadow_map_size)
+            .field("ssao", &self.ssao.is_some())
             .finish()
     }
 }
@@ -106,7 +112,11 @@ impl LookResources {
                 "shadow_map_size {size} is outside what the adapter renders (1..={max})"
             )));
         }
-        if environment.is_none() && shadow_map_size.is_none() {
+        let ssao = params
+            .ssao
+            .as_ref()
+            .map(|ssao| SsaoPass::new(&gpu.device, ssao, COLOR_FORMAT));
+        if environment.is_none() && shadow_map_size.is_none() && ssao.is_none() {
             return Ok(None);
         }
         let uniform = environment
@@ -117,6 +127,7 @@ impl LookResources {
             environment,
             environment_uniform,
             shadow_map_size,
+            ssao,
         }))
     }
 }
@@ -246,6 +257,7 @@ pub(super) struct LookBindings {
     /// Whether the look casts shadows (otherwise `shadows` is the 1×1 placeholder, never baked).
     cast_shadows: bool,
     skybox: Option<Skybox>,
+    ssao: Option<Ssao>,
     resources: Arc<LookResources>,
 }
 
@@ -278,6 +290,10 @@ impl LookBindings {
             bind_group,
             cast_shadows: resources.shadow_map_size.is_some(),
             skybox: environment.and_then(|e| e.skybox_for_renderer(device)),
+            ssao: resources
+                .ssao
+                .as_ref()
+                .map(|pass| Ssao::new(device, &gpu.queue, pass)),
             shadows,
             resources,
         })
@@ -320,6 +336,29 @@ impl LookBindings {
             opaque,
             meshes,
             look.background[0] as f32,
+        );
+    }
+
+    /// SSAO over the scene pass's `colour` from its `depth` (colour images of a look with `ssao`).
+    pub fn encode_ssao(
+        &mut self,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        intrinsics: &Intrinsics,
+        colour: &wgpu::TextureView,
+        depth: &wgpu::TextureView,
+    ) {
+        let (Some(ssao), Some(pass)) = (self.ssao.as_mut(), self.resources.ssao.as_ref()) else {
+            return;
+        };
+        ssao.encode(
+            &gpu.device,
+            &gpu.queue,
+            pass,
+            encoder,
+            intrinsics,
+            colour,
+            depth,
         );
     }
 

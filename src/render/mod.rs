@@ -227,11 +227,22 @@ impl Renderer {
             geometry,
             &draws,
         );
-        // 5. Post-processing: colour only.
+        // 5. SSAO: colour images of a look with `ssao`, on the scene pass's colour and depth.
+        if let Some(effects) = self.effects.as_mut().filter(|_| colour) {
+            let scene_target = &attachments.scene;
+            effects.encode_ssao(
+                gpu,
+                &mut encoder,
+                intrinsics,
+                scene_target.color,
+                scene_target.depth,
+            );
+        }
+        // 6. Post-processing: colour only.
         if let Some(fxaa) = &attachments.fxaa {
             gpu.fxaa.encode(&mut encoder, fxaa);
         }
-        // 6. Readback.
+        // 7. Readback.
         self.readback
             .read_image(gpu, encoder, attachments.readable, kind, size)
     }

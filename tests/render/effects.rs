@@ -323,3 +323,89 @@ fn an_unreadable_environment_map_fails_the_look_naming_its_path() {
     .to_string();
     assert!(error.contains("/nonexistent/sky.hdr"), "{error}");
 }
+
+/// vtk-looks.md §7's scene: the plate and cube seen from (2.5, 0, 2.5), lit straight down.
+fn ssao_scene() -> (Scene, Vec<LightParameter>) {
+    let position = DVec3::new(2.5, 0.0, 2.5);
+    let Some(mut camera) = looking(-position) else {
+        unreachable!()
+    };
+    camera.camera_to_world.w_axis = position.extend(1.0);
+    let scene = Scene {
+        camera: Some(camera),
+        ..scene(vec![plate(4.0), cube()])
+    };
+    let down = LightParameter {
+        kind: LightKind::Directional,
+        frame: LightFrame::World,
+        direction: [0.0, 0.0, -1.0],
+        ..LightParameter::default()
+    };
+    (scene, vec![down])
+}
+
+/// The pixel of `scene`'s camera that sees world point `p`.
+fn seen_at(scene: &Scene, p: DVec3) -> (u32, u32) {
+    let camera = scene.camera.unwrap().camera_to_world;
+    let node = camera.inverse().transform_point3(p);
+    pixel_of(&intrinsics(), DVec3::new(node.x, -node.y, -node.z))
+}
+
+#[test]
+fn ssao_darkens_creases_and_leaves_the_background_and_other_images_alone() {
+    common::require_adapter!();
+    let (scene, lights) = ssao_scene();
+    let plain = VtkParams {
+        lights,
+        ..VtkParams::default()
+    };
+    let occluded = VtkParams {
+        ssao: Some(Default::default()),
+        ..plain.clone()
+    };
+    let without = render(&plain, &scene, ImageKind::Color);
+    let with = render(&occluded, &scene, ImageKind::Color);
+    let Image::Color { rgba: a, .. } = &without else {
+        unreachable!()
+    };
+    let Image::Color { rgba: b, .. } = &with else {
+        unreachable!()
+    };
+    // vtk-looks.md §7: the background is unchanged (away from edges, which FXAA blends with
+    // the darkened geometry); nothing gets brighter.
+    let background = [204, 229, 255, 255];
+    let open_background = |u: u32, v: u32| {
+        (u.saturating_sub(1)..=(u + 1).min(63)).all(|x| {
+            (v.saturating_sub(1)..=(v + 1).min(63)).all(|y| rgba_at(&without, x, y) == background)
+        })
+    };
+    let mut open = 0;
+    for v in 0..64 {
+        for u in 0..64 {
+            if open_background(u, v) {
+                assert_eq!(rgba_at(&with, u, v), background, "({u}, {v})");
+                open += 1;
+            }
+        }
+    }
+    assert!(open > 500, "{open} background pixels");
+    for (p, q) in a.chunks_exact(4).zip(b.chunks_exact(4)) {
+        assert!(q[0] <= p[0], "{q:?} brighter than {p:?}");
+    }
+    // The plate right in front of the cube's base is darkened; far from it barely.
+    let crease = seen_at(&scene, DVec3::new(0.3, 0.0, 0.0));
+    let far = seen_at(&scene, DVec3::new(0.0, 1.5, 0.0));
+    let darkening = |(u, v): (u32, u32)| rgba_at(&without, u, v)[0] - rgba_at(&with, u, v)[0];
+    assert_eq!(rgba_at(&without, crease.0, crease.1)[0], 204);
+    assert!(darkening(crease) >= 20, "crease: {}", darkening(crease));
+    assert!(darkening(far) <= 12, "far: {}", darkening(far));
+    for kind in [
+        ImageKind::Label,
+        ImageKind::Depth {
+            min_depth: 0.01,
+            max_depth: 10.0,
+        },
+    ] {
+        assert!(render(&plain, &scene, kind) == render(&occluded, &scene, kind));
+    }
+}

@@ -149,7 +149,8 @@ fn begin_pass<'e>(
             view: target.depth,
             depth_ops: Some(wgpu::Operations {
                 load: wgpu::LoadOp::Clear(1.0),
-                store: wgpu::StoreOp::Discard,
+                // Kept for SSAO, which reads it after the pass.
+                store: wgpu::StoreOp::Store,
             }),
             stencil_ops: None,
         }),

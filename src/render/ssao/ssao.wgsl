@@ -105,6 +105,10 @@ fn fs_occlusion(@builtin(position) frag: vec4<f32>) -> @location(0) vec4<f32> {
 @fragment
 fn fs_combine(@builtin(position) frag: vec4<f32>) -> @location(0) vec4<f32> {
     let pixel = vec2<i32>(frag.xy);
+    // The background stays as cleared, even beside an occluded edge the blur would reach.
+    if depth_at(pixel) >= 1.0 {
+        return vec4<f32>(1.0);
+    }
     let size = vec2<i32>(textureDimensions(occlusion));
     var ao = textureLoad(occlusion, pixel, 0).r;
     if ssao.intensity_count_blur.w != 0.0 {
