@@ -92,7 +92,7 @@ use draw_list::DrawList;
 use look_resources::LookBindings;
 use readback::ReadbackBuffer;
 use scene_pass::uniforms::{CameraMatrices, FrameUniform};
-use scene_pass::Geometry;
+use scene_pass::{Geometry, Shading};
 use targets::Targets;
 use upload::SceneUpload;
 
@@ -217,11 +217,17 @@ impl Renderer {
             }),
             _ => None,
         };
+        let shading = matches!(kind, ImageKind::Color).then(|| Shading {
+            pbr: self.look.pbr(scene),
+            float_target: self.look.exposure.is_some(),
+        });
         gpu.scene.encode(
+            &gpu.device,
             &mut encoder,
             &attachments.scene,
             kind,
             &self.look,
+            shading,
             self.effects.as_ref(),
             skybox,
             geometry,

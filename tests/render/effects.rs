@@ -251,6 +251,25 @@ fn without_a_skybox_the_background_is_the_clear_colour() {
     assert_eq!(rgba_at(&image, 0, 0), [64, 128, 191, 255]);
 }
 
+#[test]
+fn uniform_environments_light_a_box_as_measured() {
+    common::require_adapter!();
+    let dir = tempfile::tempdir().unwrap();
+    // vtk-looks.md §6 [E]: box (albedo 0.8, metallic 0, roughness 0.5) under uniform HDR 0.5 →
+    // 166; under a uniform PNG of 128 → 114.
+    let hdr = write(&dir, "uniform.hdr", &uniform_hdr([128, 128, 128, 128]));
+    let png = write(&dir, "uniform.png", &png(64, 32, &[128; 64 * 32 * 3]));
+    for (path, expected) in [(hdr, 166), (png, 114)] {
+        let image = render(&environment(&path, true), &face_on_box(), ImageKind::Color);
+        let [r, g, b, _] = rgba_at(&image, 32, 32);
+        assert!(
+            [r, g, b].iter().all(|&c| c.abs_diff(expected) <= 1),
+            "{path:?}: {:?}, expected {expected}",
+            [r, g, b]
+        );
+    }
+}
+
 /// A camera at the origin looking along `forward` (world), +z up.
 fn looking(forward: DVec3) -> Option<CameraNode> {
     let f = forward.normalize();
