@@ -314,6 +314,29 @@ fn an_hdr_environment_adds_to_the_lights() {
     );
 }
 
+#[test]
+fn effects_draw_into_the_float_target_of_a_tone_mapped_look() {
+    common::require_adapter!();
+    // vtk-looks.md §6 [E]: HDR 0.5 with exposure 1 → box 159, background 172 (the skybox goes
+    // through the tone curve); SSAO and shadows run on the same float target.
+    let dir = tempfile::tempdir().unwrap();
+    let hdr = write(&dir, "uniform.hdr", &uniform_hdr([128, 128, 128, 128]));
+    let params = VtkParams {
+        exposure: Some(1.0),
+        ssao: Some(Default::default()),
+        cast_shadows: true,
+        ..environment(&hdr, true)
+    };
+    let image = render(&params, &face_on_box(), ImageKind::Color);
+    let [r, g, b, _] = rgba_at(&image, 32, 32);
+    assert!(
+        [r, g, b].iter().all(|&c| c.abs_diff(159) <= 1),
+        "{:?}",
+        [r, g, b]
+    );
+    assert_eq!(rgba_at(&image, 0, 0), [172, 172, 172, 255]);
+}
+
 /// A camera at the origin looking along `forward` (world), +z up.
 fn looking(forward: DVec3) -> Option<CameraNode> {
     let f = forward.normalize();
