@@ -8,6 +8,7 @@ use super::device::{self, AdapterSummary, GpuOptions};
 use super::error::RenderError;
 use super::fxaa::Fxaa;
 use super::scene_pass::ScenePass;
+use super::shadows::ShadowPass;
 use super::textures::TextureBinding;
 use super::tone_map::ToneMap;
 
@@ -19,6 +20,8 @@ pub struct Gpu {
     pub(super) scene: ScenePass,
     /// Anti-aliasing of colour images, after the scene pass.
     pub(super) fxaa: Fxaa,
+    /// The shadow-map bake, before the scene pass of looks that cast shadows.
+    pub(super) shadows: ShadowPass,
     /// Tone mapping of colour images between the scene pass and FXAA, with an exposure.
     pub(super) tone_map: ToneMap,
     pub(super) uniform_alignment: u32,
@@ -43,6 +46,7 @@ impl Gpu {
         let textures = TextureBinding::new(&device, &queue);
         let scene = ScenePass::new(&device, &textures);
         let fxaa = Fxaa::new(&device);
+        let shadows = ShadowPass::new(&device);
         let tone_map = ToneMap::new(&device);
         if let Some(error) = creation.pop().await {
             return Err(RenderError::Gpu(format!("creating pipelines: {error}")));
@@ -54,6 +58,7 @@ impl Gpu {
             textures,
             scene,
             fxaa,
+            shadows,
             tone_map,
             summary,
         })
