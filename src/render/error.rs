@@ -19,6 +19,10 @@ pub enum RenderError {
     /// invariants: the server's fault.
     #[error("GPU error: {0}")]
     Gpu(String),
+    /// `RenderEngineVtkParams` that cannot be rendered (too many lights, a light without a
+    /// direction, an unreadable environment map): found at start.
+    #[error("invalid look: {0}")]
+    Look(String),
 }
 
 impl RenderError {

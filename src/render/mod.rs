@@ -66,6 +66,7 @@ mod fxaa;
 mod gpu;
 mod image;
 mod look;
+mod look_resources;
 mod readback;
 mod resident;
 mod scene_pass;
@@ -77,7 +78,8 @@ pub use device::{list_adapters, AdapterSummary, GpuOptions, ADAPTER_ENV};
 pub use error::RenderError;
 pub use gpu::Gpu;
 pub use image::{Image, ImageKind};
-pub use look::Look;
+pub use look::{Light, Look, MAX_LIGHTS, VTK_DEFAULT_DIFFUSE};
+pub use look_resources::LookResources;
 
 use std::sync::Arc;
 
@@ -168,9 +170,9 @@ impl Renderer {
         // 1. Upload: textures are sampled by colour images only.
         let frame = FrameUniform::new(scene, kind, &self.look);
         let camera = CameraMatrices::new(scene, intrinsics);
-        let textured = matches!(kind, ImageKind::Color);
+        let colour = matches!(kind, ImageKind::Color).then_some(&self.look);
         let (uploaded, meshes) = match &scene.camera {
-            Some(_) => self.upload.upload(gpu, scene, &frame, &camera, textured)?,
+            Some(_) => self.upload.upload(gpu, scene, &frame, &camera, colour)?,
             None => (Vec::new(), Vec::new()),
         };
         // 2. Draw list.

@@ -11,6 +11,7 @@ use crate::scene::{Scene, TextureRef};
 use super::draw_list::Draw;
 use super::error::RenderError;
 use super::gpu::Gpu;
+use super::look::Look;
 use super::resident::{self, GpuMesh};
 use super::scene_pass::uniforms::{CameraMatrices, DrawUniform, FrameUniform};
 use super::textures::sampler_index;
@@ -91,7 +92,8 @@ impl SceneUpload {
 
     /// Uploads the frame uniform and each instance's draw uniform, makes the meshes and (for
     /// colour) textures resident, and returns the draws in scene order with the resident meshes
-    /// they use. `textured` is false for label and depth images, which never sample textures.
+    /// they use. `colour` is the look for colour images: only they sample textures and take the
+    /// look's material overrides.
     ///
     /// # Errors
     /// [`RenderError::TooLarge`] for a texture beyond the adapter's size limit,
@@ -103,7 +105,7 @@ impl SceneUpload {
         scene: &'s Scene,
         frame: &FrameUniform,
         camera: &CameraMatrices,
-        textured: bool,
+        colour: Option<&Look>,
     ) -> Result<(Vec<Draw>, Vec<Option<&'s GpuMesh>>), RenderError> {
         self.staged_draws.clear();
         self.texture_bind_groups.clear();
@@ -135,7 +137,7 @@ impl SceneUpload {
                 meshes[instance.mesh] = Some(resident::mesh(gpu, instance.mesh, mesh)?);
             }
             let texture = match (&instance.material.base_color_texture, &mesh.tex_coords) {
-                (Some(texture_ref), Some(_)) if textured => {
+                (Some(texture_ref), Some(_)) if colour.is_some() => {
                     let key = (texture_ref.texture, sampler_index(texture_ref.sampler));
                     Some(match bind_group_of.get(&key) {
                         Some(&index) => index,
@@ -150,7 +152,8 @@ impl SceneUpload {
                 _ => None,
             };
             let uniform_offset = self.staged_draws.len() as u32;
-            let uniform = DrawUniform::new(instance, camera, texture.is_some());
+            let default_diffuse = colour.and_then(|look| look.default_diffuse);
+            let uniform = DrawUniform::new(instance, camera, texture.is_some(), default_diffuse);
             self.staged_draws
                 .resize(uniform_offset as usize + stride as usize, 0);
             self.staged_draws[uniform_offset as usize..][..std::mem::size_of::<DrawUniform>()]

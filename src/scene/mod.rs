@@ -31,6 +31,9 @@ pub struct Scene {
     pub textures: Vec<Arc<Texture>>,
     /// `None` when the glTF has no camera node (Drake's empty scene): only background is drawn.
     pub camera: Option<CameraNode>,
+    /// The scene holds content Drake merged from a user `.gltf` mesh (drake-gltf-protocol §3.6),
+    /// which switches RenderEngineVtk to PBR shading for every object (vtk-looks.md §3).
+    pub user_gltf: bool,
 }
 
 /// One drawn glTF primitive: a mesh placed by its node's world transform.
@@ -160,6 +163,9 @@ pub struct Material {
     /// RenderEngineVtk blends.
     pub blend: bool,
     pub double_sided: bool,
+    /// Content from a user glTF (not exported by VTK): its own PBR factors apply, back faces are
+    /// culled unless `double_sided`, and Drake's default diffuse is never recognised in it.
+    pub from_user_gltf: bool,
 }
 
 impl Default for Material {
@@ -169,6 +175,7 @@ impl Default for Material {
             base_color_texture: None,
             blend: false,
             double_sided: false,
+            from_user_gltf: false,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! pixel checks) and are read one at a time; split by subject, each part would need most of that
 //! harness.
 
+
 use std::sync::Arc;
 
 use crate::common;
@@ -104,6 +105,7 @@ fn scene(parts: Vec<Part>) -> Scene {
         instances,
         textures: Vec::new(),
         camera: camera_at_origin(),
+        user_gltf: false,
     }
 }
 
@@ -209,7 +211,7 @@ fn scene_without_camera_is_background_of_the_requested_size() {
 fn custom_background_colours_empty_scene() {
     common::require_adapter!();
     let look = Look {
-        background: [1, 2, 3],
+        background: [1.0 / 255.0, 2.0 / 255.0, 3.0 / 255.0],
         ..Look::default()
     };
     let image = Renderer::new(gpu(), look)

@@ -1,6 +1,7 @@
 //! The scene pass: clears the target and draws the draw list, opaque meshes first, then blended
-//! ones, with the pipelines of the requested image kind. Its shader, `scene.wgsl`, lights colour
-//! (one directional headlight, Lambert), writes label colours and planar depth.
+//! ones, with the pipelines of the requested image kind. Its shader, `scene.wgsl` (with
+//! `shadows.wgsl` and `environment.wgsl`), lights colour as the look says, writes label colours
+//! and planar depth.
 
 mod pipelines;
 pub(in crate::render) mod uniforms;
@@ -8,6 +9,7 @@ pub(in crate::render) mod uniforms;
 use super::draw_list::{Draw, DrawList};
 use super::image::ImageKind;
 use super::look::Look;
+use super::look_resources::look_resources_layout;
 use super::resident::GpuMesh;
 use super::textures::TextureBinding;
 use pipelines::Pipelines;
@@ -20,6 +22,8 @@ pub(in crate::render) struct ScenePass {
     pub frame_layout: wgpu::BindGroupLayout,
     /// Group 1 for meshes without a texture, so one shader serves both.
     untextured: wgpu::BindGroup,
+    /// Group 2 of a look without resources of its own.
+    no_look_resources: wgpu::BindGroup,
 }
 
 /// Where the pass draws: the image's own target (for colour, FXAA's input) and the depth test.
@@ -41,9 +45,15 @@ pub(in crate::render) struct Geometry<'a> {
 impl ScenePass {
     pub fn new(device: &wgpu::Device, queue: &wgpu::Queue, textures: &TextureBinding) -> Self {
         let frame_layout = pipelines::frame_layout(device);
+        let look_layout = look_resources_layout(device);
         Self {
-            pipelines: Pipelines::new(device, &frame_layout, &textures.layout),
+            pipelines: Pipelines::new(device, &frame_layout, &textures.layout, &look_layout),
             untextured: textures.untextured(device, queue),
+            no_look_resources: device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("no look resources"),
+                layout: &look_layout,
+                entries: &[],
+            }),
             frame_layout,
         }
     }
@@ -63,6 +73,11 @@ impl ScenePass {
             return;
         };
         let (opaque, blended) = self.pipelines.for_kind(kind);
+        let look_resources = look
+            .resources
+            .as_ref()
+            .map_or(&self.no_look_resources, |resources| &resources.bind_group);
+        pass.set_bind_group(2, look_resources, &[]);
         pass.set_pipeline(opaque);
         self.draw(&mut pass, &geometry, &draws.opaque);
         pass.set_pipeline(blended);
@@ -95,7 +110,7 @@ impl ScenePass {
 fn clear_color(kind: ImageKind, look: &Look) -> wgpu::Color {
     match kind {
         ImageKind::Color => {
-            let [r, g, b] = look.background.map(|c| f64::from(c) / 255.0);
+            let [r, g, b] = look.background;
             wgpu::Color { r, g, b, a: 1.0 }
         }
         ImageKind::Label => wgpu::Color::WHITE,

@@ -1,10 +1,23 @@
 //! The scene pass's pipelines, one per image kind (colour has an opaque and a blended one), and
 //! the layout of its frame and material uniforms. Created once, in [`Gpu`](crate::render::gpu::Gpu).
+//!
+//! The shader is one WGSL module assembled from three files: `scene.wgsl` (vertex stage, materials,
+//! lights, the entry points), `shadows.wgsl` (`shadow_factor`) and `environment.wgsl` (image-based
+//! lighting). The last two bind the look's resources as group 2.
 
 use crate::render::formats::{COLOR_FORMAT, DEPTH_FORMAT, PLANAR_DEPTH_FORMAT};
 use crate::render::image::ImageKind;
 
 use super::uniforms::{DrawUniform, FrameUniform, Vertex};
+
+/// The scene shader: its own file and the effects' two.
+const SCENE_WGSL: &str = concat!(
+    include_str!("scene.wgsl"),
+    "\n",
+    include_str!("shadows.wgsl"),
+    "\n",
+    include_str!("environment.wgsl"),
+);
 
 pub(super) struct Pipelines {
     color_opaque: wgpu::RenderPipeline,
@@ -18,11 +31,15 @@ impl Pipelines {
         device: &wgpu::Device,
         frame_layout: &wgpu::BindGroupLayout,
         texture_layout: &wgpu::BindGroupLayout,
+        look_layout: &wgpu::BindGroupLayout,
     ) -> Self {
-        let shader = device.create_shader_module(wgpu::include_wgsl!("scene.wgsl"));
+        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("scene"),
+            source: wgpu::ShaderSource::Wgsl(SCENE_WGSL.into()),
+        });
         let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("scene"),
-            bind_group_layouts: &[Some(frame_layout), Some(texture_layout)],
+            bind_group_layouts: &[Some(frame_layout), Some(texture_layout), Some(look_layout)],
             immediate_size: 0,
         });
         let vertex_attributes =

@@ -1,18 +1,37 @@
 // The scene pass: one vertex stage, one fragment entry point per image kind.
 // Vertices arrive in model coordinates; each draw (one instance of a mesh) carries its transforms.
+// Assembled with shadows.wgsl and environment.wgsl (see pipelines.rs): shadow_factor and the
+// environment_* functions come from there. Lighting is done in the world frame: every dot product
+// VTK takes in view coordinates is the same there.
+
+const MAX_LIGHTS: u32 = 8u;
+
+// One light, resolved into the world for this frame (render/look.rs, vtk-looks.md §1).
+struct Light {
+    // xyz: position; w: 1 for positional lights (point, spot), 0 for directional ones.
+    position: vec4<f32>,
+    // xyz: unit direction the light shines in; w: cos(cone half-angle), or -2 without a cone.
+    direction: vec4<f32>,
+    // rgb: colour × intensity (VTK's lightColor).
+    color: vec4<f32>,
+    // xyz: constant, linear and quadratic attenuation (positional lights).
+    attenuation: vec4<f32>,
+}
 
 struct Frame {
-    // World-space direction the headlight shines in (the camera's optical axis), unit length.
-    light_direction: vec4<f32>,
-    // Light colour × intensity.
-    light_radiance: vec4<f32>,
+    // xyz: the camera's position in the world (the view vector of PBR).
+    camera_position: vec4<f32>,
     // x = min_depth, y = max_depth (depth pass only).
     depth_range: vec4<f32>,
+    light_count: u32,
+    lights: array<Light, MAX_LIGHTS>,
 }
 
 struct Draw {
     // Model → clip: Drake's projection (§3.5, wgpu depth range) × view × the instance's transform.
     model_view_proj: mat4x4<f32>,
+    // Model → world: positional lights and the view vector need world positions.
+    model: mat4x4<f32>,
     // Row 2 of view × model: dot(model_view_z, p) is the view-space z, whose negation is planar depth.
     model_view_z: vec4<f32>,
     // Model → world for normals: the inverse transpose of the instance's linear part.
@@ -32,12 +51,15 @@ struct Draw {
 @group(0) @binding(1) var<uniform> draw: Draw;
 @group(1) @binding(0) var base_color_texture: texture_2d<f32>;
 @group(1) @binding(1) var base_color_sampler: sampler;
+// Group 2 ("look resources": shadow maps, environment textures) is declared by shadows.wgsl and
+// environment.wgsl.
 
 struct VertexOutput {
     @builtin(position) clip: vec4<f32>,
     @location(0) normal: vec3<f32>,
     @location(1) tex_coord: vec2<f32>,
     @location(2) planar_depth: f32,
+    @location(3) world_position: vec3<f32>,
 }
 
 @vertex
@@ -54,32 +76,75 @@ fn vs_main(
     out.normal = select(vec3<f32>(0.0, 0.0, 1.0), normalize(world_normal), dot(world_normal, world_normal) > 0.0);
     out.tex_coord = tex_coord;
     out.planar_depth = -dot(draw.model_view_z, model);
+    out.world_position = (draw.model * model).xyz;
     return out;
 }
 
-// RenderEngineVtk's default look, measured: Lambert diffuse from a directional headlight along the
-// optical axis, no ambient, no specular, back faces lit with the flipped normal (two-sided lighting).
-fn shade(in: VertexOutput, front_facing: bool) -> vec4<f32> {
+// The unit vector light `i` travels along to reach `p`, and its attenuation there (VTK's
+// positional case: 1/(k0 + k1·d + k2·d²), times cos from the axis inside a hard spot cone with
+// exponent 1, 0 outside). Directional lights: their direction, attenuation 1.
+struct Incidence {
+    l: vec3<f32>,
+    attenuation: f32,
+}
+
+fn incidence(light: Light, p: vec3<f32>) -> Incidence {
+    if light.position.w == 0.0 {
+        return Incidence(light.direction.xyz, 1.0);
+    }
+    let to_p = p - light.position.xyz;
+    let distance = length(to_p);
+    let l = to_p / distance;
+    let k = light.attenuation.xyz;
+    var attenuation = 1.0 / (k.x + k.y * distance + k.z * distance * distance);
+    if light.direction.w > -1.5 {
+        let c = dot(l, light.direction.xyz);
+        attenuation *= select(0.0, c, c >= light.direction.w);
+    }
+    return Incidence(l, attenuation);
+}
+
+// The normal facing the viewer's side: back faces are lit with the flipped normal (VTK's
+// two-sided lighting).
+fn facing_normal(in: VertexOutput, front_facing: bool) -> vec3<f32> {
     var normal = normalize(in.normal);
     if front_facing == (draw.mirrored != 0u) {
         normal = -normal;
     }
-    let lambert = max(dot(normal, -frame.light_direction.xyz), 0.0);
+    return normal;
+}
+
+fn base_color(in: VertexOutput) -> vec4<f32> {
     var base = draw.base_color;
     if draw.textured != 0u {
         base *= textureSampleLevel(base_color_texture, base_color_sampler, in.tex_coord, 0.0);
     }
-    return vec4<f32>(base.rgb * frame.light_radiance.rgb * lambert, base.a);
+    return base;
+}
+
+// RenderEngineVtk's Phong path (vtk-looks.md §2), measured: Lambert diffuse from every light, no
+// ambient, no specular, no gamma; the texel multiplies the diffuse colour undecoded.
+fn shade_phong(in: VertexOutput, front_facing: bool) -> vec4<f32> {
+    let normal = facing_normal(in, front_facing);
+    var lit = vec3<f32>(0.0);
+    for (var i = 0u; i < frame.light_count; i++) {
+        let light = frame.lights[i];
+        let incoming = incidence(light, in.world_position);
+        let diffuse = max(0.0, incoming.attenuation * dot(normal, -incoming.l));
+        lit += diffuse * shadow_factor(i, in.world_position) * light.color.rgb;
+    }
+    let base = base_color(in);
+    return vec4<f32>(base.rgb * lit, base.a);
 }
 
 @fragment
 fn fs_color_opaque(in: VertexOutput, @builtin(front_facing) front_facing: bool) -> @location(0) vec4<f32> {
-    return vec4<f32>(shade(in, front_facing).rgb, 1.0);
+    return vec4<f32>(shade_phong(in, front_facing).rgb, 1.0);
 }
 
 @fragment
 fn fs_color_blended(in: VertexOutput, @builtin(front_facing) front_facing: bool) -> @location(0) vec4<f32> {
-    return shade(in, front_facing);
+    return shade_phong(in, front_facing);
 }
 
 @fragment

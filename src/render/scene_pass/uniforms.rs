@@ -1,12 +1,13 @@
 //! What the scene shader reads, laid out as `scene.wgsl` declares it and filled on the CPU: the
-//! per-request frame (light, depth range), each draw's transforms and material, and the vertex
+//! per-request frame (lights in the world, camera position, depth range), each draw's transforms and material, and the vertex
 //! layout.
 
 use bytemuck::{Pod, Zeroable};
 use glam::{DMat3, DMat4, DVec3, DVec4};
 
+use crate::protocol::drake::vtk_params::LightKind;
 use crate::render::image::ImageKind;
-use crate::render::look::Look;
+use crate::render::look::{Light, Look, MAX_LIGHTS, VTK_DEFAULT_DIFFUSE};
 use crate::scene::camera::Intrinsics;
 use crate::scene::{Instance, Material, Scene};
 
@@ -35,20 +36,58 @@ fn camera_to_world(scene: &Scene) -> DMat4 {
         .map_or(DMat4::IDENTITY, |camera| camera.camera_to_world)
 }
 
+/// Mirrors `Light` in `scene.wgsl`: one light in the world frame.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+pub(in crate::render) struct LightUniform {
+    pub position: [f32; 4],
+    pub direction: [f32; 4],
+    pub color: [f32; 4],
+    pub attenuation: [f32; 4],
+}
+
+impl LightUniform {
+    fn new(light: &Light, camera_to_world: DMat4) -> Self {
+        let (position, direction) = light.in_world(camera_to_world);
+        let positional = light.kind != LightKind::Directional;
+        // VTK tests the cone only below 90° (point lights have exactly 90°).
+        let cone = if positional && light.cone_angle < 90.0 {
+            light.cone_angle.to_radians().cos() as f32
+        } else {
+            NO_CONE
+        };
+        let [r, g, b] = light.radiance;
+        let [k0, k1, k2] = light.attenuation;
+        Self {
+            position: position
+                .as_vec3()
+                .extend(f32::from(u8::from(positional)))
+                .to_array(),
+            direction: direction.as_vec3().extend(cone).to_array(),
+            color: [r, g, b, 1.0],
+            attenuation: [k0, k1, k2, 0.0],
+        }
+    }
+}
+
+/// `Light::direction.w` of a light without a cone test (below any cosine).
+const NO_CONE: f32 = -2.0;
+
 /// Mirrors `Frame` in `scene.wgsl`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
 pub(in crate::render) struct FrameUniform {
-    pub light_direction: [f32; 4],
-    pub light_radiance: [f32; 4],
+    pub camera_position: [f32; 4],
     pub depth_range: [f32; 4],
+    pub light_count: u32,
+    /// WGSL aligns the light array to 16 bytes.
+    pub _padding: [u32; 3],
+    pub lights: [LightUniform; MAX_LIGHTS],
 }
 
 impl FrameUniform {
     pub fn new(scene: &Scene, kind: ImageKind, look: &Look) -> Self {
-        let optical_axis = camera_to_world(scene)
-            .transform_vector3(DVec3::NEG_Z)
-            .normalize_or_zero();
+        let camera_to_world = camera_to_world(scene);
         let (min_depth, max_depth) = match kind {
             ImageKind::Depth {
                 min_depth,
@@ -56,11 +95,21 @@ impl FrameUniform {
             } => (min_depth, max_depth),
             _ => (0.0, f64::INFINITY),
         };
-        let radiance = look.light_color.map(|c| c * look.light_intensity);
+        let mut lights = [LightUniform::zeroed(); MAX_LIGHTS];
+        for (uniform, light) in lights.iter_mut().zip(&look.lights) {
+            *uniform = LightUniform::new(light, camera_to_world);
+        }
         Self {
-            light_direction: optical_axis.as_vec3().extend(0.0).to_array(),
-            light_radiance: [radiance[0], radiance[1], radiance[2], 1.0],
+            camera_position: camera_to_world
+                .w_axis
+                .truncate()
+                .as_vec3()
+                .extend(1.0)
+                .to_array(),
             depth_range: [min_depth as f32, max_depth as f32, 0.0, 0.0],
+            light_count: look.lights.len().min(MAX_LIGHTS) as u32,
+            _padding: [0; 3],
+            lights,
         }
     }
 }
@@ -70,6 +119,7 @@ impl FrameUniform {
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
 pub(in crate::render) struct DrawUniform {
     pub model_view_proj: [f32; 16],
+    pub model: [f32; 16],
     pub model_view_z: [f32; 4],
     /// Model → world for normals, as three columns padded to vec4 (WGSL's `mat3x3` layout).
     pub normal_matrix: [[f32; 4]; 3],
@@ -84,10 +134,23 @@ pub(in crate::render) struct DrawUniform {
 impl DrawUniform {
     /// The instance's transform is combined with the camera's in f64 and rounded to f32 once,
     /// so clip coordinates and planar depth are as exact as f32 model coordinates allow.
-    /// `textured`: whether a base colour texture is bound for this draw.
-    pub fn new(instance: &Instance, camera: &CameraMatrices, textured: bool) -> Self {
+    /// `textured`: whether a base colour texture is bound for this draw. `default_diffuse`: the
+    /// look's replacement for Drake's built-in default diffuse (colour images only).
+    pub fn new(
+        instance: &Instance,
+        camera: &CameraMatrices,
+        textured: bool,
+        default_diffuse: Option<[f32; 4]>,
+    ) -> Self {
         let material: &Material = &instance.material;
-        let base_color = material.base_color;
+        let base_color = match default_diffuse {
+            Some(diffuse)
+                if !material.from_user_gltf && material.base_color == VTK_DEFAULT_DIFFUSE =>
+            {
+                diffuse
+            }
+            _ => material.base_color,
+        };
         // round(c·255)/255: the Unorm write then produces exactly round(c·255).
         let label = |c: f32| (f64::from(c) * 255.0).round().clamp(0.0, 255.0) as f32 / 255.0;
         let model = instance.model_to_world;
@@ -96,6 +159,7 @@ impl DrawUniform {
         let column = |c: DVec3| c.as_vec3().extend(0.0).to_array();
         Self {
             model_view_proj: (camera.view_proj * model).as_mat4().to_cols_array(),
+            model: model.as_mat4().to_cols_array(),
             model_view_z: (model.transpose() * camera.view_z_row).as_vec4().to_array(),
             normal_matrix: [
                 column(normal_matrix.x_axis),

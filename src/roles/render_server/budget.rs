@@ -222,6 +222,7 @@ mod tests {
                 znear: 0.01,
                 zfar: None,
             }),
+            user_gltf: false,
         };
         let intrinsics = Intrinsics::from_fov_y(64, 48, std::f64::consts::FRAC_PI_2, 0.01, 10.0);
         (scene, intrinsics)

@@ -141,15 +141,16 @@ pub fn default_cache_bytes() -> u64 {
 impl Default for Config {
     fn default() -> Self {
         let look = Look::default();
+        let light = look.lights[0];
         Self {
             server: ServerConfig::default(),
             endpoint: "render".to_owned(),
             adapter: None,
             require_gpu: false,
             depth_format: DepthFormat::default(),
-            background: look.background,
-            light_color: look.light_color,
-            light_intensity: look.light_intensity,
+            background: look.background.map(|c| (c * 255.0).round() as u8),
+            light_color: light.radiance,
+            light_intensity: 1.0,
             render_workers: limits::RENDER_WORKERS,
             render_queue_depth: limits::RENDER_QUEUE_DEPTH,
             max_body_bytes: limits::MAX_BODY_BYTES,

@@ -37,6 +37,7 @@ use crate::core::metrics::Metrics;
 use crate::core::{server, shutdown};
 use crate::protocol::drake::encode::{self, Deflate};
 use crate::protocol::drake::image::{metres_to_millimetres, ImageType};
+use crate::protocol::drake::vtk_params::{LightParameter, Rgba, VtkParams};
 use crate::render::{Gpu, GpuOptions, Image, Look};
 use crate::roles::LoggingArgs;
 use crate::scene::camera::Intrinsics;
@@ -105,11 +106,20 @@ pub async fn run(
         adapter: config.adapter.clone(),
     };
     let gpu = tokio::task::spawn_blocking(move || Gpu::new(&options)).await??;
-    let look = Look {
-        background: config.background,
-        light_color: config.light_color,
-        light_intensity: config.light_intensity,
+    // The legacy keys as params until `vtkParams` is read (look-params branch).
+    let [r, g, b] = config.light_color.map(f64::from);
+    let params = VtkParams {
+        default_clear_color: config.background.map(|c| f64::from(c) / 255.0),
+        lights: vec![LightParameter {
+            color: Rgba {
+                rgba: [r, g, b, 1.0],
+            },
+            intensity: f64::from(config.light_intensity),
+            ..LightParameter::default()
+        }],
+        ..VtkParams::default()
     };
+    let look = Look::from_params(&params, &gpu)?;
     let pool = Arc::new(RenderPool::start(
         Arc::clone(&gpu),
         look,

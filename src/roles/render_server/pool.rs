@@ -115,6 +115,7 @@ impl RenderPool {
                 let gpu = Arc::clone(&gpu);
                 let receiver = Arc::clone(&receiver);
                 let load = Arc::clone(&load);
+                let look = look.clone();
                 std::thread::Builder::new()
                     .name(format!("render-{index}"))
                     .spawn(move || work(&gpu, &look, &receiver, &load))
@@ -225,7 +226,7 @@ impl RenderPool {
 }
 
 fn work(gpu: &Arc<Gpu>, look: &Look, receiver: &Mutex<mpsc::Receiver<Slot>>, load: &Load) {
-    let mut renderer = Renderer::new(Arc::clone(gpu), *look);
+    let mut renderer = Renderer::new(Arc::clone(gpu), look.clone());
     loop {
         // Holding the lock while waiting is fine: only idle workers contend for it.
         let slot = match lock(receiver).recv() {
@@ -258,7 +259,7 @@ fn work(gpu: &Arc<Gpu>, look: &Look, receiver: &Mutex<mpsc::Receiver<Slot>>, loa
         drop((scene, ticket));
         let result = result.unwrap_or_else(|_| {
             tracing::error!("render panicked; replacing the worker's renderer");
-            renderer = Renderer::new(Arc::clone(gpu), *look);
+            renderer = Renderer::new(Arc::clone(gpu), look.clone());
             Err(RenderError::Gpu(
                 "the renderer failed unexpectedly".to_owned(),
             ))

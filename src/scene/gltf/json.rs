@@ -58,6 +58,8 @@ pub struct Root<'a> {
     #[serde(default, deserialize_with = "null_as_default")]
     pub accessors: Vec<Accessor>,
     #[serde(default, deserialize_with = "null_as_default")]
+    pub asset: Asset,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub buffer_views: Vec<BufferView>,
     #[serde(default, deserialize_with = "null_as_default", borrow)]
     pub buffers: Vec<Buffer<'a>>,
@@ -81,6 +83,13 @@ pub struct Root<'a> {
     pub textures: Vec<Texture>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub extensions_required: Vec<String>,
+}
+
+/// `asset`: only the generator, which tells a document Drake merged user glTFs into.
+#[derive(Debug, Default, Deserialize)]
+pub struct Asset {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub generator: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -211,6 +220,9 @@ pub struct Node {
     pub matrix: Option<Box<[f64; 16]>>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub mesh: Option<usize>,
+    /// Only VTK's root name matters: it separates VTK's content from merged user glTFs.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub name: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub rotation: Option<[f64; 4]>,
     #[serde(default, deserialize_with = "null_as_default")]

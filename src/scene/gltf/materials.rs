@@ -41,6 +41,7 @@ impl Loader<'_, '_> {
         index: usize,
         primitive_path: &str,
         has_tex_coords: bool,
+        user: bool,
     ) -> Result<Material, SceneError> {
         let material = self.root.materials.get(index).ok_or_else(|| {
             SceneError::out_of_range(format!("{primitive_path}.material"), "material", index)
@@ -78,6 +79,7 @@ impl Loader<'_, '_> {
             base_color_texture,
             blend: base_color[3] < 1.0 || material.alpha_mode.as_deref() == Some("BLEND"),
             double_sided: material.double_sided,
+            from_user_gltf: user,
         })
     }
 

@@ -10,6 +10,11 @@ use glam::{DMat4, DQuat, DVec3};
 use super::{json, Loader, SceneError};
 use crate::scene::CameraNode;
 
+/// The root node of what VTK's exporter writes.
+const VTK_ROOT: &str = "Renderer Node";
+/// `asset.generator` of a document Drake merged user glTFs into.
+const MERGER_GENERATOR: &str = "Drake glTF merger";
+
 /// Where a node index was found, to name it in errors.
 #[derive(Clone, Copy)]
 enum Referrer {
@@ -63,13 +68,15 @@ impl Loader<'_, '_> {
         let nodes = &self.root.nodes;
         let mut parent_of: Vec<Option<usize>> = vec![None; nodes.len()];
         let mut visited = vec![false; nodes.len()];
-        let mut stack: Vec<(usize, Referrer, DMat4)> = self
-            .roots()?
+        let roots = self.roots()?;
+        let user_root = self.user_roots(&roots);
+        let mut stack: Vec<(usize, Referrer, DMat4, bool)> = roots
             .into_iter()
+            .zip(user_root)
             .rev()
-            .map(|(node, referrer)| (node, referrer, DMat4::IDENTITY))
+            .map(|((node, referrer), user)| (node, referrer, DMat4::IDENTITY, user))
             .collect();
-        while let Some((index, referrer, parent_to_world)) = stack.pop() {
+        while let Some((index, referrer, parent_to_world, user)) = stack.pop() {
             let node = nodes
                 .get(index)
                 .ok_or_else(|| SceneError::out_of_range(referrer.path(index), "node", index))?;
@@ -87,17 +94,35 @@ impl Loader<'_, '_> {
                 }
             }
             if let Some(mesh) = node.mesh {
-                self.add_mesh(mesh, index, node_to_world)?;
+                self.add_mesh(mesh, index, node_to_world, user)?;
             }
             for (slot, &child) in node.children.iter().enumerate().rev() {
                 let referrer = Referrer::Parent {
                     parent: index,
                     slot,
                 };
-                stack.push((child, referrer, node_to_world));
+                stack.push((child, referrer, node_to_world, user));
             }
         }
         Ok(())
+    }
+
+    /// For each root, whether its subtree is a merged user glTF (drake-gltf-protocol §3.1, §3.6):
+    /// in a document Drake merged (its generator says so, or VTK's root is there), every root but
+    /// VTK's `"Renderer Node"`. Documents of any other shape are VTK's own throughout.
+    fn user_roots(&self, roots: &[(usize, Referrer)]) -> Vec<bool> {
+        let is_vtk_root = |node: usize| {
+            self.root
+                .nodes
+                .get(node)
+                .is_some_and(|node| node.name.as_deref() == Some(VTK_ROOT))
+        };
+        let merged = self.root.asset.generator.as_deref() == Some(MERGER_GENERATOR)
+            || roots.iter().any(|&(node, _)| is_vtk_root(node));
+        roots
+            .iter()
+            .map(|&(node, _)| merged && !is_vtk_root(node))
+            .collect()
     }
 
     fn camera(

@@ -18,25 +18,29 @@ impl Loader<'_, '_> {
         index: usize,
         node: usize,
         mesh_to_world: DMat4,
+        user: bool,
     ) -> Result<(), SceneError> {
         let mesh = self.root.meshes.get(index).ok_or_else(|| {
             SceneError::out_of_range(format!("nodes[{node}].mesh"), "mesh", index)
         })?;
         for (slot, primitive) in mesh.primitives.iter().enumerate() {
             let path = format!("meshes[{index}].primitives[{slot}]");
-            if let Some(instance) = self.primitive(primitive, &path, mesh_to_world)? {
+            if let Some(instance) = self.primitive(primitive, &path, mesh_to_world, user)? {
+                self.scene.user_gltf |= user;
                 self.scene.instances.push(instance);
             }
         }
         Ok(())
     }
 
-    /// One primitive placed in the world; `None` (with a warning) for what is not drawn.
+    /// One primitive placed in the world; `None` (with a warning) for what is not drawn. `user`:
+    /// it belongs to a merged user glTF.
     fn primitive(
         &mut self,
         primitive: &json::Primitive,
         path: &str,
         mesh_to_world: DMat4,
+        user: bool,
     ) -> Result<Option<Instance>, SceneError> {
         let mode = primitive.mode.unwrap_or(4);
         if !matches!(mode, 4..=6) {
@@ -109,8 +113,13 @@ impl Loader<'_, '_> {
         check_world_finite(mesh, mesh_to_world, &position_path)?;
         let has_tex_coords = mesh.tex_coords.is_some();
         let material = match primitive.material {
-            Some(index) => self.material(index, path, has_tex_coords)?,
-            None => Material::default(),
+            Some(index) => self.material(index, path, has_tex_coords, user)?,
+            // VTK's importer applies nothing: VTK's defaults, both sides drawn.
+            None => Material {
+                double_sided: true,
+                from_user_gltf: user,
+                ..Material::default()
+            },
         };
         Ok(Some(Instance {
             mesh: mesh_index,
