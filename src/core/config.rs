@@ -120,8 +120,9 @@ where
     })
 }
 
-/// serde_json appends " at line L column C" to its messages; the error already carries both.
-fn strip_position(message: &str) -> String {
+/// serde_json (and serde_norway) append " at line L column C" to their messages; the error already
+/// carries both.
+pub(crate) fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),
@@ -134,8 +135,14 @@ fn collect_unknown(
     prefix: &str,
     out: &mut Vec<String>,
 ) {
-    let (serde_json::Value::Object(given), serde_json::Value::Object(known)) = (given, known)
-    else {
+    use serde_json::Value;
+    if let (Value::Array(given), Value::Array(known)) = (given, known) {
+        for (index, (value, known_value)) in given.iter().zip(known).enumerate() {
+            collect_unknown(value, known_value, &format!("{prefix}[{index}]"), out);
+        }
+        return;
+    }
+    let (Value::Object(given), Value::Object(known)) = (given, known) else {
         return;
     };
     for (key, value) in given {

@@ -58,7 +58,9 @@ impl Gpu {
         &self.summary
     }
 
-    pub(super) fn max_texture_dimension(&self) -> u32 {
+    /// The largest 2-D texture side the adapter allows: images, and the start-up check of a
+    /// configured shadow map's size.
+    pub fn max_texture_dimension(&self) -> u32 {
         self.device.limits().max_texture_dimension_2d
     }
 }

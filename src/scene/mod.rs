@@ -7,6 +7,7 @@
 pub mod cache;
 pub mod camera;
 pub mod gltf;
+pub mod merge;
 
 pub use cache::{CacheStats, ContentKey, GpuSlot, SceneCache};
 pub use gltf::{load, load_within, LoadOptions, SceneError};

@@ -4,6 +4,7 @@
 
 mod budget; // hostile requests against the per-request budget (issue 14)
 mod cache; // the scene cache, concurrency and peer-exact answers
+mod static_scene; // the server-side scene (--scene) and start-up errors of the look's params
 
 use crate::common;
 

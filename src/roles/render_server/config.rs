@@ -1,11 +1,15 @@
 //! The render server's command-line flags and config file: its keys, their defaults (the limits
-//! among them are in [`crate::core::limits`]), and how flags override the file.
+//! among them are in [`crate::core::limits`]), and how flags override the file; and the look's
+//! parameters resolved from `--vtk-params`, `vtkParams` and the deprecated look keys
+//! ([`Config::look_params`]).
 
-use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::core::config::{config_key, ServerConfig};
 use crate::core::{limits, server};
-use crate::render::Look;
+use crate::protocol::drake::vtk_params::{LightParameter, Rgba, VtkParams};
 use crate::roles::{LoggingArgs, RoleConfig, ServerArgs};
 
 /// The role's name: its log directory and its start-up log line.
@@ -62,6 +66,16 @@ pub struct Args {
     /// Bytes the scene cache may hold, CPU and GPU together; 0 disables it [default: a quarter of physical memory] [config key: cacheBytes]
     #[arg(long)]
     pub cache_bytes: Option<u64>,
+    /// The look of colour images: Drake's RenderEngineVtkParams (lights, PBR, exposure, shadows,
+    /// environment map, SSAO) as YAML, as pydrake's yaml_dump_typed writes it. Replaces the config
+    /// key whole when both are given [default: RenderEngineVtk's default look] [config key: vtkParams, a JSON object]
+    #[arg(long, value_name = "FILE")]
+    pub vtk_params: Option<PathBuf>,
+    /// A glTF (.gltf) drawn into every image, like drake-blender's --blend_file: loaded once at
+    /// start, in Drake's world frame (Z-up, metres), white ("don't care") in label images; files it
+    /// names must lie in its folder. Repeatable; replaces the config key's list [config key: staticScene]
+    #[arg(long = "scene", value_name = "FILE.gltf")]
+    pub scene: Vec<PathBuf>,
 }
 
 impl Args {
@@ -89,6 +103,12 @@ impl Args {
         if let Some(bytes) = self.cache_bytes {
             config.cache_bytes = Some(bytes);
         }
+        if self.vtk_params.is_some() {
+            config.vtk_params_file.clone_from(&self.vtk_params);
+        }
+        if !self.scene.is_empty() {
+            config.static_scene.clone_from(&self.scene);
+        }
     }
 }
 
@@ -105,11 +125,23 @@ pub struct Config {
     pub adapter: Option<String>,
     pub require_gpu: bool,
     pub depth_format: DepthFormat,
-    /// Color image background, 8-bit RGB; RenderEngineVtk's default is (204, 229, 255).
-    pub background: [u8; 3],
-    /// The headlight's colour (linear RGB, 0–1) and intensity; RenderEngineVtk's default is white, 1.
-    pub light_color: [f32; 3],
-    pub light_intensity: f32,
+    /// The look of colour images: Drake's `RenderEngineVtkParams`, its keys in Drake's snake_case
+    /// inside this camelCase file. `--vtk-params FILE` replaces it whole.
+    pub vtk_params: Option<VtkParams>,
+    /// `--vtk-params FILE` (a flag only: the file is YAML, and replaces `vtkParams`).
+    #[serde(skip)]
+    pub vtk_params_file: Option<PathBuf>,
+    /// glTF files drawn into every image (one path, or a list).
+    #[serde(deserialize_with = "one_or_many")]
+    pub static_scene: Vec<PathBuf>,
+    /// Deprecated for `vtkParams.default_clear_color`: the colour image background, 8-bit RGB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub background: Option<[u8; 3]>,
+    /// Deprecated for `vtkParams.lights`: the headlight's colour (0–1) and intensity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub light_color: Option<[f32; 3]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub light_intensity: Option<f32>,
     pub render_workers: usize,
     pub render_queue_depth: usize,
     pub max_body_bytes: usize,
@@ -140,17 +172,18 @@ pub fn default_cache_bytes() -> u64 {
 
 impl Default for Config {
     fn default() -> Self {
-        let look = Look::default();
-        let light = look.lights[0];
         Self {
             server: ServerConfig::default(),
             endpoint: "render".to_owned(),
             adapter: None,
             require_gpu: false,
             depth_format: DepthFormat::default(),
-            background: look.background.map(|c| (c * 255.0).round() as u8),
-            light_color: light.radiance,
-            light_intensity: 1.0,
+            vtk_params: None,
+            vtk_params_file: None,
+            static_scene: Vec::new(),
+            background: None,
+            light_color: None,
+            light_intensity: None,
             render_workers: limits::RENDER_WORKERS,
             render_queue_depth: limits::RENDER_QUEUE_DEPTH,
             max_body_bytes: limits::MAX_BODY_BYTES,
@@ -167,6 +200,32 @@ impl Default for Config {
             cache_bytes: None,
         }
     }
+}
+
+/// `staticScene` as one path or a list of them.
+fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<PathBuf>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged, expecting = "a path or a list of paths")]
+    enum OneOrMany {
+        One(PathBuf),
+        Many(Vec<PathBuf>),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(path) => vec![path],
+        OneOrMany::Many(paths) => paths,
+    })
+}
+
+/// The look's parameters as configured, and what to tell the operator about them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LookParams {
+    pub params: VtkParams,
+    /// Where they came from, for messages: the file, the config key, or the defaults.
+    pub origin: String,
+    /// Unknown fields, deprecated keys, settings that do not do what they seem.
+    pub warnings: Vec<String>,
+    /// Fields accepted for compatibility that mean nothing here (`backend`, `gltf_extensions`).
+    pub notes: Vec<String>,
 }
 
 impl Config {
@@ -195,6 +254,104 @@ impl Config {
             );
         }
         Ok(endpoint)
+    }
+
+    /// The look's parameters: from `--vtk-params FILE`, else the `vtkParams` key, else the
+    /// deprecated `background`/`lightColor`/`lightIntensity` keys put into RenderEngineVtk's
+    /// defaults (their only meaning: the clear colour and the one default light), else the
+    /// defaults. Validated, and the environment map's image checked to exist.
+    ///
+    /// # Errors
+    /// An unreadable or invalid params file (file, line, field), an invalid `vtkParams` value, a
+    /// missing environment image, or a deprecated key beside `vtkParams`/`--vtk-params`: two ways
+    /// to set one thing are refused rather than ranked.
+    pub fn look_params(&self) -> anyhow::Result<LookParams> {
+        let key = config_key!(Config, vtk_params);
+        let deprecated: Vec<&str> = [
+            (self.background.is_some(), config_key!(Config, background)),
+            (self.light_color.is_some(), config_key!(Config, light_color)),
+            (
+                self.light_intensity.is_some(),
+                config_key!(Config, light_intensity),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(set, name)| set.then_some(name))
+        .collect();
+        let given = self.vtk_params_file.is_some() || self.vtk_params.is_some();
+        let mut warnings = Vec::new();
+        let (params, origin) = match (&self.vtk_params_file, &self.vtk_params) {
+            (Some(file), key_value) => {
+                let text = std::fs::read_to_string(file).map_err(|e| {
+                    anyhow::anyhow!("cannot read --vtk-params file {}: {e}", file.display())
+                })?;
+                let (params, unknown) = VtkParams::from_yaml(&text, file)?;
+                warnings.extend(unknown);
+                if key_value.is_some() {
+                    warnings.push(format!(
+                        "config key {key} ignored: --vtk-params {} replaces it",
+                        file.display()
+                    ));
+                }
+                (params, file.display().to_string())
+            }
+            (None, Some(params)) => {
+                let origin = format!("config key {key}");
+                params.validate(&origin)?;
+                (params.clone(), origin)
+            }
+            (None, None) => (self.deprecated_look(), "defaults".to_owned()),
+        };
+        if !deprecated.is_empty() {
+            if given {
+                anyhow::bail!(
+                    "config keys {} are deprecated and cannot be combined with {origin}: set \
+                     default_clear_color and lights there instead",
+                    deprecated.join(", ")
+                );
+            }
+            warnings.push(format!(
+                "config keys {} are deprecated: they set vtkParams.default_clear_color and \
+                 vtkParams.lights; move them there",
+                deprecated.join(", ")
+            ));
+        }
+        params.check_environment_map(&origin)?;
+        warnings.extend(params.warnings());
+        Ok(LookParams {
+            notes: params.not_applicable(),
+            params,
+            origin,
+            warnings,
+        })
+    }
+
+    /// RenderEngineVtk's defaults with the deprecated keys put in: `background` is the clear
+    /// colour; `lightColor`/`lightIntensity` are the one default light's.
+    fn deprecated_look(&self) -> VtkParams {
+        let mut params = VtkParams::default();
+        if let Some(background) = self.background {
+            params.default_clear_color = background.map(|c| f64::from(c) / 255.0);
+        }
+        if self.light_color.is_some() || self.light_intensity.is_some() {
+            let default = LightParameter::default();
+            let [r, g, b] = self.light_color.map_or(
+                [
+                    default.color.rgba[0],
+                    default.color.rgba[1],
+                    default.color.rgba[2],
+                ],
+                |c| c.map(f64::from),
+            );
+            params.lights = vec![LightParameter {
+                color: Rgba {
+                    rgba: [r, g, b, 1.0],
+                },
+                intensity: self.light_intensity.map_or(default.intensity, f64::from),
+                ..default
+            }];
+        }
+        params
     }
 }
 
@@ -229,11 +386,134 @@ mod tests {
             config_key!(Config, max_covered_pixels),
             config_key!(Config, max_in_flight_bytes),
             config_key!(Config, render_timeout_seconds),
+            config_key!(Config, vtk_params),
         ] {
             assert!(
                 keys.iter().any(|k| k == key),
                 "{key} is not a key of {keys:?}"
             );
         }
+    }
+
+    fn parse(json: &str) -> crate::core::config::Loaded<Config> {
+        crate::core::config::parse::<Config>(json, std::path::Path::new("render.json")).unwrap()
+    }
+
+    /// The key takes Drake's snake_case fields; an unknown one, in a light too, is named.
+    #[test]
+    fn vtk_params_key_reads_drakes_fields_and_names_unknown_ones() {
+        let loaded = parse(
+            r#"{"vtkParams": {"exposure": 2, "lights": [{"type": "spot", "cone_angle": 20,
+                "colour": 1}], "shadowMapSize": 3}}"#,
+        );
+        assert_eq!(
+            loaded.unknown_keys,
+            ["vtkParams.lights[0].colour", "vtkParams.shadowMapSize"]
+        );
+        let look = loaded.value.look_params().unwrap();
+        assert_eq!(look.origin, "config key vtkParams");
+        assert_eq!(look.params.exposure, Some(2.0));
+        assert_eq!(look.params.lights[0].cone_angle, 20.0);
+
+        let invalid = parse(r#"{"vtkParams": {"lights": [{"intensity": -2}]}}"#).value;
+        assert_eq!(
+            invalid.look_params().unwrap_err().to_string(),
+            "RenderEngineVtkParams from config key vtkParams: lights[0].intensity: must be 0 or \
+             more (given -2)"
+        );
+        let error = crate::core::config::parse::<Config>(
+            "{\"vtkParams\": {\n \"lights\": [{\"type\": \"sun\"}]}}",
+            std::path::Path::new("render.json"),
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().starts_with(
+                "config file render.json, line 2 column 26: vtkParams.lights[0].type: unknown \
+                 variant `sun`"
+            ),
+            "{error}"
+        );
+    }
+
+    /// `--vtk-params FILE` replaces the key whole, with a warning that says so.
+    #[test]
+    fn the_params_file_wins_over_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("params.yaml");
+        std::fs::write(&file, "exposure: 0.5\n").unwrap();
+        let mut config = parse(r#"{"vtkParams": {"exposure": 2, "force_to_pbr": true}}"#).value;
+        Args {
+            vtk_params: Some(file.clone()),
+            ..Args::default()
+        }
+        .apply(&mut config, &LoggingArgs::default());
+        let look = config.look_params().unwrap();
+        assert_eq!(look.origin, file.display().to_string());
+        assert_eq!(
+            (look.params.exposure, look.params.force_to_pbr),
+            (Some(0.5), false)
+        );
+        assert_eq!(
+            look.warnings,
+            [format!(
+                "config key vtkParams ignored: --vtk-params {} replaces it",
+                file.display()
+            )]
+        );
+    }
+
+    /// The deprecated keys are the clear colour and the one default light; beside vtkParams they
+    /// are refused rather than ranked.
+    #[test]
+    fn deprecated_look_keys_fold_into_the_params_or_conflict() {
+        let config = parse(r#"{"background": [255, 0, 51], "lightIntensity": 2}"#).value;
+        let look = config.look_params().unwrap();
+        assert_eq!(look.params.default_clear_color, [1.0, 0.0, 0.2]);
+        assert_eq!(look.params.lights.len(), 1);
+        let light = &look.params.lights[0];
+        assert_eq!((light.intensity, light.color.rgba), (2.0, [1.0; 4]));
+        assert_eq!(light.kind, LightParameter::default().kind);
+        assert!(
+            look.warnings[0].starts_with("config keys background, lightIntensity are deprecated")
+        );
+        assert_eq!(
+            parse("{}").value.look_params().unwrap().params,
+            VtkParams::default()
+        );
+
+        let both = parse(r#"{"lightColor": [1, 0, 0], "vtkParams": {}}"#).value;
+        assert_eq!(
+            both.look_params().unwrap_err().to_string(),
+            "config keys lightColor are deprecated and cannot be combined with config key \
+             vtkParams: set default_clear_color and lights there instead"
+        );
+    }
+
+    #[test]
+    fn static_scene_is_a_path_or_a_list_and_the_flag_replaces_it() {
+        assert_eq!(
+            parse(r#"{"staticScene": "floor.gltf"}"#).value.static_scene,
+            [PathBuf::from("floor.gltf")]
+        );
+        let mut config = parse(r#"{"staticScene": ["a.gltf", "b.gltf"]}"#).value;
+        assert_eq!(config.static_scene.len(), 2);
+        Args {
+            scene: vec!["c.gltf".into()],
+            ..Args::default()
+        }
+        .apply(&mut config, &LoggingArgs::default());
+        assert_eq!(config.static_scene, [PathBuf::from("c.gltf")]);
+    }
+
+    /// The shipped example of a look in the config file reads without unknown keys.
+    #[test]
+    fn the_example_look_config_reads() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/render/look.json");
+        let loaded = crate::core::config::load_with_server::<Config>(Some(&path)).unwrap();
+        assert!(loaded.unknown_keys.is_empty(), "{:?}", loaded.unknown_keys);
+        let look = loaded.value.0.look_params().unwrap();
+        assert_eq!(look.params.lights.len(), 2);
+        assert!(look.params.cast_shadows);
+        assert!(look.warnings.is_empty() && look.notes.is_empty());
     }
 }

@@ -37,14 +37,14 @@ use crate::core::metrics::Metrics;
 use crate::core::{server, shutdown};
 use crate::protocol::drake::encode::{self, Deflate};
 use crate::protocol::drake::image::{metres_to_millimetres, ImageType};
-use crate::protocol::drake::vtk_params::{LightParameter, Rgba, VtkParams};
 use crate::render::{Gpu, GpuOptions, Image, Look};
 use crate::roles::LoggingArgs;
 use crate::scene::camera::Intrinsics;
+use crate::scene::merge::{Appearance, StaticScene};
 use crate::scene::{self, LoadOptions, SceneCache, SceneError};
 
 use budget::{AbandonOnDrop, MemoryBudget, Ticket};
-pub use config::{Args, Config, DepthFormat, DEFAULT_PORT, ROLE};
+pub use config::{Args, Config, DepthFormat, LookParams, DEFAULT_PORT, ROLE};
 use error::ApiError;
 use form::{FormLimits, RenderRequest};
 use pool::{Job, RenderPool};
@@ -67,13 +67,29 @@ pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
             &args.server,
             &logging,
             |c| args.apply(c, &logging),
-            |c| c.endpoint_path().map(drop),
+            check_config,
         );
     }
     let (config, _log) =
         super::prepare::<Config>(ROLE, &args.server, &logging, |c| args.apply(c, &logging))?;
     let listener = server::bind(&config.server, DEFAULT_PORT).await?;
     run(listener, config, shutdown::on_signals()?).await
+}
+
+/// `--check-config`'s role checks: the endpoint, the look's parameters (their warnings on
+/// standard error) and the static scene, which loads without a GPU. Only the adapter's limit on
+/// `shadow_map_size` waits for the start.
+fn check_config(config: &Config) -> anyhow::Result<()> {
+    config.endpoint_path()?;
+    let look = config.look_params()?;
+    for warning in &look.warnings {
+        eprintln!("warning: {warning}");
+    }
+    for note in &look.notes {
+        eprintln!("note: {note}");
+    }
+    StaticScene::load(&config.static_scene, &load_options(config, true))?;
+    Ok(())
 }
 
 /// `--list-adapters`: one line per adapter on stdout, tab-separated after the index, so a script
@@ -101,25 +117,30 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let endpoint = config.endpoint_path()?;
+    let look_params = config.look_params()?;
+    for warning in &look_params.warnings {
+        tracing::warn!(origin = %look_params.origin, "{warning}");
+    }
+    for note in &look_params.notes {
+        tracing::info!(origin = %look_params.origin, "{note}");
+    }
+    let static_scene = {
+        let (files, options) = (config.static_scene.clone(), load_options(&config, true));
+        tokio::task::spawn_blocking(move || StaticScene::load(&files, &options)).await??
+    };
+    if !static_scene.is_empty() {
+        let (meshes, instances, textures, triangles) = static_scene.counts();
+        tracing::info!(files = ?config.static_scene, meshes, instances, textures, triangles, "static scene");
+    }
     let options = GpuOptions {
         require_gpu: config.require_gpu,
         adapter: config.adapter.clone(),
     };
     let gpu = tokio::task::spawn_blocking(move || Gpu::new(&options)).await??;
-    // The legacy keys as params until `vtkParams` is read (look-params branch).
-    let [r, g, b] = config.light_color.map(f64::from);
-    let params = VtkParams {
-        default_clear_color: config.background.map(|c| f64::from(c) / 255.0),
-        lights: vec![LightParameter {
-            color: Rgba {
-                rgba: [r, g, b, 1.0],
-            },
-            intensity: f64::from(config.light_intensity),
-            ..LightParameter::default()
-        }],
-        ..VtkParams::default()
-    };
-    let look = Look::from_params(&params, &gpu)?;
+    let params = &look_params.params;
+    params.check_shadow_map_size(&look_params.origin, gpu.max_texture_dimension())?;
+    tracing::info!(origin = %look_params.origin, "look: {}", params.summary());
+    let look = Look::from_params(params, &gpu)?;
     let pool = Arc::new(RenderPool::start(
         Arc::clone(&gpu),
         look,
@@ -132,6 +153,7 @@ pub async fn run(
     let metrics = Arc::new(Metrics::for_role(ROLE));
     let state = Arc::new(AppState {
         cache: Arc::new(SceneCache::new(cache_bytes)),
+        static_scene: Arc::new(static_scene),
         config: config.clone(),
         gpu,
         pool: Arc::clone(&pool),
@@ -176,6 +198,8 @@ struct AppState {
     config: Config,
     /// Meshes and textures (with their GPU copies) across requests and clients.
     cache: Arc<SceneCache>,
+    /// Drawn into every image; its GPU copies stay resident, outside the cache.
+    static_scene: Arc<StaticScene>,
     gpu: Arc<Gpu>,
     pool: Arc<RenderPool>,
     memory: Arc<MemoryBudget>,
@@ -415,15 +439,7 @@ async fn render_request(
     let kind = request.kind;
     let requested = request.image_type;
     let body_bytes = request.scene.len() as u64;
-    let options = LoadOptions {
-        max_triangles: state.config.max_triangles,
-        max_textures: state.config.max_textures,
-        max_texture_pixels: state.config.max_texture_pixels,
-        max_nodes: state.config.max_nodes,
-        max_draw_calls: state.config.max_draw_calls,
-        max_decoded_bytes: state.config.max_decoded_bytes,
-        decode_textures: requested == ImageType::Color,
-    };
+    let options = load_options(&state.config, requested == ImageType::Color);
     let max_covered_pixels = state.config.max_covered_pixels;
     let over_budget = over_memory_budget(state);
     let loader_ticket = Arc::clone(&ticket);
@@ -437,8 +453,16 @@ async fn render_request(
     };
     let loading = Instant::now();
     let cache = Arc::clone(&state.cache);
+    let static_scene = Arc::clone(&state.static_scene);
     let (scene, intrinsics) = tokio::task::spawn_blocking(move || {
-        prepare(request, &options, &cache, max_covered_pixels, reserve)
+        prepare(
+            request,
+            &options,
+            &cache,
+            &static_scene,
+            max_covered_pixels,
+            reserve,
+        )
     })
     .await
     .map_err(|e| ApiError::Internal(format!("scene loading stopped: {e}")))??;
@@ -538,16 +562,36 @@ fn timed_out(timeout: std::time::Duration) -> ApiError {
     ))
 }
 
-/// Loads the scene, resolves what the form left to the glTF (a near plane sent as 0), and refuses
-/// an image that would cost more than `maxCoveredPixels` to rasterize.
+/// The loader's limits from the config; textures are decoded for colour images only.
+fn load_options(config: &Config, decode_textures: bool) -> LoadOptions {
+    LoadOptions {
+        max_triangles: config.max_triangles,
+        max_textures: config.max_textures,
+        max_texture_pixels: config.max_texture_pixels,
+        max_nodes: config.max_nodes,
+        max_draw_calls: config.max_draw_calls,
+        max_decoded_bytes: config.max_decoded_bytes,
+        decode_textures,
+    }
+}
+
+/// Loads the scene, merges the static scene into it (white in labels, untextured in depth),
+/// resolves what the form left to the glTF (a near plane sent as 0), and refuses an image that
+/// would cost more than `maxCoveredPixels` to rasterize, the static scene included.
 fn prepare(
     request: RenderRequest,
     options: &LoadOptions,
     cache: &SceneCache,
+    static_scene: &StaticScene,
     max_covered_pixels: u64,
     mut reserve: impl FnMut(u64) -> Result<(), SceneError>,
 ) -> Result<(scene::Scene, Intrinsics), ApiError> {
-    let scene = scene::load_within(&request.scene, options, Some(cache), &mut reserve)?;
+    let mut scene = scene::load_within(&request.scene, options, Some(cache), &mut reserve)?;
+    let appearance = match request.image_type {
+        ImageType::Color => Appearance::Materials,
+        ImageType::Depth | ImageType::Label => Appearance::White,
+    };
+    static_scene.merge_into(&mut scene, appearance);
     let mut intrinsics = request.intrinsics;
     if intrinsics.near == 0.0 {
         intrinsics.near = scene.camera.map_or(0.0, |camera| camera.znear);
