@@ -57,9 +57,17 @@ def save_pair(name: str, image_type: str, ours: np.ndarray, vtk: np.ndarray) -> 
             Image.fromarray((values / scale * 255).astype(np.uint8)).save(directory / f"{name}-{image_type}-{who}.png")
 
 
+def mean_color_difference(ours: np.ndarray, vtk: np.ndarray) -> float:
+    """Mean |ours − vtk| over the RGB values: sensitive to a look-wide shift too small for the
+    > 20 count (SSAO darkens a lit plane by 5–10 levels)."""
+    return float(np.mean(np.abs(ours[..., :3].astype(int) - vtk[..., :3].astype(int))))
+
+
 def compare_all(name: str, render, camera, limits: dict) -> list[str]:
     """Renders color, depth and label with both engines (`render(renderer, image_type, camera)`),
-    prints each measured fraction against its limit, and returns the failures' descriptions."""
+    prints each measured fraction against its limit, and returns the failures' descriptions.
+    `limits` has a fraction per image type and optionally `color_mean`, a bound on
+    mean_color_difference."""
     failures = []
     for image_type in ("color", "depth", "label"):
         ours = render("gltf", image_type, camera)
@@ -67,7 +75,15 @@ def compare_all(name: str, render, camera, limits: dict) -> list[str]:
         fraction = differing_fraction(image_type, ours, vtk)
         limit = limits[image_type]
         verdict = "ok" if fraction <= limit else "FAIL"
-        print(f"\n  {name:48} {image_type:5} differing {fraction:7.3%} (limit {limit:.1%}) {verdict}", end="")
+        print(f"\n  {name:40} {image_type:5} differing {fraction:7.3%} (limit {limit:.1%}) {verdict}", end="")
+        if image_type == "color":
+            mean = mean_color_difference(ours, vtk)
+            mean_limit = limits.get("color_mean")
+            print(f"; mean |diff| {mean:.2f}", end="")
+            if mean_limit is not None:
+                print(f" (limit {mean_limit:.2f}) {'ok' if mean <= mean_limit else 'FAIL'}", end="")
+                if mean > mean_limit:
+                    failures.append(f"color: mean |diff| {mean:.2f} > {mean_limit:.2f}")
         if SAVE_DIR:
             save_pair(name, image_type, ours, vtk)
         if verdict != "ok":
