@@ -19,6 +19,10 @@ pub(super) struct Draw {
     pub uniform_offset: u32,
     /// Index into the request's texture bind groups; `None` draws with the white placeholder.
     pub texture: Option<usize>,
+    /// The faces culled (colour only): see `ColourVariant::cull`.
+    pub cull: Option<wgpu::Face>,
+    /// alphaMode MASK (colour only).
+    pub masked: bool,
 }
 
 /// The draw calls of one request, in the order the scene pass issues them.

@@ -4,3 +4,6 @@ pub(super) const COLOR_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8U
 pub(super) const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
 /// Planar depth's f32 bits: exact, and renderable where R32Float is not (GL on llvmpipe).
 pub(super) const PLANAR_DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::R32Uint;
+/// The colour scene pass's target when tone mapping follows: values above 1 must survive until
+/// the tone map, as in VTK's RGBA32F buffers (half floats carry 11 bits, well past 8-bit output).
+pub(super) const SCENE_FLOAT_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba16Float;

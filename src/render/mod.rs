@@ -88,7 +88,7 @@ use crate::scene::Scene;
 use draw_list::DrawList;
 use readback::ReadbackBuffer;
 use scene_pass::uniforms::{CameraMatrices, FrameUniform};
-use scene_pass::Geometry;
+use scene_pass::{Geometry, Shading};
 use targets::Targets;
 use upload::SceneUpload;
 
@@ -192,11 +192,17 @@ impl Renderer {
             }),
             _ => None,
         };
+        let shading = matches!(kind, ImageKind::Color).then(|| Shading {
+            pbr: self.look.pbr(scene),
+            float_target: self.look.exposure.is_some(),
+        });
         gpu.scene.encode(
+            &gpu.device,
             &mut encoder,
             &attachments.scene,
             kind,
             &self.look,
+            shading,
             geometry,
             &draws,
         );

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::scene::{Scene, TextureRef};
+use crate::scene::{Instance, Scene, TextureRef};
 
 use super::draw_list::Draw;
 use super::error::RenderError;
@@ -164,6 +164,8 @@ impl SceneUpload {
                 indices: 0..mesh.indices.len() as u32,
                 uniform_offset,
                 texture,
+                cull: cull_face(instance),
+                masked: instance.material.alpha_cutoff.is_some(),
             });
         }
 
@@ -227,4 +229,17 @@ fn bind_texture(
     Ok(gpu
         .textures
         .bind(&gpu.device, &resident.view, texture_ref.sampler))
+}
+
+/// The faces a draw culls: back faces of user glTF materials that are not `doubleSided`, which
+/// arrive as front faces when the instance mirrors.
+fn cull_face(instance: &Instance) -> Option<wgpu::Face> {
+    let material = &instance.material;
+    (material.from_user_gltf && !material.double_sided).then(|| {
+        if instance.mirrors() {
+            wgpu::Face::Front
+        } else {
+            wgpu::Face::Back
+        }
+    })
 }

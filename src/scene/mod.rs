@@ -164,9 +164,17 @@ pub struct Material {
     /// RenderEngineVtk blends.
     pub blend: bool,
     pub double_sided: bool,
-    /// Content from a user glTF (not exported by VTK): its own PBR factors apply, back faces are
-    /// culled unless `double_sided`, and Drake's default diffuse is never recognised in it.
+    /// Content from a user glTF (not exported by VTK): back faces are culled unless
+    /// `double_sided`, and Drake's default diffuse is never recognised in it.
     pub from_user_gltf: bool,
+    /// PBR metalness and roughness: the glTF factors (default 1) for user content, VTK's
+    /// defaults (0 and 0.5) for VTK's, whose exported factors RenderEngineVtk never reads.
+    pub metallic: f32,
+    pub roughness: f32,
+    /// `emissiveFactor`, linear RGB (PBR only).
+    pub emissive: [f32; 3],
+    /// `alphaMode: MASK`'s `alphaCutoff` (default 0.5): fragments below it are not drawn.
+    pub alpha_cutoff: Option<f32>,
 }
 
 impl Default for Material {
@@ -177,6 +185,10 @@ impl Default for Material {
             blend: false,
             double_sided: false,
             from_user_gltf: false,
+            metallic: 0.0,
+            roughness: 0.5,
+            emissive: [0.0; 3],
+            alpha_cutoff: None,
         }
     }
 }

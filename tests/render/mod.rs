@@ -6,6 +6,7 @@
 //! pixel checks) and are read one at a time; split by subject, each part would need most of that
 //! harness.
 
+mod looks;
 
 use std::sync::Arc;
 

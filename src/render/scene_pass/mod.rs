@@ -12,7 +12,7 @@ use super::look::Look;
 use super::look_resources::look_resources_layout;
 use super::resident::GpuMesh;
 use super::textures::TextureBinding;
-use pipelines::Pipelines;
+use pipelines::{ColourVariant, Coverage, Pipelines};
 
 /// What is created once for the scene pass.
 pub(in crate::render) struct ScenePass {
@@ -59,12 +59,15 @@ impl ScenePass {
     }
 
     /// Records the pass; `geometry` is `None` when the draw list is empty (only the clear).
+    /// `shading` is `None` for label and depth images.
     pub fn encode(
         &self,
+        device: &wgpu::Device,
         encoder: &mut wgpu::CommandEncoder,
         target: &SceneTarget<'_>,
         kind: ImageKind,
         look: &Look,
+        shading: Option<Shading>,
         geometry: Option<Geometry<'_>>,
         draws: &DrawList,
     ) {
@@ -72,24 +75,63 @@ impl ScenePass {
         let Some(geometry) = geometry else {
             return;
         };
-        let (opaque, blended) = self.pipelines.for_kind(kind);
         let look_resources = look
             .resources
             .as_ref()
             .map_or(&self.no_look_resources, |resources| &resources.bind_group);
         pass.set_bind_group(2, look_resources, &[]);
-        pass.set_pipeline(opaque);
-        self.draw(&mut pass, &geometry, &draws.opaque);
-        pass.set_pipeline(blended);
-        self.draw(&mut pass, &geometry, &draws.blended);
+        match (shading, self.pipelines.non_colour(kind)) {
+            (_, Some(pipeline)) => {
+                pass.set_pipeline(pipeline);
+                self.draw(&mut pass, &geometry, &draws.opaque, |_| None);
+                self.draw(&mut pass, &geometry, &draws.blended, |_| None);
+            }
+            (shading, None) => {
+                let shading = shading.unwrap_or_default();
+                let variant = |draw: &Draw, blended: bool| ColourVariant {
+                    pbr: shading.pbr,
+                    coverage: match (blended, draw.masked) {
+                        (true, _) => Coverage::Blended,
+                        (false, true) => Coverage::Masked,
+                        (false, false) => Coverage::Opaque,
+                    },
+                    cull: draw.cull,
+                    float_target: shading.float_target,
+                };
+                let mut current = None;
+                let mut pipeline_for = |draw: &Draw, blended: bool| {
+                    let wanted = variant(draw, blended);
+                    (current != Some(wanted)).then(|| {
+                        current = Some(wanted);
+                        self.pipelines.colour(device, wanted)
+                    })
+                };
+                self.draw(&mut pass, &geometry, &draws.opaque, |d| {
+                    pipeline_for(d, false)
+                });
+                self.draw(&mut pass, &geometry, &draws.blended, |d| {
+                    pipeline_for(d, true)
+                });
+            }
+        }
     }
 
-    fn draw(&self, pass: &mut wgpu::RenderPass<'_>, geometry: &Geometry<'_>, draws: &[Draw]) {
+    /// Issues `draws`; `pipeline` gives the pipeline to switch to before a draw, if any.
+    fn draw<'p>(
+        &'p self,
+        pass: &mut wgpu::RenderPass<'_>,
+        geometry: &Geometry<'_>,
+        draws: &[Draw],
+        mut pipeline: impl FnMut(&Draw) -> Option<&'p wgpu::RenderPipeline>,
+    ) {
         let mut bound_mesh = None;
         for draw in draws {
             let Some(Some(mesh)) = geometry.meshes.get(draw.mesh) else {
                 continue; // upload made every drawn mesh resident
             };
+            if let Some(pipeline) = pipeline(draw) {
+                pass.set_pipeline(pipeline);
+            }
             if bound_mesh != Some(draw.mesh) {
                 pass.set_vertex_buffer(0, mesh.vertices.slice(..));
                 pass.set_index_buffer(mesh.indices.slice(..), wgpu::IndexFormat::Uint32);
@@ -103,6 +145,15 @@ impl ScenePass {
             pass.draw_indexed(draw.indices.clone(), 0, 0..1);
         }
     }
+}
+
+/// How a colour image is shaded: per request, from the look and the scene.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(in crate::render) struct Shading {
+    /// PBR instead of Phong ([`Look::pbr`]).
+    pub pbr: bool,
+    /// Into the float target tone mapping reads (the look has an exposure).
+    pub float_target: bool,
 }
 
 /// The background for colour, white for labels, and for depth the bits of +inf, "nothing hit"

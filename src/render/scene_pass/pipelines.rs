@@ -1,11 +1,14 @@
-//! The scene pass's pipelines, one per image kind (colour has an opaque and a blended one), and
-//! the layout of its frame and material uniforms. Created once, in [`Gpu`](crate::render::gpu::Gpu).
+//! The scene pass's pipelines (label, depth, and colour variants by shading, coverage, culling and
+//! target format), and the layout of its frame and material uniforms. Created once, in
+//! [`Gpu`](crate::render::gpu::Gpu).
 //!
 //! The shader is one WGSL module assembled from three files: `scene.wgsl` (vertex stage, materials,
 //! lights, the entry points), `shadows.wgsl` (`shadow_factor`) and `environment.wgsl` (image-based
 //! lighting). The last two bind the look's resources as group 2.
 
-use crate::render::formats::{COLOR_FORMAT, DEPTH_FORMAT, PLANAR_DEPTH_FORMAT};
+use std::sync::OnceLock;
+
+use crate::render::formats::{COLOR_FORMAT, DEPTH_FORMAT, PLANAR_DEPTH_FORMAT, SCENE_FLOAT_FORMAT};
 use crate::render::image::ImageKind;
 
 use super::uniforms::{DrawUniform, FrameUniform, Vertex};
@@ -19,9 +22,78 @@ const SCENE_WGSL: &str = concat!(
     include_str!("environment.wgsl"),
 );
 
+/// How a colour draw is shaded and blended: what picks its pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::render) struct ColourVariant {
+    /// RenderEngineVtk's PBR path rather than Phong (vtk-looks.md §3).
+    pub pbr: bool,
+    pub coverage: Coverage,
+    /// Back faces culled: a user glTF material that is not `doubleSided` (VTK's
+    /// `BackfaceCullingOn`). `Front` for mirrored instances, whose front faces arrive clockwise.
+    pub cull: Option<wgpu::Face>,
+    /// The scene renders into the float target that tone mapping reads (`exposure` set).
+    pub float_target: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::render) enum Coverage {
+    Opaque,
+    /// alphaMode MASK: opaque where alpha reaches the cutoff, not drawn elsewhere.
+    Masked,
+    /// Blended over what is behind, without depth writes.
+    Blended,
+}
+
+impl ColourVariant {
+    /// The default look's opaque and blended draws.
+    const DEFAULTS: [Self; 2] = [
+        Self::phong(Coverage::Opaque),
+        Self::phong(Coverage::Blended),
+    ];
+
+    const fn phong(coverage: Coverage) -> Self {
+        Self {
+            pbr: false,
+            coverage,
+            cull: None,
+            float_target: false,
+        }
+    }
+
+    const COUNT: usize = 2 * 3 * 3 * 2;
+
+    fn index(self) -> usize {
+        let coverage = match self.coverage {
+            Coverage::Opaque => 0,
+            Coverage::Masked => 1,
+            Coverage::Blended => 2,
+        };
+        let cull = match self.cull {
+            None => 0,
+            Some(wgpu::Face::Back) => 1,
+            Some(wgpu::Face::Front) => 2,
+        };
+        ((usize::from(self.pbr) * 3 + coverage) * 3 + cull) * 2 + usize::from(self.float_target)
+    }
+
+    fn entry_point(self) -> &'static str {
+        match (self.pbr, self.coverage) {
+            (false, Coverage::Opaque) => "fs_phong_opaque",
+            (false, Coverage::Masked) => "fs_phong_masked",
+            (false, Coverage::Blended) => "fs_phong_blended",
+            (true, Coverage::Opaque) => "fs_pbr_opaque",
+            (true, Coverage::Masked) => "fs_pbr_masked",
+            (true, Coverage::Blended) => "fs_pbr_blended",
+        }
+    }
+}
+
+/// The scene pass's pipelines: label and depth, and the colour variants, each created the first
+/// time it is drawn with (the default look's are created at start, so it never waits for one).
 pub(super) struct Pipelines {
-    color_opaque: wgpu::RenderPipeline,
-    color_blended: wgpu::RenderPipeline,
+    shader: wgpu::ShaderModule,
+    layout: wgpu::PipelineLayout,
+    colour: [OnceLock<wgpu::RenderPipeline>; ColourVariant::COUNT],
     label: wgpu::RenderPipeline,
     depth: wgpu::RenderPipeline,
 }
@@ -42,75 +114,109 @@ impl Pipelines {
             bind_group_layouts: &[Some(frame_layout), Some(texture_layout), Some(look_layout)],
             immediate_size: 0,
         });
-        let vertex_attributes =
-            wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3, 2 => Float32x2];
-        let pipeline = |label: &str, fragment: &str, format, blend, depth_write: bool| {
-            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                label: Some(label),
-                layout: Some(&layout),
-                vertex: wgpu::VertexState {
-                    module: &shader,
-                    entry_point: Some("vs_main"),
-                    compilation_options: Default::default(),
-                    buffers: &[Some(wgpu::VertexBufferLayout {
-                        array_stride: std::mem::size_of::<Vertex>() as u64,
-                        step_mode: wgpu::VertexStepMode::Vertex,
-                        attributes: &vertex_attributes,
-                    })],
-                },
-                // No culling: VTK draws back faces (lit two-sided), and open meshes must not vanish.
-                primitive: wgpu::PrimitiveState {
-                    topology: wgpu::PrimitiveTopology::TriangleList,
-                    front_face: wgpu::FrontFace::Ccw,
-                    cull_mode: None,
-                    ..Default::default()
-                },
-                depth_stencil: Some(wgpu::DepthStencilState {
-                    format: DEPTH_FORMAT,
-                    depth_write_enabled: Some(depth_write),
-                    depth_compare: Some(wgpu::CompareFunction::Less),
-                    stencil: wgpu::StencilState::default(),
-                    bias: wgpu::DepthBiasState::default(),
-                }),
-                multisample: wgpu::MultisampleState::default(),
-                fragment: Some(wgpu::FragmentState {
-                    module: &shader,
-                    entry_point: Some(fragment),
-                    compilation_options: Default::default(),
-                    targets: &[Some(wgpu::ColorTargetState {
-                        format,
-                        blend,
-                        write_mask: wgpu::ColorWrites::ALL,
-                    })],
-                }),
-                multiview_mask: None,
-                cache: None,
-            })
+        let pipelines = Self {
+            label: create(device, &shader, &layout, &Kind::Label),
+            depth: create(device, &shader, &layout, &Kind::Depth),
+            colour: std::array::from_fn(|_| OnceLock::new()),
+            shader,
+            layout,
         };
-        // Straight alpha for colour; alpha itself composites "over", so a translucent layer over opaque pixels keeps alpha 1.
-        let over = wgpu::BlendState::ALPHA_BLENDING;
-        Self {
-            color_opaque: pipeline("color opaque", "fs_color_opaque", COLOR_FORMAT, None, true),
-            color_blended: pipeline(
-                "color blended",
-                "fs_color_blended",
-                COLOR_FORMAT,
-                Some(over),
-                false,
-            ),
-            label: pipeline("label", "fs_label", COLOR_FORMAT, None, true),
-            depth: pipeline("depth", "fs_depth", PLANAR_DEPTH_FORMAT, None, true),
+        for variant in ColourVariant::DEFAULTS {
+            pipelines.colour(device, variant);
         }
+        pipelines
     }
 
-    /// The pipelines `kind` draws opaque and blended meshes with: only colour blends.
-    pub fn for_kind(&self, kind: ImageKind) -> (&wgpu::RenderPipeline, &wgpu::RenderPipeline) {
+    /// The colour pipeline of `variant`, created on first use.
+    pub fn colour(&self, device: &wgpu::Device, variant: ColourVariant) -> &wgpu::RenderPipeline {
+        self.colour[variant.index()]
+            .get_or_init(|| create(device, &self.shader, &self.layout, &Kind::Colour(variant)))
+    }
+
+    /// The one pipeline of label or depth images (`None` for colour: see [`Self::colour`]).
+    pub fn non_colour(&self, kind: ImageKind) -> Option<&wgpu::RenderPipeline> {
         match kind {
-            ImageKind::Color => (&self.color_opaque, &self.color_blended),
-            ImageKind::Label => (&self.label, &self.label),
-            ImageKind::Depth { .. } => (&self.depth, &self.depth),
+            ImageKind::Color => None,
+            ImageKind::Label => Some(&self.label),
+            ImageKind::Depth { .. } => Some(&self.depth),
         }
     }
+}
+
+enum Kind {
+    Colour(ColourVariant),
+    Label,
+    Depth,
+}
+
+fn create(
+    device: &wgpu::Device,
+    shader: &wgpu::ShaderModule,
+    layout: &wgpu::PipelineLayout,
+    kind: &Kind,
+) -> wgpu::RenderPipeline {
+    // Straight alpha for colour; alpha itself composites "over", so a translucent layer over
+    // opaque pixels keeps alpha 1. Label and depth never blend, cull or look at materials.
+    let (label, fragment, format, blend, depth_write, cull_mode) = match kind {
+        Kind::Colour(variant) => (
+            "colour",
+            variant.entry_point(),
+            if variant.float_target {
+                SCENE_FLOAT_FORMAT
+            } else {
+                COLOR_FORMAT
+            },
+            (variant.coverage == Coverage::Blended).then_some(wgpu::BlendState::ALPHA_BLENDING),
+            variant.coverage != Coverage::Blended,
+            variant.cull,
+        ),
+        Kind::Label => ("label", "fs_label", COLOR_FORMAT, None, true, None),
+        Kind::Depth => ("depth", "fs_depth", PLANAR_DEPTH_FORMAT, None, true, None),
+    };
+    let vertex_attributes =
+        wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3, 2 => Float32x2];
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some(label),
+        layout: Some(layout),
+        vertex: wgpu::VertexState {
+            module: shader,
+            entry_point: Some("vs_main"),
+            compilation_options: Default::default(),
+            buffers: &[Some(wgpu::VertexBufferLayout {
+                array_stride: std::mem::size_of::<Vertex>() as u64,
+                step_mode: wgpu::VertexStepMode::Vertex,
+                attributes: &vertex_attributes,
+            })],
+        },
+        // No culling but for user glTFs that ask for it: VTK draws back faces (lit two-sided),
+        // and open meshes must not vanish.
+        primitive: wgpu::PrimitiveState {
+            topology: wgpu::PrimitiveTopology::TriangleList,
+            front_face: wgpu::FrontFace::Ccw,
+            cull_mode,
+            ..Default::default()
+        },
+        depth_stencil: Some(wgpu::DepthStencilState {
+            format: DEPTH_FORMAT,
+            depth_write_enabled: Some(depth_write),
+            depth_compare: Some(wgpu::CompareFunction::Less),
+            stencil: wgpu::StencilState::default(),
+            bias: wgpu::DepthBiasState::default(),
+        }),
+        multisample: wgpu::MultisampleState::default(),
+        fragment: Some(wgpu::FragmentState {
+            module: shader,
+            entry_point: Some(fragment),
+            compilation_options: Default::default(),
+            targets: &[Some(wgpu::ColorTargetState {
+                format,
+                blend,
+                write_mask: wgpu::ColorWrites::ALL,
+            })],
+        }),
+        multiview_mask: None,
+        cache: None,
+    })
 }
 
 /// Group 0: the frame uniform, and each mesh's material at a dynamic offset.

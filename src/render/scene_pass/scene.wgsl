@@ -40,6 +40,10 @@ struct Draw {
     base_color: vec4<f32>,
     // round(base_color × 255) / 255, computed on the CPU so the Unorm write gives the exact byte.
     label_color: vec4<f32>,
+    // PBR: x = metallic, y = roughness, z = normal scale, w = occlusion strength.
+    pbr: vec4<f32>,
+    // rgb: emissive factor (PBR); w: alpha cutoff of alphaMode MASK.
+    emissive: vec4<f32>,
     // 1 when a base colour texture is bound: untextured meshes skip sampling, which a software
     // rasteriser pays for per fragment.
     textured: u32,
@@ -137,14 +141,119 @@ fn shade_phong(in: VertexOutput, front_facing: bool) -> vec4<f32> {
     return vec4<f32>(base.rgb * lit, base.a);
 }
 
+// The sRGB transfer function's inverse: PBR reads colour textures as sRGB (VTK promotes them to
+// sRGB textures), Phong reads their bytes as they are.
+fn srgb_to_linear(c: vec3<f32>) -> vec3<f32> {
+    return select(pow((c + 0.055) / 1.055, vec3<f32>(2.4)), c / 12.92, c <= vec3<f32>(0.04045));
+}
+
+const PI: f32 = 3.14159265358979;
+
+// RenderEngineVtk's PBR path (vtk-looks.md §3): VTK's BRDF with Drake's two patches (roughness
+// remapped to 0.95·r + 0.05 for direct lights; multi-scattering image-based lighting), then a
+// plain 2.2 gamma. Returns linear colour before gamma, and the opacity.
+fn shade_pbr(in: VertexOutput, front_facing: bool) -> vec4<f32> {
+    let n = facing_normal(in, front_facing);
+    let v = normalize(frame.camera_position.xyz - in.world_position);
+    var base = draw.base_color;
+    if draw.textured != 0u {
+        let texel = textureSampleLevel(base_color_texture, base_color_sampler, in.tex_coord, 0.0);
+        base *= vec4<f32>(srgb_to_linear(texel.rgb), texel.a);
+    }
+    let albedo = base.rgb;
+    let metallic = draw.pbr.x;
+    let roughness = draw.pbr.y;
+    let n_dot_v = clamp(dot(n, v), 1e-5, 1.0);
+    let f0 = mix(vec3<f32>(0.04), albedo, metallic);
+    let f90 = mix(vec3<f32>(clamp(dot(f0, vec3<f32>(16.5)), 0.0, 1.0)), vec3<f32>(1.0), metallic);
+
+    // Direct lights.
+    let r = 0.95 * roughness + 0.05;
+    let alpha = r * r;
+    let alpha2 = alpha * alpha;
+    var lo = vec3<f32>(0.0);
+    for (var i = 0u; i < frame.light_count; i++) {
+        let light = frame.lights[i];
+        let incoming = incidence(light, in.world_position);
+        let l = -incoming.l;
+        let h = normalize(v + l);
+        let n_dot_l = clamp(dot(n, l), 1e-5, 1.0);
+        let n_dot_h = clamp(dot(n, h), 1e-5, 1.0);
+        let h_dot_l = clamp(dot(h, l), 1e-5, 1.0);
+        let radiance = light.color.rgb * shadow_factor(i, in.world_position) * incoming.attenuation;
+        let d_denominator = (n_dot_h * alpha2 - n_dot_h) * n_dot_h + 1.0;
+        let distribution = alpha2 / (PI * d_denominator * d_denominator);
+        // VTK's k is alpha itself (not alpha²).
+        let k = alpha;
+        let visibility = 0.5 / (n_dot_l * sqrt(k + n_dot_v * (n_dot_v - k * n_dot_v))
+            + n_dot_v * sqrt(k + n_dot_l * (n_dot_l - k * n_dot_l)));
+        let fresnel = f0 + (f90 - f0) * pow(1.0 - h_dot_l, 5.0);
+        let diffuse = (1.0 - metallic) * (1.0 - fresnel) * albedo / PI;
+        lo += radiance * (diffuse + distribution * visibility * fresnel) * n_dot_l;
+    }
+
+    // Image-based lighting (zero without an environment map).
+    let brdf = environment_brdf(n_dot_v, roughness);
+    let irradiance = environment_irradiance(n);
+    let prefiltered = environment_prefiltered(reflect(-v, n), roughness);
+    let fss_ess = (f0 + (max(vec3<f32>(1.0 - roughness), f0) - f0) * pow(1.0 - n_dot_v, 5.0)) * brdf.x
+        + f90 * brdf.y;
+    let ems = 1.0 - brdf.x - brdf.y;
+    let f_avg = f0 + (1.0 - f0) / 21.0;
+    let fms_ems = ems * fss_ess * f_avg / (1.0 - f_avg * ems);
+    let k_d = (1.0 - metallic) * (1.0 - 0.04) * albedo * (1.0 - fss_ess - fms_ems);
+    var colour = (fms_ems + k_d) * irradiance + fss_ess * prefiltered;
+
+    colour += lo;
+    colour += draw.emissive.rgb;
+    return vec4<f32>(colour, base.a);
+}
+
+// VTK's gamma: out = colour^(1/2.2) (not the sRGB curve).
+fn gamma(colour: vec3<f32>) -> vec3<f32> {
+    return pow(max(colour, vec3<f32>(0.0)), vec3<f32>(1.0 / 2.2));
+}
+
+// alphaMode MASK: fragments below the cutoff are not drawn, the rest are opaque.
+fn mask(alpha: f32) {
+    if alpha < draw.emissive.w {
+        discard;
+    }
+}
+
 @fragment
-fn fs_color_opaque(in: VertexOutput, @builtin(front_facing) front_facing: bool) -> @location(0) vec4<f32> {
+fn fs_phong_opaque(in: VertexOutput, @builtin(front_facing) front_facing: bool) -> @location(0) vec4<f32> {
     return vec4<f32>(shade_phong(in, front_facing).rgb, 1.0);
 }
 
 @fragment
-fn fs_color_blended(in: VertexOutput, @builtin(front_facing) front_facing: bool) -> @location(0) vec4<f32> {
+fn fs_phong_masked(in: VertexOutput, @builtin(front_facing) front_facing: bool) -> @location(0) vec4<f32> {
+    let colour = shade_phong(in, front_facing);
+    mask(colour.a);
+    return vec4<f32>(colour.rgb, 1.0);
+}
+
+@fragment
+fn fs_phong_blended(in: VertexOutput, @builtin(front_facing) front_facing: bool) -> @location(0) vec4<f32> {
     return shade_phong(in, front_facing);
+}
+
+@fragment
+fn fs_pbr_opaque(in: VertexOutput, @builtin(front_facing) front_facing: bool) -> @location(0) vec4<f32> {
+    return vec4<f32>(gamma(shade_pbr(in, front_facing).rgb), 1.0);
+}
+
+@fragment
+fn fs_pbr_masked(in: VertexOutput, @builtin(front_facing) front_facing: bool) -> @location(0) vec4<f32> {
+    let colour = shade_pbr(in, front_facing);
+    mask(colour.a);
+    return vec4<f32>(gamma(colour.rgb), 1.0);
+}
+
+@fragment
+fn fs_pbr_blended(in: VertexOutput, @builtin(front_facing) front_facing: bool) -> @location(0) vec4<f32> {
+    let colour = shade_pbr(in, front_facing);
+    return vec4<f32>(gamma(colour.rgb), colour.a);
 }
 
 @fragment

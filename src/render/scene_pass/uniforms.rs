@@ -125,6 +125,10 @@ pub(in crate::render) struct DrawUniform {
     pub normal_matrix: [[f32; 4]; 3],
     pub base_color: [f32; 4],
     pub label_color: [f32; 4],
+    /// Metallic, roughness, normal scale, occlusion strength.
+    pub pbr: [f32; 4],
+    /// Emissive RGB and the alpha cutoff.
+    pub emissive: [f32; 4],
     pub textured: u32,
     pub mirrored: u32,
     /// WGSL rounds the struct's size up to its 16-byte alignment.
@@ -172,6 +176,13 @@ impl DrawUniform {
                 label(base_color[1]),
                 label(base_color[2]),
                 1.0,
+            ],
+            pbr: [material.metallic, material.roughness, 1.0, 1.0],
+            emissive: [
+                material.emissive[0],
+                material.emissive[1],
+                material.emissive[2],
+                material.alpha_cutoff.unwrap_or(0.0),
             ],
             textured: u32::from(textured),
             mirrored: u32::from(instance.mirrors()),

@@ -161,7 +161,11 @@ pub struct Material {
     #[serde(default, deserialize_with = "null_as_default")]
     pub alpha_mode: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
+    pub alpha_cutoff: Option<f64>,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub double_sided: bool,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub emissive_factor: Option<[f64; 3]>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,6 +175,10 @@ pub struct PbrMetallicRoughness {
     pub base_color_factor: Option<[f64; 4]>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub base_color_texture: Option<TextureInfo>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub metallic_factor: Option<f64>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub roughness_factor: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -74,12 +74,36 @@ impl Loader<'_, '_> {
             }
             _ => None,
         };
+        let alpha_cutoff = (material.alpha_mode.as_deref() == Some("MASK"))
+            .then(|| material.alpha_cutoff.unwrap_or(0.5) as f32);
+        // VTK's exported factors (metallic 0, roughness 1) are never read by RenderEngineVtk,
+        // whose own actors keep VTK's defaults; user glTFs go through VTK's importer, which
+        // applies glTF's (vtk-looks.md §3).
+        let defaults = Material::default();
+        let (metallic, roughness, emissive) = if user {
+            (
+                pbr.and_then(|pbr| pbr.metallic_factor).unwrap_or(1.0) as f32,
+                pbr.and_then(|pbr| pbr.roughness_factor).unwrap_or(1.0) as f32,
+                material
+                    .emissive_factor
+                    .unwrap_or([0.0; 3])
+                    .map(|c| c as f32),
+            )
+        } else {
+            (defaults.metallic, defaults.roughness, defaults.emissive)
+        };
         Ok(Material {
             base_color,
             base_color_texture,
-            blend: base_color[3] < 1.0 || material.alpha_mode.as_deref() == Some("BLEND"),
+            // Drake writes no alphaMode for translucent geometry, but RenderEngineVtk blends.
+            blend: alpha_cutoff.is_none()
+                && (base_color[3] < 1.0 || material.alpha_mode.as_deref() == Some("BLEND")),
             double_sided: material.double_sided,
             from_user_gltf: user,
+            metallic,
+            roughness,
+            emissive,
+            alpha_cutoff,
         })
     }
 

@@ -114,12 +114,14 @@ impl Loader<'_, '_> {
         let has_tex_coords = mesh.tex_coords.is_some();
         let material = match primitive.material {
             Some(index) => self.material(index, path, has_tex_coords, user)?,
-            // VTK's importer applies nothing: VTK's defaults, both sides drawn.
-            None => Material {
+            // VTK's importer applies no material to a user primitive without one: VTK's
+            // defaults, both sides drawn.
+            None if user => Material {
                 double_sided: true,
-                from_user_gltf: user,
+                from_user_gltf: true,
                 ..Material::default()
             },
+            None => Material::default(),
         };
         Ok(Some(Instance {
             mesh: mesh_index,

@@ -1067,3 +1067,64 @@ fn an_accessor_without_data_is_bounded_by_the_document_size() {
         "{error}"
     );
 }
+
+// ----- user glTF content (the PBR switch) ---------------------------------------------------
+
+/// In a document Drake merged, VTK's content hangs under "Renderer Node"; every other root is a
+/// user glTF, which marks the scene and its materials.
+#[test]
+fn merged_user_roots_are_told_from_vtks_content() {
+    let mut doc = Doc::new();
+    let vtk = doc.triangle(json!({}));
+    let user = doc.triangle(json!({}));
+    // Make the first triangle a child of VTK's root instead of a root itself.
+    doc.json["scenes"][0]["nodes"] = json!([user]);
+    let renderer = doc.push("nodes", json!({"name": "Renderer Node", "children": [vtk]}));
+    doc.root(renderer);
+    let scene = doc.load().unwrap();
+    assert!(scene.user_gltf);
+    let from_user: Vec<bool> = (scene.instances.iter())
+        .map(|i| i.material.from_user_gltf)
+        .collect();
+    assert_eq!(from_user, [true, false]);
+    // A user primitive without a material keeps VTK's defaults and is drawn from both sides.
+    assert!(scene.instances[0].material.double_sided);
+
+    // The merger's generator alone says so too (Drake's scene with only user meshes has no
+    // VTK root); a document of any other shape is VTK's throughout.
+    let mut doc = Doc::new();
+    doc.triangle(json!({}));
+    assert!(!doc.load().unwrap().user_gltf);
+    doc.json["asset"]["generator"] = json!("Drake glTF merger");
+    let scene = doc.load().unwrap();
+    assert!(scene.user_gltf && scene.instances[0].material.from_user_gltf);
+}
+
+/// User materials carry glTF's PBR factors (defaults 1); VTK's exported factors are not read.
+#[test]
+fn pbr_factors_come_from_user_materials_only() {
+    let material = json!({
+        "pbrMetallicRoughness": {"baseColorFactor": [0.5, 0.5, 0.5, 0.4], "metallicFactor": 0.0,
+                                 "roughnessFactor": 1.0},
+        "emissiveFactor": [0.1, 0.2, 0.3]
+    });
+    let mut doc = Doc::new();
+    doc.push("materials", material.clone());
+    let position = doc.positions(&TRIANGLE);
+    doc.mesh_node(json!({"attributes": {"POSITION": position}, "material": 0}), json!({}));
+    let vtk = doc.load().unwrap().instances[0].material.clone();
+    assert_eq!((vtk.metallic, vtk.roughness, vtk.emissive), (0.0, 0.5, [0.0; 3]));
+    assert!(vtk.blend && vtk.alpha_cutoff.is_none());
+
+    doc.json["asset"]["generator"] = json!("Drake glTF merger");
+    doc.json["materials"][0] = json!({"alphaMode": "MASK", "emissiveFactor": [0.1, 0.2, 0.3],
+                                      "pbrMetallicRoughness": {"baseColorFactor": [1, 1, 1, 0.4]}});
+    let user = doc.load().unwrap().instances[0].material.clone();
+    assert_eq!((user.metallic, user.roughness), (1.0, 1.0));
+    assert_eq!(user.emissive, [0.1, 0.2, 0.3]);
+    // MASK is opaque where drawn, whatever its alpha.
+    assert_eq!((user.alpha_cutoff, user.blend), (Some(0.5), false));
+    doc.json["materials"][0]["alphaCutoff"] = json!(0.25);
+    let user = doc.load().unwrap().instances[0].material.clone();
+    assert_eq!(user.alpha_cutoff, Some(0.25));
+}
