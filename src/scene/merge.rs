@@ -124,6 +124,10 @@ fn restyle(material: &mut Material, appearance: Appearance, texture_offset: usiz
         blend,
         double_sided: _,
         from_user_gltf: _,
+        metallic: _,
+        roughness: _,
+        emissive: _,
+        alpha_cutoff: _,
     } = material;
     match appearance {
         Appearance::Materials => {
