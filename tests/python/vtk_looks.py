@@ -47,6 +47,9 @@ MIXED_LIGHTS = [
     light("directional", frame="camera", direction=[0.0, 0.0, 1.0], intensity=0.35),
 ]
 
+# A sun 33° above the horizon: long shadows, and surfaces it cannot reach are black under PBR.
+LOW_SUN = light("directional", direction=[0.5, -0.8, -0.55], intensity=1.2, color=(1.0, 0.95, 0.85))
+
 
 def sky(width: int, height: int) -> np.ndarray:
     """Linear radiance of a small outdoor environment (RGB float, rows top = up), laid out as
@@ -128,8 +131,8 @@ LOOKS = [
             primitives_and_unpainted),
     LookSet("pbr", "`force_to_pbr` with the four lights, primitives and a user glTF material",
             lambda tmp: RenderEngineVtkParams(lights=MIXED_LIGHTS, force_to_pbr=True), primitives_and_gltf),
-    LookSet("pbr-shadows", "`force_to_pbr`, `cast_shadows` (map 512): a world directional light and a spot",
-            lambda tmp: RenderEngineVtkParams(lights=MIXED_LIGHTS[0:3:2], force_to_pbr=True, cast_shadows=True,
+    LookSet("pbr-shadows", "`force_to_pbr`, `cast_shadows` (map 512): a low world directional light and a spot",
+            lambda tmp: RenderEngineVtkParams(lights=[LOW_SUN, MIXED_LIGHTS[2]], force_to_pbr=True, cast_shadows=True,
                                               shadow_map_size=512),
             primitives_and_gltf, color_limit=0.08,
             why="exponential shadow maps: shadow edges and contact softening depend on the map's rasterisation"),
