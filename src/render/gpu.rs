@@ -8,6 +8,7 @@ use super::device::{self, AdapterSummary, GpuOptions};
 use super::error::RenderError;
 use super::fxaa::Fxaa;
 use super::scene_pass::ScenePass;
+use super::shadows::ShadowPass;
 use super::textures::TextureBinding;
 
 /// One device shared by every render thread (wgpu devices and queues are `Send + Sync`).
@@ -18,6 +19,8 @@ pub struct Gpu {
     pub(super) scene: ScenePass,
     /// Anti-aliasing of colour images, after the scene pass.
     pub(super) fxaa: Fxaa,
+    /// The shadow-map bake, before the scene pass of looks that cast shadows.
+    pub(super) shadows: ShadowPass,
     pub(super) uniform_alignment: u32,
     summary: AdapterSummary,
 }
@@ -40,6 +43,7 @@ impl Gpu {
         let textures = TextureBinding::new(&device);
         let scene = ScenePass::new(&device, &queue, &textures);
         let fxaa = Fxaa::new(&device);
+        let shadows = ShadowPass::new(&device);
         if let Some(error) = creation.pop().await {
             return Err(RenderError::Gpu(format!("creating pipelines: {error}")));
         }
@@ -50,6 +54,7 @@ impl Gpu {
             textures,
             scene,
             fxaa,
+            shadows,
             summary,
         })
     }

@@ -60,6 +60,7 @@
 
 mod device;
 mod draw_list;
+mod environment;
 mod error;
 mod formats;
 mod fxaa;
@@ -70,6 +71,8 @@ mod look_resources;
 mod readback;
 mod resident;
 mod scene_pass;
+mod shadows;
+mod ssao;
 mod targets;
 mod textures;
 mod upload;
@@ -86,6 +89,7 @@ use std::sync::Arc;
 use crate::scene::camera::Intrinsics;
 use crate::scene::Scene;
 use draw_list::DrawList;
+use look_resources::LookBindings;
 use readback::ReadbackBuffer;
 use scene_pass::uniforms::{CameraMatrices, FrameUniform};
 use scene_pass::{Geometry, Shading};
@@ -107,6 +111,9 @@ pub struct Renderer {
     upload: SceneUpload,
     targets: Targets,
     readback: ReadbackBuffer,
+    /// This renderer's shadow maps, skybox and group 2 over the look's resources (the effects);
+    /// `None` when the look has none.
+    effects: Option<LookBindings>,
 }
 
 impl Renderer {
@@ -115,6 +122,7 @@ impl Renderer {
         Self {
             targets: Targets::default(),
             readback: ReadbackBuffer::default(),
+            effects: LookBindings::new(&gpu, &look),
             upload,
             gpu,
             look,
@@ -183,7 +191,24 @@ impl Renderer {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("render"),
             });
-        // 3. Scene pass.
+        let colour = matches!(kind, ImageKind::Color);
+        // 3. Shadow maps: colour images of a look that casts shadows.
+        if let Some(effects) = self.effects.as_mut().filter(|_| colour) {
+            effects.encode_shadow_maps(
+                gpu,
+                &mut encoder,
+                scene,
+                &self.look,
+                &draws.opaque,
+                &meshes,
+            );
+        }
+        // 4. Scene pass: the skybox (colour, with an environment map's skybox), opaque, blended.
+        let skybox = self
+            .effects
+            .as_ref()
+            .filter(|_| colour)
+            .and_then(|effects| effects.skybox(gpu, scene, intrinsics));
         let geometry = match self.upload.bindings() {
             Some((uniforms, textures)) if !draws.is_empty() => Some(Geometry {
                 meshes: &meshes,
@@ -203,14 +228,27 @@ impl Renderer {
             kind,
             &self.look,
             shading,
+            self.effects.as_ref(),
+            skybox,
             geometry,
             &draws,
         );
-        // 4. Post-processing: colour only.
+        // 5. SSAO: colour images of a look with `ssao`, on the scene pass's colour and depth.
+        if let Some(effects) = self.effects.as_mut().filter(|_| colour) {
+            let scene_target = &attachments.scene;
+            effects.encode_ssao(
+                gpu,
+                &mut encoder,
+                intrinsics,
+                scene_target.color,
+                scene_target.depth,
+            );
+        }
+        // 6. Post-processing: colour only.
         if let Some(fxaa) = &attachments.fxaa {
             gpu.fxaa.encode(&mut encoder, fxaa);
         }
-        // 5. Readback.
+        // 7. Readback.
         self.readback
             .read_image(gpu, encoder, attachments.readable, kind, size)
     }

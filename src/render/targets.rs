@@ -159,7 +159,8 @@ fn depth_test<'a>(
                 "depth test",
                 size,
                 DEPTH_FORMAT,
-                wgpu::TextureUsages::empty(),
+                // SSAO reads it after the scene pass.
+                wgpu::TextureUsages::TEXTURE_BINDING,
             )
         })
         .view

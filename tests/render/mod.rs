@@ -19,6 +19,8 @@ use gltf_cloud::scene::{
     CameraNode, Filter, Instance, Material, Mesh, Sampler, Scene, Texture, TextureRef, Wrap,
 };
 
+mod effects; // shadows and environment maps (the effects of RenderEngineVtkParams)
+
 /// The shared adapter; every test here starts with `require_adapter!`, so there is one.
 fn gpu() -> Arc<Gpu> {
     common::adapter_or_skip().expect("a graphics adapter")

@@ -9,7 +9,9 @@ pub(in crate::render) mod uniforms;
 use super::draw_list::{Draw, DrawList};
 use super::image::ImageKind;
 use super::look::Look;
-use super::look_resources::look_resources_layout;
+use super::look_resources::{
+    look_resources_layout, placeholder_bind_group, LookBindings, SkyboxDraw,
+};
 use super::resident::GpuMesh;
 use super::textures::TextureBinding;
 use pipelines::{ColourVariant, Coverage, Pipelines};
@@ -22,6 +24,8 @@ pub(in crate::render) struct ScenePass {
     pub frame_layout: wgpu::BindGroupLayout,
     /// Group 1 for meshes without a texture, so one shader serves both.
     untextured: wgpu::BindGroup,
+    /// Group 2's layout, which each renderer's [`LookBindings`] are created with.
+    pub look_layout: wgpu::BindGroupLayout,
     /// Group 2 of a look without resources of its own.
     no_look_resources: wgpu::BindGroup,
 }
@@ -49,17 +53,16 @@ impl ScenePass {
         Self {
             pipelines: Pipelines::new(device, &frame_layout, &textures.layout, &look_layout),
             untextured: textures.untextured(device, queue),
-            no_look_resources: device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("no look resources"),
-                layout: &look_layout,
-                entries: &[],
-            }),
+            no_look_resources: placeholder_bind_group(device, &look_layout),
+            look_layout,
             frame_layout,
         }
     }
 
-    /// Records the pass; `geometry` is `None` when the draw list is empty (only the clear).
-    /// `shading` is `None` for label and depth images.
+    /// Records the pass; `geometry` is `None` when the draw list is empty (only the clear, and
+    /// the `skybox` over it). `shading` is `None` for label and depth images. `look_bindings`:
+    /// the renderer's group 2, if its look has resources.
+    #[allow(clippy::too_many_arguments)]
     pub fn encode(
         &self,
         device: &wgpu::Device,
@@ -68,17 +71,20 @@ impl ScenePass {
         kind: ImageKind,
         look: &Look,
         shading: Option<Shading>,
+        look_bindings: Option<&LookBindings>,
+        skybox: Option<SkyboxDraw<'_>>,
         geometry: Option<Geometry<'_>>,
         draws: &DrawList,
     ) {
         let mut pass = begin_pass(encoder, target, clear_color(kind, look));
+        if let Some(skybox) = skybox {
+            skybox.draw(&mut pass);
+        }
         let Some(geometry) = geometry else {
             return;
         };
-        let look_resources = look
-            .resources
-            .as_ref()
-            .map_or(&self.no_look_resources, |resources| &resources.bind_group);
+        let look_resources =
+            look_bindings.map_or(&self.no_look_resources, LookBindings::bind_group);
         pass.set_bind_group(2, look_resources, &[]);
         match (shading, self.pipelines.non_colour(kind)) {
             (_, Some(pipeline)) => {
@@ -194,7 +200,8 @@ fn begin_pass<'e>(
             view: target.depth,
             depth_ops: Some(wgpu::Operations {
                 load: wgpu::LoadOp::Clear(1.0),
-                store: wgpu::StoreOp::Discard,
+                // Kept for SSAO, which reads it after the pass.
+                store: wgpu::StoreOp::Store,
             }),
             stencil_ops: None,
         }),

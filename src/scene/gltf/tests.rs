@@ -1111,9 +1111,15 @@ fn pbr_factors_come_from_user_materials_only() {
     let mut doc = Doc::new();
     doc.push("materials", material.clone());
     let position = doc.positions(&TRIANGLE);
-    doc.mesh_node(json!({"attributes": {"POSITION": position}, "material": 0}), json!({}));
+    doc.mesh_node(
+        json!({"attributes": {"POSITION": position}, "material": 0}),
+        json!({}),
+    );
     let vtk = doc.load().unwrap().instances[0].material.clone();
-    assert_eq!((vtk.metallic, vtk.roughness, vtk.emissive), (0.0, 0.5, [0.0; 3]));
+    assert_eq!(
+        (vtk.metallic, vtk.roughness, vtk.emissive),
+        (0.0, 0.5, [0.0; 3])
+    );
     assert!(vtk.blend && vtk.alpha_cutoff.is_none());
 
     doc.json["asset"]["generator"] = json!("Drake glTF merger");
