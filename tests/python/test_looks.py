@@ -41,5 +41,5 @@ def test_look_matches_render_engine_vtk(look_scene):
     failures = compare_all(f"look {look.name} 320x240", scene.render, CAMERA, look.limits())
     print(f"\n  {look.name}: rendered in {time.perf_counter() - started:.1f} s", end="")
     if look.why:
-        print(f" (color bound {look.color_limit:.0%}, Drake's is {DRAKE_COLOR_LIMIT:.0%}: {look.why})", end="")
+        print(f" (color bound {look.color_limit:.1%}, Drake's is {DRAKE_COLOR_LIMIT:.0%}: {look.why})", end="")
     assert not failures, "; ".join(failures)
