@@ -157,8 +157,8 @@ LOOKS = [
             lambda tmp: RenderEngineVtkParams(lights=MIXED_LIGHTS[:1], environment_map=EnvironmentMap(
                 skybox=False, texture=EquirectangularMap(path=_png_map(tmp)))),
             primitives_and_gltf, color_limit=0.01,
-            why="measured 0.00% (mean 0.48); VTK's 8-bit path bakes its irradiance cubemap by brute-force sampling, ours is not "
-                "bit-matched, so a margin is kept"),
+            why="measured 0.00% (mean 0.48); VTK's 8-bit path bakes its irradiance cubemap by brute-force "
+                "sampling, ours is not bit-matched, so a margin is kept"),
     LookSet("ssao", "Drake's default light with `ssao` at its defaults (radius 0.25, 128 samples, blur)",
             lambda tmp: RenderEngineVtkParams(ssao=SsaoParameter()), primitives_and_unpainted, color_mean_limit=2.2,
             why="SSAO darkens by 5-10 levels, under the > 20 count, so the mean |difference| is bounded: measured "
