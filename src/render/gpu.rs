@@ -10,6 +10,7 @@ use super::fxaa::Fxaa;
 use super::scene_pass::ScenePass;
 use super::shadows::ShadowPass;
 use super::textures::TextureBinding;
+use super::tone_map::ToneMap;
 
 /// One device shared by every render thread (wgpu devices and queues are `Send + Sync`).
 pub struct Gpu {
@@ -21,6 +22,8 @@ pub struct Gpu {
     pub(super) fxaa: Fxaa,
     /// The shadow-map bake, before the scene pass of looks that cast shadows.
     pub(super) shadows: ShadowPass,
+    /// Tone mapping of colour images between the scene pass and FXAA, with an exposure.
+    pub(super) tone_map: ToneMap,
     pub(super) uniform_alignment: u32,
     summary: AdapterSummary,
 }
@@ -40,10 +43,11 @@ impl Gpu {
         let (device, queue, summary) = device::open(options).await?;
         // A shader or pipeline the backend rejects fails start-up, not every later render.
         let creation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let textures = TextureBinding::new(&device);
-        let scene = ScenePass::new(&device, &queue, &textures);
+        let textures = TextureBinding::new(&device, &queue);
+        let scene = ScenePass::new(&device, &textures);
         let fxaa = Fxaa::new(&device);
         let shadows = ShadowPass::new(&device);
+        let tone_map = ToneMap::new(&device);
         if let Some(error) = creation.pop().await {
             return Err(RenderError::Gpu(format!("creating pipelines: {error}")));
         }
@@ -55,6 +59,7 @@ impl Gpu {
             scene,
             fxaa,
             shadows,
+            tone_map,
             summary,
         })
     }

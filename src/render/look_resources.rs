@@ -16,7 +16,7 @@ use crate::scene::Scene;
 use super::draw_list::Draw;
 use super::environment::{Environment, EnvironmentUniform, Skybox, BAKED_FORMAT};
 use super::error::RenderError;
-use super::formats::COLOR_FORMAT;
+use super::formats::{COLOR_FORMAT, SCENE_FLOAT_FORMAT};
 use super::gpu::Gpu;
 use super::look::Look;
 use super::resident::GpuMesh;
@@ -100,8 +100,14 @@ impl LookResources {
     /// [`RenderError::Look`] for an unreadable environment map (naming its path) or a shadow map
     /// size the adapter cannot render.
     pub(super) fn new(params: &VtkParams, gpu: &Gpu) -> Result<Option<Self>, RenderError> {
+        // The colour scene target the skybox and SSAO draw into: float when tone mapping follows
+        // (an exposure), as `Targets` makes it.
+        let colour_format = match params.exposure {
+            Some(_) => SCENE_FLOAT_FORMAT,
+            None => COLOR_FORMAT,
+        };
         let environment = match &params.environment_map {
-            Some(map) => Environment::new(map, &gpu.device, &gpu.queue)
+            Some(map) => Environment::new(map, &gpu.device, &gpu.queue, colour_format)
                 .map_err(|err| RenderError::Look(err.to_string()))?,
             None => None,
         };
@@ -115,7 +121,7 @@ impl LookResources {
         let ssao = params
             .ssao
             .as_ref()
-            .map(|ssao| SsaoPass::new(&gpu.device, ssao, COLOR_FORMAT));
+            .map(|ssao| SsaoPass::new(&gpu.device, ssao, colour_format));
         if environment.is_none() && shadow_map_size.is_none() && ssao.is_none() {
             return Ok(None);
         }

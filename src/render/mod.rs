@@ -75,6 +75,7 @@ mod shadows;
 mod ssao;
 mod targets;
 mod textures;
+mod tone_map;
 mod upload;
 
 pub use device::{list_adapters, AdapterSummary, GpuOptions, ADAPTER_ENV};
@@ -185,7 +186,7 @@ impl Renderer {
         };
         // 2. Draw list.
         let draws = DrawList::new(scene, uploaded);
-        let attachments = self.targets.for_kind(gpu, kind);
+        let attachments = self.targets.for_kind(gpu, kind, self.look.exposure);
         let mut encoder = gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -214,6 +215,7 @@ impl Renderer {
                 meshes: &meshes,
                 uniforms,
                 textures,
+                draws: &draws,
             }),
             _ => None,
         };
@@ -222,7 +224,6 @@ impl Renderer {
             float_target: self.look.exposure.is_some(),
         });
         gpu.scene.encode(
-            &gpu.device,
             &mut encoder,
             &attachments.scene,
             kind,
@@ -231,7 +232,6 @@ impl Renderer {
             self.effects.as_ref(),
             skybox,
             geometry,
-            &draws,
         );
         // 5. SSAO: colour images of a look with `ssao`, on the scene pass's colour and depth.
         if let Some(effects) = self.effects.as_mut().filter(|_| colour) {
@@ -244,7 +244,10 @@ impl Renderer {
                 scene_target.depth,
             );
         }
-        // 6. Post-processing: colour only.
+        // 6. Post-processing: colour only; tone mapping only with an exposure.
+        if let Some(tone_map) = &attachments.tone_map {
+            gpu.tone_map.encode(&mut encoder, tone_map);
+        }
         if let Some(fxaa) = &attachments.fxaa {
             gpu.fxaa.encode(&mut encoder, fxaa);
         }

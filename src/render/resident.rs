@@ -48,7 +48,8 @@ pub(super) fn mesh<'m>(
 /// Checks, before staging anything, that the mesh is consistent and fits the adapter's buffers.
 fn check_mesh(gpu: &Gpu, index: usize, mesh: &Mesh) -> Result<(), RenderError> {
     let count = mesh.positions.len();
-    let coords_ok = mesh.tex_coords.as_ref().is_none_or(|t| t.len() == count);
+    let coords_ok = mesh.tex_coords.as_ref().is_none_or(|t| t.len() == count)
+        && mesh.colors.as_ref().is_none_or(|c| c.len() == count);
     if mesh.normals.len() != count || !coords_ok {
         return Err(RenderError::Gpu(format!(
             "mesh {index}: vertex attribute counts differ"
@@ -76,6 +77,9 @@ fn upload_mesh(gpu: &Gpu, mesh: &Mesh) -> (GpuMesh, u64) {
             position: mesh.positions[i],
             normal: mesh.normals[i],
             tex_coord: mesh.tex_coords.as_ref().map_or([0.0; 2], |t| t[i]),
+            color: mesh.colors.as_ref().map_or([255; 4], |c| {
+                c[i].map(|channel| (channel.clamp(0.0, 1.0) * 255.0).round() as u8)
+            }),
         })
         .collect();
     let vertices = gpu

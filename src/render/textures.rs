@@ -1,55 +1,76 @@
-//! How textures are bound: the texture-and-sampler bind group layout (the base colour texture and
-//! the FXAA input both use it), one `wgpu::Sampler` per glTF sampler state, and the white texture
-//! bound where a mesh has none. Created once, in [`Gpu`](super::gpu::Gpu).
+//! How textures are bound: the material layout (a texture and sampler per glTF texture kind), the
+//! texture-and-sampler layout FXAA's input uses, one `wgpu::Sampler` per glTF sampler state, and
+//! the white texture bound where a material has none. Created once, in [`Gpu`](super::gpu::Gpu).
 
 use crate::scene::{Filter, Sampler, Wrap};
 
 use super::formats::COLOR_FORMAT;
 
-/// The base colour texture's layout and every glTF sampler state it may be read with.
+/// The glTF texture kinds a material binds, in binding order (texture 2i, sampler 2i + 1) and in
+/// the order of the draw uniform's texture bits and UV transforms.
+pub(super) const MATERIAL_TEXTURES: usize = 5;
+
+/// The material layout and every glTF sampler state a texture may be read with.
 pub(super) struct TextureBinding {
     pub layout: wgpu::BindGroupLayout,
     /// Every glTF sampler state, indexed by [`sampler_index`].
     samplers: Vec<wgpu::Sampler>,
+    /// Bound in place of every texture a material lacks.
+    white: wgpu::TextureView,
 }
 
 impl TextureBinding {
-    pub fn new(device: &wgpu::Device) -> Self {
+    pub fn new(device: &wgpu::Device, queue: &wgpu::Queue) -> Self {
+        let entries: Vec<_> = (0..MATERIAL_TEXTURES as u32)
+            .flat_map(|kind| texture_and_sampler_entries(2 * kind))
+            .collect();
         Self {
-            layout: texture_and_sampler_layout(device, "base colour texture"),
+            layout: device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some("material textures"),
+                entries: &entries,
+            }),
             samplers: all_sampler_states()
                 .map(|state| create_sampler(device, state))
                 .collect(),
+            white: white_texture(device, queue),
         }
     }
 
+    /// A material's textures (base colour, metallic-roughness, normal, occlusion, emissive),
+    /// white where `None`.
     pub fn bind(
         &self,
         device: &wgpu::Device,
-        view: &wgpu::TextureView,
-        sampler: Sampler,
+        textures: [Option<(&wgpu::TextureView, Sampler)>; MATERIAL_TEXTURES],
     ) -> wgpu::BindGroup {
+        let entries: Vec<_> = (0u32..)
+            .zip(textures)
+            .flat_map(|(kind, texture)| {
+                let (view, sampler) = texture.unwrap_or((&self.white, Sampler::default()));
+                [
+                    wgpu::BindGroupEntry {
+                        binding: 2 * kind,
+                        resource: wgpu::BindingResource::TextureView(view),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2 * kind + 1,
+                        resource: wgpu::BindingResource::Sampler(
+                            &self.samplers[sampler_index(sampler)],
+                        ),
+                    },
+                ]
+            })
+            .collect();
         device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("base colour texture"),
+            label: Some("material textures"),
             layout: &self.layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: wgpu::BindingResource::TextureView(view),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: wgpu::BindingResource::Sampler(
-                        &self.samplers[sampler_index(sampler)],
-                    ),
-                },
-            ],
+            entries: &entries,
         })
     }
 
-    /// A 1×1 white texture, bound for untextured meshes so one shader serves both.
-    pub fn untextured(&self, device: &wgpu::Device, queue: &wgpu::Queue) -> wgpu::BindGroup {
-        self.bind(device, &white_texture(device, queue), Sampler::default())
+    /// White everywhere, bound for untextured materials so one shader serves both.
+    pub fn untextured(&self, device: &wgpu::Device) -> wgpu::BindGroup {
+        self.bind(device, [None; MATERIAL_TEXTURES])
     }
 }
 
@@ -144,30 +165,35 @@ fn create_sampler(device: &wgpu::Device, state: Sampler) -> wgpu::Sampler {
 }
 
 /// A fragment-stage layout of one filterable 2D texture (binding 0) and its sampler (binding 1):
-/// what the scene's base colour texture and the FXAA pass's input both bind.
+/// what the FXAA pass's input binds.
 pub(super) fn texture_and_sampler_layout(
     device: &wgpu::Device,
     label: &str,
 ) -> wgpu::BindGroupLayout {
     device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
         label: Some(label),
-        entries: &[
-            wgpu::BindGroupLayoutEntry {
-                binding: 0,
-                visibility: wgpu::ShaderStages::FRAGMENT,
-                ty: wgpu::BindingType::Texture {
-                    sample_type: wgpu::TextureSampleType::Float { filterable: true },
-                    view_dimension: wgpu::TextureViewDimension::D2,
-                    multisampled: false,
-                },
-                count: None,
-            },
-            wgpu::BindGroupLayoutEntry {
-                binding: 1,
-                visibility: wgpu::ShaderStages::FRAGMENT,
-                ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
-                count: None,
-            },
-        ],
+        entries: &texture_and_sampler_entries(0),
     })
+}
+
+/// A filterable 2D texture at `binding` and its sampler at `binding + 1`, for the fragment stage.
+fn texture_and_sampler_entries(binding: u32) -> [wgpu::BindGroupLayoutEntry; 2] {
+    [
+        wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::FRAGMENT,
+            ty: wgpu::BindingType::Texture {
+                sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                view_dimension: wgpu::TextureViewDimension::D2,
+                multisampled: false,
+            },
+            count: None,
+        },
+        wgpu::BindGroupLayoutEntry {
+            binding: binding + 1,
+            visibility: wgpu::ShaderStages::FRAGMENT,
+            ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+            count: None,
+        },
+    ]
 }

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::scene::{Instance, Scene, TextureRef};
+use crate::scene::{Instance, Material, Scene, TextureRef};
 
 use super::draw_list::Draw;
 use super::error::RenderError;
@@ -14,7 +14,7 @@ use super::gpu::Gpu;
 use super::look::Look;
 use super::resident::{self, GpuMesh};
 use super::scene_pass::uniforms::{CameraMatrices, DrawUniform, FrameUniform};
-use super::textures::sampler_index;
+use super::textures::{sampler_index, MATERIAL_TEXTURES};
 
 /// A grown buffer this many times larger than needed is replaced by a smaller one.
 const MAX_OVERSIZE: u64 = 4;
@@ -120,8 +120,9 @@ impl SceneUpload {
             });
         }
         let mut meshes: Vec<Option<&'s GpuMesh>> = vec![None; scene.meshes.len()];
-        // Keyed by (texture, sampler state): one bind group per pair.
-        let mut bind_group_of: HashMap<(usize, usize), usize> = HashMap::new();
+        // Keyed by each texture kind's (texture, sampler state): one bind group per material's
+        // combination.
+        let mut bind_group_of: HashMap<MaterialKey, usize> = HashMap::new();
         let mut draws = Vec::new();
         for (instance_index, instance) in scene.instances.iter().enumerate() {
             let Some(mesh) = scene.meshes.get(instance.mesh) else {
@@ -136,24 +137,27 @@ impl SceneUpload {
             if meshes[instance.mesh].is_none() {
                 meshes[instance.mesh] = Some(resident::mesh(gpu, instance.mesh, mesh)?);
             }
-            let texture = match (&instance.material.base_color_texture, &mesh.tex_coords) {
-                (Some(texture_ref), Some(_)) if colour.is_some() => {
-                    let key = (texture_ref.texture, sampler_index(texture_ref.sampler));
-                    Some(match bind_group_of.get(&key) {
-                        Some(&index) => index,
-                        None => {
-                            let bind_group = bind_texture(gpu, scene, *texture_ref)?;
-                            self.texture_bind_groups.push(bind_group);
-                            bind_group_of.insert(key, self.texture_bind_groups.len() - 1);
-                            self.texture_bind_groups.len() - 1
-                        }
-                    })
-                }
-                _ => None,
+            let textures = match (colour, &mesh.tex_coords) {
+                (Some(_), Some(_)) => material_textures(&instance.material),
+                _ => [None; MATERIAL_TEXTURES],
+            };
+            let texture = if textures.iter().any(Option::is_some) {
+                let key = textures.map(|t| t.map(|t| (t.texture, sampler_index(t.sampler))));
+                Some(match bind_group_of.get(&key) {
+                    Some(&index) => index,
+                    None => {
+                        let bind_group = bind_textures(gpu, scene, textures)?;
+                        self.texture_bind_groups.push(bind_group);
+                        bind_group_of.insert(key, self.texture_bind_groups.len() - 1);
+                        self.texture_bind_groups.len() - 1
+                    }
+                })
+            } else {
+                None
             };
             let uniform_offset = self.staged_draws.len() as u32;
             let default_diffuse = colour.and_then(|look| look.default_diffuse);
-            let uniform = DrawUniform::new(instance, camera, texture.is_some(), default_diffuse);
+            let uniform = DrawUniform::new(instance, camera, &textures, default_diffuse);
             self.staged_draws
                 .resize(uniform_offset as usize + stride as usize, 0);
             self.staged_draws[uniform_offset as usize..][..std::mem::size_of::<DrawUniform>()]
@@ -214,21 +218,43 @@ impl SceneUpload {
     }
 }
 
-fn bind_texture(
+/// Which texture (and sampler state) each material texture kind binds.
+type MaterialKey = [Option<(usize, usize)>; MATERIAL_TEXTURES];
+
+/// A material's textures in binding order: base colour, metallic-roughness, normal, occlusion,
+/// emissive.
+pub(super) fn material_textures(material: &Material) -> [Option<TextureRef>; MATERIAL_TEXTURES] {
+    [
+        material.base_color_texture,
+        material.metallic_roughness_texture,
+        material.normal_texture,
+        material.occlusion_texture,
+        material.emissive_texture,
+    ]
+}
+
+fn bind_textures(
     gpu: &Gpu,
     scene: &Scene,
-    texture_ref: TextureRef,
+    textures: [Option<TextureRef>; MATERIAL_TEXTURES],
 ) -> Result<wgpu::BindGroup, RenderError> {
-    let Some(texture) = scene.textures.get(texture_ref.texture) else {
-        return Err(RenderError::Gpu(format!(
-            "texture {} does not exist",
-            texture_ref.texture
-        )));
-    };
-    let resident = resident::texture(gpu, texture_ref.texture, texture)?;
-    Ok(gpu
-        .textures
-        .bind(&gpu.device, &resident.view, texture_ref.sampler))
+    let mut resident = [None; MATERIAL_TEXTURES];
+    for (slot, texture_ref) in resident.iter_mut().zip(textures) {
+        let Some(texture_ref) = texture_ref else {
+            continue;
+        };
+        let Some(texture) = scene.textures.get(texture_ref.texture) else {
+            return Err(RenderError::Gpu(format!(
+                "texture {} does not exist",
+                texture_ref.texture
+            )));
+        };
+        *slot = Some((
+            &resident::texture(gpu, texture_ref.texture, texture)?.view,
+            texture_ref.sampler,
+        ));
+    }
+    Ok(gpu.textures.bind(&gpu.device, resident))
 }
 
 /// The faces a draw culls: back faces of user glTF materials that are not `doubleSided`, which

@@ -87,6 +87,9 @@ pub struct Mesh {
     pub normals: Vec<[f32; 3]>,
     /// `TEXCOORD_0`, one per position, when present.
     pub tex_coords: Option<Vec<[f32; 2]>>,
+    /// `COLOR_0` as linear RGBA (alpha 1 for VEC3), one per position, when present: it
+    /// multiplies the base colour.
+    pub colors: Option<Vec<[f32; 4]>>,
     /// Counter-clockwise triangle list indices into the vertex arrays (three per triangle).
     pub indices: Vec<u32>,
     /// The largest absolute coordinate, to bound world coordinates without transforming them.
@@ -130,16 +133,17 @@ impl Mesh {
             positions,
             normals,
             tex_coords,
+            colors: None,
             indices,
             extent,
             gpu: GpuSlot::default(),
         }
     }
 
-    /// Bytes of its GPU copy: interleaved vertices (position, normal, texture coordinate) and
-    /// 32-bit indices.
+    /// Bytes of its GPU copy: interleaved vertices (position, normal, texture coordinate, 8-bit
+    /// colour) and 32-bit indices.
     pub fn gpu_bytes(&self) -> u64 {
-        (self.positions.len() * 32 + self.indices.len() * 4) as u64
+        (self.positions.len() * 36 + self.indices.len() * 4) as u64
     }
 
     /// Bytes held on the CPU, as the cache counts them.
@@ -148,7 +152,11 @@ impl Mesh {
             + self
                 .tex_coords
                 .as_ref()
-                .map_or(0, |_| std::mem::size_of::<[f32; 2]>());
+                .map_or(0, |_| std::mem::size_of::<[f32; 2]>())
+            + self
+                .colors
+                .as_ref()
+                .map_or(0, |_| std::mem::size_of::<[f32; 4]>());
         (self.positions.len() * vertex + self.indices.len() * 4) as u64
     }
 }
@@ -175,6 +183,16 @@ pub struct Material {
     pub emissive: [f32; 3],
     /// `alphaMode: MASK`'s `alphaCutoff` (default 0.5): fragments below it are not drawn.
     pub alpha_cutoff: Option<f32>,
+    /// `metallicRoughnessTexture`: G scales roughness, B metalness (PBR only).
+    pub metallic_roughness_texture: Option<TextureRef>,
+    /// `normalTexture` and its `scale` (PBR only).
+    pub normal_texture: Option<TextureRef>,
+    pub normal_scale: f32,
+    /// `occlusionTexture` (R) and its `strength` (PBR only).
+    pub occlusion_texture: Option<TextureRef>,
+    pub occlusion_strength: f32,
+    /// `emissiveTexture`, sRGB, multiplying `emissive` (PBR only).
+    pub emissive_texture: Option<TextureRef>,
 }
 
 impl Default for Material {
@@ -189,16 +207,38 @@ impl Default for Material {
             roughness: 0.5,
             emissive: [0.0; 3],
             alpha_cutoff: None,
+            metallic_roughness_texture: None,
+            normal_texture: None,
+            normal_scale: 1.0,
+            occlusion_texture: None,
+            occlusion_strength: 1.0,
+            emissive_texture: None,
         }
     }
 }
 
 /// A texture reference with the sampler state it is read with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TextureRef {
     /// Index into [`Scene::textures`].
     pub texture: usize,
     pub sampler: Sampler,
+    /// `KHR_texture_transform`: uv' = M · (u, v, 1), M as two rows (identity without one).
+    pub transform: [[f32; 3]; 2],
+}
+
+impl TextureRef {
+    /// No transform.
+    pub const IDENTITY: [[f32; 3]; 2] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]];
+
+    /// `texture` read with `sampler`, untransformed.
+    pub fn new(texture: usize, sampler: Sampler) -> Self {
+        Self {
+            texture,
+            sampler,
+            transform: Self::IDENTITY,
+        }
+    }
 }
 
 /// Decoded texture pixels, RGBA8, top row first (glTF's UV origin is the top-left corner).

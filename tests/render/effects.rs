@@ -132,6 +132,30 @@ fn a_cube_casts_a_black_shadow_beside_a_plane_lit_at_45_degrees() {
 }
 
 #[test]
+fn spot_lights_and_pbr_surfaces_are_shadowed_too() {
+    common::require_adapter!();
+    // vtk-looks.md §5: a spot (cone < 90°) casts; the PBR path's shadow is also 0.
+    let spot = LightParameter {
+        kind: LightKind::Spot,
+        frame: LightFrame::World,
+        position: [-1.5, 0.0, 1.5],
+        direction: [1.0, 0.0, -1.0],
+        cone_angle: 60.0,
+        ..LightParameter::default()
+    };
+    let image = render(&shadows(vec![spot]), &plate_and_cube(), ImageKind::Color);
+    assert_eq!(colour_at(&image, DVec3::new(0.5, 0.0, 0.0)), [0; 3]);
+    assert!(colour_at(&image, DVec3::new(-0.5, 0.5, 0.0))[0] > 50);
+    let pbr = VtkParams {
+        force_to_pbr: true,
+        ..shadows(vec![light_at_45()])
+    };
+    let image = render(&pbr, &plate_and_cube(), ImageKind::Color);
+    assert_eq!(colour_at(&image, DVec3::new(0.5, 0.0, 0.0)), [0; 3]);
+    assert!(colour_at(&image, DVec3::new(-1.0, 0.5, 0.0))[0] > 100);
+}
+
+#[test]
 fn point_lights_cast_no_shadow() {
     common::require_adapter!();
     let point = LightParameter {
@@ -268,6 +292,49 @@ fn uniform_environments_light_a_box_as_measured() {
             [r, g, b]
         );
     }
+}
+
+#[test]
+fn an_hdr_environment_adds_to_the_lights() {
+    common::require_adapter!();
+    // vtk-looks.md §6 [E]: HDR 0.5 with the default camera light → 213 (IBL 0.3882 + direct
+    // 0.2864, then ^(1/2.2)).
+    let dir = tempfile::tempdir().unwrap();
+    let hdr = write(&dir, "uniform.hdr", &uniform_hdr([128, 128, 128, 128]));
+    let params = VtkParams {
+        lights: vec![LightParameter::default()],
+        ..environment(&hdr, true)
+    };
+    let image = render(&params, &face_on_box(), ImageKind::Color);
+    let [r, g, b, _] = rgba_at(&image, 32, 32);
+    assert!(
+        [r, g, b].iter().all(|&c| c.abs_diff(213) <= 1),
+        "{:?}",
+        [r, g, b]
+    );
+}
+
+#[test]
+fn effects_draw_into_the_float_target_of_a_tone_mapped_look() {
+    common::require_adapter!();
+    // vtk-looks.md §6 [E]: HDR 0.5 with exposure 1 → box 159, background 172 (the skybox goes
+    // through the tone curve); SSAO and shadows run on the same float target.
+    let dir = tempfile::tempdir().unwrap();
+    let hdr = write(&dir, "uniform.hdr", &uniform_hdr([128, 128, 128, 128]));
+    let params = VtkParams {
+        exposure: Some(1.0),
+        ssao: Some(Default::default()),
+        cast_shadows: true,
+        ..environment(&hdr, true)
+    };
+    let image = render(&params, &face_on_box(), ImageKind::Color);
+    let [r, g, b, _] = rgba_at(&image, 32, 32);
+    assert!(
+        [r, g, b].iter().all(|&c| c.abs_diff(159) <= 1),
+        "{:?}",
+        [r, g, b]
+    );
+    assert_eq!(rgba_at(&image, 0, 0), [172, 172, 172, 255]);
 }
 
 /// A camera at the origin looking along `forward` (world), +z up.

@@ -5,13 +5,15 @@
 //! The scene is the doc's: an 8×8 m plate whose top is the plane z = 0, a camera 3 m above it
 //! looking down (image right = +x, image down = −y), 64×64 pixels, 60° vertical field of view.
 
+use std::sync::Arc;
+
 use glam::{DMat3, DMat4, DVec3};
 use gltf_cloud::protocol::drake::vtk_params::{
     LightFrame, LightKind, LightParameter, Rgba, VtkParams,
 };
 use gltf_cloud::render::{Image, ImageKind, Look, Renderer};
 use gltf_cloud::scene::camera::Intrinsics;
-use gltf_cloud::scene::{CameraNode, Scene};
+use gltf_cloud::scene::{CameraNode, Material, Mesh, Sampler, Scene, Texture, TextureRef};
 
 use super::{cuboid, gpu, material, rgba_at, scene};
 use crate::common;
@@ -523,7 +525,7 @@ fn single_sided_user_materials_cull_back_faces() {
     common::require_adapter!();
     // A quad facing +z, seen from below: a back face.
     let quad = |scene: &mut Scene| {
-        let mesh = gltf_cloud::scene::Mesh::new(
+        let mesh = Mesh::new(
             vec![
                 [-4.0, -4.0, 0.0],
                 [4.0, -4.0, 0.0],
@@ -534,7 +536,7 @@ fn single_sided_user_materials_cull_back_faces() {
             None,
             vec![0, 1, 2, 0, 2, 3],
         );
-        scene.meshes = vec![std::sync::Arc::new(mesh)];
+        scene.meshes = vec![Arc::new(mesh)];
         // Look up at it from below: the glTF camera node rotated 180° about x.
         scene.camera = Some(CameraNode {
             camera_to_world: DMat4::from_translation(DVec3::new(0.0, 0.0, -3.0))
@@ -568,5 +570,366 @@ fn single_sided_user_materials_cull_back_faces() {
         rgba_at(&image, 32, 32),
         [204, 229, 255, 255],
         "mirrored back face culled"
+    );
+}
+
+// ----- exposure (vtk-looks.md §4) ------------------------------------------------------------
+
+#[test]
+fn exposure_tone_maps_object_and_background_as_measured() {
+    common::require_adapter!();
+    // (exposure, plate, background), measured with the default light.
+    let measured = [
+        (0.5, [145, 112, 73], [145, 159, 172]),
+        (1.0, [183, 149, 102], [183, 196, 207]),
+        (2.0, [215, 186, 138], [215, 225, 232]),
+        (4.0, [238, 218, 176], [238, 243, 248]),
+    ];
+    for (exposure, plate_rgb, background) in measured {
+        let params = VtkParams {
+            exposure: Some(exposure),
+            ..VtkParams::default()
+        };
+        let mut scene = plate(DIFFUSE);
+        // Shrink the plate to leave background at the corners.
+        scene.meshes = vec![Arc::new(small_plate())];
+        let image = render(&params, &scene);
+        let [r, g, b] = plate_rgb;
+        assert_within_one(
+            rgba_at(&image, 32, 32),
+            [r, g, b, 255],
+            &format!("plate at {exposure}"),
+        );
+        let [r, g, b] = background;
+        assert_within_one(
+            rgba_at(&image, 1, 1),
+            [r, g, b, 255],
+            &format!("background at {exposure}"),
+        );
+    }
+}
+
+/// The plate cut to 1×1 m, so the corners of the image see the background.
+fn small_plate() -> gltf_cloud::scene::Mesh {
+    let part = cuboid(
+        DVec3::new(0.0, 0.0, -0.05),
+        DVec3::new(0.5, 0.5, 0.05),
+        DMat3::IDENTITY,
+        material([1.0; 4]),
+    );
+    Mesh::new(part.positions, part.normals, None, part.indices)
+}
+
+#[test]
+fn exposure_keeps_values_above_one_and_applies_to_pbr() {
+    common::require_adapter!();
+    // Intensity 3 puts the plate at 2.4, 1.8, 1.2 before tone mapping: measured 255,246,223.
+    let params = VtkParams {
+        exposure: Some(1.0),
+        lights: vec![LightParameter {
+            intensity: 3.0,
+            ..LightParameter::default()
+        }],
+        ..VtkParams::default()
+    };
+    let image = render(&params, &plate(DIFFUSE));
+    assert_within_one(rgba_at(&image, 32, 32), [255, 246, 223, 255], "HDR kept");
+    let params = VtkParams {
+        exposure: Some(1.0),
+        force_to_pbr: true,
+        ..VtkParams::default()
+    };
+    let image = render(&params, &plate(DIFFUSE));
+    assert_within_one(
+        rgba_at(&image, 32, 32),
+        [142, 129, 112, 255],
+        "PBR (measured)",
+    );
+}
+
+#[test]
+fn exposure_never_changes_depth_or_labels() {
+    common::require_adapter!();
+    let gpu = gpu();
+    let scene = plate(DIFFUSE);
+    let k = intrinsics();
+    let params = VtkParams {
+        exposure: Some(2.0),
+        force_to_pbr: true,
+        ..VtkParams::default()
+    };
+    let mut plain = Renderer::new(gpu.clone(), Look::default());
+    let mut exposed = Renderer::new(gpu.clone(), Look::from_params(&params, &gpu).unwrap());
+    for kind in [
+        ImageKind::Label,
+        ImageKind::Depth {
+            min_depth: 0.01,
+            max_depth: 10.0,
+        },
+    ] {
+        let a = plain.render(&scene, &k, kind).unwrap();
+        let b = exposed.render(&scene, &k, kind).unwrap();
+        assert!(a == b, "{kind:?} changed with exposure and PBR");
+    }
+}
+
+// ----- glTF materials (user content, PBR) ---------------------------------------------------
+
+/// An 8×8 m quad on z = 0 with glTF UVs (u along +x, v along −y: down the image), as the plate's
+/// top, as user content with glTF's default factors unless changed; `texels` are its textures.
+fn textured_user_quad(material: Material, texels: Vec<Texture>) -> Scene {
+    let positions = vec![
+        [-4.0, 4.0, 0.0],
+        [4.0, 4.0, 0.0],
+        [4.0, -4.0, 0.0],
+        [-4.0, -4.0, 0.0],
+    ];
+    let tex_coords = positions
+        .iter()
+        .map(|[x, y, _]: &[f32; 3]| [(x + 4.0) / 8.0, (4.0 - y) / 8.0])
+        .collect();
+    let mut mesh = Mesh::new(
+        positions,
+        vec![[0.0, 0.0, 1.0]; 4],
+        Some(tex_coords),
+        vec![0, 2, 1, 0, 3, 2],
+    );
+    mesh.colors = None;
+    let mut scene = plate(DIFFUSE);
+    scene.meshes = vec![Arc::new(mesh)];
+    scene.textures = texels.into_iter().map(Arc::new).collect();
+    scene.user_gltf = true;
+    scene.instances[0].material = Material {
+        from_user_gltf: true,
+        double_sided: true,
+        ..material
+    };
+    scene
+}
+
+fn texel(rgba: [u8; 4]) -> Texture {
+    Texture::new(1, 1, rgba.to_vec())
+}
+
+fn user_material(metallic: f32, roughness: f32) -> Material {
+    Material {
+        base_color: [0.8, 0.6, 0.4, 1.0],
+        metallic,
+        roughness,
+        ..Material::default()
+    }
+}
+
+fn texture(index: usize) -> Option<TextureRef> {
+    Some(TextureRef::new(index, Sampler::default()))
+}
+
+/// The PBR value of a plate pixel lit by the default camera light, with normal `n`.
+fn pbr_at(u: u32, v: u32, metallic: f64, roughness: f64, n: DVec3) -> [u8; 4] {
+    let p = plate_point(u, v);
+    pbr_expected(
+        DIFFUSE,
+        metallic,
+        roughness,
+        n,
+        to_camera(p),
+        &[(DVec3::Z, 1.0)],
+    )
+}
+
+#[test]
+fn metallic_roughness_texture_scales_the_factors() {
+    common::require_adapter!();
+    // G = 128 halves roughness, B = 0 removes metalness.
+    let material = Material {
+        metallic_roughness_texture: texture(0),
+        ..user_material(1.0, 1.0)
+    };
+    let scene = textured_user_quad(material, vec![texel([0, 128, 0, 255])]);
+    let image = render(&VtkParams::default(), &scene);
+    for (u, v) in PIXELS {
+        let expected = pbr_at(u, v, 0.0, 128.0 / 255.0, DVec3::Z);
+        assert_within_one(rgba_at(&image, u, v), expected, &format!("({u}, {v})"));
+    }
+}
+
+#[test]
+fn normal_texture_tilts_the_normal_in_the_uv_frame() {
+    common::require_adapter!();
+    // A tangent-space normal tilted 30° toward +u (+x here): the plate shades like one tilted so.
+    let tilt = 30f64.to_radians();
+    let encode = |c: f64| ((c + 1.0) / 2.0 * 255.0).round() as u8;
+    let normal = texel([encode(tilt.sin()), encode(0.0), encode(tilt.cos()), 255]);
+    let material = Material {
+        normal_texture: texture(0),
+        ..user_material(0.0, 0.5)
+    };
+    let image = render(
+        &VtkParams::default(),
+        &textured_user_quad(material.clone(), vec![normal.clone()]),
+    );
+    // What the 8-bit texel holds.
+    let decoded = |c: f64| f64::from(encode(c)) / 255.0 * 2.0 - 1.0;
+    let tilted = DVec3::new(decoded(tilt.sin()), decoded(0.0), decoded(tilt.cos())).normalize();
+    for (u, v) in PIXELS {
+        assert_within_one(
+            rgba_at(&image, u, v),
+            pbr_at(u, v, 0.0, 0.5, tilted),
+            &format!("tilted toward +u at ({u}, {v})"),
+        );
+    }
+    // Toward +v (down the image, −y here) with the green channel down: glTF's green is "up".
+    let green_up = texel([encode(0.0), encode(tilt.sin()), encode(tilt.cos()), 255]);
+    let image = render(
+        &VtkParams::default(),
+        &textured_user_quad(material.clone(), vec![green_up]),
+    );
+    let up = DVec3::new(decoded(0.0), decoded(tilt.sin()), decoded(tilt.cos())).normalize();
+    assert_within_one(
+        rgba_at(&image, 20, 40),
+        pbr_at(20, 40, 0.0, 0.5, up),
+        "green up",
+    );
+    // Its scale multiplies x and y: 0 flattens the map.
+    let flat = Material {
+        normal_scale: 0.0,
+        ..material
+    };
+    let image = render(
+        &VtkParams::default(),
+        &textured_user_quad(flat, vec![normal]),
+    );
+    assert_within_one(
+        rgba_at(&image, 20, 40),
+        pbr_at(20, 40, 0.0, 0.5, DVec3::Z),
+        "scale 0",
+    );
+}
+
+#[test]
+fn occlusion_and_emissive_textures_apply_after_lighting() {
+    common::require_adapter!();
+    let linear = |[r, g, b, _]: [u8; 4]| [r, g, b].map(|c| (f64::from(c) / 255.0).powf(2.2));
+    let lit = linear(pbr_at(32, 32, 0.0, 0.5, DVec3::Z));
+    // Occlusion R = 51 (0.2) at strength 0.5: colour × (1 − 0.5·0.8).
+    let material = Material {
+        occlusion_texture: texture(0),
+        occlusion_strength: 0.5,
+        ..user_material(0.0, 0.5)
+    };
+    let image = render(
+        &VtkParams::default(),
+        &textured_user_quad(material, vec![texel([51, 255, 255, 255])]),
+    );
+    let expected = lit.map(|c| ((c * 0.6).powf(1.0 / 2.2) * 255.0).round() as u8);
+    let [r, g, b] = expected;
+    assert_within_one(rgba_at(&image, 32, 32), [r, g, b, 255], "occluded");
+    // Emissive factor 0.5 × an sRGB texel 188 (≈ 0.5 linear) adds 0.25 before the gamma.
+    let material = Material {
+        emissive: [0.5; 3],
+        emissive_texture: texture(0),
+        ..user_material(0.0, 0.5)
+    };
+    let image = render(
+        &VtkParams::default(),
+        &textured_user_quad(material, vec![texel([188, 188, 188, 255])]),
+    );
+    let srgb_188 = ((188.0 / 255.0 + 0.055) / 1.055f64).powf(2.4);
+    let expected = lit.map(|c| ((c + 0.5 * srgb_188).powf(1.0 / 2.2) * 255.0).round() as u8);
+    let [r, g, b] = expected;
+    assert_within_one(rgba_at(&image, 32, 32), [r, g, b, 255], "emissive");
+}
+
+#[test]
+fn alpha_mask_cuts_below_the_cutoff_and_draws_the_rest_opaque() {
+    common::require_adapter!();
+    // Left half alpha 64 (0.25), right half alpha 191 (0.75), nearest: cutoff 0.5.
+    let texture_2x1 = Texture::new(2, 1, vec![255, 255, 255, 64, 255, 255, 255, 191]);
+    let material = Material {
+        base_color_texture: Some(TextureRef::new(
+            0,
+            Sampler {
+                mag_filter: gltf_cloud::scene::Filter::Nearest,
+                min_filter: gltf_cloud::scene::Filter::Nearest,
+                ..Sampler::default()
+            },
+        )),
+        alpha_cutoff: Some(0.5),
+        ..user_material(0.0, 0.5)
+    };
+    let image = render(
+        &VtkParams::default(),
+        &textured_user_quad(material, vec![texture_2x1]),
+    );
+    assert_eq!(
+        rgba_at(&image, 16, 32),
+        [204, 229, 255, 255],
+        "cut: background"
+    );
+    assert_within_one(
+        rgba_at(&image, 48, 32),
+        pbr_at(48, 32, 0.0, 0.5, DVec3::Z),
+        "opaque",
+    );
+}
+
+#[test]
+fn vertex_colours_multiply_the_base_colour() {
+    common::require_adapter!();
+    let mut scene = plate(DIFFUSE);
+    let mut mesh = (*scene.meshes[0]).clone();
+    mesh.colors = Some(vec![[0.5, 1.0, 1.0, 1.0]; mesh.positions.len()]);
+    scene.meshes[0] = Arc::new(mesh);
+    // Phong, default light: (0.8·0.5, 0.6, 0.4).
+    let image = render(&VtkParams::default(), &scene);
+    assert_within_one(
+        rgba_at(&image, 32, 32),
+        [102, 153, 102, 255],
+        "COLOR_0 (Phong)",
+    );
+    // Depth and labels ignore it.
+    let gpu = gpu();
+    let mut renderer = Renderer::new(gpu, Look::default());
+    let label = renderer
+        .render(&scene, &intrinsics(), ImageKind::Label)
+        .unwrap();
+    let plain = renderer
+        .render(&plate(DIFFUSE), &intrinsics(), ImageKind::Label)
+        .unwrap();
+    assert!(label == plain);
+}
+
+#[test]
+fn texture_transforms_move_uvs() {
+    common::require_adapter!();
+    // Red | green, nearest: offset 0.5 and scale 0.5 in u put every UV in the green half.
+    let red_green = Texture::new(2, 1, vec![255, 0, 0, 255, 0, 255, 0, 255]);
+    let nearest = Sampler {
+        mag_filter: gltf_cloud::scene::Filter::Nearest,
+        min_filter: gltf_cloud::scene::Filter::Nearest,
+        wrap_s: gltf_cloud::scene::Wrap::ClampToEdge,
+        wrap_t: gltf_cloud::scene::Wrap::ClampToEdge,
+    };
+    let material = |transform| Material {
+        base_color: [1.0; 4],
+        base_color_texture: Some(TextureRef {
+            transform,
+            ..TextureRef::new(0, nearest)
+        }),
+        ..Material::default()
+    };
+    let mut scene = textured_user_quad(material(TextureRef::IDENTITY), vec![red_green.clone()]);
+    // Phong (no user content): the texel as is.
+    scene.user_gltf = false;
+    scene.instances[0].material.from_user_gltf = false;
+    let image = render(&VtkParams::default(), &scene);
+    assert_eq!(rgba_at(&image, 10, 32), [255, 0, 0, 255]);
+    assert_eq!(rgba_at(&image, 54, 32), [0, 255, 0, 255]);
+    scene.instances[0].material = material([[0.5, 0.0, 0.5], [0.0, 1.0, 0.0]]);
+    let image = render(&VtkParams::default(), &scene);
+    assert_eq!(
+        rgba_at(&image, 10, 32),
+        [0, 255, 0, 255],
+        "shifted into green"
     );
 }

@@ -457,10 +457,7 @@ fn texture_is_sampled_from_a_top_left_origin_with_nearest_filtering() {
         // Counter-clockwise as the camera sees it (image y points down), so the normal is front.
         indices: vec![0, 2, 1, 0, 3, 2],
         material: Material {
-            base_color_texture: Some(TextureRef {
-                texture: 0,
-                sampler,
-            }),
+            base_color_texture: Some(TextureRef::new(0, sampler)),
             ..Material::default()
         },
     };
@@ -606,10 +603,7 @@ fn texture_is_tinted_by_base_colour_and_lit() {
             material([0.5, 0.5, 1.0, 1.0]),
         );
         slab.tex_coords = Some(vec![[0.5, 0.5]; slab.positions.len()]);
-        slab.material.base_color_texture = Some(TextureRef {
-            texture: 0,
-            sampler: Sampler::default(),
-        });
+        slab.material.base_color_texture = Some(TextureRef::new(0, Sampler::default()));
         let scene = Scene {
             textures: vec![white.clone()],
             ..scene(vec![slab])
@@ -723,10 +717,7 @@ fn texture_beyond_the_adapter_is_a_client_fault() {
         material([0.2, 0.4, 0.0, 1.0]),
     );
     slab.tex_coords = Some(vec![[0.5, 0.5]; slab.positions.len()]);
-    slab.material.base_color_texture = Some(TextureRef {
-        texture: 0,
-        sampler: Sampler::default(),
-    });
+    slab.material.base_color_texture = Some(TextureRef::new(0, Sampler::default()));
     let scene = Scene {
         textures: vec![texture],
         ..scene(vec![slab])

@@ -46,7 +46,8 @@ pub(in crate::render) struct Environment {
 }
 
 impl Environment {
-    /// Reads and bakes `map`'s image; `None` for Drake's `NullTexture`.
+    /// Reads and bakes `map`'s image; `None` for Drake's `NullTexture`. The skybox draws into a
+    /// scene target of `colour_format`.
     ///
     /// # Errors
     /// The image cannot be read or decoded; the message names its path.
@@ -54,6 +55,7 @@ impl Environment {
         map: &EnvironmentMap,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
+        colour_format: wgpu::TextureFormat,
     ) -> Result<Option<Self>, EnvironmentError> {
         let EnvironmentTexture::EquirectangularMap { path } = &map.texture else {
             return Ok(None);
@@ -92,7 +94,9 @@ impl Environment {
         Ok(Some(Self {
             baked,
             uniform,
-            skybox: map.skybox.then(|| SkyboxPipeline::new(device)),
+            skybox: map
+                .skybox
+                .then(|| SkyboxPipeline::new(device, colour_format)),
         }))
     }
 

@@ -4,7 +4,7 @@
 use bytemuck::{Pod, Zeroable};
 use glam::{DMat3, DVec3};
 
-use crate::render::formats::{COLOR_FORMAT, DEPTH_FORMAT};
+use crate::render::formats::DEPTH_FORMAT;
 use crate::scene::camera::Intrinsics;
 use crate::scene::Scene;
 
@@ -22,7 +22,8 @@ pub(in crate::render) struct SkyboxPipeline {
 }
 
 impl SkyboxPipeline {
-    pub fn new(device: &wgpu::Device) -> Self {
+    /// For a scene target of `colour_format`.
+    pub fn new(device: &wgpu::Device, colour_format: wgpu::TextureFormat) -> Self {
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("skybox"),
             entries: &[
@@ -88,7 +89,7 @@ impl SkyboxPipeline {
                 entry_point: Some("fs_skybox"),
                 compilation_options: Default::default(),
                 targets: &[Some(wgpu::ColorTargetState {
-                    format: COLOR_FORMAT,
+                    format: colour_format,
                     blend: None,
                     write_mask: wgpu::ColorWrites::ALL,
                 })],

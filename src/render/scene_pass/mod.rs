@@ -22,7 +22,7 @@ pub(in crate::render) struct ScenePass {
     /// Group 0 of every pipeline: the frame uniform and the materials, which
     /// [`upload`](crate::render::upload) binds.
     pub frame_layout: wgpu::BindGroupLayout,
-    /// Group 1 for meshes without a texture, so one shader serves both.
+    /// Group 1 for materials without textures, so one shader serves both.
     untextured: wgpu::BindGroup,
     /// Group 2's layout, which each renderer's [`LookBindings`] are created with.
     pub look_layout: wgpu::BindGroupLayout,
@@ -42,17 +42,18 @@ pub(in crate::render) struct Geometry<'a> {
     pub meshes: &'a [Option<&'a GpuMesh>],
     /// Frame and draw uniforms (group 0); each draw's at [`Draw::uniform_offset`].
     pub uniforms: &'a wgpu::BindGroup,
-    /// Base colour textures (group 1), indexed by [`Draw::texture`].
+    /// Material textures (group 1), indexed by [`Draw::texture`].
     pub textures: &'a [wgpu::BindGroup],
+    pub draws: &'a DrawList,
 }
 
 impl ScenePass {
-    pub fn new(device: &wgpu::Device, queue: &wgpu::Queue, textures: &TextureBinding) -> Self {
+    pub fn new(device: &wgpu::Device, textures: &TextureBinding) -> Self {
         let frame_layout = pipelines::frame_layout(device);
         let look_layout = look_resources_layout(device);
         Self {
             pipelines: Pipelines::new(device, &frame_layout, &textures.layout, &look_layout),
-            untextured: textures.untextured(device, queue),
+            untextured: textures.untextured(device),
             no_look_resources: placeholder_bind_group(device, &look_layout),
             look_layout,
             frame_layout,
@@ -65,7 +66,6 @@ impl ScenePass {
     #[allow(clippy::too_many_arguments)]
     pub fn encode(
         &self,
-        device: &wgpu::Device,
         encoder: &mut wgpu::CommandEncoder,
         target: &SceneTarget<'_>,
         kind: ImageKind,
@@ -74,7 +74,6 @@ impl ScenePass {
         look_bindings: Option<&LookBindings>,
         skybox: Option<SkyboxDraw<'_>>,
         geometry: Option<Geometry<'_>>,
-        draws: &DrawList,
     ) {
         let mut pass = begin_pass(encoder, target, clear_color(kind, look));
         if let Some(skybox) = skybox {
@@ -89,8 +88,8 @@ impl ScenePass {
         match (shading, self.pipelines.non_colour(kind)) {
             (_, Some(pipeline)) => {
                 pass.set_pipeline(pipeline);
-                self.draw(&mut pass, &geometry, &draws.opaque, |_| None);
-                self.draw(&mut pass, &geometry, &draws.blended, |_| None);
+                self.draw(&mut pass, &geometry, &geometry.draws.opaque, |_| None);
+                self.draw(&mut pass, &geometry, &geometry.draws.blended, |_| None);
             }
             (shading, None) => {
                 let shading = shading.unwrap_or_default();
@@ -109,13 +108,13 @@ impl ScenePass {
                     let wanted = variant(draw, blended);
                     (current != Some(wanted)).then(|| {
                         current = Some(wanted);
-                        self.pipelines.colour(device, wanted)
+                        self.pipelines.colour(wanted)
                     })
                 };
-                self.draw(&mut pass, &geometry, &draws.opaque, |d| {
+                self.draw(&mut pass, &geometry, &geometry.draws.opaque, |d| {
                     pipeline_for(d, false)
                 });
-                self.draw(&mut pass, &geometry, &draws.blended, |d| {
+                self.draw(&mut pass, &geometry, &geometry.draws.blended, |d| {
                     pipeline_for(d, true)
                 });
             }

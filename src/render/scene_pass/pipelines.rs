@@ -91,6 +91,8 @@ impl ColourVariant {
 /// The scene pass's pipelines: label and depth, and the colour variants, each created the first
 /// time it is drawn with (the default look's are created at start, so it never waits for one).
 pub(super) struct Pipelines {
+    /// Kept to create colour variants on first use.
+    device: wgpu::Device,
     shader: wgpu::ShaderModule,
     layout: wgpu::PipelineLayout,
     colour: [OnceLock<wgpu::RenderPipeline>; ColourVariant::COUNT],
@@ -118,19 +120,26 @@ impl Pipelines {
             label: create(device, &shader, &layout, &Kind::Label),
             depth: create(device, &shader, &layout, &Kind::Depth),
             colour: std::array::from_fn(|_| OnceLock::new()),
+            device: device.clone(),
             shader,
             layout,
         };
         for variant in ColourVariant::DEFAULTS {
-            pipelines.colour(device, variant);
+            pipelines.colour(variant);
         }
         pipelines
     }
 
     /// The colour pipeline of `variant`, created on first use.
-    pub fn colour(&self, device: &wgpu::Device, variant: ColourVariant) -> &wgpu::RenderPipeline {
-        self.colour[variant.index()]
-            .get_or_init(|| create(device, &self.shader, &self.layout, &Kind::Colour(variant)))
+    pub fn colour(&self, variant: ColourVariant) -> &wgpu::RenderPipeline {
+        self.colour[variant.index()].get_or_init(|| {
+            create(
+                &self.device,
+                &self.shader,
+                &self.layout,
+                &Kind::Colour(variant),
+            )
+        })
     }
 
     /// The one pipeline of label or depth images (`None` for colour: see [`Self::colour`]).
@@ -174,7 +183,7 @@ fn create(
         Kind::Depth => ("depth", "fs_depth", PLANAR_DEPTH_FORMAT, None, true, None),
     };
     let vertex_attributes =
-        wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3, 2 => Float32x2];
+        wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3, 2 => Float32x2, 3 => Unorm8x4];
     device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
         label: Some(label),
         layout: Some(layout),

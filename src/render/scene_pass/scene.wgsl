@@ -44,17 +44,44 @@ struct Draw {
     pbr: vec4<f32>,
     // rgb: emissive factor (PBR); w: alpha cutoff of alphaMode MASK.
     emissive: vec4<f32>,
-    // 1 when a base colour texture is bound: untextured meshes skip sampling, which a software
+    // Per material texture kind (see TEXTURE_*), the two rows of its KHR_texture_transform.
+    uv_transforms: array<vec4<f32>, 10>,
+    // Bit i: texture kind i is bound. Untextured materials skip sampling, which a software
     // rasteriser pays for per fragment.
-    textured: u32,
+    textures: u32,
     // 1 when the transform mirrors: counter-clockwise model faces then arrive clockwise.
     mirrored: u32,
 }
 
 @group(0) @binding(0) var<uniform> frame: Frame;
 @group(0) @binding(1) var<uniform> draw: Draw;
+// The material's textures (white where it has none), in TEXTURE_* order.
 @group(1) @binding(0) var base_color_texture: texture_2d<f32>;
 @group(1) @binding(1) var base_color_sampler: sampler;
+@group(1) @binding(2) var metallic_roughness_texture: texture_2d<f32>;
+@group(1) @binding(3) var metallic_roughness_sampler: sampler;
+@group(1) @binding(4) var normal_texture: texture_2d<f32>;
+@group(1) @binding(5) var normal_sampler: sampler;
+@group(1) @binding(6) var occlusion_texture: texture_2d<f32>;
+@group(1) @binding(7) var occlusion_sampler: sampler;
+@group(1) @binding(8) var emissive_texture: texture_2d<f32>;
+@group(1) @binding(9) var emissive_sampler: sampler;
+
+const TEXTURE_BASE_COLOR: u32 = 0u;
+const TEXTURE_METALLIC_ROUGHNESS: u32 = 1u;
+const TEXTURE_NORMAL: u32 = 2u;
+const TEXTURE_OCCLUSION: u32 = 3u;
+const TEXTURE_EMISSIVE: u32 = 4u;
+
+fn has_texture(kind: u32) -> bool {
+    return (draw.textures & (1u << kind)) != 0u;
+}
+
+// TEXCOORD_0 through texture `kind`'s transform.
+fn uv(in: VertexOutput, kind: u32) -> vec2<f32> {
+    let p = vec3<f32>(in.tex_coord, 1.0);
+    return vec2<f32>(dot(draw.uv_transforms[2u * kind].xyz, p), dot(draw.uv_transforms[2u * kind + 1u].xyz, p));
+}
 // Group 2 ("look resources": shadow maps, environment textures) is declared by shadows.wgsl and
 // environment.wgsl.
 
@@ -64,6 +91,8 @@ struct VertexOutput {
     @location(1) tex_coord: vec2<f32>,
     @location(2) planar_depth: f32,
     @location(3) world_position: vec3<f32>,
+    // COLOR_0 (white without one): it multiplies the base colour.
+    @location(4) color: vec4<f32>,
 }
 
 @vertex
@@ -71,6 +100,7 @@ fn vs_main(
     @location(0) position: vec3<f32>,
     @location(1) normal: vec3<f32>,
     @location(2) tex_coord: vec2<f32>,
+    @location(3) color: vec4<f32>,
 ) -> VertexOutput {
     let model = vec4<f32>(position, 1.0);
     var out: VertexOutput;
@@ -81,6 +111,7 @@ fn vs_main(
     out.tex_coord = tex_coord;
     out.planar_depth = -dot(draw.model_view_z, model);
     out.world_position = (draw.model * model).xyz;
+    out.color = color;
     return out;
 }
 
@@ -119,9 +150,9 @@ fn facing_normal(in: VertexOutput, front_facing: bool) -> vec3<f32> {
 }
 
 fn base_color(in: VertexOutput) -> vec4<f32> {
-    var base = draw.base_color;
-    if draw.textured != 0u {
-        base *= textureSampleLevel(base_color_texture, base_color_sampler, in.tex_coord, 0.0);
+    var base = draw.base_color * in.color;
+    if has_texture(TEXTURE_BASE_COLOR) {
+        base *= textureSampleLevel(base_color_texture, base_color_sampler, uv(in, TEXTURE_BASE_COLOR), 0.0);
     }
     return base;
 }
@@ -153,16 +184,33 @@ const PI: f32 = 3.14159265358979;
 // remapped to 0.95·r + 0.05 for direct lights; multi-scattering image-based lighting), then a
 // plain 2.2 gamma. Returns linear colour before gamma, and the opacity.
 fn shade_pbr(in: VertexOutput, front_facing: bool) -> vec4<f32> {
-    let n = facing_normal(in, front_facing);
+    // Screen-space derivatives first, in uniform control flow, for the normal map's frame.
+    let dp_dx = dpdx(in.world_position);
+    let dp_dy = dpdy(in.world_position);
+    let normal_uv = uv(in, TEXTURE_NORMAL);
+    let duv_dx = dpdx(normal_uv);
+    let duv_dy = dpdy(normal_uv);
+
+    var n = facing_normal(in, front_facing);
+    if has_texture(TEXTURE_NORMAL) {
+        let texel = textureSampleLevel(normal_texture, normal_sampler, normal_uv, 0.0).xyz;
+        let tangent_normal = (texel * 2.0 - 1.0) * vec3<f32>(draw.pbr.z, draw.pbr.z, 1.0);
+        n = perturbed_normal(n, dp_dx, dp_dy, duv_dx, duv_dy, tangent_normal);
+    }
     let v = normalize(frame.camera_position.xyz - in.world_position);
-    var base = draw.base_color;
-    if draw.textured != 0u {
-        let texel = textureSampleLevel(base_color_texture, base_color_sampler, in.tex_coord, 0.0);
+    var base = draw.base_color * in.color;
+    if has_texture(TEXTURE_BASE_COLOR) {
+        let texel = textureSampleLevel(base_color_texture, base_color_sampler, uv(in, TEXTURE_BASE_COLOR), 0.0);
         base *= vec4<f32>(srgb_to_linear(texel.rgb), texel.a);
     }
     let albedo = base.rgb;
-    let metallic = draw.pbr.x;
-    let roughness = draw.pbr.y;
+    var metallic = draw.pbr.x;
+    var roughness = draw.pbr.y;
+    if has_texture(TEXTURE_METALLIC_ROUGHNESS) {
+        let texel = textureSampleLevel(metallic_roughness_texture, metallic_roughness_sampler, uv(in, TEXTURE_METALLIC_ROUGHNESS), 0.0);
+        roughness *= texel.g;
+        metallic *= texel.b;
+    }
     let n_dot_v = clamp(dot(n, v), 1e-5, 1.0);
     let f0 = mix(vec3<f32>(0.04), albedo, metallic);
     let f90 = mix(vec3<f32>(clamp(dot(f0, vec3<f32>(16.5)), 0.0, 1.0)), vec3<f32>(1.0), metallic);
@@ -205,8 +253,44 @@ fn shade_pbr(in: VertexOutput, front_facing: bool) -> vec4<f32> {
     var colour = (fms_ems + k_d) * irradiance + fss_ess * prefiltered;
 
     colour += lo;
-    colour += draw.emissive.rgb;
+    if has_texture(TEXTURE_OCCLUSION) {
+        let ao = textureSampleLevel(occlusion_texture, occlusion_sampler, uv(in, TEXTURE_OCCLUSION), 0.0).r;
+        colour = mix(colour, colour * ao, draw.pbr.w);
+    }
+    var emissive = draw.emissive.rgb;
+    if has_texture(TEXTURE_EMISSIVE) {
+        let texel = textureSampleLevel(emissive_texture, emissive_sampler, uv(in, TEXTURE_EMISSIVE), 0.0);
+        emissive *= srgb_to_linear(texel.rgb);
+    }
+    colour += emissive;
     return vec4<f32>(colour, base.a);
+}
+
+// The normal map's tangent-space normal in the world, with a tangent frame from screen-space
+// derivatives of position and UV (no MikkTSpace tangents: glTF files rarely carry TANGENT, and
+// VTK computes none either); after Schüler, "Normal mapping without precomputed tangents".
+fn perturbed_normal(
+    n: vec3<f32>,
+    dp_dx: vec3<f32>,
+    dp_dy: vec3<f32>,
+    duv_dx: vec2<f32>,
+    duv_dy: vec2<f32>,
+    tangent_normal: vec3<f32>,
+) -> vec3<f32> {
+    let dp_dy_perp = cross(dp_dy, n);
+    let dp_dx_perp = cross(n, dp_dx);
+    let t = dp_dy_perp * duv_dx.x + dp_dx_perp * duv_dy.x;
+    let b = dp_dy_perp * duv_dx.y + dp_dx_perp * duv_dy.y;
+    let scale = max(dot(t, t), dot(b, b));
+    if scale <= 0.0 {
+        return n;
+    }
+    // t and b are the in-plane gradients of u and v times n·(dp_dx × dp_dy), which is negative
+    // for any surface facing the viewer with wgpu's downward framebuffer y (mirrored UVs flip
+    // the gradients themselves, so they need nothing). So −t points along +u, and b along −v:
+    // "up" in the texture, where glTF's normal maps point green, since its v runs down.
+    let frame = mat3x3<f32>(-t * inverseSqrt(scale), b * inverseSqrt(scale), n);
+    return normalize(frame * tangent_normal);
 }
 
 // VTK's gamma: out = colour^(1/2.2) (not the sRGB curve).

@@ -8,8 +8,9 @@ use glam::{DMat3, DMat4, DVec3, DVec4};
 use crate::protocol::drake::vtk_params::LightKind;
 use crate::render::image::ImageKind;
 use crate::render::look::{Light, Look, MAX_LIGHTS, VTK_DEFAULT_DIFFUSE};
+use crate::render::textures::MATERIAL_TEXTURES;
 use crate::scene::camera::Intrinsics;
-use crate::scene::{Instance, Material, Scene};
+use crate::scene::{Instance, Material, Scene, TextureRef};
 
 /// The camera's matrices, kept in f64 until they are combined with each instance's transform.
 #[derive(Debug, Clone, Copy)]
@@ -129,7 +130,10 @@ pub(in crate::render) struct DrawUniform {
     pub pbr: [f32; 4],
     /// Emissive RGB and the alpha cutoff.
     pub emissive: [f32; 4],
-    pub textured: u32,
+    /// Per material texture kind, the two rows of its UV transform (padded to vec4).
+    pub uv_transforms: [[f32; 4]; 2 * MATERIAL_TEXTURES],
+    /// Bit i: material texture kind i is bound.
+    pub textures: u32,
     pub mirrored: u32,
     /// WGSL rounds the struct's size up to its 16-byte alignment.
     pub _padding: [u32; 2],
@@ -138,12 +142,12 @@ pub(in crate::render) struct DrawUniform {
 impl DrawUniform {
     /// The instance's transform is combined with the camera's in f64 and rounded to f32 once,
     /// so clip coordinates and planar depth are as exact as f32 model coordinates allow.
-    /// `textured`: whether a base colour texture is bound for this draw. `default_diffuse`: the
-    /// look's replacement for Drake's built-in default diffuse (colour images only).
+    /// `textures`: the material textures bound for this draw. `default_diffuse`: the look's
+    /// replacement for Drake's built-in default diffuse (colour images only).
     pub fn new(
         instance: &Instance,
         camera: &CameraMatrices,
-        textured: bool,
+        textures: &[Option<TextureRef>; MATERIAL_TEXTURES],
         default_diffuse: Option<[f32; 4]>,
     ) -> Self {
         let material: &Material = &instance.material;
@@ -177,14 +181,26 @@ impl DrawUniform {
                 label(base_color[2]),
                 1.0,
             ],
-            pbr: [material.metallic, material.roughness, 1.0, 1.0],
+            pbr: [
+                material.metallic,
+                material.roughness,
+                material.normal_scale,
+                material.occlusion_strength,
+            ],
             emissive: [
                 material.emissive[0],
                 material.emissive[1],
                 material.emissive[2],
                 material.alpha_cutoff.unwrap_or(0.0),
             ],
-            textured: u32::from(textured),
+            uv_transforms: std::array::from_fn(|row| {
+                let transform = textures[row / 2].map_or(TextureRef::IDENTITY, |t| t.transform);
+                let [a, b, c] = transform[row % 2];
+                [a, b, c, 0.0]
+            }),
+            textures: (0..MATERIAL_TEXTURES)
+                .filter(|&kind| textures[kind].is_some())
+                .fold(0, |bits, kind| bits | 1 << kind),
             mirrored: u32::from(instance.mirrors()),
             _padding: [0; 2],
         }
@@ -198,4 +214,6 @@ pub(in crate::render) struct Vertex {
     pub position: [f32; 3],
     pub normal: [f32; 3],
     pub tex_coord: [f32; 2],
+    /// `COLOR_0` in 8 bits, white without one.
+    pub color: [u8; 4],
 }

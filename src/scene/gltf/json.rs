@@ -166,6 +166,12 @@ pub struct Material {
     pub double_sided: bool,
     #[serde(default, deserialize_with = "null_as_default")]
     pub emissive_factor: Option<[f64; 3]>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub emissive_texture: Option<TextureInfo>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub normal_texture: Option<TextureInfo>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub occlusion_texture: Option<TextureInfo>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -179,6 +185,8 @@ pub struct PbrMetallicRoughness {
     pub metallic_factor: Option<f64>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub roughness_factor: Option<f64>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub metallic_roughness_texture: Option<TextureInfo>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -187,6 +195,38 @@ pub struct TextureInfo {
     pub index: usize,
     #[serde(default, deserialize_with = "null_as_default")]
     pub tex_coord: usize,
+    /// `normalTexture.scale`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub scale: Option<f64>,
+    /// `occlusionTexture.strength`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub strength: Option<f64>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub extensions: TextureInfoExtensions,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TextureInfoExtensions {
+    #[serde(
+        rename = "KHR_texture_transform",
+        default,
+        deserialize_with = "null_as_default"
+    )]
+    pub texture_transform: Option<TextureTransform>,
+}
+
+/// `KHR_texture_transform`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TextureTransform {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub offset: Option<[f64; 2]>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub rotation: Option<f64>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub scale: Option<[f64; 2]>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub tex_coord: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -215,6 +255,8 @@ pub struct Attributes {
     pub normal: Option<usize>,
     #[serde(rename = "TEXCOORD_0", default, deserialize_with = "null_as_default")]
     pub tex_coord_0: Option<usize>,
+    #[serde(rename = "COLOR_0", default, deserialize_with = "null_as_default")]
+    pub color_0: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -11,19 +11,37 @@ use crate::core::config::config_key;
 use crate::scene::cache::{Cached, KeyHasher};
 use crate::scene::{Filter, Material, Sampler, TextureRef, Wrap};
 
+/// Every texture a material references, with the name of its field.
+fn texture_infos(material: &json::Material) -> [(Option<&json::TextureInfo>, &'static str); 5] {
+    let pbr = material.pbr_metallic_roughness.as_ref();
+    [
+        (
+            pbr.and_then(|pbr| pbr.base_color_texture.as_ref()),
+            "pbrMetallicRoughness.baseColorTexture",
+        ),
+        (
+            pbr.and_then(|pbr| pbr.metallic_roughness_texture.as_ref()),
+            "pbrMetallicRoughness.metallicRoughnessTexture",
+        ),
+        (material.normal_texture.as_ref(), "normalTexture"),
+        (material.occlusion_texture.as_ref(), "occlusionTexture"),
+        (material.emissive_texture.as_ref(), "emissiveTexture"),
+    ]
+}
+
 impl Loader<'_, '_> {
-    /// Counts the distinct images the materials reference, before decoding any.
+    /// Counts the distinct images the materials reference (every texture kind), before decoding
+    /// any.
     pub(super) fn check_texture_count(&self) -> Result<(), SceneError> {
         let mut referenced = vec![false; self.root.images.len()];
         for material in &self.root.materials {
-            let source = material
-                .pbr_metallic_roughness
-                .as_ref()
-                .and_then(|pbr| pbr.base_color_texture.as_ref())
-                .and_then(|info| self.root.textures.get(info.index))
-                .and_then(|texture| texture.source);
-            if let Some(flag) = source.and_then(|image| referenced.get_mut(image)) {
-                *flag = true;
+            for (info, _) in texture_infos(material) {
+                let source = info
+                    .and_then(|info| self.root.textures.get(info.index))
+                    .and_then(|texture| texture.source);
+                if let Some(flag) = source.and_then(|image| referenced.get_mut(image)) {
+                    *flag = true;
+                }
             }
         }
         let count = referenced.iter().filter(|&&flag| flag).count();
@@ -36,6 +54,8 @@ impl Loader<'_, '_> {
         Ok(())
     }
 
+    /// `materials[index]` for a primitive; `user`: it belongs to a merged user glTF, whose
+    /// PBR factors and textures apply (VTK's content keeps VTK's defaults, vtk-looks.md §3).
     pub(super) fn material(
         &mut self,
         index: usize,
@@ -51,29 +71,24 @@ impl Loader<'_, '_> {
             .and_then(|pbr| pbr.base_color_factor)
             .unwrap_or([1.0; 4])
             .map(|channel| channel as f32);
-        let base_color_texture = match pbr.and_then(|pbr| pbr.base_color_texture.as_ref()) {
-            Some(info) if self.options.decode_textures => {
-                let path = format!("materials[{index}].pbrMetallicRoughness.baseColorTexture");
-                if info.tex_coord != 0 {
-                    warn!(
-                        path,
-                        tex_coord = info.tex_coord,
-                        "ignoring texture: only TEXCOORD_0 is read"
-                    );
-                    None
-                } else if !has_tex_coords {
-                    warn!(
-                        path,
-                        primitive = primitive_path,
-                        "ignoring texture: primitive has no TEXCOORD_0"
-                    );
-                    None
-                } else {
-                    self.texture(info.index, &path)?
-                }
+        let [base_color_texture, metallic_roughness_texture, normal_texture, occlusion_texture, emissive_texture] =
+            texture_infos(material);
+        let mut textures = [None; 5];
+        let kinds = [
+            base_color_texture,
+            metallic_roughness_texture,
+            normal_texture,
+            occlusion_texture,
+            emissive_texture,
+        ];
+        // VTK's exporter writes base colour textures only; the rest is user content's.
+        let read = if user { kinds.len() } else { 1 };
+        for (slot, (info, field)) in textures.iter_mut().zip(kinds).take(read) {
+            if let Some(info) = info {
+                let path = format!("materials[{index}].{field}");
+                *slot = self.texture_info(info, &path, primitive_path, has_tex_coords)?;
             }
-            _ => None,
-        };
+        }
         let alpha_cutoff = (material.alpha_mode.as_deref() == Some("MASK"))
             .then(|| material.alpha_cutoff.unwrap_or(0.5) as f32);
         // VTK's exported factors (metallic 0, roughness 1) are never read by RenderEngineVtk,
@@ -92,6 +107,8 @@ impl Loader<'_, '_> {
         } else {
             (defaults.metallic, defaults.roughness, defaults.emissive)
         };
+        let [base_color_texture, metallic_roughness_texture, normal_texture, occlusion_texture, emissive_texture] =
+            textures;
         Ok(Material {
             base_color,
             base_color_texture,
@@ -104,7 +121,57 @@ impl Loader<'_, '_> {
             roughness,
             emissive,
             alpha_cutoff,
+            metallic_roughness_texture,
+            normal_texture,
+            normal_scale: material
+                .normal_texture
+                .as_ref()
+                .and_then(|info| info.scale)
+                .unwrap_or(1.0) as f32,
+            occlusion_texture,
+            occlusion_strength: material
+                .occlusion_texture
+                .as_ref()
+                .and_then(|info| info.strength)
+                .unwrap_or(1.0) as f32,
+            emissive_texture,
         })
+    }
+
+    /// One texture of a material, with its `KHR_texture_transform`; `None` (with a warning) when
+    /// it cannot be drawn: textures are not decoded for this image type, it reads another UV set
+    /// than `TEXCOORD_0`, or the primitive has none.
+    fn texture_info(
+        &mut self,
+        info: &json::TextureInfo,
+        path: &str,
+        primitive_path: &str,
+        has_tex_coords: bool,
+    ) -> Result<Option<TextureRef>, SceneError> {
+        if !self.options.decode_textures {
+            return Ok(None);
+        }
+        let transform = info.extensions.texture_transform.as_ref();
+        let tex_coord = transform
+            .and_then(|transform| transform.tex_coord)
+            .unwrap_or(info.tex_coord);
+        if tex_coord != 0 {
+            warn!(path, tex_coord, "ignoring texture: only TEXCOORD_0 is read");
+            return Ok(None);
+        }
+        if !has_tex_coords {
+            warn!(
+                path,
+                primitive = primitive_path,
+                "ignoring texture: primitive has no TEXCOORD_0"
+            );
+            return Ok(None);
+        }
+        let texture = self.texture(info.index, path)?;
+        Ok(texture.map(|texture| TextureRef {
+            transform: transform.map_or(TextureRef::IDENTITY, uv_transform),
+            ..texture
+        }))
     }
 
     fn texture(&mut self, index: usize, info_path: &str) -> Result<Option<TextureRef>, SceneError> {
@@ -125,7 +192,7 @@ impl Loader<'_, '_> {
             None => Sampler::default(),
         };
         let texture = self.decoded_image(image, &format!("textures[{index}].source"))?;
-        Ok(Some(TextureRef { texture, sampler }))
+        Ok(Some(TextureRef::new(texture, sampler)))
     }
 
     /// `images[index]` decoded into `scene.textures` (once), returning its position there.
@@ -202,6 +269,18 @@ impl Loader<'_, '_> {
         self.scene_textures[index] = Some(position);
         Ok(position)
     }
+}
+
+/// KHR_texture_transform's matrix T(offset) · R(rotation) · S(scale) as two rows: the spec's
+/// GLSL `mat3(cos, sin, 0, -sin, cos, 0, 0, 0, 1)` is column-major.
+fn uv_transform(transform: &json::TextureTransform) -> [[f32; 3]; 2] {
+    let [ox, oy] = transform.offset.unwrap_or([0.0; 2]);
+    let [sx, sy] = transform.scale.unwrap_or([1.0; 2]);
+    let (sin, cos) = transform.rotation.unwrap_or(0.0).sin_cos();
+    [
+        [(cos * sx) as f32, (-sin * sy) as f32, ox as f32],
+        [(sin * sx) as f32, (cos * sy) as f32, oy as f32],
+    ]
 }
 
 fn convert_sampler(sampler: &json::Sampler) -> Sampler {

@@ -86,7 +86,11 @@ impl Loader<'_, '_> {
             .attributes
             .tex_coord_0
             .filter(|_| self.options.decode_textures);
-        let key = self.mesh_key(primitive, mode, tex_coord_0, path)?;
+        let color_0 = primitive
+            .attributes
+            .color_0
+            .filter(|_| self.options.decode_textures);
+        let key = self.mesh_key(primitive, mode, tex_coord_0, color_0, path)?;
         let mesh_index = match self.mesh_slots.get(&key) {
             Some(&slot) => slot,
             None => {
@@ -136,6 +140,7 @@ impl Loader<'_, '_> {
         primitive: &json::Primitive,
         mode: u32,
         tex_coord_0: Option<usize>,
+        color_0: Option<usize>,
         path: &str,
     ) -> Result<ContentKey, SceneError> {
         let mut hasher = KeyHasher::new("gltf primitive");
@@ -145,6 +150,7 @@ impl Loader<'_, '_> {
             (primitive.indices, "indices"),
             (primitive.attributes.normal, "attributes.NORMAL"),
             (tex_coord_0, "attributes.TEXCOORD_0"),
+            (color_0, "attributes.COLOR_0"),
         ];
         for (accessor, field) in attributes {
             match accessor {
@@ -204,7 +210,36 @@ impl Loader<'_, '_> {
             }
             _ => None,
         };
-        Ok(Mesh::keyed(key, positions, normals, tex_coords, indices))
+        // Vertex colours only tint colour images, like textures.
+        let colors = match primitive.attributes.color_0 {
+            Some(accessor) if self.options.decode_textures => {
+                let color_path = format!("{path}.attributes.COLOR_0");
+                Some(self.vertex_colors(accessor, &color_path, vertex_count)?)
+            }
+            _ => None,
+        };
+        let mut mesh = Mesh::keyed(key, positions, normals, tex_coords, indices);
+        mesh.colors = colors;
+        Ok(mesh)
+    }
+
+    /// `COLOR_0`: RGB or RGBA, float or normalized integers; RGB gets alpha 1.
+    fn vertex_colors(
+        &mut self,
+        accessor: usize,
+        path: &str,
+        vertex_count: usize,
+    ) -> Result<Vec<[f32; 4]>, SceneError> {
+        let element_type = self
+            .buffers
+            .accessor(accessor, path, &["VEC3", "VEC4"])?
+            .element_type
+            .clone();
+        if element_type == "VEC3" {
+            let rgb = self.vertex_attribute::<3>(accessor, path, "VEC3", vertex_count)?;
+            return Ok(rgb.into_iter().map(|[r, g, b]| [r, g, b, 1.0]).collect());
+        }
+        self.vertex_attribute::<4>(accessor, path, "VEC4", vertex_count)
     }
 
     /// The primitive's indices, each checked against the vertex count; `0..n` when unindexed.
