@@ -8,16 +8,22 @@
 //!
 //! # Layout
 //! Created once, in [`Gpu`] (`gpu.rs`): the device (`device.rs`: adapter choice and its log
-//! line), the texture binding layout and samplers (`textures.rs`), each pass's pipelines.
-//! Kept per renderer: `targets.rs` (per image size), `upload.rs`, `readback.rs`. Kept per content,
-//! with the scene's meshes and textures (and so bounded by the scene cache): `resident.rs`.
+//! line), the material texture layout and samplers (`textures.rs`), each pass's pipelines (the
+//! scene pass's colour variants on first use). Built once at start from the user's
+//! `RenderEngineVtkParams`: the [`Look`] (`look.rs`; the effects' GPU resources in
+//! `look_resources.rs`). Kept per renderer: `targets.rs` (per image size), `upload.rs` (with the
+//! material bind groups of live textures), `readback.rs`. Kept per content, with the scene's
+//! meshes and textures (and so bounded by the scene cache): `resident.rs`.
 //! One request ([`Renderer::render`]) runs these steps in order:
-//! 1. `upload.rs`: the frame's uniforms, each instance's transforms and material; meshes and
-//!    (colour only) textures made resident unless they already are;
-//! 2. `draw_list.rs`: opaque meshes in scene order, translucent ones back to front;
-//! 3. `scene_pass/`: clear and draw (`scene.wgsl`; its uniforms in `uniforms.rs`);
-//! 4. `fxaa/`: colour images only, anti-aliasing (`fxaa.wgsl`);
-//! 5. `readback.rs`: copy the image out and convert it.
+//! 1. `upload.rs`: the frame's uniforms (lights in the world), each instance's transforms and
+//!    material; meshes and (colour only) textures made resident unless they already are;
+//! 2. `draw_list.rs`: opaque and alpha-masked meshes in scene order, translucent ones back to
+//!    front;
+//! 3. `scene_pass/`: clear and draw (`scene.wgsl` with `shadows.wgsl` and `environment.wgsl`;
+//!    uniforms in `uniforms.rs`), Phong or PBR;
+//! 4. `tone_map/`: colour images with an exposure only, the float scene colour to 8 bits;
+//! 5. `fxaa/`: colour images only, anti-aliasing (`fxaa.wgsl`);
+//! 6. `readback.rs`: copy the image out and convert it.
 //!
 //! # The look, calibrated against RenderEngineVtk
 //! Measured with pydrake 1.51.1 (`MakeRenderEngineVtk(RenderEngineVtkParams())`, 64×64 camera,
@@ -53,6 +59,39 @@
 //!   of pixels are now identical. On lavapipe it is also cheaper: a 640×480 colour render of
 //!   20k triangles took 77–82 ms with MSAA and 46 ms with FXAA (its label render: 31–35 ms).
 //!   Classic 9-tap FXAA, tried first, blurred edges two pixels wide and doubled the difference.
+//!
+//! ## Looks from `RenderEngineVtkParams` (shared/docs/vtk-looks.md §1–§4)
+//! Each formula below was read from VTK/Drake and checked against pydrake 1.51.1 renders of an
+//! 8 m plate under a camera 3 m up (64×64, 60°, diffuse 0.8/0.6/0.4); `tests/render/looks.rs`
+//! asserts every measured value to ±1 level, and the formula at many pixels where the
+//! measurement was a formula check:
+//! - Lights (≤ 8): directional, point and spot, in the camera frame (X_WC·p_C, R_WC·d_C) or the
+//!   world; attenuation 1/(k0 + k1·d + k2·d²); spots a hard cone with cos falloff (exponent 1);
+//!   intensity × colour unclamped; no headlight beside the user's lights. Phong stays pure
+//!   Lambert, two-sided, no ambient or specular: 60° → 102,76,51; ×3 → 255,230,153; two lights
+//!   add.
+//! - PBR (force_to_pbr, an environment map, or a scene holding a merged user glTF, as VTK's
+//!   engine-wide switch): VTK's BRDF with Drake's roughness remap for direct lights and its
+//!   multi-scattering IBL, then pow(1/2.2), clear colour not gamma'd: 144,129,112 at the centre,
+//!   137,121,102 at (5,5), 60° ×2 → 135,119,100. VTK's content keeps metallic 0 / roughness 0.5;
+//!   user glTF materials bring their factors (default 1), textures (metallic-roughness, normal
+//!   with a derivative-based tangent frame, occlusion, emissive; KHR_texture_transform),
+//!   COLOR_0, MASK/BLEND and single-sidedness (back faces culled).
+//! - Exposure: the scene renders into Rgba16Float and VTK's generic filmic curve (Uncharted 2
+//!   presets, b = 0.9847995, c = 0.6016135) maps it, background included, before FXAA:
+//!   exposure 1 → plate 183,149,102 / background 183,196,207; values above 1 survive
+//!   (255,246,223 at intensity 3).
+//! - `default_clear_color` rounds to nearest (0.25,0.5,0.75 → 64,128,191); `default_diffuse`
+//!   replaces the built-in Rgba(0.9,0.45,0.1,1) that Drake's client exports for geometry without
+//!   a diffuse (the only way to recognise it in the glTF).
+//!
+//! Not calibrated: glTF textures and normal/occlusion maps were checked against the formulas
+//! only (the doc's measurements do not cover them); VTK draws alphaMode MASK as translucent
+//! rather than cut, where this renderer follows glTF; a `NullTexture` environment map (VTK's
+//! quirk of skipping every pass) is treated as no map.
+//!
+//! The default params cost nothing new: the same two pipelines and shader math as before the
+//! looks (`make demo`'s images are byte-identical), no float target and no tone-mapping pass.
 //!
 //! Depth and label images never go through lighting, blending or anti-aliasing: depth writes the
 //! planar depth's f32 bits to an `R32Uint` target (exact, and renderable on GL/llvmpipe where

@@ -4,9 +4,11 @@
 //! Upload says what each instance draws ([`Draw`]); the [draw list](super::draw_list) orders the
 //! draws, the [scene pass](super::scene_pass) issues them.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::sync::{Arc, Weak};
 
-use crate::scene::{Instance, Material, Scene, TextureRef};
+use crate::scene::{Instance, Material, Scene, Texture, TextureRef};
 
 use super::draw_list::Draw;
 use super::error::RenderError;
@@ -69,9 +71,22 @@ pub(super) struct SceneUpload {
     uniforms: Option<wgpu::BindGroup>,
     /// CPU staging, kept so each request reuses the allocation of the last.
     staged_draws: Vec<u8>,
-    /// This request's texture bind groups; dropped by [`Self::end_request`] (the textures
-    /// themselves stay resident with the scene's entries).
+    /// This request's material bind groups (handles into `materials`); dropped by
+    /// [`Self::end_request`].
     texture_bind_groups: Vec<wgpu::BindGroup>,
+    /// Material bind groups kept across requests while their textures live, like the resident
+    /// textures they bind: a scene drawn again binds them without creating any.
+    materials: HashMap<MaterialKey, MaterialGroup>,
+}
+
+/// Which texture (by the address of its `Arc`) and sampler state each material texture kind
+/// binds. The group's `Weak`s keep those allocations, so an address cannot be reused while the
+/// entry exists.
+type MaterialKey = [Option<(usize, usize)>; MATERIAL_TEXTURES];
+
+struct MaterialGroup {
+    textures: Vec<Weak<Texture>>,
+    bind_group: wgpu::BindGroup,
 }
 
 impl SceneUpload {
@@ -87,6 +102,7 @@ impl SceneUpload {
             uniforms: None,
             staged_draws: Vec::new(),
             texture_bind_groups: Vec::new(),
+            materials: HashMap::new(),
         }
     }
 
@@ -123,6 +139,9 @@ impl SceneUpload {
         // Keyed by each texture kind's (texture, sampler state): one bind group per material's
         // combination.
         let mut bind_group_of: HashMap<MaterialKey, usize> = HashMap::new();
+        // Groups of textures the scene cache has let go would pin their GPU memory.
+        self.materials
+            .retain(|_, group| group.textures.iter().all(|t| t.strong_count() > 0));
         let mut draws = Vec::new();
         for (instance_index, instance) in scene.instances.iter().enumerate() {
             let Some(mesh) = scene.meshes.get(instance.mesh) else {
@@ -142,12 +161,17 @@ impl SceneUpload {
                 _ => [None; MATERIAL_TEXTURES],
             };
             let texture = if textures.iter().any(Option::is_some) {
-                let key = textures.map(|t| t.map(|t| (t.texture, sampler_index(t.sampler))));
+                let key = material_key(scene, &textures)?;
                 Some(match bind_group_of.get(&key) {
                     Some(&index) => index,
                     None => {
-                        let bind_group = bind_textures(gpu, scene, textures)?;
-                        self.texture_bind_groups.push(bind_group);
+                        let group = match self.materials.entry(key) {
+                            Entry::Occupied(entry) => entry.into_mut(),
+                            Entry::Vacant(entry) => {
+                                entry.insert(bind_textures(gpu, scene, textures)?)
+                            }
+                        };
+                        self.texture_bind_groups.push(group.bind_group.clone());
                         bind_group_of.insert(key, self.texture_bind_groups.len() - 1);
                         self.texture_bind_groups.len() - 1
                     }
@@ -218,9 +242,6 @@ impl SceneUpload {
     }
 }
 
-/// Which texture (and sampler state) each material texture kind binds.
-type MaterialKey = [Option<(usize, usize)>; MATERIAL_TEXTURES];
-
 /// A material's textures in binding order: base colour, metallic-roughness, normal, occlusion,
 /// emissive.
 pub(super) fn material_textures(material: &Material) -> [Option<TextureRef>; MATERIAL_TEXTURES] {
@@ -233,28 +254,54 @@ pub(super) fn material_textures(material: &Material) -> [Option<TextureRef>; MAT
     ]
 }
 
+/// `scene.textures[index]`, which the scene promises exists.
+fn scene_texture(scene: &Scene, index: usize) -> Result<&Arc<Texture>, RenderError> {
+    scene
+        .textures
+        .get(index)
+        .ok_or_else(|| RenderError::Gpu(format!("texture {index} does not exist")))
+}
+
+fn material_key(
+    scene: &Scene,
+    textures: &[Option<TextureRef>; MATERIAL_TEXTURES],
+) -> Result<MaterialKey, RenderError> {
+    let mut key = [None; MATERIAL_TEXTURES];
+    for (slot, texture_ref) in key.iter_mut().zip(textures) {
+        if let Some(texture_ref) = texture_ref {
+            let texture = scene_texture(scene, texture_ref.texture)?;
+            *slot = Some((
+                Arc::as_ptr(texture) as usize,
+                sampler_index(texture_ref.sampler),
+            ));
+        }
+    }
+    Ok(key)
+}
+
+/// The material's textures made resident and bound together.
 fn bind_textures(
     gpu: &Gpu,
     scene: &Scene,
     textures: [Option<TextureRef>; MATERIAL_TEXTURES],
-) -> Result<wgpu::BindGroup, RenderError> {
+) -> Result<MaterialGroup, RenderError> {
     let mut resident = [None; MATERIAL_TEXTURES];
+    let mut alive = Vec::new();
     for (slot, texture_ref) in resident.iter_mut().zip(textures) {
         let Some(texture_ref) = texture_ref else {
             continue;
         };
-        let Some(texture) = scene.textures.get(texture_ref.texture) else {
-            return Err(RenderError::Gpu(format!(
-                "texture {} does not exist",
-                texture_ref.texture
-            )));
-        };
+        let texture = scene_texture(scene, texture_ref.texture)?;
+        alive.push(Arc::downgrade(texture));
         *slot = Some((
             &resident::texture(gpu, texture_ref.texture, texture)?.view,
             texture_ref.sampler,
         ));
     }
-    Ok(gpu.textures.bind(&gpu.device, resident))
+    Ok(MaterialGroup {
+        textures: alive,
+        bind_group: gpu.textures.bind(&gpu.device, resident),
+    })
 }
 
 /// The faces a draw culls: back faces of user glTF materials that are not `doubleSided`, which

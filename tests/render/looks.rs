@@ -933,3 +933,61 @@ fn texture_transforms_move_uvs() {
         "shifted into green"
     );
 }
+
+/// Material bind groups are kept across requests by texture identity: a new texture at the same
+/// index of the next scene is drawn, not the last scene's.
+#[test]
+fn kept_material_bindings_follow_the_texture_not_its_index() {
+    common::require_adapter!();
+    let gpu = gpu();
+    let mut renderer = Renderer::new(gpu, Look::default());
+    let material = Material {
+        base_color: [1.0; 4],
+        base_color_texture: texture(0),
+        ..Material::default()
+    };
+    let mut scene = textured_user_quad(material, vec![texel([255, 0, 0, 255])]);
+    scene.user_gltf = false;
+    scene.instances[0].material.from_user_gltf = false;
+    let k = intrinsics();
+    let first = renderer.render(&scene, &k, ImageKind::Color).unwrap();
+    assert_eq!(rgba_at(&first, 32, 32), [255, 0, 0, 255]);
+    let again = renderer.render(&scene, &k, ImageKind::Color).unwrap();
+    assert!(again == first, "the kept binding draws the same");
+    scene.textures = vec![Arc::new(texel([0, 0, 255, 255]))];
+    let other = renderer.render(&scene, &k, ImageKind::Color).unwrap();
+    assert_eq!(rgba_at(&other, 32, 32), [0, 0, 255, 255]);
+}
+
+/// Drake's own merged documents (v1.51 and v1.52 layouts): the user glTF's primitives are marked
+/// (glTF factors, default 1), VTK's keep VTK's defaults, and the scene switches to PBR; a plain
+/// VTK export does not.
+#[test]
+fn drakes_merged_scenes_are_recognised_as_user_gltf() {
+    let load = |name: &str| {
+        let path = format!("{}/tests/fixtures/gltf/{name}", env!("CARGO_MANIFEST_DIR"));
+        let bytes = std::fs::read(&path).unwrap();
+        gltf_cloud::scene::load(&bytes, &gltf_cloud::scene::LoadOptions::default()).unwrap()
+    };
+    for name in ["merged151-color.gltf", "merged152-color.gltf"] {
+        let scene = load(name);
+        assert!(scene.user_gltf, "{name}");
+        let (user, vtk): (Vec<_>, Vec<_>) = scene
+            .instances
+            .iter()
+            .map(|i| &i.material)
+            .partition(|m| m.from_user_gltf);
+        assert!(!user.is_empty() && !vtk.is_empty(), "{name}");
+        assert!(
+            user.iter().all(|m| (m.metallic, m.roughness) == (1.0, 1.0)),
+            "{name}"
+        );
+        assert!(
+            vtk.iter().all(|m| (m.metallic, m.roughness) == (0.0, 0.5)),
+            "{name}"
+        );
+    }
+    let scene = load("box_sphere-color.gltf");
+    assert!(!scene.user_gltf);
+    assert!(scene.instances.iter().all(|i| !i.material.from_user_gltf));
+}
