@@ -128,17 +128,32 @@ fn restyle(material: &mut Material, appearance: Appearance, texture_offset: usiz
         roughness: _,
         emissive: _,
         alpha_cutoff: _,
+        metallic_roughness_texture,
+        normal_texture,
+        normal_scale: _,
+        occlusion_texture,
+        occlusion_strength: _,
+        emissive_texture,
     } = material;
+    let textures = [
+        base_color_texture,
+        metallic_roughness_texture,
+        normal_texture,
+        occlusion_texture,
+        emissive_texture,
+    ];
     match appearance {
         Appearance::Materials => {
-            if let Some(texture) = base_color_texture {
+            for texture in textures.into_iter().flatten() {
                 texture.texture += texture_offset;
             }
         }
         Appearance::White => {
             *base_color = [1.0; 4];
-            *base_color_texture = None;
             *blend = false;
+            for texture in textures {
+                *texture = None;
+            }
         }
     }
 }
