@@ -57,7 +57,7 @@ def render_look(look, binary: Path, camera: CameraInfo, out: Path) -> dict:
 def bound_text(look) -> str:
     """The set's colour bound in words: the > 20 fraction, and the mean |difference| if bounded."""
     mean = "" if look.color_mean_limit is None else f", mean abs diff ≤ {look.color_mean_limit:.1f}"
-    return f"{look.color_limit:.0%}{mean}"
+    return f"{look.color_limit:.1%}{mean}"
 
 
 def index_html(results, camera: CameraInfo) -> str:
