@@ -20,9 +20,11 @@ const IRRADIANCE_FACE_SIZE: u32 = 32;
 /// it at lod roughness·4, as VTK does.
 pub(super) const PREFILTER_MIPS: u32 = 5;
 
-/// VTK's prefilter size is the equirect's height; capped here because a 4k map would cost
-/// minutes on a software adapter, while its sharpest mip only shows in mirror-like reflections.
-const PREFILTER_MAX_SIZE: u32 = 512;
+/// VTK's prefilter size is the equirect's height; capped here because the GGX sums grow with its
+/// square: a 1024×512 map took 16 s to read and bake on lavapipe (debug build) at 512² faces,
+/// mostly mip 1's 84 M samples, and 8 s at 256² (of which 2.5 s is the BRDF table). Only the
+/// sharpest mips lose detail, which shows in mirror-like reflections alone.
+const PREFILTER_MAX_SIZE: u32 = 256;
 
 /// The BRDF table's side, VTK's.
 const BRDF_LUT_SIZE: u32 = 512;
