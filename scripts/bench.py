@@ -274,6 +274,8 @@ def main() -> None:
 
 
 def server_added_and_throughput(args, binary: Path) -> None:
+    """Sections 1 and 2: server-added per image type against VTK and the client floor, then the
+    client bench mode's throughput per renderWorkers value (the default look)."""
     urls = multiprocessing.Queue()
     stub = multiprocessing.Process(target=canned_answers, args=(urls,), daemon=True)
     stub.start()
@@ -319,6 +321,7 @@ def server_added_and_throughput(args, binary: Path) -> None:
 
 
 def large_scene_cost(binary: Path) -> None:
+    """Section 3: the synthetic large scene sent twice to a fresh server (time, load stage, RSS)."""
     with tempfile.TemporaryDirectory() as tmp:
         scene = Path(tmp) / "large.gltf"
         body = large_scene(scene)
