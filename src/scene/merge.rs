@@ -393,16 +393,14 @@ mod tests {
                 model_to_world: glam::DMat4::IDENTITY,
                 material: Material {
                     base_color: color,
-                    base_color_texture: Some(TextureRef {
-                        texture: 0,
-                        sampler: Sampler::default(),
-                    }),
+                    base_color_texture: Some(TextureRef::new(0, Sampler::default())),
                     blend: color[3] < 1.0,
-                    double_sided: false,
+                    ..Material::default()
                 },
             }],
             textures: vec![Arc::new(Texture::new(1, 1, vec![255; 4]))],
             camera: None,
+            user_gltf: false,
         }
     }
 
