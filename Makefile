@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 # Mesa's device-select layer prints "XDG_RUNTIME_DIR is invalid" for every Vulkan instance without it.
 export NODEVICE_SELECT := 1
 
-.PHONY: all build release test test-rust test-python lint fmt deps deps-system demo bench clean fuzz soak
+.PHONY: all build release test test-rust test-python lint fmt deps deps-system demo bench gallery clean fuzz soak
 
 all: build
 
@@ -51,6 +51,12 @@ clean:
 ## bench: pydrake's RenderEngineVtk vs our server through RenderEngineGltfClient, as ratios.
 bench: deps release
 	$(PYTHON) scripts/bench.py --binary $(CURDIR)/target/release/gltf-cloud
+
+## gallery: each RenderEngineVtkParams set of tests/python/vtk_looks.py rendered by RenderEngineVtk
+## and by our server started with the same params file, side by side with a difference image, in
+## out/gallery/index.html (never committed; docs/looks.md quotes its numbers).
+gallery: deps build
+	GLTF_CLOUD_BIN=$(CURDIR)/target/debug/gltf-cloud $(PYTHON) scripts/gallery.py --out $(CURDIR)/out/gallery
 
 ## soak: the hostile-client runs too slow or too big for CI: the render-request attacks (time and
 ## peak memory of each) and a 1 100-connection idle flood against each server at its defaults.

@@ -14,7 +14,10 @@ each figure is the median over rounds with its spread (min–max), because this 
 Then, with our client's benchmark mode: server-side throughput at concurrency 4 per image type,
 and a synthetic large scene (1.5 M triangles, one 2048² texture, about 61 MB) sent twice to a fresh
 server: the repeat's time and load stage against the first's, and the server's peak RSS against
-the body. Timings are ratios within one run on one machine, never pass/fail thresholds.
+the body. Last, each look's cost (`--features-only` runs only this): one server per
+RenderEngineVtkParams set of tests/python/vtk_looks.py (default, lights, PBR, exposure, shadows,
+environment map), color through the real client, each against the default look in the same run.
+Timings are ratios within one run on one machine, never pass/fail thresholds.
 """
 
 import argparse
@@ -25,13 +28,10 @@ import json
 import multiprocessing
 import os
 import re
-import signal
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -39,9 +39,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "python"))
 
 from drake_scenes import CAMERAS, SCENES, TwoEngineScene, primitives, textured_and_transparent  # noqa: E402
+from render_server_process import RenderServer  # noqa: E402
+from vtk_looks import LOOKS, primitives_and_unpainted, write_params  # noqa: E402
 
-LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
-RENDERED = re.compile(r"load_ms=([0-9.]+).*render_ms=([0-9.]+).*encode_ms=([0-9.]+)")
+# The server's debug `rendered` line (stage times per request) is what the large-scene and
+# feature-cost sections read.
+SERVER_LOG = "warn,gltf_cloud=info,gltf_cloud::roles::render_server=debug"
 IMAGE_TYPES = ("color", "depth", "label")
 ENGINES = ("vtk", "ours", "floor")
 
@@ -92,31 +95,6 @@ def canned_answers(queue) -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     queue.put(f"http://127.0.0.1:{server.server_address[1]}")
     server.serve_forever()
-
-
-class Server:
-    """Our render server as a child process; its log lines are kept (the debug `rendered` line has
-    each request's stage times)."""
-
-    def __init__(self, binary: Path, *extra: str):
-        env = {**os.environ, "NODEVICE_SELECT": "1", "RUST_LOG": "warn,gltf_cloud=info,gltf_cloud::roles::render_server=debug"}
-        self.process = subprocess.Popen([str(binary), "render-server", "--port", "0", *extra], stderr=subprocess.PIPE, text=True, env=env)
-        self.lines = []
-        for line in self.process.stderr:
-            match = LISTENING.search(line)
-            if match:
-                self.url = match.group(1)
-                threading.Thread(target=lambda: [self.lines.append(l) for l in self.process.stderr], daemon=True).start()
-                return
-        raise SystemExit("render server did not start")
-
-    def stages(self):
-        """(load_ms, render_ms, encode_ms) of each request so far, in order."""
-        return [tuple(float(g) for g in m.groups()) for m in map(RENDERED.search, self.lines) if m]
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=60)
 
 
 def multi_camera(tmp):
@@ -219,22 +197,90 @@ def large_scene(path: Path, grid: int = 867, texture: int = 2048) -> int:
     return path.stat().st_size
 
 
+FEATURES = {  # row label: the vtk_looks set whose params turn the feature on
+    "default": "default",
+    "lights (4, Phong)": "lights",
+    "PBR (4 lights)": "pbr",
+    "exposure (Phong)": "exposure-phong",
+    "PBR + shadows (2 casting)": "pbr-shadows",
+    "environment map (HDR, skybox)": "environment-hdr",
+}
+
+
+def feature_costs(args, binary: Path) -> None:
+    """Per-feature cost: one server per vtk_looks set (`--vtk-params`), all on the same scene
+    (the primitives and an unpainted box), color through RenderEngineGltfClient, in interleaved
+    rounds; each feature's median per call against the default look's, in the same run. VTK's own
+    cost per feature (RenderEngineVtk with the same params) is beside it, and the server's render
+    stage (from its debug log), which is what the feature itself adds without the client around it."""
+    camera = CAMERAS[args.camera]
+    looks = {look.name: look for look in LOOKS}
+    servers, scenes, timings = {}, {}, {label: {"vtk": [], "ours": []} for label in FEATURES}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        try:
+            for label, name in FEATURES.items():
+                folder = tmp / name
+                folder.mkdir()
+                params = looks[name].params(folder)
+                servers[label] = RenderServer(binary, "--vtk-params", str(write_params(params, folder / "params.yaml")),
+                                              rust_log=SERVER_LOG)
+                scenes[label] = TwoEngineScene(primitives_and_unpainted(folder), servers[label].url, vtk_params=params)
+                for renderer in ("vtk", "gltf", "vtk", "gltf"):  # warm-up: bakes, shader compiles, caches
+                    scenes[label].render(renderer, "color", camera)
+            warm_stages = {label: len(servers[label].stages()) for label in FEATURES}
+            labels = list(FEATURES)
+            for index in range(args.rounds):
+                for label in labels[index % len(labels):] + labels[:index % len(labels)]:
+                    for engine, renderer in (("vtk", "vtk"), ("ours", "gltf")):
+                        started = time.perf_counter()
+                        scenes[label].render(renderer, "color", camera)
+                        timings[label][engine].append((time.perf_counter() - started) * 1e3)
+            time.sleep(0.2)
+            render_ms = {label: [r for _, r, _ in servers[label].stages()[warm_stages[label]:]] for label in FEATURES}
+        finally:
+            for server in servers.values():
+                server.stop()
+    base = {engine: statistics.median(timings["default"][engine]) for engine in ("vtk", "ours")}
+    base_render = statistics.median(render_ms["default"]) if render_ms["default"] else float("nan")
+    print(f"\nfeature costs: color {camera.width()}x{camera.height()}, the primitives + an unpainted box, one server per "
+          f"params set, {args.rounds} interleaved rounds; median ms per call [min-max], x = against the default look")
+    print(f"{'feature':32} {'VTK ms':>16} {'VTK x':>6} {'ours ms':>16} {'ours x':>7} {'server render ms':>17} {'x':>5}")
+    for label in FEATURES:
+        vtk = median_spread(timings[label]["vtk"])
+        ours = median_spread(timings[label]["ours"])
+        render = statistics.median(render_ms[label]) if render_ms[label] else float("nan")
+        print(f"{label:32} {f'{vtk[0]:6.1f} [{vtk[1]:.0f}-{vtk[2]:.0f}]':>16} {vtk[0] / base['vtk']:6.2f} "
+              f"{f'{ours[0]:6.1f} [{ours[1]:.0f}-{ours[2]:.0f}]':>16} {ours[0] / base['ours']:7.2f} "
+              f"{render:17.1f} {render / base_render:5.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=str(REPO / "target" / "release" / "gltf-cloud"))
-    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds of the three engines")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds of the engines (and of the features)")
     parser.add_argument("--camera", default="default-640x480", choices=list(CAMERAS))
     parser.add_argument("--frames", type=int, default=200, help="requests per image type in the throughput test")
     parser.add_argument("--workers", default="1,2,4", help="renderWorkers values the throughput test compares")
     parser.add_argument("--skip-large", action="store_true", help="skip the large-scene test")
+    parser.add_argument("--features-only", action="store_true", help="only the per-feature cost section")
     args = parser.parse_args()
     binary = Path(args.binary)
+    if not args.features_only:
+        server_added_and_throughput(args, binary)
+        if not args.skip_large:
+            large_scene_cost(binary)
+    feature_costs(args, binary)
 
+
+def server_added_and_throughput(args, binary: Path) -> None:
+    """Sections 1 and 2: server-added per image type against VTK and the client floor, then the
+    client bench mode's throughput per renderWorkers value (the default look)."""
     urls = multiprocessing.Queue()
     stub = multiprocessing.Process(target=canned_answers, args=(urls,), daemon=True)
     stub.start()
     stub_url = urls.get(timeout=30)
-    server = Server(binary)
+    server = RenderServer(binary, rust_log=SERVER_LOG)
     try:
         time.sleep(0.5)
         idle_rss = memory_mib(server.process.pid, "VmRSS")
@@ -245,7 +291,7 @@ def main() -> None:
         stub.terminate()
     throughput = {}
     for workers in args.workers.split(","):
-        server = Server(binary, "--render-workers", workers)
+        server = RenderServer(binary, "--render-workers", workers, rust_log=SERVER_LOG)
         try:
             for t in IMAGE_TYPES:
                 scene = REPO / "examples" / t / "tabletop.gltf"
@@ -273,12 +319,13 @@ def main() -> None:
         print(f"{workers:8}" + "".join(f"{r['imagesPerSecond']:9.1f} [{r['latencyMs']['p50']:4.0f}]".rjust(18) for r in cells)
               + ("" if all(r["errors"] == 0 for r in cells) else "  (errors!)"))
 
-    if args.skip_large:
-        return
+
+def large_scene_cost(binary: Path) -> None:
+    """Section 3: the synthetic large scene sent twice to a fresh server (time, load stage, RSS)."""
     with tempfile.TemporaryDirectory() as tmp:
         scene = Path(tmp) / "large.gltf"
         body = large_scene(scene)
-        server = Server(binary)
+        server = RenderServer(binary, rust_log=SERVER_LOG)
         try:
             time.sleep(0.5)
             idle = memory_mib(server.process.pid, "VmRSS")

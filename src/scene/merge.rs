@@ -123,17 +123,37 @@ fn restyle(material: &mut Material, appearance: Appearance, texture_offset: usiz
         base_color_texture,
         blend,
         double_sided: _,
+        from_user_gltf: _,
+        metallic: _,
+        roughness: _,
+        emissive: _,
+        alpha_cutoff: _,
+        metallic_roughness_texture,
+        normal_texture,
+        normal_scale: _,
+        occlusion_texture,
+        occlusion_strength: _,
+        emissive_texture,
     } = material;
+    let textures = [
+        base_color_texture,
+        metallic_roughness_texture,
+        normal_texture,
+        occlusion_texture,
+        emissive_texture,
+    ];
     match appearance {
         Appearance::Materials => {
-            if let Some(texture) = base_color_texture {
+            for texture in textures.into_iter().flatten() {
                 texture.texture += texture_offset;
             }
         }
         Appearance::White => {
             *base_color = [1.0; 4];
-            *base_color_texture = None;
             *blend = false;
+            for texture in textures {
+                *texture = None;
+            }
         }
     }
 }
@@ -373,16 +393,14 @@ mod tests {
                 model_to_world: glam::DMat4::IDENTITY,
                 material: Material {
                     base_color: color,
-                    base_color_texture: Some(TextureRef {
-                        texture: 0,
-                        sampler: Sampler::default(),
-                    }),
+                    base_color_texture: Some(TextureRef::new(0, Sampler::default())),
                     blend: color[3] < 1.0,
-                    double_sided: false,
+                    ..Material::default()
                 },
             }],
             textures: vec![Arc::new(Texture::new(1, 1, vec![255; 4]))],
             camera: None,
+            user_gltf: false,
         }
     }
 

@@ -185,10 +185,12 @@ SCENES = {
 class TwoEngineScene:
     """One SceneGraph with both renderers, so both see exactly the same geometry."""
 
-    def __init__(self, geometries, base_url: str, **client_params):
-        """`client_params` go to the glTF client's RenderEngineGltfClientParams."""
+    def __init__(self, geometries, base_url: str, vtk_params: RenderEngineVtkParams | None = None, **client_params):
+        """`vtk_params` configure RenderEngineVtk (Drake's defaults when None): the server at
+        `base_url` must have been started with the same ones (`--vtk-params`) for the images to
+        be comparable. `client_params` go to the glTF client's RenderEngineGltfClientParams."""
         self.scene_graph = SceneGraph()
-        self.scene_graph.AddRenderer("vtk", MakeRenderEngineVtk(RenderEngineVtkParams()))
+        self.scene_graph.AddRenderer("vtk", MakeRenderEngineVtk(vtk_params or RenderEngineVtkParams()))
         self.scene_graph.AddRenderer(
             "gltf",
             MakeRenderEngineGltfClient(RenderEngineGltfClientParams(base_url=base_url, **client_params)),

@@ -37,7 +37,6 @@ use crate::core::metrics::Metrics;
 use crate::core::{server, shutdown};
 use crate::protocol::drake::encode::{self, Deflate};
 use crate::protocol::drake::image::{metres_to_millimetres, ImageType};
-use crate::protocol::drake::vtk_params::VtkParams;
 use crate::render::{Gpu, GpuOptions, Image, Look};
 use crate::roles::LoggingArgs;
 use crate::scene::camera::Intrinsics;

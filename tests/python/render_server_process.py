@@ -1,0 +1,64 @@
+"""Our render server as a child process, shared by the pydrake tests, `make gallery` and `make bench`."""
+
+import os
+import re
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
+RENDERED = re.compile(r"load_ms=([0-9.]+).*render_ms=([0-9.]+).*encode_ms=([0-9.]+)")
+
+
+def server_binary() -> Path:
+    """GLTF_CLOUD_BIN, else the debug build (what `make test-python` sets and builds)."""
+    return Path(os.environ.get("GLTF_CLOUD_BIN", REPO / "target" / "debug" / "gltf-cloud"))
+
+
+class RenderServer:
+    """`gltf-cloud render-server --port 0 ARGS…` until `stop()` (or the end of a `with` block).
+
+    Its log is kept in `lines` (drained on a thread, so the server never blocks on a full pipe);
+    a server that exits before it listens raises with the log, so a bad `--vtk-params` file shows
+    the server's own error.
+    """
+
+    def __init__(self, binary: Path, *args: str, rust_log: str | None = None):
+        binary = Path(binary)
+        if not binary.exists():
+            raise FileNotFoundError(f"{binary} not built: run `cargo build` (make test does)")
+        env = {**os.environ, "RUST_LOG": rust_log or os.environ.get("RUST_LOG", "info"), "NODEVICE_SELECT": "1"}
+        self.process = subprocess.Popen(
+            [str(binary), "render-server", "--port", "0", *args], stderr=subprocess.PIPE, text=True, env=env
+        )
+        self.lines = []
+        self.url = None
+        for line in self.process.stderr:
+            self.lines.append(line)
+            match = LISTENING.search(line)
+            if match:
+                self.url = match.group(1)
+                break
+        if self.url is None:
+            self.process.wait(timeout=30)
+            raise RuntimeError("render server did not start:\n" + "".join(self.lines))
+        threading.Thread(target=lambda: self.lines.extend(self.process.stderr), daemon=True).start()
+
+    def stages(self):
+        """(load_ms, render_ms, encode_ms) of each request so far (the debug `rendered` log line)."""
+        return [tuple(float(g) for g in m.groups()) for m in map(RENDERED.search, self.lines) if m]
+
+    def stop(self) -> int:
+        """SIGTERM, then the exit status (0 when it shut down cleanly)."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        status = self.stop()
+        if exc[0] is None:
+            assert status == 0, "render server did not exit cleanly:\n" + "".join(self.lines[-40:])
