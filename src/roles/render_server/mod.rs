@@ -40,6 +40,7 @@ use crate::protocol::drake::image::{metres_to_millimetres, ImageType};
 use crate::protocol::drake::vtk_params::VtkParams;
 use crate::render::{Gpu, GpuOptions, Image, Look};
 use crate::roles::LoggingArgs;
+use crate::scene::cache::KeyHasher;
 use crate::scene::camera::Intrinsics;
 use crate::scene::merge::{Appearance, StaticScene};
 use crate::scene::{self, LoadOptions, SceneCache, SceneError};
@@ -606,7 +607,16 @@ fn prepare(
     max_covered_pixels: u64,
     mut reserve: impl FnMut(u64) -> Result<(), SceneError>,
 ) -> Result<(scene::Scene, Intrinsics), ApiError> {
-    let mut scene = scene::load_within(&request.scene, options, Some(cache), &mut reserve)?;
+    // A document seen before is rebuilt from the cache without parsing it (see `SceneCache::scene`).
+    let document = KeyHasher::document(&request.scene_digest, options);
+    let mut scene = match cache.scene(&document) {
+        Some(scene) => scene,
+        None => {
+            let scene = scene::load_within(&request.scene, options, Some(cache), &mut reserve)?;
+            cache.keep_scene(document, &scene);
+            scene
+        }
+    };
     let appearance = match request.image_type {
         ImageType::Color => Appearance::Materials,
         ImageType::Depth | ImageType::Label => Appearance::White,
