@@ -45,7 +45,7 @@ use crate::scene::camera::Intrinsics;
 use crate::scene::merge::{Appearance, StaticScene};
 use crate::scene::{self, LoadOptions, SceneCache, SceneError};
 
-use budget::{AbandonOnDrop, MemoryBudget, Ticket};
+use budget::{AbandonOnDrop, CoverageMemo, MemoryBudget, Ticket};
 pub use config::{Args, Config, DepthFormat, LookParams, DEFAULT_PORT, ROLE};
 use error::ApiError;
 use form::{FormLimits, RenderRequest};
@@ -155,6 +155,7 @@ pub async fn run(
     let metrics = Arc::new(Metrics::for_role(ROLE));
     let state = Arc::new(AppState {
         cache: Arc::new(SceneCache::new(cache_bytes)),
+        coverage: Arc::new(CoverageMemo::default()),
         static_scene: Arc::new(static_scene),
         config: config.clone(),
         gpu,
@@ -200,6 +201,8 @@ struct AppState {
     config: Config,
     /// Meshes and textures (with their GPU copies) across requests and clients.
     cache: Arc<SceneCache>,
+    /// Covered-pixel counts of views already admitted.
+    coverage: Arc<CoverageMemo>,
     /// Drawn into every image; its GPU copies stay resident, outside the cache.
     static_scene: Arc<StaticScene>,
     gpu: Arc<Gpu>,
@@ -456,11 +459,13 @@ async fn render_request(
     let loading = Instant::now();
     let cache = Arc::clone(&state.cache);
     let static_scene = Arc::clone(&state.static_scene);
+    let coverage = Arc::clone(&state.coverage);
     let (scene, intrinsics) = tokio::task::spawn_blocking(move || {
         prepare(
             request,
             &options,
             &cache,
+            &coverage,
             &static_scene,
             max_covered_pixels,
             reserve,
@@ -603,6 +608,7 @@ fn prepare(
     request: RenderRequest,
     options: &LoadOptions,
     cache: &SceneCache,
+    coverage: &CoverageMemo,
     static_scene: &StaticScene,
     max_covered_pixels: u64,
     mut reserve: impl FnMut(u64) -> Result<(), SceneError>,
@@ -631,7 +637,9 @@ fn prepare(
             ));
         }
     }
-    let covered = budget::covered_pixels(&scene, &intrinsics, max_covered_pixels);
+    let covered = coverage.covered(&document, &intrinsics, || {
+        budget::covered_pixels(&scene, &intrinsics, max_covered_pixels)
+    });
     if covered > max_covered_pixels {
         return Err(ApiError::BadRequest(format!(
             "the image would cover more than {max_covered_pixels} pixels (at least {covered}, \
