@@ -6,11 +6,9 @@
 /// How hard PNG's deflate works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Deflate {
-    /// For colour answers: on a textured image the default level takes about twice as long
-    /// for 16 % fewer bytes.
+    /// For answers: encoding dominates a software render's request time otherwise.
     Fast,
-    /// The encoder's defaults: files people keep, and label and 16-bit depth answers, whose flat
-    /// or smooth images it encodes as fast as `Fast` and 38–53 % smaller.
+    /// The encoder's defaults, for files people keep.
     Default,
 }
 

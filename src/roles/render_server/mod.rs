@@ -650,10 +650,7 @@ fn prepare(
     Ok((scene, intrinsics))
 }
 
-/// The answer for a rendered image (protocol §2.2), with its content type. Colour is deflated
-/// fast (a textured image takes twice the time at the default level for 16 % fewer bytes); labels
-/// and 16-bit depth, flat or smooth, at the default level: as fast, 38–53 % smaller
-/// (docs/performance.md, "Issue 10, second pass").
+/// The answer for a rendered image (protocol §2.2), with its content type.
 fn encode_image(image: &Image, depth_format: DepthFormat) -> (Vec<u8>, &'static str) {
     match image {
         Image::Color {
@@ -665,7 +662,7 @@ fn encode_image(image: &Image, depth_format: DepthFormat) -> (Vec<u8>, &'static 
             "image/png",
         ),
         Image::Label { width, height, rgb } => (
-            encode::png_label(*width, *height, rgb, Deflate::Default),
+            encode::png_label(*width, *height, rgb, Deflate::Fast),
             "image/png",
         ),
         Image::Depth {
@@ -679,7 +676,7 @@ fn encode_image(image: &Image, depth_format: DepthFormat) -> (Vec<u8>, &'static 
                     *width,
                     *height,
                     &metres_to_millimetres(metres),
-                    Deflate::Default,
+                    Deflate::Fast,
                 ),
                 "image/png",
             ),
