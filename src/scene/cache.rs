@@ -3,9 +3,18 @@
 //! to the same entries), shared across requests and clients and bounded in bytes.
 //!
 //! Drake re-sends the whole scene with every image, for every camera and image type. Keys are
-//! SHA-256 digests of the bytes an entry was derived from (the data URIs' text, hashed before any
+//! BLAKE3 digests of the bytes an entry was derived from (the data URIs' text, hashed before any
 //! base64 is decoded, and the accessor layout read from them), so a changed byte is a different
 //! key: a stale entry can never be served, by construction, and nothing is ever invalidated.
+//! BLAKE3 because a key must stay collision-resistant (a collision would serve another scene's
+//! mesh) and it is that at several times SHA-256's speed: a repeated 58 MiB scene hashed its
+//! data URIs for tens of milliseconds with SHA-256.
+//!
+//! # Whole scenes
+//! A document seen before (the same digest of the whole body, loaded with the same options) is
+//! not parsed again: [`SceneCache::scene`] rebuilds it from what the first load produced. That
+//! record holds its meshes and textures weakly, so it keeps no content alive and costs only its
+//! instances; once any part is evicted the record is dropped and the document is loaded again.
 //!
 //! # One budget for CPU and GPU bytes
 //! The renderer attaches what it uploads to the entry it came from ([`GpuSlot`]): evicting an entry
@@ -18,12 +27,13 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use sha2::{Digest, Sha256};
+use std::sync::Weak;
 
-use super::{Mesh, Texture};
+use super::gltf::LoadOptions;
+use super::{CameraNode, Instance, Mesh, Scene, Texture};
 use crate::core::sync::lock;
 
-/// A SHA-256 digest naming content.
+/// A BLAKE3 digest naming content.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ContentKey(pub [u8; 32]);
 
@@ -38,34 +48,50 @@ impl fmt::Debug for ContentKey {
 
 /// Builds a [`ContentKey`] from tagged parts; the domain tag keeps a mesh and a texture derived
 /// from the same bytes apart.
-pub struct KeyHasher(Sha256);
+pub struct KeyHasher(blake3::Hasher);
 
 impl KeyHasher {
     pub fn new(domain: &str) -> Self {
-        let mut hasher = Self(Sha256::new());
+        let mut hasher = Self(blake3::Hasher::new());
         hasher.bytes(domain.as_bytes());
         hasher
     }
 
     /// Adds a length-prefixed byte string, so concatenations cannot collide.
     pub fn bytes(&mut self, bytes: &[u8]) -> &mut Self {
-        self.0.update((bytes.len() as u64).to_le_bytes());
+        self.0.update(&(bytes.len() as u64).to_le_bytes());
         self.0.update(bytes);
         self
     }
 
     pub fn number(&mut self, value: u64) -> &mut Self {
-        self.0.update(value.to_le_bytes());
+        self.0.update(&value.to_le_bytes());
         self
     }
 
     pub fn key(&mut self, key: &ContentKey) -> &mut Self {
-        self.0.update(key.0);
+        self.0.update(&key.0);
         self
     }
 
     pub fn finish(self) -> ContentKey {
         ContentKey(self.0.finalize().into())
+    }
+
+    /// The key of a whole document: its digest (the body's SHA-256, computed while it was read)
+    /// and every option that changes what loading it produces.
+    pub fn document(digest: &[u8; 32], options: &LoadOptions) -> ContentKey {
+        let mut hasher = Self::new("gltf document");
+        hasher
+            .bytes(digest)
+            .number(options.max_triangles as u64)
+            .number(options.max_textures as u64)
+            .number(options.max_texture_pixels)
+            .number(options.max_nodes as u64)
+            .number(options.max_draw_calls as u64)
+            .number(options.max_decoded_bytes)
+            .number(u64::from(options.decode_textures));
+        hasher.finish()
     }
 }
 
@@ -135,6 +161,40 @@ impl Eq for GpuSlot {}
 pub enum Cached {
     Mesh(Arc<Mesh>),
     Texture(Arc<Texture>),
+    /// What loading a whole document produced; see [`SceneCache::scene`].
+    Scene(Arc<SceneRecord>),
+}
+
+/// A loaded [`Scene`] with its meshes and textures held weakly (and their keys, to mark them used
+/// when the record is).
+pub struct SceneRecord {
+    meshes: Vec<(ContentKey, Weak<Mesh>)>,
+    textures: Vec<(Option<ContentKey>, Weak<Texture>)>,
+    instances: Vec<Instance>,
+    camera: Option<CameraNode>,
+}
+
+impl SceneRecord {
+    fn bytes(&self) -> u64 {
+        (std::mem::size_of::<Self>()
+            + self.meshes.len() * std::mem::size_of::<(ContentKey, Weak<Mesh>)>()
+            + self.textures.len() * std::mem::size_of::<(Option<ContentKey>, Weak<Texture>)>()
+            + self.instances.len() * std::mem::size_of::<Instance>()) as u64
+    }
+
+    /// The scene again, unless a part has been dropped since.
+    fn rebuild(&self) -> Option<Scene> {
+        Some(Scene {
+            meshes: (self.meshes.iter())
+                .map(|(_, mesh)| mesh.upgrade())
+                .collect::<Option<_>>()?,
+            textures: (self.textures.iter())
+                .map(|(_, texture)| texture.upgrade())
+                .collect::<Option<_>>()?,
+            instances: self.instances.clone(),
+            camera: self.camera,
+        })
+    }
 }
 
 impl Cached {
@@ -142,6 +202,7 @@ impl Cached {
         match self {
             Self::Mesh(mesh) => mesh.cpu_bytes(),
             Self::Texture(texture) => texture.rgba.len() as u64,
+            Self::Scene(record) => record.bytes(),
         }
     }
 
@@ -150,6 +211,7 @@ impl Cached {
         match self {
             Self::Mesh(mesh) => mesh.gpu.bytes(),
             Self::Texture(texture) => texture.gpu.bytes(),
+            Self::Scene(_) => 0,
         }
     }
 
@@ -161,6 +223,7 @@ impl Cached {
             + match self {
                 Self::Mesh(mesh) => mesh.gpu_bytes(),
                 Self::Texture(texture) => texture.rgba.len() as u64,
+                Self::Scene(_) => 0,
             }
     }
 }
@@ -206,6 +269,14 @@ impl Inner {
         *used = clock;
         self.order.insert(clock, *key);
         Some(value.clone())
+    }
+
+    fn remove(&mut self, key: &ContentKey) {
+        if let Some((value, used)) = self.entries.remove(key) {
+            self.order.remove(&used);
+            self.cpu_bytes -= value.cpu_bytes();
+            self.budget_bytes -= value.budget_bytes();
+        }
     }
 
     /// GPU bytes are attached after insertion, by the renderer: summed when asked for.
@@ -268,13 +339,68 @@ impl SceneCache {
         inner.entries.insert(key, (value, clock));
     }
 
+    /// The document loaded before under `document` ([`KeyHasher::document`]), rebuilt from the
+    /// parts the cache still holds, each counted as a hit: no JSON parsed, no key hashed. `None`
+    /// (counting nothing: the load that follows counts its parts) when it was never loaded, or
+    /// when one of its parts has been dropped since, which forgets the record.
+    pub fn scene(&self, document: &ContentKey) -> Option<Scene> {
+        let mut inner = lock(&self.inner);
+        let Some(Cached::Scene(record)) = inner.touch(document) else {
+            return None;
+        };
+        let Some(scene) = record.rebuild() else {
+            inner.remove(document);
+            return None;
+        };
+        let parts = record.meshes.iter().map(|(key, _)| Some(key));
+        let parts = parts.chain(record.textures.iter().map(|(key, _)| key.as_ref()));
+        for key in parts.flatten() {
+            if inner.touch(key).is_some() {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Some(scene)
+    }
+
+    /// Remembers what loading `document` produced, for [`Self::scene`]; parts the cache does not
+    /// hold (over its limit) are remembered too, and rebuilt while something else keeps them.
+    pub fn keep_scene(&self, document: ContentKey, scene: &Scene) {
+        let texture_keys: Vec<Option<ContentKey>> = {
+            let inner = lock(&self.inner);
+            (scene.textures.iter())
+                .map(|texture| {
+                    inner
+                        .entries
+                        .iter()
+                        .find_map(|(key, (value, _))| match value {
+                            Cached::Texture(held) if Arc::ptr_eq(held, texture) => Some(*key),
+                            _ => None,
+                        })
+                })
+                .collect()
+        };
+        let record = SceneRecord {
+            meshes: (scene.meshes.iter())
+                .map(|mesh| (mesh.key, Arc::downgrade(mesh)))
+                .collect(),
+            textures: (texture_keys.into_iter().zip(&scene.textures))
+                .map(|(key, texture)| (key, Arc::downgrade(texture)))
+                .collect(),
+            instances: scene.instances.clone(),
+            camera: scene.camera,
+        };
+        self.insert(document, Cached::Scene(Arc::new(record)));
+    }
+
     pub fn stats(&self) -> CacheStats {
         let inner = lock(&self.inner);
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             evictions: self.evictions.load(Ordering::Relaxed),
-            entries: inner.entries.len() as u64,
+            entries: (inner.entries.values())
+                .filter(|(value, _)| !matches!(value, Cached::Scene(_)))
+                .count() as u64,
             cpu_bytes: inner.cpu_bytes,
             gpu_bytes: inner.gpu_bytes(),
             limit_bytes: self.limit_bytes,
@@ -326,6 +452,50 @@ mod tests {
         cache.insert(key(2), texture(40)); // 80 + 80 > 100
         assert!(cache.get(&key(1)).is_none());
         assert_eq!(cache.stats().evictions, 1);
+    }
+
+    fn one_triangle_scene(mesh: &Arc<Mesh>) -> Scene {
+        Scene {
+            meshes: vec![Arc::clone(mesh)],
+            instances: vec![Instance {
+                mesh: 0,
+                model_to_world: glam::DMat4::IDENTITY,
+                material: crate::scene::Material::default(),
+            }],
+            textures: Vec::new(),
+            camera: None,
+        }
+    }
+
+    fn triangle() -> Arc<Mesh> {
+        Arc::new(Mesh::new(
+            vec![[0.0; 3], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
+            vec![[0.0, 0.0, 1.0]; 3],
+            None,
+            vec![0, 1, 2],
+        ))
+    }
+
+    /// A kept document comes back with its parts counted as hits, and is forgotten once a part
+    /// is gone: the record never keeps content alive.
+    #[test]
+    fn a_kept_scene_is_rebuilt_while_its_parts_live() {
+        let cache = SceneCache::new(1 << 20);
+        let mesh = triangle();
+        cache.insert(mesh.key, Cached::Mesh(Arc::clone(&mesh)));
+        cache.keep_scene(key(1), &one_triangle_scene(&mesh));
+        drop(mesh);
+        let again = cache.scene(&key(1)).expect("kept");
+        assert_eq!((again.meshes.len(), again.instances.len()), (1, 1));
+        assert_eq!((cache.stats().hits, cache.stats().entries), (1, 1));
+        assert!(cache.scene(&key(2)).is_none());
+
+        let unkept = triangle(); // not in the cache: only the scene holds it
+        cache.keep_scene(key(3), &one_triangle_scene(&unkept));
+        assert!(cache.scene(&key(3)).is_some());
+        drop(unkept);
+        assert!(cache.scene(&key(3)).is_none());
+        assert_eq!(cache.stats().misses, 0, "document lookups count no misses");
     }
 
     #[test]

@@ -189,10 +189,19 @@ pub fn read<'a>(
 /// # Errors
 /// [`FieldError::Sha256Format`] or [`FieldError::Sha256Mismatch`].
 pub fn verify_sha256(expected: &str, scene: &[u8]) -> Result<(), FieldError> {
+    verify_digest(expected, &Sha256::digest(scene).into())
+}
+
+/// [`verify_sha256`] against a digest already computed (the render server hashes the scene
+/// while it reads it).
+///
+/// # Errors
+/// As [`verify_sha256`].
+pub fn verify_digest(expected: &str, digest: &[u8; 32]) -> Result<(), FieldError> {
     if expected.len() != 64 || !expected.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(FieldError::Sha256Format(quote(expected)));
     }
-    let actual = scene_sha256(scene);
+    let actual = hex::encode(digest);
     if !actual.eq_ignore_ascii_case(expected) {
         return Err(FieldError::Sha256Mismatch {
             expected: expected.to_owned(),

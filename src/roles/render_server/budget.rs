@@ -6,14 +6,20 @@
 //! starts ([`covered_pixels`] against `maxCoveredPixels`); everything else is checked between
 //! stages through the [`Ticket`].
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use glam::{DMat4, DVec4};
 use tokio::sync::OwnedSemaphorePermit;
 
+use crate::core::sync::lock;
+use crate::scene::cache::{ContentKey, KeyHasher};
 use crate::scene::camera::Intrinsics;
 use crate::scene::Scene;
+
+/// Views [`CoverageMemo`] remembers; the oldest is forgotten first.
+const COVERAGE_MEMO_VIEWS: usize = 4096;
 
 /// Bytes every request in flight holds together, against one limit.
 #[derive(Debug)]
@@ -117,6 +123,59 @@ pub struct AbandonOnDrop(pub Arc<Ticket>);
 impl Drop for AbandonOnDrop {
     fn drop(&mut self) {
         self.0.abandon();
+    }
+}
+
+/// [`covered_pixels`] of views already seen, by document and intrinsics. Drake asks for the same
+/// scene through the same camera again and again, and the count is a pass over every triangle
+/// (tens of milliseconds at 1.5 M triangles: most of a repeated large scene's load stage). The
+/// document key ([`KeyHasher::document`]) names the scene exactly, and the server's static scene
+/// and limit never change, so a remembered count is the count.
+#[derive(Default)]
+pub struct CoverageMemo {
+    counts: Mutex<(HashMap<ContentKey, u64>, VecDeque<ContentKey>)>,
+}
+
+impl CoverageMemo {
+    /// The count for `document` seen through `intrinsics`, from `count` the first time.
+    pub fn covered(
+        &self,
+        document: &ContentKey,
+        intrinsics: &Intrinsics,
+        count: impl FnOnce() -> u64,
+    ) -> u64 {
+        let mut hasher = KeyHasher::new("covered pixels");
+        hasher
+            .key(document)
+            .number(u64::from(intrinsics.width))
+            .number(u64::from(intrinsics.height));
+        let floats = [
+            intrinsics.focal_x,
+            intrinsics.focal_y,
+            intrinsics.center_x,
+            intrinsics.center_y,
+            intrinsics.near,
+            intrinsics.far,
+        ];
+        for value in floats {
+            hasher.number(value.to_bits());
+        }
+        let view = hasher.finish();
+        if let Some(&covered) = lock(&self.counts).0.get(&view) {
+            return covered;
+        }
+        let covered = count();
+        let mut memo = lock(&self.counts);
+        let (counts, order) = &mut *memo;
+        if counts.insert(view, covered).is_none() {
+            order.push_back(view);
+        }
+        while order.len() > COVERAGE_MEMO_VIEWS {
+            if let Some(oldest) = order.pop_front() {
+                counts.remove(&oldest);
+            }
+        }
+        covered
     }
 }
 
@@ -226,6 +285,26 @@ mod tests {
         };
         let intrinsics = Intrinsics::from_fov_y(64, 48, std::f64::consts::FRAC_PI_2, 0.01, 10.0);
         (scene, intrinsics)
+    }
+
+    #[test]
+    fn the_memo_counts_each_view_once() {
+        let memo = CoverageMemo::default();
+        let document = KeyHasher::new("test").finish();
+        let view = Intrinsics::from_fov_y(64, 48, 1.0, 0.01, 10.0);
+        let mut counted = 0;
+        let mut count = || {
+            counted += 1;
+            7
+        };
+        assert_eq!(memo.covered(&document, &view, &mut count), 7);
+        assert_eq!(memo.covered(&document, &view, &mut count), 7);
+        let moved = Intrinsics {
+            center_x: view.center_x + 0.5,
+            ..view
+        };
+        assert_eq!(memo.covered(&document, &moved, &mut count), 7);
+        assert_eq!(counted, 2);
     }
 
     #[test]

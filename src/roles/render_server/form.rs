@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::multipart::{Multipart, MultipartError};
+use axum::extract::multipart::{Field, Multipart, MultipartError};
+use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
 use crate::core::config::config_key;
@@ -26,17 +27,20 @@ pub struct RenderRequest {
     pub intrinsics: Intrinsics,
     /// The glTF JSON, exactly as uploaded.
     pub scene: Bytes,
+    /// Its SHA-256: what `scene_sha256` was checked against, and the key of the whole document in
+    /// the scene cache.
+    pub scene_digest: [u8; 32],
 }
 
-/// The raw parts of the form: text fields by name, and the `scene` file.
+/// The raw parts of the form: text fields by name, and the `scene` file with its SHA-256.
 #[derive(Debug, Default)]
 pub struct Form {
     pub fields: HashMap<String, String>,
-    pub scene: Option<Bytes>,
+    pub scene: Option<(Bytes, [u8; 32])>,
 }
 
-/// Reads every part of the multipart body. Only `scene` may be large; it is kept as the one
-/// buffer multer assembled, never copied.
+/// Reads every part of the multipart body. Only `scene` may be large: it is assembled in one
+/// buffer and hashed chunk by chunk as it arrives, so no second pass reads it again.
 ///
 /// # Errors
 /// 400 for a malformed body or one over `maxBodyBytes` (named, with the limit).
@@ -49,19 +53,34 @@ pub async fn read(mut multipart: Multipart, max_body_bytes: usize) -> Result<For
             Err(e) => return Err(multipart_error(&e, max_body_bytes)),
         };
         let name = field.name().unwrap_or_default().to_owned();
-        let data = field
-            .bytes()
-            .await
-            .map_err(|e| multipart_error(&e, max_body_bytes))?;
         if name == fields::SCENE {
-            form.scene = Some(data);
+            form.scene = Some(
+                read_hashed(field)
+                    .await
+                    .map_err(|e| multipart_error(&e, max_body_bytes))?,
+            );
         } else {
+            let data = field
+                .bytes()
+                .await
+                .map_err(|e| multipart_error(&e, max_body_bytes))?;
             let text = String::from_utf8(data.to_vec())
                 .map_err(|_| ApiError::BadRequest(format!("{}: not UTF-8 text", quote(&name))))?;
             form.fields.insert(name, text);
         }
     }
     Ok(form)
+}
+
+/// A part's bytes and their SHA-256, hashed while the rest of the body is still arriving.
+async fn read_hashed(mut field: Field<'_>) -> Result<(Bytes, [u8; 32]), MultipartError> {
+    let mut hasher = Sha256::new();
+    let mut data = Vec::new();
+    while let Some(chunk) = field.chunk().await? {
+        hasher.update(&chunk);
+        data.extend_from_slice(&chunk);
+    }
+    Ok((Bytes::from(data), hasher.finalize().into()))
 }
 
 fn multipart_error(error: &MultipartError, max_body_bytes: usize) -> ApiError {
@@ -93,8 +112,8 @@ impl Form {
             |name| self.fields.get(name).map(String::as_str),
             limits.max_image_dimension,
         )?;
-        let scene = match self.scene {
-            Some(scene) if !scene.is_empty() => scene,
+        let (scene, scene_digest) = match self.scene {
+            Some(scene) if !scene.0.is_empty() => scene,
             Some(_) => {
                 return Err(ApiError::BadRequest(
                     "scene: the uploaded file is empty".to_owned(),
@@ -103,7 +122,7 @@ impl Form {
             None => return Err(ApiError::BadRequest("scene: missing file part".to_owned())),
         };
         if let Some(expected) = self.fields.get(fields::SCENE_SHA256) {
-            match fields::verify_sha256(expected.trim(), &scene) {
+            match fields::verify_digest(expected.trim(), &scene_digest) {
                 // drake-blender's own tests send a placeholder; it checks only real hashes too.
                 Err(FieldError::Sha256Format(value)) => tracing::warn!(
                     value,
@@ -125,6 +144,7 @@ impl Form {
             kind,
             intrinsics: read.intrinsics,
             scene,
+            scene_digest,
         })
     }
 }
@@ -164,7 +184,7 @@ mod tests {
         }
         Form {
             fields,
-            scene: Some(scene),
+            scene: Some((scene.clone(), Sha256::digest(&scene).into())),
         }
     }
 
@@ -257,7 +277,7 @@ mod tests {
             ),
             (Box::new(|f| f.scene = None), "scene: missing"),
             (
-                Box::new(|f| f.scene = Some(Bytes::new())),
+                Box::new(|f| f.scene = Some((Bytes::new(), Sha256::digest(b"").into()))),
                 "scene: the uploaded file is empty",
             ),
         ];

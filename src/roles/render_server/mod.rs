@@ -39,11 +39,12 @@ use crate::protocol::drake::encode::{self, Deflate};
 use crate::protocol::drake::image::{metres_to_millimetres, ImageType};
 use crate::render::{Gpu, GpuOptions, Image, Look};
 use crate::roles::LoggingArgs;
+use crate::scene::cache::KeyHasher;
 use crate::scene::camera::Intrinsics;
 use crate::scene::merge::{Appearance, StaticScene};
 use crate::scene::{self, LoadOptions, SceneCache, SceneError};
 
-use budget::{AbandonOnDrop, MemoryBudget, Ticket};
+use budget::{AbandonOnDrop, CoverageMemo, MemoryBudget, Ticket};
 pub use config::{Args, Config, DepthFormat, LookParams, DEFAULT_PORT, ROLE};
 use error::ApiError;
 use form::{FormLimits, RenderRequest};
@@ -153,6 +154,7 @@ pub async fn run(
     let metrics = Arc::new(Metrics::for_role(ROLE));
     let state = Arc::new(AppState {
         cache: Arc::new(SceneCache::new(cache_bytes)),
+        coverage: Arc::new(CoverageMemo::default()),
         static_scene: Arc::new(static_scene),
         config: config.clone(),
         gpu,
@@ -198,6 +200,8 @@ struct AppState {
     config: Config,
     /// Meshes and textures (with their GPU copies) across requests and clients.
     cache: Arc<SceneCache>,
+    /// Covered-pixel counts of views already admitted.
+    coverage: Arc<CoverageMemo>,
     /// Drawn into every image; its GPU copies stay resident, outside the cache.
     static_scene: Arc<StaticScene>,
     gpu: Arc<Gpu>,
@@ -454,11 +458,13 @@ async fn render_request(
     let loading = Instant::now();
     let cache = Arc::clone(&state.cache);
     let static_scene = Arc::clone(&state.static_scene);
+    let coverage = Arc::clone(&state.coverage);
     let (scene, intrinsics) = tokio::task::spawn_blocking(move || {
         prepare(
             request,
             &options,
             &cache,
+            &coverage,
             &static_scene,
             max_covered_pixels,
             reserve,
@@ -582,11 +588,21 @@ fn prepare(
     request: RenderRequest,
     options: &LoadOptions,
     cache: &SceneCache,
+    coverage: &CoverageMemo,
     static_scene: &StaticScene,
     max_covered_pixels: u64,
     mut reserve: impl FnMut(u64) -> Result<(), SceneError>,
 ) -> Result<(scene::Scene, Intrinsics), ApiError> {
-    let mut scene = scene::load_within(&request.scene, options, Some(cache), &mut reserve)?;
+    // A document seen before is rebuilt from the cache without parsing it (see `SceneCache::scene`).
+    let document = KeyHasher::document(&request.scene_digest, options);
+    let mut scene = match cache.scene(&document) {
+        Some(scene) => scene,
+        None => {
+            let scene = scene::load_within(&request.scene, options, Some(cache), &mut reserve)?;
+            cache.keep_scene(document, &scene);
+            scene
+        }
+    };
     let appearance = match request.image_type {
         ImageType::Color => Appearance::Materials,
         ImageType::Depth | ImageType::Label => Appearance::White,
@@ -601,7 +617,9 @@ fn prepare(
             ));
         }
     }
-    let covered = budget::covered_pixels(&scene, &intrinsics, max_covered_pixels);
+    let covered = coverage.covered(&document, &intrinsics, || {
+        budget::covered_pixels(&scene, &intrinsics, max_covered_pixels)
+    });
     if covered > max_covered_pixels {
         return Err(ApiError::BadRequest(format!(
             "the image would cover more than {max_covered_pixels} pixels (at least {covered}, \
