@@ -172,6 +172,7 @@ pub struct SceneRecord {
     textures: Vec<(Option<ContentKey>, Weak<Texture>)>,
     instances: Vec<Instance>,
     camera: Option<CameraNode>,
+    user_gltf: bool,
 }
 
 impl SceneRecord {
@@ -193,6 +194,7 @@ impl SceneRecord {
                 .collect::<Option<_>>()?,
             instances: self.instances.clone(),
             camera: self.camera,
+            user_gltf: self.user_gltf,
         })
     }
 }
@@ -388,6 +390,7 @@ impl SceneCache {
                 .collect(),
             instances: scene.instances.clone(),
             camera: scene.camera,
+            user_gltf: scene.user_gltf,
         };
         self.insert(document, Cached::Scene(Arc::new(record)));
     }
@@ -464,6 +467,7 @@ mod tests {
             }],
             textures: Vec::new(),
             camera: None,
+            user_gltf: false,
         }
     }
 
