@@ -70,7 +70,8 @@ struct CasterUniform {
 
 /// What is created once: the bake pipeline and its uniform layout.
 pub(in crate::render) struct ShadowPass {
-    pipeline: wgpu::RenderPipeline,
+    /// Indexed by [`ShadowPass::pipeline`]: both faces, back faces culled, front faces culled.
+    pipelines: [wgpu::RenderPipeline; 3],
     layout: wgpu::BindGroupLayout,
 }
 
@@ -97,43 +98,65 @@ impl ShadowPass {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("shadow bake"),
-            layout: Some(&pipeline_layout),
-            vertex: wgpu::VertexState {
-                module: &shader,
-                entry_point: Some("vs_shadow"),
-                compilation_options: Default::default(),
-                buffers: &[Some(wgpu::VertexBufferLayout {
-                    array_stride: std::mem::size_of::<Vertex>() as u64,
-                    step_mode: wgpu::VertexStepMode::Vertex,
-                    attributes: &wgpu::vertex_attr_array![0 => Float32x3],
-                })],
-            },
-            // Both faces, as VTK bakes them.
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: Some(wgpu::DepthStencilState {
-                format: DEPTH_FORMAT,
-                depth_write_enabled: Some(true),
-                depth_compare: Some(wgpu::CompareFunction::Less),
-                stencil: wgpu::StencilState::default(),
-                bias: wgpu::DepthBiasState::default(),
-            }),
-            multisample: wgpu::MultisampleState::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &shader,
-                entry_point: Some("fs_shadow"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format: MAP_FORMAT,
-                    blend: None,
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
-        Self { pipeline, layout }
+        let pipeline = |cull_mode| {
+            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                label: Some("shadow bake"),
+                layout: Some(&pipeline_layout),
+                vertex: wgpu::VertexState {
+                    module: &shader,
+                    entry_point: Some("vs_shadow"),
+                    compilation_options: Default::default(),
+                    buffers: &[Some(wgpu::VertexBufferLayout {
+                        array_stride: std::mem::size_of::<Vertex>() as u64,
+                        step_mode: wgpu::VertexStepMode::Vertex,
+                        attributes: &wgpu::vertex_attr_array![0 => Float32x3],
+                    })],
+                },
+                // The light's frame (vx, vup, dir) looks along +(vx × vup), where a GL camera
+                // looks along −(x × y): the light sees every triangle mirrored, so
+                // counter-clockwise model faces towards it arrive clockwise.
+                primitive: wgpu::PrimitiveState {
+                    front_face: wgpu::FrontFace::Cw,
+                    cull_mode,
+                    ..Default::default()
+                },
+                depth_stencil: Some(wgpu::DepthStencilState {
+                    format: DEPTH_FORMAT,
+                    depth_write_enabled: Some(true),
+                    depth_compare: Some(wgpu::CompareFunction::Less),
+                    stencil: wgpu::StencilState::default(),
+                    bias: wgpu::DepthBiasState::default(),
+                }),
+                multisample: wgpu::MultisampleState::default(),
+                fragment: Some(wgpu::FragmentState {
+                    module: &shader,
+                    entry_point: Some("fs_shadow"),
+                    compilation_options: Default::default(),
+                    targets: &[Some(wgpu::ColorTargetState {
+                        format: MAP_FORMAT,
+                        blend: None,
+                        write_mask: wgpu::ColorWrites::ALL,
+                    })],
+                }),
+                multiview_mask: None,
+                cache: None,
+            })
+        };
+        // The faces a draw culls in the colour pass are culled in the bake too: VTK's
+        // BackfaceCullingOn actor is culled in every pass, so a single-sided glTF mesh casts only
+        // from the faces wound towards the light.
+        Self {
+            pipelines: [None, Some(wgpu::Face::Back), Some(wgpu::Face::Front)].map(pipeline),
+            layout,
+        }
+    }
+
+    fn pipeline(&self, cull: Option<wgpu::Face>) -> &wgpu::RenderPipeline {
+        match cull {
+            None => &self.pipelines[0],
+            Some(wgpu::Face::Back) => &self.pipelines[1],
+            Some(wgpu::Face::Front) => &self.pipelines[2],
+        }
     }
 }
 
@@ -306,11 +329,11 @@ impl ShadowMaps {
                 occlusion_query_set: None,
                 multiview_mask: None,
             });
-            render.set_pipeline(&pass.pipeline);
             for (i, draw) in opaque.iter().enumerate() {
                 let Some(Some(mesh)) = meshes.get(draw.mesh) else {
                     continue;
                 };
+                render.set_pipeline(pass.pipeline(draw.cull));
                 let entry = (layer * opaque.len() + i) as u64 * self.stride;
                 render.set_bind_group(0, bind_group, &[entry as u32]);
                 render.set_vertex_buffer(0, mesh.vertices.slice(..));
