@@ -23,6 +23,8 @@ pub(super) struct Draw {
     pub cull: Option<wgpu::Face>,
     /// alphaMode MASK (colour only).
     pub masked: bool,
+    /// The mesh has `COLOR_0` (colour only).
+    pub vertex_colors: bool,
 }
 
 /// The draw calls of one request, in the order the scene pass issues them.

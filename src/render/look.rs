@@ -157,6 +157,13 @@ impl Look {
         })
     }
 
+    /// Whether any light is a point or spot light (which needs world positions per fragment).
+    pub fn has_positional_lights(&self) -> bool {
+        self.lights
+            .iter()
+            .any(|light| light.kind != LightKind::Directional)
+    }
+
     /// Whether `scene` is shaded PBR (vtk-looks.md §3: sticky, engine-wide in VTK; here decided
     /// per scene, which is the same for a client that always sends its user glTFs).
     pub fn pbr(&self, scene: &crate::scene::Scene) -> bool {

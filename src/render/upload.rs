@@ -194,6 +194,7 @@ impl SceneUpload {
                 texture,
                 cull: cull_face(instance),
                 masked: instance.material.alpha_cutoff.is_some(),
+                vertex_colors: colour.is_some() && mesh.colors.is_some(),
             });
         }
 

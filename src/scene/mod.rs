@@ -88,7 +88,7 @@ pub struct Mesh {
     /// `TEXCOORD_0`, one per position, when present.
     pub tex_coords: Option<Vec<[f32; 2]>>,
     /// `COLOR_0` as linear RGBA (alpha 1 for VEC3), one per position, when present: it
-    /// multiplies the base colour.
+    /// replaces the base colour factor's RGB, as RenderEngineVtk's scalar colouring does.
     pub colors: Option<Vec<[f32; 4]>>,
     /// Counter-clockwise triangle list indices into the vertex arrays (three per triangle).
     pub indices: Vec<u32>,

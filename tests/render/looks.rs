@@ -778,13 +778,13 @@ fn normal_texture_tilts_the_normal_in_the_uv_frame() {
             &format!("tilted toward +u at ({u}, {v})"),
         );
     }
-    // Toward +v (down the image, −y here) with the green channel down: glTF's green is "up".
+    // Green tilts toward +v (down the image, −y here), as RenderEngineVtk draws it (measured).
     let green_up = texel([encode(0.0), encode(tilt.sin()), encode(tilt.cos()), 255]);
     let image = render(
         &VtkParams::default(),
         &textured_user_quad(material.clone(), vec![green_up]),
     );
-    let up = DVec3::new(decoded(0.0), decoded(tilt.sin()), decoded(tilt.cos())).normalize();
+    let up = DVec3::new(decoded(0.0), -decoded(tilt.sin()), decoded(tilt.cos())).normalize();
     assert_within_one(
         rgba_at(&image, 20, 40),
         pbr_at(20, 40, 0.0, 0.5, up),
@@ -811,7 +811,8 @@ fn occlusion_and_emissive_textures_apply_after_lighting() {
     common::require_adapter!();
     let linear = |[r, g, b, _]: [u8; 4]| [r, g, b].map(|c| (f64::from(c) / 255.0).powf(2.2));
     let lit = linear(pbr_at(32, 32, 0.0, 0.5, DVec3::Z));
-    // Occlusion R = 51 (0.2) at strength 0.5: colour × (1 − 0.5·0.8).
+    // Occlusion R = 51 (0.2) at strength 0.5: colour × (1 − 0.5·0.8). (The loader keeps an
+    // occlusion texture only beside a metallic-roughness one, as VTK; a white one is neutral.)
     let material = Material {
         occlusion_texture: texture(0),
         occlusion_strength: 0.5,
@@ -874,17 +875,18 @@ fn alpha_mask_cuts_below_the_cutoff_and_draws_the_rest_opaque() {
 }
 
 #[test]
-fn vertex_colours_multiply_the_base_colour() {
+fn vertex_colours_replace_the_base_colour() {
     common::require_adapter!();
     let mut scene = plate(DIFFUSE);
     let mut mesh = (*scene.meshes[0]).clone();
     mesh.colors = Some(vec![[0.5, 1.0, 1.0, 1.0]; mesh.positions.len()]);
     scene.meshes[0] = Arc::new(mesh);
-    // Phong, default light: (0.8·0.5, 0.6, 0.4).
+    // Phong, default light: the vertex colour, not the diffuse (VTK's scalar colouring, measured
+    // under PBR against pydrake: the factor made no difference).
     let image = render(&VtkParams::default(), &scene);
     assert_within_one(
         rgba_at(&image, 32, 32),
-        [102, 153, 102, 255],
+        [128, 255, 255, 255],
         "COLOR_0 (Phong)",
     );
     // Depth and labels ignore it.

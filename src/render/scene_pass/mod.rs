@@ -102,6 +102,8 @@ impl ScenePass {
                     },
                     cull: draw.cull,
                     float_target: shading.float_target,
+                    positional_lights: shading.positional_lights,
+                    vertex_colors: draw.vertex_colors,
                 };
                 let mut current = None;
                 let mut pipeline_for = |draw: &Draw, blended: bool| {
@@ -159,6 +161,8 @@ pub(in crate::render) struct Shading {
     pub pbr: bool,
     /// Into the float target tone mapping reads (the look has an exposure).
     pub float_target: bool,
+    /// The look has point or spot lights.
+    pub positional_lights: bool,
 }
 
 /// The background for colour, white for labels, and for depth the bits of +inf, "nothing hit"

@@ -33,6 +33,10 @@ pub(in crate::render) struct ColourVariant {
     pub cull: Option<wgpu::Face>,
     /// The scene renders into the float target that tone mapping reads (`exposure` set).
     pub float_target: bool,
+    /// The look has point or spot lights (the shader's `positional_lights`).
+    pub positional_lights: bool,
+    /// The mesh has `COLOR_0` (the shader's `vertex_colors`).
+    pub vertex_colors: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,10 +61,12 @@ impl ColourVariant {
             coverage,
             cull: None,
             float_target: false,
+            positional_lights: false,
+            vertex_colors: false,
         }
     }
 
-    const COUNT: usize = 2 * 3 * 3 * 2;
+    const COUNT: usize = 2 * 3 * 3 * 2 * 2 * 2;
 
     fn index(self) -> usize {
         let coverage = match self.coverage {
@@ -73,7 +79,9 @@ impl ColourVariant {
             Some(wgpu::Face::Back) => 1,
             Some(wgpu::Face::Front) => 2,
         };
-        ((usize::from(self.pbr) * 3 + coverage) * 3 + cull) * 2 + usize::from(self.float_target)
+        let index = ((usize::from(self.pbr) * 3 + coverage) * 3 + cull) * 2;
+        ((index + usize::from(self.float_target)) * 2 + usize::from(self.positional_lights)) * 2
+            + usize::from(self.vertex_colors)
     }
 
     fn entry_point(self) -> &'static str {
@@ -166,6 +174,17 @@ fn create(
 ) -> wgpu::RenderPipeline {
     // Straight alpha for colour; alpha itself composites "over", so a translucent layer over
     // opaque pixels keeps alpha 1. Label and depth never blend, cull or look at materials.
+    // Label and depth read neither, so the defaults do.
+    let constants = match kind {
+        Kind::Colour(variant) => vec![
+            (
+                "positional_lights",
+                f64::from(u8::from(variant.positional_lights)),
+            ),
+            ("vertex_colors", f64::from(u8::from(variant.vertex_colors))),
+        ],
+        Kind::Label | Kind::Depth => Vec::new(),
+    };
     let (label, fragment, format, blend, depth_write, cull_mode) = match kind {
         Kind::Colour(variant) => (
             "colour",
@@ -216,7 +235,10 @@ fn create(
         fragment: Some(wgpu::FragmentState {
             module: shader,
             entry_point: Some(fragment),
-            compilation_options: Default::default(),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &constants,
+                ..Default::default()
+            },
             targets: &[Some(wgpu::ColorTargetState {
                 format,
                 blend,

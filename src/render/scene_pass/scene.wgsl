@@ -6,6 +6,12 @@
 
 const MAX_LIGHTS: u32 = 8u;
 
+// Set per pipeline (pipelines.rs): false when the look has only directional lights and the mesh
+// no COLOR_0, so the compiler drops the positional-light code and those interpolants, which a
+// software rasteriser pays for per fragment (the default look is 25% cheaper on lavapipe).
+override positional_lights: bool = true;
+override vertex_colors: bool = true;
+
 // One light, resolved into the world for this frame (render/look.rs, vtk-looks.md §1).
 struct Light {
     // xyz: position; w: 1 for positional lights (point, spot), 0 for directional ones.
@@ -91,7 +97,7 @@ struct VertexOutput {
     @location(1) tex_coord: vec2<f32>,
     @location(2) planar_depth: f32,
     @location(3) world_position: vec3<f32>,
-    // COLOR_0 (white without one): it multiplies the base colour.
+    // COLOR_0 (white without one): it replaces the base colour factor, as in VTK.
     @location(4) color: vec4<f32>,
 }
 
@@ -124,7 +130,7 @@ struct Incidence {
 }
 
 fn incidence(light: Light, p: vec3<f32>) -> Incidence {
-    if light.position.w == 0.0 {
+    if !positional_lights || light.position.w == 0.0 {
         return Incidence(light.direction.xyz, 1.0);
     }
     let to_p = p - light.position.xyz;
@@ -150,7 +156,12 @@ fn facing_normal(in: VertexOutput, front_facing: bool) -> vec3<f32> {
 }
 
 fn base_color(in: VertexOutput) -> vec4<f32> {
-    var base = draw.base_color * in.color;
+    var base = draw.base_color;
+    if vertex_colors {
+        // VTK maps COLOR_0 as scalars, which replace the material's colour (measured: the
+        // factor made no difference), keeping its opacity.
+        base = vec4<f32>(in.color.rgb, base.a * in.color.a);
+    }
     if has_texture(TEXTURE_BASE_COLOR) {
         base *= textureSampleLevel(base_color_texture, base_color_sampler, uv(in, TEXTURE_BASE_COLOR), 0.0);
     }
@@ -198,7 +209,12 @@ fn shade_pbr(in: VertexOutput, front_facing: bool) -> vec4<f32> {
         n = perturbed_normal(n, dp_dx, dp_dy, duv_dx, duv_dy, tangent_normal);
     }
     let v = normalize(frame.camera_position.xyz - in.world_position);
-    var base = draw.base_color * in.color;
+    var base = draw.base_color;
+    if vertex_colors {
+        // VTK maps COLOR_0 as scalars, which replace the material's colour (measured: the
+        // factor made no difference), keeping its opacity.
+        base = vec4<f32>(in.color.rgb, base.a * in.color.a);
+    }
     if has_texture(TEXTURE_BASE_COLOR) {
         let texel = textureSampleLevel(base_color_texture, base_color_sampler, uv(in, TEXTURE_BASE_COLOR), 0.0);
         base *= vec4<f32>(srgb_to_linear(texel.rgb), texel.a);
@@ -287,9 +303,10 @@ fn perturbed_normal(
     }
     // t and b are the in-plane gradients of u and v times n·(dp_dx × dp_dy), which is negative
     // for any surface facing the viewer with wgpu's downward framebuffer y (mirrored UVs flip
-    // the gradients themselves, so they need nothing). So −t points along +u, and b along −v:
-    // "up" in the texture, where glTF's normal maps point green, since its v runs down.
-    let frame = mat3x3<f32>(-t * inverseSqrt(scale), b * inverseSqrt(scale), n);
+    // the gradients themselves, so they need nothing). So −t points along +u and −b along +v.
+    // Green along +v (down the image) is what RenderEngineVtk draws: measured against pydrake,
+    // a map tilted toward +green shaded as ours tilted toward −green did before this sign.
+    let frame = mat3x3<f32>(-t * inverseSqrt(scale), -b * inverseSqrt(scale), n);
     return normalize(frame * tangent_normal);
 }
 

@@ -109,6 +109,9 @@ impl Loader<'_, '_> {
         };
         let [base_color_texture, metallic_roughness_texture, normal_texture, occlusion_texture, emissive_texture] =
             textures;
+        // VTK packs occlusion into its ORM texture, which exists only with a metallic-roughness
+        // texture: measured, an occlusion texture alone changes nothing in RenderEngineVtk.
+        let occlusion_texture = occlusion_texture.filter(|_| metallic_roughness_texture.is_some());
         Ok(Material {
             base_color,
             base_color_texture,
@@ -271,15 +274,17 @@ impl Loader<'_, '_> {
     }
 }
 
-/// KHR_texture_transform's matrix T(offset) · R(rotation) · S(scale) as two rows: the spec's
-/// GLSL `mat3(cos, sin, 0, -sin, cos, 0, 0, 0, 1)` is column-major.
+/// KHR_texture_transform's matrix T(offset) · R(rotation) · S(scale) as two rows, with the
+/// rotation RenderEngineVtk applies: measured against pydrake 1.51.1, VTK turns UVs by −rotation
+/// relative to the spec's GLSL read as column-major (rotation 0.3 there drew what −0.3 draws
+/// here, and vice versa; offset and scale matched as written).
 fn uv_transform(transform: &json::TextureTransform) -> [[f32; 3]; 2] {
     let [ox, oy] = transform.offset.unwrap_or([0.0; 2]);
     let [sx, sy] = transform.scale.unwrap_or([1.0; 2]);
     let (sin, cos) = transform.rotation.unwrap_or(0.0).sin_cos();
     [
-        [(cos * sx) as f32, (-sin * sy) as f32, ox as f32],
-        [(sin * sx) as f32, (cos * sy) as f32, oy as f32],
+        [(cos * sx) as f32, (sin * sy) as f32, ox as f32],
+        [(-sin * sx) as f32, (cos * sy) as f32, oy as f32],
     ]
 }
 

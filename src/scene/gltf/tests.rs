@@ -1190,11 +1190,11 @@ fn user_materials_read_every_texture_kind_and_count_them_all() {
         (material.normal_scale, material.occlusion_strength),
         (0.5, 0.25)
     );
-    // T(0.5, 0.25) · R(90°) · S(2, 3): u' = −3v + 0.5, v' = 2u + 0.25.
+    // T(0.5, 0.25) · R(−90°, VTK's sense) · S(2, 3): u' = 3v + 0.5, v' = −2u + 0.25.
     let [row0, row1] = material.metallic_roughness_texture.unwrap().transform;
     let close = |a: [f32; 3], b: [f32; 3]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6);
     assert!(
-        close(row0, [0.0, -3.0, 0.5]) && close(row1, [2.0, 0.0, 0.25]),
+        close(row0, [0.0, 3.0, 0.5]) && close(row1, [-2.0, 0.0, 0.25]),
         "{row0:?} {row1:?}"
     );
     assert_eq!(
@@ -1222,6 +1222,15 @@ fn user_materials_read_every_texture_kind_and_count_them_all() {
     };
     let scene = doc.load_with(&options).unwrap();
     assert!(scene.meshes[0].colors.is_none() && scene.textures.is_empty());
+
+    // Without a metallic-roughness texture VTK has no ORM texture to carry occlusion.
+    let mut doc = fully_textured_user_doc();
+    let pbr = &mut doc.json["materials"][0]["pbrMetallicRoughness"];
+    pbr.as_object_mut()
+        .unwrap()
+        .remove("metallicRoughnessTexture");
+    let material = doc.load().unwrap().instances[0].material.clone();
+    assert!(material.occlusion_texture.is_none());
 
     // VTK's content only ever has base colour textures; others are not read from it.
     let mut doc = fully_textured_user_doc();
