@@ -310,6 +310,12 @@ impl LookBindings {
         &self.bind_group
     }
 
+    /// Whether a pass after the scene pass reads its depth buffer (SSAO), which must then be
+    /// stored rather than discarded.
+    pub fn reads_depth(&self) -> bool {
+        self.ssao.is_some()
+    }
+
     /// Shadow maps: bakes each casting light's map for this request (colour images of a look
     /// with `cast_shadows` only).
     pub fn encode_shadow_maps(

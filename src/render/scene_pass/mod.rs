@@ -75,7 +75,8 @@ impl ScenePass {
         skybox: Option<SkyboxDraw<'_>>,
         geometry: Option<Geometry<'_>>,
     ) {
-        let mut pass = begin_pass(encoder, target, clear_color(kind, look));
+        let keep_depth = look_bindings.is_some_and(LookBindings::reads_depth);
+        let mut pass = begin_pass(encoder, target, clear_color(kind, look), keep_depth);
         if let Some(skybox) = skybox {
             skybox.draw(&mut pass);
         }
@@ -187,6 +188,7 @@ fn begin_pass<'e>(
     encoder: &'e mut wgpu::CommandEncoder,
     target: &SceneTarget<'_>,
     clear: wgpu::Color,
+    keep_depth: bool,
 ) -> wgpu::RenderPass<'e> {
     encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
         label: Some("scene"),
@@ -203,8 +205,12 @@ fn begin_pass<'e>(
             view: target.depth,
             depth_ops: Some(wgpu::Operations {
                 load: wgpu::LoadOp::Clear(1.0),
-                // Kept for SSAO, which reads it after the pass.
-                store: wgpu::StoreOp::Store,
+                // Kept only for SSAO, which reads it after the pass.
+                store: if keep_depth {
+                    wgpu::StoreOp::Store
+                } else {
+                    wgpu::StoreOp::Discard
+                },
             }),
             stencil_ops: None,
         }),
