@@ -268,6 +268,11 @@ pub(super) struct LookBindings {
 }
 
 impl LookBindings {
+    /// Whether the look casts shadows: the scene shader then reads the maps.
+    pub fn casts_shadows(&self) -> bool {
+        self.cast_shadows
+    }
+
     /// `None` for a look without resources: the scene pass binds its placeholder.
     pub fn new(gpu: &Gpu, look: &Look) -> Option<Self> {
         let resources = Arc::clone(look.resources.as_ref()?);

@@ -280,6 +280,10 @@ impl Renderer {
             pbr: self.look.pbr(scene),
             float_target: self.look.exposure.is_some(),
             positional_lights: self.look.has_positional_lights(),
+            shadows: self
+                .effects
+                .as_ref()
+                .is_some_and(LookBindings::casts_shadows),
         });
         gpu.scene.encode(
             &mut encoder,

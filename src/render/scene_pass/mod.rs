@@ -105,6 +105,7 @@ impl ScenePass {
                     float_target: shading.float_target,
                     positional_lights: shading.positional_lights,
                     vertex_colors: draw.vertex_colors,
+                    shadows: shading.shadows,
                 };
                 let mut current = None;
                 let mut pipeline_for = |draw: &Draw, blended: bool| {
@@ -164,6 +165,8 @@ pub(in crate::render) struct Shading {
     pub float_target: bool,
     /// The look has point or spot lights.
     pub positional_lights: bool,
+    /// The look casts shadows.
+    pub shadows: bool,
 }
 
 /// The background for colour, white for labels, and for depth the bits of +inf, "nothing hit"

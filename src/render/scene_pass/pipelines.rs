@@ -37,6 +37,8 @@ pub(in crate::render) struct ColourVariant {
     pub positional_lights: bool,
     /// The mesh has `COLOR_0` (the shader's `vertex_colors`).
     pub vertex_colors: bool,
+    /// The look casts shadows (the shader's `cast_shadows`).
+    pub shadows: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,10 +65,11 @@ impl ColourVariant {
             float_target: false,
             positional_lights: false,
             vertex_colors: false,
+            shadows: false,
         }
     }
 
-    const COUNT: usize = 2 * 3 * 3 * 2 * 2 * 2;
+    const COUNT: usize = 2 * 3 * 3 * 2 * 2 * 2 * 2;
 
     fn index(self) -> usize {
         let coverage = match self.coverage {
@@ -80,8 +83,11 @@ impl ColourVariant {
             Some(wgpu::Face::Front) => 2,
         };
         let index = ((usize::from(self.pbr) * 3 + coverage) * 3 + cull) * 2;
-        ((index + usize::from(self.float_target)) * 2 + usize::from(self.positional_lights)) * 2
-            + usize::from(self.vertex_colors)
+        let index = ((index + usize::from(self.float_target)) * 2
+            + usize::from(self.positional_lights))
+            * 2
+            + usize::from(self.vertex_colors);
+        index * 2 + usize::from(self.shadows)
     }
 
     fn entry_point(self) -> &'static str {
@@ -182,6 +188,7 @@ fn create(
                 f64::from(u8::from(variant.positional_lights)),
             ),
             ("vertex_colors", f64::from(u8::from(variant.vertex_colors))),
+            ("cast_shadows", f64::from(u8::from(variant.shadows))),
         ],
         Kind::Label | Kind::Depth => Vec::new(),
     };
