@@ -120,6 +120,7 @@ mod draw_list;
 mod environment;
 mod error;
 mod formats;
+mod fullscreen;
 mod fxaa;
 mod gpu;
 mod image;

@@ -27,13 +27,6 @@ const SUBPIXEL_CONTRAST_THRESHOLD: f32 = 1.0 / 4.0;
 const ENDPOINT_SEARCH_STEPS: i32 = 12;
 const LUMA: vec3<f32> = vec3<f32>(0.299, 0.587, 0.114);
 
-@vertex
-fn vs_fullscreen(@builtin(vertex_index) index: u32) -> @builtin(position) vec4<f32> {
-    // (-1,-1), (3,-1), (-1,3): one triangle covering the whole viewport.
-    let corner = vec2<f32>(f32((index << 1u) & 2u), f32(index & 2u));
-    return vec4<f32>(corner * 2.0 - 1.0, 0.0, 1.0);
-}
-
 fn fetch(pixel: vec2<i32>) -> vec4<f32> {
     let last = vec2<i32>(textureDimensions(scene_colour)) - 1;
     return textureLoad(scene_colour, clamp(pixel, vec2<i32>(0), last), 0);

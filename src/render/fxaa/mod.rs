@@ -7,6 +7,7 @@
 //! thirds of a 640×480 colour render on 4× MSAA).
 
 use super::formats::COLOR_FORMAT;
+use super::fullscreen;
 use super::textures::texture_and_sampler_layout;
 
 /// What the pass reads and writes for one image.
@@ -26,38 +27,17 @@ pub(super) struct Fxaa {
 
 impl Fxaa {
     pub fn new(device: &wgpu::Device) -> Self {
-        let shader = device.create_shader_module(wgpu::include_wgsl!("fxaa.wgsl"));
+        let shader = fullscreen::shader(device, "fxaa", include_str!("fxaa.wgsl"));
         let layout = texture_and_sampler_layout(device, "fxaa input");
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("fxaa"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("fxaa"),
-            layout: Some(&pipeline_layout),
-            vertex: wgpu::VertexState {
-                module: &shader,
-                entry_point: Some("vs_fullscreen"),
-                compilation_options: Default::default(),
-                buffers: &[],
-            },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &shader,
-                entry_point: Some("fs_fxaa"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format: COLOR_FORMAT,
-                    blend: None,
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+        let pipeline = fullscreen::pipeline(
+            device,
+            "fxaa",
+            &layout,
+            &shader,
+            "fs_fxaa",
+            COLOR_FORMAT,
+            None,
+        );
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
             label: Some("fxaa"),
             address_mode_u: wgpu::AddressMode::ClampToEdge,
@@ -93,24 +73,13 @@ impl Fxaa {
 
     /// Writes every pixel of the target's output, which has the bound input's size.
     pub fn encode(&self, encoder: &mut wgpu::CommandEncoder, target: &FxaaTarget<'_>) {
-        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-            label: Some("fxaa"),
-            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view: target.output,
-                depth_slice: None,
-                resolve_target: None,
-                ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
-                    store: wgpu::StoreOp::Store,
-                },
-            })],
-            depth_stencil_attachment: None,
-            timestamp_writes: None,
-            occlusion_query_set: None,
-            multiview_mask: None,
-        });
-        pass.set_pipeline(&self.pipeline);
-        pass.set_bind_group(0, target.input, &[]);
-        pass.draw(0..3, 0..1);
+        fullscreen::draw(
+            encoder,
+            "fxaa",
+            target.output,
+            wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
+            &self.pipeline,
+            target.input,
+        );
     }
 }

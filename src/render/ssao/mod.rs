@@ -15,6 +15,7 @@ mod kernel;
 use bytemuck::{Pod, Zeroable};
 
 use crate::protocol::drake::vtk_params::SsaoParameter;
+use crate::render::fullscreen;
 use crate::scene::camera::Intrinsics;
 
 /// VTK clamps the kernel size to 1..=1000 (`SetKernelSize`); the uniform holds 1000.
@@ -73,38 +74,9 @@ impl SsaoPass {
                 texture(2),
             ],
         });
-        let shader = device.create_shader_module(wgpu::include_wgsl!("ssao.wgsl"));
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("ssao"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
+        let shader = fullscreen::shader(device, "ssao", include_str!("ssao.wgsl"));
         let pipeline = |label, entry, format, blend| {
-            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                label: Some(label),
-                layout: Some(&pipeline_layout),
-                vertex: wgpu::VertexState {
-                    module: &shader,
-                    entry_point: Some("vs_fullscreen"),
-                    compilation_options: Default::default(),
-                    buffers: &[],
-                },
-                primitive: wgpu::PrimitiveState::default(),
-                depth_stencil: None,
-                multisample: wgpu::MultisampleState::default(),
-                fragment: Some(wgpu::FragmentState {
-                    module: &shader,
-                    entry_point: Some(entry),
-                    compilation_options: Default::default(),
-                    targets: &[Some(wgpu::ColorTargetState {
-                        format,
-                        blend,
-                        write_mask: wgpu::ColorWrites::ALL,
-                    })],
-                }),
-                multiview_mask: None,
-                cache: None,
-            })
+            fullscreen::pipeline(device, label, &layout, &shader, entry, format, blend)
         };
         // colour × AO, alpha kept.
         let multiply = wgpu::BlendState {
@@ -236,7 +208,7 @@ impl Ssao {
         // The occlusion pass does not read binding 2; the depth view stands in for it.
         let occlusion_inputs = bind(depth);
         let combine_inputs = bind(occlusion);
-        fullscreen(
+        fullscreen::draw(
             encoder,
             "ssao occlusion",
             occlusion,
@@ -244,7 +216,7 @@ impl Ssao {
             &pass.occlusion,
             &occlusion_inputs,
         );
-        fullscreen(
+        fullscreen::draw(
             encoder,
             "ssao combine",
             colour,
@@ -253,33 +225,4 @@ impl Ssao {
             &combine_inputs,
         );
     }
-}
-
-fn fullscreen(
-    encoder: &mut wgpu::CommandEncoder,
-    label: &str,
-    target: &wgpu::TextureView,
-    load: wgpu::LoadOp<wgpu::Color>,
-    pipeline: &wgpu::RenderPipeline,
-    inputs: &wgpu::BindGroup,
-) {
-    let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-        label: Some(label),
-        color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-            view: target,
-            depth_slice: None,
-            resolve_target: None,
-            ops: wgpu::Operations {
-                load,
-                store: wgpu::StoreOp::Store,
-            },
-        })],
-        depth_stencil_attachment: None,
-        timestamp_writes: None,
-        occlusion_query_set: None,
-        multiview_mask: None,
-    });
-    pass.set_pipeline(pipeline);
-    pass.set_bind_group(0, inputs, &[]);
-    pass.draw(0..3, 0..1);
 }

@@ -19,12 +19,6 @@ struct Ssao {
 @group(0) @binding(1) var depth_buffer: texture_2d<f32>;
 @group(0) @binding(2) var occlusion: texture_2d<f32>;
 
-@vertex
-fn vs_fullscreen(@builtin(vertex_index) index: u32) -> @builtin(position) vec4<f32> {
-    let uv = vec2<f32>(f32((index << 1u) & 2u), f32(index & 2u));
-    return vec4<f32>(uv * 2.0 - 1.0, 0.0, 1.0);
-}
-
 fn depth_at(pixel: vec2<i32>) -> f32 {
     let size = vec2<i32>(textureDimensions(depth_buffer));
     return textureLoad(depth_buffer, clamp(pixel, vec2<i32>(0), size - 1), 0).r;

@@ -3,6 +3,7 @@
 //! curve). Without an exposure there is no such pass, and the scene renders into 8 bits directly.
 
 use super::formats::COLOR_FORMAT;
+use super::fullscreen;
 
 /// What the pass reads and writes for one image.
 pub(super) struct ToneMapTarget<'a> {
@@ -18,7 +19,7 @@ pub(super) struct ToneMap {
 
 impl ToneMap {
     pub fn new(device: &wgpu::Device) -> Self {
-        let shader = device.create_shader_module(wgpu::include_wgsl!("tone_map.wgsl"));
+        let shader = fullscreen::shader(device, "tone map", include_str!("tone_map.wgsl"));
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("tone map input"),
             entries: &[
@@ -44,36 +45,15 @@ impl ToneMap {
                 },
             ],
         });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("tone map"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("tone map"),
-            layout: Some(&pipeline_layout),
-            vertex: wgpu::VertexState {
-                module: &shader,
-                entry_point: Some("vs_fullscreen"),
-                compilation_options: Default::default(),
-                buffers: &[],
-            },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &shader,
-                entry_point: Some("fs_tone_map"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format: COLOR_FORMAT,
-                    blend: None,
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+        let pipeline = fullscreen::pipeline(
+            device,
+            "tone map",
+            &layout,
+            &shader,
+            "fs_tone_map",
+            COLOR_FORMAT,
+            None,
+        );
         Self { pipeline, layout }
     }
 
@@ -110,24 +90,13 @@ impl ToneMap {
 
     /// Writes every pixel of the target's output, which has the bound input's size.
     pub fn encode(&self, encoder: &mut wgpu::CommandEncoder, target: &ToneMapTarget<'_>) {
-        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-            label: Some("tone map"),
-            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view: target.output,
-                depth_slice: None,
-                resolve_target: None,
-                ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
-                    store: wgpu::StoreOp::Store,
-                },
-            })],
-            depth_stencil_attachment: None,
-            timestamp_writes: None,
-            occlusion_query_set: None,
-            multiview_mask: None,
-        });
-        pass.set_pipeline(&self.pipeline);
-        pass.set_bind_group(0, target.input, &[]);
-        pass.draw(0..3, 0..1);
+        fullscreen::draw(
+            encoder,
+            "tone map",
+            target.output,
+            wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
+            &self.pipeline,
+            target.input,
+        );
     }
 }

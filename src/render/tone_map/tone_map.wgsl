@@ -18,13 +18,6 @@ struct Params {
 @group(0) @binding(0) var scene_colour: texture_2d<f32>;
 @group(0) @binding(1) var<uniform> params: Params;
 
-@vertex
-fn vs_fullscreen(@builtin(vertex_index) index: u32) -> @builtin(position) vec4<f32> {
-    // (-1,-1), (3,-1), (-1,3): one triangle covering the whole viewport.
-    let corner = vec2<f32>(f32((index << 1u) & 2u), f32(index & 2u));
-    return vec4<f32>(corner * 2.0 - 1.0, 0.0, 1.0);
-}
-
 @fragment
 fn fs_tone_map(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
     let pixel = textureLoad(scene_colour, vec2<i32>(position.xy), 0);
