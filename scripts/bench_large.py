@@ -17,11 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import REPO, Server, client_bench, large_scene, memory_mib
+from bench import REPO, SERVER_LOG, RenderServer, client_bench, large_scene, memory_mib
 
 
 def one_round(binary: Path, scene: Path, image_type: str, repeats: int) -> dict:
-    server = Server(binary)
+    server = RenderServer(binary, rust_log=SERVER_LOG)
     try:
         time.sleep(0.5)
         idle = memory_mib(server.process.pid, "VmRSS")
