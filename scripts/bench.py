@@ -11,8 +11,12 @@ and per image type **server-added = (ours − floor) / VTK**. The engines run in
 (each round renders every scene, camera and image type once per engine, in a rotating order), and
 each figure is the median over rounds with its spread (min–max), because this machine is noisy.
 
-Then, with our client's benchmark mode: server-side throughput at concurrency 4 per image type,
-and a synthetic large scene (1.5 M triangles, one 2048² texture, about 61 MB) sent twice to a fresh
+Beside it, where the server's own part of each call goes (its debug log's read, load, render and
+encode stages), so a ratio that stays high shows whether the adapter's rasteriser alone exceeds it.
+
+Then, with our client's benchmark mode: server-side throughput at concurrency 4 per image type, on
+the tabletop example and on the 9-geometry scene exactly as Drake's client sends it, with the CPU
+the server spent per image and the share of it in the software rasteriser's threads; and a synthetic large scene (1.5 M triangles, one 2048² texture, about 61 MB) sent twice to a fresh
 server: the repeat's time and load stage against the first's, and the server's peak RSS against
 the body. Last, each look's cost (`--features-only` runs only this): one server per
 RenderEngineVtkParams set of tests/python/vtk_looks.py (default, lights, PBR, exposure, shadows,
@@ -39,7 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "python"))
 
 from drake_scenes import CAMERAS, SCENES, TwoEngineScene, primitives, textured_and_transparent  # noqa: E402
-from render_server_process import RenderServer  # noqa: E402
+from render_server_process import STAGES, RenderServer  # noqa: E402
 from vtk_looks import LOOKS, primitives_and_unpainted, write_params  # noqa: E402
 
 # The server's debug `rendered` line (stage times per request) is what the large-scene and
@@ -55,6 +59,46 @@ def memory_mib(pid: int, field: str) -> float:
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) the process has used so far, all threads, and of that the
+    software rasteriser's worker threads (lavapipe/llvmpipe names them `llvmpipe-N`)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def used(stat: str) -> float:
+        fields = stat[stat.rindex(")") + 2:].split()  # after the name: state is field 3, utime 14, stime 15
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    total = used(Path(f"/proc/{pid}/stat").read_text())
+    rasteriser = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:  # the thread ended meanwhile
+            continue
+        if stat[stat.index("(") + 1:].startswith("llvmpipe-"):
+            rasteriser += used(stat)
+    return total, rasteriser
+
+
+def drake_gltf_files(server_url: str, tmp: Path) -> dict:
+    """The 9-geometry scene's glTF exactly as Drake's client sends it, one per image type (the
+    client keeps its files with `cleanup=False`, in a folder under TEST_TMPDIR)."""
+    folder = tmp / "drake-files"
+    folder.mkdir()
+    previous = os.environ.get("TEST_TMPDIR")
+    os.environ["TEST_TMPDIR"] = str(folder)
+    try:
+        scene = TwoEngineScene(multi_camera(tmp), server_url, cleanup=False)
+        for image_type in IMAGE_TYPES:
+            scene.render("gltf", image_type, CAMERAS["default-640x480"])
+    finally:
+        if previous is None:
+            del os.environ["TEST_TMPDIR"]
+        else:
+            os.environ["TEST_TMPDIR"] = previous
+    return {t: next(folder.rglob(f"*-{t}.gltf")) for t in IMAGE_TYPES}
 
 
 def canned_answers(queue) -> None:
@@ -123,6 +167,7 @@ def server_added(args, stub_url, server):
                 for engine in ENGINES:
                     for cam in cameras:
                         renderers[engine][0].render(renderers[engine][1], image_type, cam)
+        warm = len(server.requests())
         for index in range(args.rounds):
             order = ENGINES[index % 3:] + ENGINES[:index % 3]
             for image_type in IMAGE_TYPES:
@@ -135,7 +180,9 @@ def server_added(args, stub_url, server):
                             scene.render(renderer, image_type, cam)
                             totals[engine] += (time.perf_counter() - started) * 1e3
                 rounds[image_type].append(tuple(totals[e] for e in ENGINES))
-    return rounds, sum(len(c) for _, _, c in workloads)
+        time.sleep(0.2)  # the last `rendered` line
+        requests = server.requests()[warm:]
+    return rounds, sum(len(c) for _, _, c in workloads), requests
 
 
 def client_bench(binary, url, scene, image_type, frames, concurrency):
@@ -264,41 +311,56 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2,4", help="renderWorkers values the throughput test compares")
     parser.add_argument("--skip-large", action="store_true", help="skip the large-scene test")
     parser.add_argument("--features-only", action="store_true", help="only the per-feature cost section")
+    parser.add_argument("--skip-features", action="store_true", help="skip the per-feature cost section")
     args = parser.parse_args()
     binary = Path(args.binary)
     if not args.features_only:
         server_added_and_throughput(args, binary)
         if not args.skip_large:
             large_scene_cost(binary)
-    feature_costs(args, binary)
+    if not args.skip_features:
+        feature_costs(args, binary)
 
 
 def server_added_and_throughput(args, binary: Path) -> None:
-    """Sections 1 and 2: server-added per image type against VTK and the client floor, then the
-    client bench mode's throughput per renderWorkers value (the default look)."""
+    """Sections 1 and 2: server-added per image type against VTK and the client floor, with the
+    server's own stages; then the client bench mode's throughput and CPU per image, per
+    renderWorkers value (the default look)."""
     urls = multiprocessing.Queue()
     stub = multiprocessing.Process(target=canned_answers, args=(urls,), daemon=True)
     stub.start()
     stub_url = urls.get(timeout=30)
     server = RenderServer(binary, rust_log=SERVER_LOG)
+    tmp = Path(tempfile.mkdtemp())
     try:
         time.sleep(0.5)
         idle_rss = memory_mib(server.process.pid, "VmRSS")
-        rounds, calls = server_added(args, stub_url, server)
+        rounds, calls, requests = server_added(args, stub_url, server)
         peak_rss = memory_mib(server.process.pid, "VmHWM")
+        scenes = {"tabletop": {t: REPO / "examples" / t / "tabletop.gltf" for t in IMAGE_TYPES},
+                  "9 geometries (Drake's)": drake_gltf_files(server.url, tmp)}
     finally:
         server.stop()
         stub.terminate()
     throughput = {}
-    for workers in args.workers.split(","):
-        server = RenderServer(binary, "--render-workers", workers, rust_log=SERVER_LOG)
-        try:
-            for t in IMAGE_TYPES:
-                scene = REPO / "examples" / t / "tabletop.gltf"
-                client_bench(binary, server.url, scene, t, 8, 4)  # warm-up
-                throughput[(workers, t)] = client_bench(binary, server.url, scene, t, args.frames, 4)
-        finally:
-            server.stop()
+    try:
+        for workers in args.workers.split(","):
+            server = RenderServer(binary, "--render-workers", workers, rust_log=SERVER_LOG)
+            try:
+                for scene_name, files in scenes.items():
+                    for t in IMAGE_TYPES:
+                        client_bench(binary, server.url, files[t], t, 8, 4)  # warm-up
+                        before = cpu_seconds(server.process.pid)
+                        result = client_bench(binary, server.url, files[t], t, args.frames, 4)
+                        after = cpu_seconds(server.process.pid)
+                        result["cpuMs"] = [(a - b) * 1e3 / args.frames for a, b in zip(after, before)]
+                        throughput[(workers, scene_name, t)] = result
+            finally:
+                server.stop()
+    finally:
+        for path in sorted(tmp.rglob("*"), reverse=True):
+            path.unlink() if path.is_file() else path.rmdir()
+        tmp.rmdir()
 
     print(f"\nmake bench: {len(SCENES)} conformance scenes at {args.camera} + a 9-geometry scene x 3 cameras "
           f"= {calls} calls per engine and image type per round, {args.rounds} interleaved rounds; server {binary}")
@@ -310,14 +372,32 @@ def server_added_and_throughput(args, binary: Path) -> None:
         added = median_spread([(ours - floor) / vtk for vtk, ours, floor in per_round])
         print(f"{image_type:6} " + " ".join(f"{m:7.0f} [{lo:.0f}-{hi:.0f}]".rjust(18) for m, lo, hi in cells)
               + f"{added[0]:10.2f} [{added[1]:.2f}-{added[2]:.2f}]".rjust(23))
+    print("\nthe server's own stages in those calls (its debug log), ms per round, mean over rounds, and against VTK's "
+          "median round; render = the scene drawn and read back on the adapter")
+    print(f"{'image':6}" + "".join(f"{stage:>9}" for stage in STAGES) + f"{'all':>9}{'all/VTK':>9}{'render/VTK':>12}")
+    for image_type in IMAGE_TYPES:
+        rows = [r for r in requests if r["image_type"] == image_type]
+        per_round = {stage: sum(r[stage] for r in rows) / args.rounds for stage in STAGES}
+        vtk = statistics.median(r[0] for r in rounds[image_type])
+        every = sum(per_round.values())
+        print(f"{image_type:6}" + "".join(f"{per_round[stage]:9.1f}" for stage in STAGES)
+              + f"{every:9.1f}{every / vtk:9.2f}{per_round['render'] / vtk:12.2f}")
     print(f"server RSS: idle {idle_rss:.0f} MiB, peak {peak_rss:.0f} MiB")
-    print(f"\nthroughput (client bench mode, examples/<type>/tabletop.gltf 640x480, {args.frames} requests, "
-          "concurrency 4), images/s [p50 ms]:")
-    print(f"{'workers':8}" + "".join(f"{t:>18}" for t in IMAGE_TYPES))
-    for workers in args.workers.split(","):
-        cells = [throughput[(workers, t)] for t in IMAGE_TYPES]
-        print(f"{workers:8}" + "".join(f"{r['imagesPerSecond']:9.1f} [{r['latencyMs']['p50']:4.0f}]".rjust(18) for r in cells)
-              + ("" if all(r["errors"] == 0 for r in cells) else "  (errors!)"))
+    cores = os.cpu_count()
+    print(f"\nthroughput (client bench mode, 640x480, {args.frames} requests, concurrency 4), images/s [p50 ms]; "
+          f"then the server's CPU per image in ms, of it in the software rasteriser's threads, "
+          f"and {cores} cores / that rasteriser CPU: the rate a server doing nothing else could reach")
+    for scene_name in scenes:
+        print(f"{scene_name}:")
+        print(f"  {'workers':8}" + "".join(f"{t:>34}" for t in IMAGE_TYPES))
+        for workers in args.workers.split(","):
+            cells = [throughput[(workers, scene_name, t)] for t in IMAGE_TYPES]
+            rates = "".join(f"{r['imagesPerSecond']:6.1f} [{r['latencyMs']['p50']:4.0f}]".rjust(34) for r in cells)
+            cpu = "".join((f"cpu {r['cpuMs'][0]:5.1f}, rast {r['cpuMs'][1]:5.1f} "
+                           + (f"(<= {cores * 1e3 / r['cpuMs'][1]:5.0f}/s)" if r["cpuMs"][1] > 0 else "")).rjust(34)
+                          for r in cells)
+            print(f"  {workers:8}{rates}" + ("" if all(r["errors"] == 0 for r in cells) else "  (errors!)"))
+            print(f"  {'':8}{cpu}")
 
 
 def large_scene_cost(binary: Path) -> None:

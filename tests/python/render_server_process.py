@@ -10,6 +10,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 RENDERED = re.compile(r"load_ms=([0-9.]+).*render_ms=([0-9.]+).*encode_ms=([0-9.]+)")
+# The whole debug `rendered` line: image type and every stage.
+REQUEST = re.compile(
+    r'rendered image_type="?(\w+)"?.*read_ms=([0-9.]+) load_ms=([0-9.]+) render_ms=([0-9.]+) encode_ms=([0-9.]+)'
+)
+STAGES = ("read", "load", "render", "encode")
 
 
 def server_binary() -> Path:
@@ -49,6 +54,14 @@ class RenderServer:
     def stages(self):
         """(load_ms, render_ms, encode_ms) of each request so far (the debug `rendered` log line)."""
         return [tuple(float(g) for g in m.groups()) for m in map(RENDERED.search, self.lines) if m]
+
+    def requests(self):
+        """Each request so far as {"image_type": …, "read": ms, "load": ms, "render": ms, "encode": ms}
+        (the debug `rendered` log line)."""
+        rows = []
+        for match in filter(None, map(REQUEST.search, self.lines)):
+            rows.append({"image_type": match.group(1), **dict(zip(STAGES, map(float, match.groups()[1:])))})
+        return rows
 
     def stop(self) -> int:
         """SIGTERM, then the exit status (0 when it shut down cleanly)."""
