@@ -107,9 +107,13 @@
 //! cameras: 3.4–5.6 % off by more than 20 before (mean difference 5.7–7.2 levels), 0.010–0.137 %
 //! now (mean 0.013–0.085).
 //!
-//! The default params cost nothing new: the same shader math as before the looks, specialized
-//! (no positional lights, no vertex colours) so `make demo`'s images are byte-identical and a
-//! colour render takes the CPU time it took, with no float target and no tone-mapping pass.
+//! The default params keep the shader math they had before the looks, so `make demo`'s images
+//! are byte-identical, with no float target and no tone-mapping pass. What the looks' generality
+//! costs them is compiled out by pipeline constants (no positional lights, vertex colours or
+//! shadows; the light count as a constant) and a narrow vertex stage without the interpolants
+//! only those read. On lavapipe the default colour image's rasterising CPU (tabletop, median of
+//! 9 interleaved rounds) is 16.8 ms before the looks, 19.3 ms with them unspecialised and 18.3 ms
+//! now (docs/performance.md).
 //!
 //! Depth and label images never go through lighting, blending or anti-aliasing: depth writes the
 //! planar depth's f32 bits to an `R32Uint` target (exact, and renderable on GL/llvmpipe where
@@ -285,6 +289,7 @@ impl Renderer {
                 .effects
                 .as_ref()
                 .is_some_and(LookBindings::casts_shadows),
+            lights: self.look.lights.len().min(MAX_LIGHTS) as u8,
         });
         gpu.scene.encode(
             &mut encoder,

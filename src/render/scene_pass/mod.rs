@@ -106,6 +106,7 @@ impl ScenePass {
                     positional_lights: shading.positional_lights,
                     vertex_colors: draw.vertex_colors,
                     shadows: shading.shadows,
+                    lights: shading.lights,
                 };
                 let mut current = None;
                 let mut pipeline_for = |draw: &Draw, blended: bool| {
@@ -167,6 +168,8 @@ pub(in crate::render) struct Shading {
     pub positional_lights: bool,
     /// The look casts shadows.
     pub shadows: bool,
+    /// The look's light count (at most [`MAX_LIGHTS`](crate::render::MAX_LIGHTS)).
+    pub lights: u8,
 }
 
 /// The background for colour, white for labels, and for depth the bits of +inf, "nothing hit"

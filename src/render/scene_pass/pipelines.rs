@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 
 use crate::render::formats::{COLOR_FORMAT, DEPTH_FORMAT, PLANAR_DEPTH_FORMAT, SCENE_FLOAT_FORMAT};
 use crate::render::image::ImageKind;
+use crate::render::look::MAX_LIGHTS;
 
 use super::uniforms::{DrawUniform, FrameUniform, Vertex};
 
@@ -39,6 +40,8 @@ pub(in crate::render) struct ColourVariant {
     pub vertex_colors: bool,
     /// The look casts shadows (the shader's `cast_shadows`).
     pub shadows: bool,
+    /// The look's light count, 0 to [`MAX_LIGHTS`] (the shader's `light_count`).
+    pub lights: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +54,7 @@ pub(in crate::render) enum Coverage {
 }
 
 impl ColourVariant {
-    /// The default look's opaque and blended draws.
+    /// The default look's opaque and blended draws (one light: the headlight).
     const DEFAULTS: [Self; 2] = [
         Self::phong(Coverage::Opaque),
         Self::phong(Coverage::Blended),
@@ -66,10 +69,11 @@ impl ColourVariant {
             positional_lights: false,
             vertex_colors: false,
             shadows: false,
+            lights: 1,
         }
     }
 
-    const COUNT: usize = 2 * 3 * 3 * 2 * 2 * 2 * 2;
+    const COUNT: usize = 2 * 3 * 3 * 2 * 2 * 2 * 2 * (MAX_LIGHTS + 1);
 
     fn index(self) -> usize {
         let coverage = match self.coverage {
@@ -87,17 +91,35 @@ impl ColourVariant {
             + usize::from(self.positional_lights))
             * 2
             + usize::from(self.vertex_colors);
-        index * 2 + usize::from(self.shadows)
+        let index = index * 2 + usize::from(self.shadows);
+        index * (MAX_LIGHTS + 1) + usize::from(self.lights).min(MAX_LIGHTS)
     }
 
-    fn entry_point(self) -> &'static str {
-        match (self.pbr, self.coverage) {
-            (false, Coverage::Opaque) => "fs_phong_opaque",
-            (false, Coverage::Masked) => "fs_phong_masked",
-            (false, Coverage::Blended) => "fs_phong_blended",
-            (true, Coverage::Opaque) => "fs_pbr_opaque",
-            (true, Coverage::Masked) => "fs_pbr_masked",
-            (true, Coverage::Blended) => "fs_pbr_blended",
+    /// Reads neither world positions nor vertex colours, so it is drawn with the narrow vertex
+    /// stage (`vs_plain`): the default look is.
+    fn plain(self) -> bool {
+        !(self.pbr || self.positional_lights || self.vertex_colors || self.shadows)
+    }
+
+    fn vertex_entry_point(self) -> &'static str {
+        if self.plain() {
+            "vs_plain"
+        } else {
+            "vs_main"
+        }
+    }
+
+    fn fragment_entry_point(self) -> &'static str {
+        match (self.pbr, self.plain(), self.coverage) {
+            (false, true, Coverage::Opaque) => "fs_phong_plain_opaque",
+            (false, true, Coverage::Masked) => "fs_phong_plain_masked",
+            (false, true, Coverage::Blended) => "fs_phong_plain_blended",
+            (false, false, Coverage::Opaque) => "fs_phong_opaque",
+            (false, false, Coverage::Masked) => "fs_phong_masked",
+            (false, false, Coverage::Blended) => "fs_phong_blended",
+            (true, _, Coverage::Opaque) => "fs_pbr_opaque",
+            (true, _, Coverage::Masked) => "fs_pbr_masked",
+            (true, _, Coverage::Blended) => "fs_pbr_blended",
         }
     }
 }
@@ -189,13 +211,15 @@ fn create(
             ),
             ("vertex_colors", f64::from(u8::from(variant.vertex_colors))),
             ("cast_shadows", f64::from(u8::from(variant.shadows))),
+            ("light_count", f64::from(variant.lights)),
         ],
         Kind::Label | Kind::Depth => Vec::new(),
     };
-    let (label, fragment, format, blend, depth_write, cull_mode) = match kind {
+    let (label, vertex, fragment, format, blend, depth_write, cull_mode) = match kind {
         Kind::Colour(variant) => (
             "colour",
-            variant.entry_point(),
+            variant.vertex_entry_point(),
+            variant.fragment_entry_point(),
             if variant.float_target {
                 SCENE_FLOAT_FORMAT
             } else {
@@ -205,8 +229,24 @@ fn create(
             variant.coverage != Coverage::Blended,
             variant.cull,
         ),
-        Kind::Label => ("label", "fs_label", COLOR_FORMAT, None, true, None),
-        Kind::Depth => ("depth", "fs_depth", PLANAR_DEPTH_FORMAT, None, true, None),
+        Kind::Label => (
+            "label",
+            "vs_plain",
+            "fs_label",
+            COLOR_FORMAT,
+            None,
+            true,
+            None,
+        ),
+        Kind::Depth => (
+            "depth",
+            "vs_plain",
+            "fs_depth",
+            PLANAR_DEPTH_FORMAT,
+            None,
+            true,
+            None,
+        ),
     };
     let vertex_attributes =
         wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3, 2 => Float32x2, 3 => Unorm8x4];
@@ -215,7 +255,7 @@ fn create(
         layout: Some(layout),
         vertex: wgpu::VertexState {
             module: shader,
-            entry_point: Some("vs_main"),
+            entry_point: Some(vertex),
             compilation_options: Default::default(),
             buffers: &[Some(wgpu::VertexBufferLayout {
                 array_stride: std::mem::size_of::<Vertex>() as u64,

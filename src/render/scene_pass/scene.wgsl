@@ -7,13 +7,18 @@
 const MAX_LIGHTS: u32 = 8u;
 
 // Set per pipeline (pipelines.rs): false when the look has only directional lights and the mesh
-// no COLOR_0, so the compiler drops the positional-light code and those interpolants, which a
-// software rasteriser pays for per fragment (the default look is 25% cheaper on lavapipe).
+// no COLOR_0, so the compiler drops the positional-light code, which a software rasteriser pays
+// for per fragment (the default look is 25% cheaper on lavapipe). Pipelines with all three false
+// and Phong shading also leave out the interpolants only they would read (vs_plain).
 override positional_lights: bool = true;
 override vertex_colors: bool = true;
 // False unless the look casts shadows: the receiver's map lookups then compile out (the default
 // look's colour render stage on lavapipe: 16.5 ms with them compiled in, 11 ms without).
 override cast_shadows: bool = true;
+// The look's light count: a constant loop bound lets the compiler unroll the light loop and
+// index the lights statically (with the default look's one light, about 1 ms less rasterising
+// per 640×480 image on lavapipe than a bound read from the frame uniform).
+override light_count: u32 = 1u;
 
 fn received(light: u32, p: vec3<f32>) -> f32 {
     if cast_shadows {
@@ -39,7 +44,6 @@ struct Frame {
     camera_position: vec4<f32>,
     // x = min_depth, y = max_depth (depth pass only).
     depth_range: vec4<f32>,
-    light_count: u32,
     lights: array<Light, MAX_LIGHTS>,
 }
 
@@ -111,24 +115,52 @@ struct VertexOutput {
     @location(4) color: vec4<f32>,
 }
 
-@vertex
-fn vs_main(
+// What the default look, depth and label read: no world position (only positional lights,
+// shadows and PBR need it) and no vertex colour. A software rasteriser sets up and interpolates
+// every output the vertex stage writes, used or not: the two left out cost the default look's
+// 640×480 colour image about 1 ms of lavapipe's rasterising.
+struct PlainVertexOutput {
+    @builtin(position) clip: vec4<f32>,
+    @location(0) normal: vec3<f32>,
+    @location(1) tex_coord: vec2<f32>,
+    @location(2) planar_depth: f32,
+}
+
+struct VertexInput {
     @location(0) position: vec3<f32>,
     @location(1) normal: vec3<f32>,
     @location(2) tex_coord: vec2<f32>,
     @location(3) color: vec4<f32>,
-) -> VertexOutput {
-    let model = vec4<f32>(position, 1.0);
-    var out: VertexOutput;
+}
+
+@vertex
+fn vs_main(vertex: VertexInput) -> VertexOutput {
+    let plain = plain_vertex(vertex);
+    let world_position = (draw.model * vec4<f32>(vertex.position, 1.0)).xyz;
+    return VertexOutput(plain.clip, plain.normal, plain.tex_coord, plain.planar_depth, world_position, vertex.color);
+}
+
+@vertex
+fn vs_plain(vertex: VertexInput) -> PlainVertexOutput {
+    return plain_vertex(vertex);
+}
+
+fn plain_vertex(vertex: VertexInput) -> PlainVertexOutput {
+    let model = vec4<f32>(vertex.position, 1.0);
+    var out: PlainVertexOutput;
     out.clip = draw.model_view_proj * model;
-    let world_normal = draw.normal_matrix * normal;
+    let world_normal = draw.normal_matrix * vertex.normal;
     // Unit at the vertices, as normals computed in the world frame were; +Z if degenerate.
     out.normal = select(vec3<f32>(0.0, 0.0, 1.0), normalize(world_normal), dot(world_normal, world_normal) > 0.0);
-    out.tex_coord = tex_coord;
+    out.tex_coord = vertex.tex_coord;
     out.planar_depth = -dot(draw.model_view_z, model);
-    out.world_position = (draw.model * model).xyz;
-    out.color = color;
     return out;
+}
+
+// The plain output as the shading functions take it; pipelines that use it compile out every
+// read of the two stand-ins (positional_lights, vertex_colors and cast_shadows are false).
+fn widened(in: PlainVertexOutput) -> VertexOutput {
+    return VertexOutput(in.clip, in.normal, in.tex_coord, in.planar_depth, vec3<f32>(0.0), vec4<f32>(1.0));
 }
 
 // The unit vector light `i` travels along to reach `p`, and its attenuation there (VTK's
@@ -183,7 +215,7 @@ fn base_color(in: VertexOutput) -> vec4<f32> {
 fn shade_phong(in: VertexOutput, front_facing: bool) -> vec4<f32> {
     let normal = facing_normal(in, front_facing);
     var lit = vec3<f32>(0.0);
-    for (var i = 0u; i < frame.light_count; i++) {
+    for (var i = 0u; i < light_count; i++) {
         let light = frame.lights[i];
         let incoming = incidence(light, in.world_position);
         let diffuse = max(0.0, incoming.attenuation * dot(normal, -incoming.l));
@@ -246,7 +278,7 @@ fn shade_pbr(in: VertexOutput, front_facing: bool) -> vec4<f32> {
     let alpha = r * r;
     let alpha2 = alpha * alpha;
     var lo = vec3<f32>(0.0);
-    for (var i = 0u; i < frame.light_count; i++) {
+    for (var i = 0u; i < light_count; i++) {
         let light = frame.lights[i];
         let incoming = incidence(light, in.world_position);
         let l = -incoming.l;
@@ -332,21 +364,44 @@ fn mask(alpha: f32) {
     }
 }
 
-@fragment
-fn fs_phong_opaque(in: VertexOutput, @builtin(front_facing) front_facing: bool) -> @location(0) vec4<f32> {
+fn phong_opaque(in: VertexOutput, front_facing: bool) -> vec4<f32> {
     return vec4<f32>(shade_phong(in, front_facing).rgb, 1.0);
 }
 
-@fragment
-fn fs_phong_masked(in: VertexOutput, @builtin(front_facing) front_facing: bool) -> @location(0) vec4<f32> {
+fn phong_masked(in: VertexOutput, front_facing: bool) -> vec4<f32> {
     let colour = shade_phong(in, front_facing);
     mask(colour.a);
     return vec4<f32>(colour.rgb, 1.0);
 }
 
 @fragment
+fn fs_phong_opaque(in: VertexOutput, @builtin(front_facing) front_facing: bool) -> @location(0) vec4<f32> {
+    return phong_opaque(in, front_facing);
+}
+
+@fragment
+fn fs_phong_masked(in: VertexOutput, @builtin(front_facing) front_facing: bool) -> @location(0) vec4<f32> {
+    return phong_masked(in, front_facing);
+}
+
+@fragment
 fn fs_phong_blended(in: VertexOutput, @builtin(front_facing) front_facing: bool) -> @location(0) vec4<f32> {
     return shade_phong(in, front_facing);
+}
+
+@fragment
+fn fs_phong_plain_opaque(in: PlainVertexOutput, @builtin(front_facing) front_facing: bool) -> @location(0) vec4<f32> {
+    return phong_opaque(widened(in), front_facing);
+}
+
+@fragment
+fn fs_phong_plain_masked(in: PlainVertexOutput, @builtin(front_facing) front_facing: bool) -> @location(0) vec4<f32> {
+    return phong_masked(widened(in), front_facing);
+}
+
+@fragment
+fn fs_phong_plain_blended(in: PlainVertexOutput, @builtin(front_facing) front_facing: bool) -> @location(0) vec4<f32> {
+    return shade_phong(widened(in), front_facing);
 }
 
 @fragment
@@ -368,13 +423,13 @@ fn fs_pbr_blended(in: VertexOutput, @builtin(front_facing) front_facing: bool) -
 }
 
 @fragment
-fn fs_label(in: VertexOutput) -> @location(0) vec4<f32> {
+fn fs_label(in: PlainVertexOutput) -> @location(0) vec4<f32> {
     return draw.label_color;
 }
 
 // The planar depth itself, bit for bit, with Drake's sentinels: 0 for too close, +inf for too far.
 @fragment
-fn fs_depth(in: VertexOutput) -> @location(0) u32 {
+fn fs_depth(in: PlainVertexOutput) -> @location(0) u32 {
     let z = in.planar_depth;
     if z <= frame.depth_range.x {
         return 0u;

@@ -80,9 +80,7 @@ const NO_CONE: f32 = -2.0;
 pub(in crate::render) struct FrameUniform {
     pub camera_position: [f32; 4],
     pub depth_range: [f32; 4],
-    pub light_count: u32,
-    /// WGSL aligns the light array to 16 bytes.
-    pub _padding: [u32; 3],
+    /// As many as the look has (the pipeline constant `light_count`), the rest zero.
     pub lights: [LightUniform; MAX_LIGHTS],
 }
 
@@ -108,8 +106,6 @@ impl FrameUniform {
                 .extend(1.0)
                 .to_array(),
             depth_range: [min_depth as f32, max_depth as f32, 0.0, 0.0],
-            light_count: look.lights.len().min(MAX_LIGHTS) as u32,
-            _padding: [0; 3],
             lights,
         }
     }
