@@ -16,7 +16,8 @@ encode stages), so a ratio that stays high shows whether the adapter's rasterise
 
 Then, with our client's benchmark mode: server-side throughput at concurrency 4 per image type, on
 the tabletop example and on the 9-geometry scene exactly as Drake's client sends it, with the CPU
-the server spent per image and the share of it in the software rasteriser's threads; and a synthetic large scene (1.5 M triangles, one 2048² texture, about 61 MB) sent twice to a fresh
+the server spent per image and the share of it in the graphics driver's threads (on lavapipe, the
+software renderer); and a synthetic large scene (1.5 M triangles, one 2048² texture, about 61 MB) sent twice to a fresh
 server: the repeat's time and load stage against the first's, and the server's peak RSS against
 the body. Last, each look's cost (`--features-only` runs only this): one server per
 RenderEngineVtkParams set of tests/python/vtk_looks.py (default, lights, PBR, exposure, shadows,
@@ -61,9 +62,15 @@ def memory_mib(pid: int, field: str) -> float:
     return float("nan")
 
 
+# Threads of the graphics driver: the ones it starts for the device take the name of the thread
+# that opened it (`gpu-driver`, see render/gpu.rs; lavapipe's queue thread: vertex work, clipping,
+# binning), and llvmpipe names its rasteriser threads `llvmpipe-N`.
+DRIVER_THREADS = ("gpu-driver", "llvmpipe-")
+
+
 def cpu_seconds(pid: int) -> tuple[float, float]:
     """CPU seconds (user + system) the process has used so far, all threads, and of that the
-    software rasteriser's worker threads (lavapipe/llvmpipe names them `llvmpipe-N`)."""
+    graphics driver's threads (on lavapipe, the software renderer itself)."""
     ticks = os.sysconf("SC_CLK_TCK")
 
     def used(stat: str) -> float:
@@ -71,15 +78,15 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
         return (int(fields[11]) + int(fields[12])) / ticks
 
     total = used(Path(f"/proc/{pid}/stat").read_text())
-    rasteriser = 0.0
+    driver = 0.0
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             stat = (task / "stat").read_text()
         except OSError:  # the thread ended meanwhile
             continue
-        if stat[stat.index("(") + 1:].startswith("llvmpipe-"):
-            rasteriser += used(stat)
-    return total, rasteriser
+        if stat[stat.index("(") + 1:].startswith(DRIVER_THREADS):
+            driver += used(stat)
+    return total, driver
 
 
 def drake_gltf_files(server_url: str, tmp: Path) -> dict:
@@ -385,15 +392,15 @@ def server_added_and_throughput(args, binary: Path) -> None:
     print(f"server RSS: idle {idle_rss:.0f} MiB, peak {peak_rss:.0f} MiB")
     cores = os.cpu_count()
     print(f"\nthroughput (client bench mode, 640x480, {args.frames} requests, concurrency 4), images/s [p50 ms]; "
-          f"then the server's CPU per image in ms, of it in the software rasteriser's threads, "
-          f"and {cores} cores / that rasteriser CPU: the rate a server doing nothing else could reach")
+          f"then the server's CPU per image in ms, of it in the graphics driver's threads (on lavapipe the "
+          f"renderer itself), and {cores} cores / that driver CPU: the rate no server on this adapter can pass")
     for scene_name in scenes:
         print(f"{scene_name}:")
         print(f"  {'workers':8}" + "".join(f"{t:>34}" for t in IMAGE_TYPES))
         for workers in args.workers.split(","):
             cells = [throughput[(workers, scene_name, t)] for t in IMAGE_TYPES]
             rates = "".join(f"{r['imagesPerSecond']:6.1f} [{r['latencyMs']['p50']:4.0f}]".rjust(34) for r in cells)
-            cpu = "".join((f"cpu {r['cpuMs'][0]:5.1f}, rast {r['cpuMs'][1]:5.1f} "
+            cpu = "".join((f"cpu {r['cpuMs'][0]:5.1f}, driver {r['cpuMs'][1]:5.1f} "
                            + (f"(<= {cores * 1e3 / r['cpuMs'][1]:5.0f}/s)" if r["cpuMs"][1] > 0 else "")).rjust(34)
                           for r in cells)
             print(f"  {workers:8}{rates}" + ("" if all(r["errors"] == 0 for r in cells) else "  (errors!)"))

@@ -12,6 +12,9 @@ use super::shadows::ShadowPass;
 use super::textures::TextureBinding;
 use super::tone_map::ToneMap;
 
+/// The name of the thread that opens the device, which the driver's own threads inherit.
+const DRIVER_THREAD: &str = "gpu-driver";
+
 /// One device shared by every render thread (wgpu devices and queues are `Send + Sync`).
 pub struct Gpu {
     pub(super) device: wgpu::Device,
@@ -32,11 +35,24 @@ impl Gpu {
     /// Picks the adapter, opens its device and creates everything that never changes. Blocks
     /// briefly.
     ///
+    /// The device is opened on a thread of its own, named `gpu-driver`: threads the driver starts
+    /// for the device take their name from the thread that opened it, and lavapipe's queue thread
+    /// (vertex work, clipping, binning: nearly half of a depth image's CPU) would otherwise
+    /// pass for one of the caller's, a tokio worker in the servers. Named, `top -H` and
+    /// `make bench` tell the driver's CPU from the server's.
+    ///
     /// # Errors
     /// [`RenderError::NoAdapter`] when no backend works, [`RenderError::SoftwareAdapterRefused`]
-    /// when only a CPU adapter exists and `require_gpu` is set.
+    /// when only a CPU adapter exists and `require_gpu` is set; [`RenderError::Gpu`] when the
+    /// thread cannot be started.
     pub fn new(options: &GpuOptions) -> Result<Arc<Gpu>, RenderError> {
-        pollster::block_on(Self::create(options)).map(Arc::new)
+        let options = options.clone();
+        std::thread::Builder::new()
+            .name(DRIVER_THREAD.to_owned())
+            .spawn(move || pollster::block_on(Self::create(&options)).map(Arc::new))
+            .map_err(|e| RenderError::Gpu(format!("starting the device thread: {e}")))?
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 
     async fn create(options: &GpuOptions) -> Result<Gpu, RenderError> {
