@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest.mock
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -94,17 +95,10 @@ def drake_gltf_files(server_url: str, tmp: Path) -> dict:
     client keeps its files with `cleanup=False`, in a folder under TEST_TMPDIR)."""
     folder = tmp / "drake-files"
     folder.mkdir()
-    previous = os.environ.get("TEST_TMPDIR")
-    os.environ["TEST_TMPDIR"] = str(folder)
-    try:
+    with unittest.mock.patch.dict(os.environ, {"TEST_TMPDIR": str(folder)}):
         scene = TwoEngineScene(multi_camera(tmp), server_url, cleanup=False)
         for image_type in IMAGE_TYPES:
             scene.render("gltf", image_type, CAMERAS["default-640x480"])
-    finally:
-        if previous is None:
-            del os.environ["TEST_TMPDIR"]
-        else:
-            os.environ["TEST_TMPDIR"] = previous
     return {t: next(folder.rglob(f"*-{t}.gltf")) for t in IMAGE_TYPES}
 
 
@@ -338,14 +332,14 @@ def server_added_and_throughput(args, binary: Path) -> None:
     stub.start()
     stub_url = urls.get(timeout=30)
     server = RenderServer(binary, rust_log=SERVER_LOG)
-    tmp = Path(tempfile.mkdtemp())
+    drake_files = tempfile.TemporaryDirectory()
     try:
         time.sleep(0.5)
         idle_rss = memory_mib(server.process.pid, "VmRSS")
         rounds, calls, requests = server_added(args, stub_url, server)
         peak_rss = memory_mib(server.process.pid, "VmHWM")
         scenes = {"tabletop": {t: REPO / "examples" / t / "tabletop.gltf" for t in IMAGE_TYPES},
-                  "9 geometries (Drake's)": drake_gltf_files(server.url, tmp)}
+                  "9 geometries (Drake's)": drake_gltf_files(server.url, Path(drake_files.name))}
     finally:
         server.stop()
         stub.terminate()
@@ -365,9 +359,7 @@ def server_added_and_throughput(args, binary: Path) -> None:
             finally:
                 server.stop()
     finally:
-        for path in sorted(tmp.rglob("*"), reverse=True):
-            path.unlink() if path.is_file() else path.rmdir()
-        tmp.rmdir()
+        drake_files.cleanup()
 
     print(f"\nmake bench: {len(SCENES)} conformance scenes at {args.camera} + a 9-geometry scene x 3 cameras "
           f"= {calls} calls per engine and image type per round, {args.rounds} interleaved rounds; server {binary}")

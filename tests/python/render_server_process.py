@@ -9,8 +9,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
-RENDERED = re.compile(r"load_ms=([0-9.]+).*render_ms=([0-9.]+).*encode_ms=([0-9.]+)")
-# The whole debug `rendered` line: image type and every stage.
+# The debug `rendered` line: image type and every stage.
 REQUEST = re.compile(
     r'rendered image_type="?(\w+)"?.*read_ms=([0-9.]+) load_ms=([0-9.]+) render_ms=([0-9.]+) encode_ms=([0-9.]+)'
 )
@@ -52,8 +51,8 @@ class RenderServer:
         threading.Thread(target=lambda: self.lines.extend(self.process.stderr), daemon=True).start()
 
     def stages(self):
-        """(load_ms, render_ms, encode_ms) of each request so far (the debug `rendered` log line)."""
-        return [tuple(float(g) for g in m.groups()) for m in map(RENDERED.search, self.lines) if m]
+        """(load_ms, render_ms, encode_ms) of each request so far."""
+        return [(r["load"], r["render"], r["encode"]) for r in self.requests()]
 
     def requests(self):
         """Each request so far as {"image_type": …, "read": ms, "load": ms, "render": ms, "encode": ms}
