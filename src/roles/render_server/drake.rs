@@ -85,8 +85,6 @@ async fn render_inner(
     image_type: &mut Option<ImageType>,
 ) -> Result<Response, ApiError> {
     let pipeline = &state.pipeline;
-    let admitted = pipeline.admit()?;
-    let ticket = &admitted.ticket;
     let multipart = multipart?;
     let reading = Instant::now();
     let form = form::read(multipart, pipeline.config.max_body_bytes).await?;
@@ -95,6 +93,11 @@ async fn render_inner(
     })?;
     let requested = request.image_type;
     *image_type = Some(requested);
+    // Admitted only now that the request is complete and valid: a client whose body is still
+    // arriving (or stalled) holds no render slot, so it cannot lock out complete requests
+    // (issue 21). What it holds meanwhile is bounded by the connection limits and maxBodyBytes.
+    let admitted = pipeline.admit()?;
+    let ticket = &admitted.ticket;
     tracing::debug!(
         image_type = requested.as_str(),
         width = request.intrinsics.width,

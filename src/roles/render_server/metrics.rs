@@ -25,7 +25,7 @@ pub fn register(state: &Arc<AppState>) {
         if let Some(pool) = pool.upgrade() {
             metrics.gauge_set(
                 "render_requests_in_flight",
-                "Render requests admitted and not yet answered (reading, queued or rendering).",
+                "Render requests admitted and not yet answered (loading, queued, rendering or answering).",
                 &[],
                 pool.in_flight() as f64,
             );

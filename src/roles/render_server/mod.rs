@@ -6,13 +6,14 @@
 //! ([`drake`], its form in [`form`]). [`start`] starts the role and routes paths to front doors;
 //! [`metrics`] and [`status`] are the operator's views.
 //!
-//! Drake's request path, in order: admission (503 when the queue is full) → multipart read → field
-//! validation and SHA-256 check → glTF load on a blocking thread ([`crate::scene`]) → cost
+//! Drake's request path, in order: multipart read → field validation and SHA-256 check →
+//! admission (503 when the queue is full) → glTF load on a blocking thread ([`crate::scene`]) → cost
 //! estimate (covered pixels) → render on a worker thread → PNG/TIFF encoding on a blocking
 //! thread → the image. The async runtime only moves bytes.
 //!
-//! Each request's [`budget::Ticket`] holds its queue slot and its memory from admission until its
-//! answer is written; from the body's last byte on, `renderTimeoutSeconds` bounds the rest. A
+//! Each request's [`budget::Ticket`] holds its queue slot and its memory from admission (once the
+//! request is complete and checked, so a client still uploading holds no slot) until its answer
+//! is written; from the body's last byte on, `renderTimeoutSeconds` bounds the rest. A
 //! client that hangs up drops the handler, which abandons the ticket: its queued job is dropped
 //! and a load in progress stops at its next allocation.
 

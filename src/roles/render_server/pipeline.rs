@@ -4,8 +4,9 @@
 //! request, builds the scene it wants drawn, and hands views of it to [`Pipeline::render`]; how it
 //! encodes the images is its own wire format, run through [`Pipeline::blocking`].
 //!
-//! Order, for every front door: admission ([`Pipeline::admit`], 503 when the queue is full) →
-//! memory for what the request holds ([`Pipeline::reserve`]) → from then on the deadline
+//! Order, for every front door: the request read and checked → admission ([`Pipeline::admit`],
+//! 503 when the queue is full; never while a body is still arriving, so a stalled upload holds no
+//! slot) → memory for what the request holds ([`Pipeline::reserve`]) → from then on the deadline
 //! ([`Pipeline::within_deadline`]) → render on a worker → encode → [`answer`]. A client that hangs
 //! up drops its handler, which abandons the ticket ([`Admitted`]): its queued jobs are dropped and
 //! a load in progress stops at its next allocation.

@@ -130,7 +130,7 @@ svg{{border:1px solid #ccc;background:#fff}}</style></head><body>\
 <p>Drake glTF render protocol: <code>POST /{endpoint}</code> · version {version} · up <span id=uptime>{uptime}</span></p>\
 <h2>Adapter</h2><table><tr><th>name</th><td>{name}{software}</td></tr><tr><th>backend</th><td>{backend}</td></tr>\
 <tr><th>device type</th><td>{device_type}</td></tr><tr><th>driver</th><td>{driver}</td></tr></table>\
-<h2>Queue</h2><table><tr><th>in flight (reading, queued or rendering)</th><td id=in-flight>{in_flight}</td></tr>\
+<h2>Queue</h2><table><tr><th>in flight (loading, queued, rendering or answering)</th><td id=in-flight>{in_flight}</td></tr>\
 <tr><th>waiting for a worker</th><td id=queued>{queued}</td></tr>\
 <tr><th>workers rendering</th><td><span id=busy>{busy}</span> of {workers}</td></tr>\
 <tr><th>admitted at most (workers + queue; then 503)</th><td>{capacity}</td></tr></table>\
