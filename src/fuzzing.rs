@@ -13,6 +13,7 @@ use axum::body::Body;
 use axum::extract::{FromRequest, Multipart};
 
 use crate::protocol::drake::fields;
+use crate::protocol::scene_api::{frame, scene};
 use crate::protocol::webots::{client, load, pyfloat};
 use crate::roles::render_server::form::{self, FormLimits};
 use crate::scene::gltf::images;
@@ -22,9 +23,11 @@ use crate::scene::{LoadOptions, SceneError};
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name its corpus folder and `cargo fuzz` use.
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 8] = [
     ("drake_fields", drake_fields),
     ("multipart_form", multipart_form),
+    ("scene_api_frame", scene_api_frame),
+    ("scene_api_scene", scene_api_scene),
     ("gltf_load", gltf_load),
     ("image_decode", image_decode),
     ("webots_client_message", webots_client_message),
@@ -93,6 +96,42 @@ pub fn multipart_form(data: &[u8]) {
             });
         }
     });
+}
+
+/// A scene API frame request (`GCF1`: header, JSON, pose records) through its parser and checks,
+/// and the same bytes as an answer (`GCI1`), which the client parses. A request that parses must
+/// parse again once written back with the same poses bit for bit, so the two sides agree on the
+/// layout (the header's numbers go through decimal JSON, which may move the last bit).
+pub fn scene_api_frame(data: &[u8]) {
+    let limits = frame::FrameLimits {
+        max_cameras: 16,
+        max_image_dimension: 8192,
+    };
+    if let Ok(parsed) = frame::parse_request(data, limits) {
+        let written = frame::write_request(&parsed.header, &parsed.poses);
+        let again = frame::parse_request(&written, limits);
+        assert!(
+            again.as_ref().is_ok_and(|again| again.poses == parsed.poses
+                && again.header.cameras.len() == parsed.header.cameras.len()),
+            "a parsed frame written back reads as {again:?}"
+        );
+    }
+    let _ = frame::parse_answer(data);
+}
+
+/// A scene API JSON body: a scene (every geometry checked, as `POST /v1/scenes` does) and an edit
+/// (`PATCH`).
+pub fn scene_api_scene(data: &[u8]) {
+    if let Ok(request) = scene::read_json::<scene::SceneRequest>(data) {
+        for (index, geometry) in request.geometries.iter().enumerate() {
+            let _ = scene::check_geometry(geometry, &format!("geometries[{index}]"));
+        }
+    }
+    if let Ok(patch) = scene::read_json::<scene::PatchRequest>(data) {
+        for (index, geometry) in patch.add.iter().enumerate() {
+            let _ = scene::check_geometry(geometry, &format!("add[{index}]"));
+        }
+    }
 }
 
 /// glTF JSON (with its base64 buffers and images) through the loader, colour scenes, so
