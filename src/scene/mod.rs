@@ -8,6 +8,7 @@ pub mod cache;
 pub mod camera;
 pub mod gltf;
 pub mod merge;
+pub mod shapes;
 
 pub use cache::{CacheStats, ContentKey, GpuSlot, SceneCache};
 pub use gltf::{load, load_within, LoadOptions, SceneError};
