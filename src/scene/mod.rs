@@ -8,6 +8,7 @@ pub mod cache;
 pub mod camera;
 pub mod gltf;
 pub mod merge;
+pub mod obj;
 pub mod shapes;
 
 pub use cache::{CacheStats, ContentKey, GpuSlot, SceneCache};
