@@ -148,6 +148,35 @@ pub const CACHE_MEMORY_FRACTION: f64 = 0.25;
 /// The scene cache's size where physical memory cannot be read.
 pub const CACHE_BYTES_FALLBACK: u64 = 1024 * 1024 * 1024;
 
+// ---- Render server: the scene API (resident scenes, docs/scene-api.md) ----
+
+/// Scenes the render server keeps registered at once. Config key: `maxScenes`. Each holds its
+/// decoded meshes and textures (CPU and GPU) until deleted or idle for [`SCENE_IDLE`]; a scene
+/// beyond it is refused with 503, so a client that registers without end cannot grow the server.
+pub const MAX_SCENES: usize = 64;
+
+/// How long a scene may go unused (no frame, edit or read) before it expires and its memory is
+/// released. Config key: `sceneIdleSeconds`. A client that disappears leaves nothing behind for
+/// longer; one that comes back registers again (its assets are usually still held).
+pub const SCENE_IDLE: Duration = Duration::from_secs(600);
+
+/// Geometries one scene may hold. Config key: `maxSceneGeometries`. A cluttered Drake scene has
+/// a few thousand; each costs a draw call per image.
+pub const MAX_SCENE_GEOMETRIES: usize = 10_000;
+
+/// Bytes of assets (mesh files, textures, environment maps) the server keeps, least recently
+/// used first out. Config key: `assetCacheBytes`. Uploads in progress count against it too, so
+/// held and arriving asset bytes stay within twice this.
+pub const ASSET_CACHE_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Largest single asset. Config key: `maxAssetBytes`. A 100 000-triangle OBJ is about 10 MB, an
+/// 8k HDR environment map about 100 MB.
+pub const MAX_ASSET_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Cameras one frame request may list (each renders up to three images). Config key:
+/// `maxCamerasPerFrame`.
+pub const MAX_CAMERAS_PER_FRAME: usize = 16;
+
 // ---- Simulation server ----
 
 /// Simulators one simulation server runs at once, on ports `port+1 … port+N`. Config key:

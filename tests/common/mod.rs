@@ -105,6 +105,18 @@ where
     }
 }
 
+/// Any method on `path`, with an optional content type, on a fresh plain-TCP connection.
+pub async fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Reply {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    send(stream, request(method, path, content_type, body)).await
+}
+
 /// `GET path` on a fresh plain-TCP connection.
 pub async fn get(addr: SocketAddr, path: &str) -> Reply {
     let stream = TcpStream::connect(addr).await.expect("connect");

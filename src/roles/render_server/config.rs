@@ -159,6 +159,14 @@ pub struct Config {
     pub render_timeout_seconds: f64,
     /// The scene cache's budget in bytes (CPU and GPU); `None`: [`default_cache_bytes`].
     pub cache_bytes: Option<u64>,
+    /// The scene API's limits (docs/scene-api.md).
+    pub max_scenes: usize,
+    /// Invalid values (negative, NaN) mean the default.
+    pub scene_idle_seconds: f64,
+    pub max_scene_geometries: usize,
+    pub asset_cache_bytes: u64,
+    pub max_asset_bytes: u64,
+    pub max_cameras_per_frame: usize,
 }
 
 /// [`limits::CACHE_MEMORY_FRACTION`] of physical memory.
@@ -199,6 +207,12 @@ impl Default for Config {
             max_in_flight_bytes: limits::MAX_IN_FLIGHT_BYTES,
             render_timeout_seconds: limits::RENDER_TIMEOUT.as_secs_f64(),
             cache_bytes: None,
+            max_scenes: limits::MAX_SCENES,
+            scene_idle_seconds: limits::SCENE_IDLE.as_secs_f64(),
+            max_scene_geometries: limits::MAX_SCENE_GEOMETRIES,
+            asset_cache_bytes: limits::ASSET_CACHE_BYTES,
+            max_asset_bytes: limits::MAX_ASSET_BYTES,
+            max_cameras_per_frame: limits::MAX_CAMERAS_PER_FRAME,
         }
     }
 }
@@ -240,6 +254,11 @@ impl Config {
         crate::core::config::seconds(self.render_timeout_seconds).unwrap_or(limits::RENDER_TIMEOUT)
     }
 
+    /// `sceneIdleSeconds` as a duration.
+    pub fn scene_idle(&self) -> std::time::Duration {
+        crate::core::config::seconds(self.scene_idle_seconds).unwrap_or(limits::SCENE_IDLE)
+    }
+
     /// The loader's limits; textures are decoded for colour images only.
     pub fn load_options(&self, decode_textures: bool) -> LoadOptions {
         LoadOptions {
@@ -260,7 +279,10 @@ impl Config {
     pub fn endpoint_path(&self) -> anyhow::Result<String> {
         let endpoint = format!("/{}", self.endpoint.trim_matches('/'));
         let mut reserved = STATUS_PATHS.iter().chain(&server::BOOTSTRAP_PATHS);
-        if reserved.any(|path| *path == endpoint) {
+        let scene_api = crate::protocol::scene_api::PREFIX;
+        let under_scene_api =
+            endpoint == scene_api || endpoint.starts_with(&format!("{scene_api}/"));
+        if reserved.any(|path| *path == endpoint) || under_scene_api {
             anyhow::bail!(
                 "endpoint {:?} is reserved; choose another path (config key {})",
                 self.endpoint,

@@ -127,16 +127,7 @@ async fn render_request(
     let body_bytes = request.scene.len() as u64;
     let options = pipeline.config.load_options(requested == ImageType::Color);
     let max_covered_pixels = pipeline.config.max_covered_pixels;
-    let over_budget = pipeline.over_memory_budget();
-    let loader_ticket = Arc::clone(ticket);
-    let reserve = move |bytes| {
-        if loader_ticket.is_abandoned() {
-            return Err(SceneError::Refused("the request was abandoned".to_owned()));
-        }
-        loader_ticket
-            .reserve(bytes)
-            .map_err(|_| SceneError::Refused(over_budget.clone()))
-    };
+    let reserve = pipeline.loader_reserve(ticket);
     let loading = Instant::now();
     let cache = Arc::clone(&state.cache);
     let static_scene = Arc::clone(&pipeline.static_scene);

@@ -30,7 +30,7 @@ use crate::core::metrics::Metrics;
 use crate::render::{Gpu, Image, ImageKind};
 use crate::scene::camera::Intrinsics;
 use crate::scene::merge::StaticScene;
-use crate::scene::Scene;
+use crate::scene::{Scene, SceneError};
 
 /// Size of the pieces an answer is written in (see [`answer`]).
 const ANSWER_CHUNK_BYTES: usize = 256 * 1024;
@@ -101,6 +101,24 @@ impl Pipeline {
         )
     }
 
+    /// What a loader offers each allocation to: refused once the request is abandoned (its
+    /// client left) or when the memory budget has no room, so a load stops mid-way.
+    pub fn loader_reserve(
+        &self,
+        ticket: &Arc<Ticket>,
+    ) -> impl FnMut(u64) -> Result<(), SceneError> + Send + 'static {
+        let over_budget = self.over_memory_budget();
+        let ticket = Arc::clone(ticket);
+        move |bytes| {
+            if ticket.is_abandoned() {
+                return Err(SceneError::Refused("the request was abandoned".to_owned()));
+            }
+            ticket
+                .reserve(bytes)
+                .map_err(|_| SceneError::Refused(over_budget.clone()))
+        }
+    }
+
     /// The instant by which a request whose body has just been read must be answered.
     pub fn deadline(&self) -> Instant {
         Instant::now() + self.config.render_timeout()
@@ -110,14 +128,14 @@ impl Pipeline {
     ///
     /// # Errors
     /// `work`'s own, or the deadline's 503 naming `renderTimeoutSeconds`.
-    pub async fn within_deadline<T>(
+    pub async fn within_deadline<T, E: From<ApiError>>(
         &self,
         deadline: Instant,
-        work: impl Future<Output = Result<T, ApiError>>,
-    ) -> Result<T, ApiError> {
+        work: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
         tokio::time::timeout_at(deadline.into(), work)
             .await
-            .unwrap_or_else(|_| Err(self.timed_out()))
+            .unwrap_or_else(|_| Err(self.timed_out().into()))
     }
 
     /// The 503 for a request past its deadline.

@@ -92,7 +92,8 @@ pub enum Refused {
 
 impl RenderPool {
     /// Starts `workers` threads sharing `gpu`; at most `queue_depth` requests wait beyond those
-    /// being rendered.
+    /// being rendered, each with at most `jobs_per_request` images (a scene API frame renders
+    /// one per camera and image type, Drake's request one).
     ///
     /// # Errors
     /// When the OS refuses to start a thread.
@@ -101,11 +102,13 @@ impl RenderPool {
         look: Look,
         workers: usize,
         queue_depth: usize,
+        jobs_per_request: usize,
     ) -> std::io::Result<Self> {
         let workers = workers.max(1);
         let capacity = workers + queue_depth;
         // Every queued slot belongs to an admitted request, so the channel never holds more.
-        let (sender, receiver) = mpsc::sync_channel::<Slot>(capacity);
+        let (sender, receiver) =
+            mpsc::sync_channel::<Slot>(capacity.saturating_mul(jobs_per_request.max(1)));
         let receiver = Arc::new(Mutex::new(receiver));
         let load = Arc::new(Load {
             workers,

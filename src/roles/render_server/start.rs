@@ -1,6 +1,6 @@
 //! The role's start-up: the subcommand's `main` (config, `--check-config`, `--list-adapters`),
-//! `run` (the look, the static scene, the GPU, the workers, the shared state), and the router,
-//! the one place that says which front door answers which path.
+//! `run` (the look, the static scene, the GPU, the workers, the shared state, the scene API's
+//! expiry task), and the router, the one place that says which front door answers which path.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,12 +15,14 @@ use super::budget::{CoverageMemo, MemoryBudget};
 use super::error::ApiError;
 use super::pipeline::Pipeline;
 use super::pool::RenderPool;
+use super::scene_api::{self, SceneApi};
 use super::state::AppState;
 use super::stats::Stats;
 use super::{drake, metrics, status, Args, Config, DEFAULT_PORT, ROLE};
 use crate::core::limits;
 use crate::core::metrics::Metrics;
 use crate::core::{server, shutdown};
+use crate::protocol::drake::image::ImageType;
 use crate::render::{Gpu, GpuOptions, Look};
 use crate::roles::LoggingArgs;
 use crate::scene::merge::StaticScene;
@@ -119,6 +121,9 @@ pub async fn run(
         look,
         config.render_workers,
         config.render_queue_depth,
+        config
+            .max_cameras_per_frame
+            .saturating_mul(ImageType::ALL.len()),
     )?);
 
     let cache_bytes = config.cache_bytes();
@@ -132,7 +137,11 @@ pub async fn run(
         static_scene: Arc::new(static_scene),
         metrics: Arc::clone(&metrics),
     });
+    let scene_api = Arc::new(SceneApi::new(Arc::clone(&pipeline)));
+    scene_api::expire_idle_scenes(&scene_api, shutdown.clone());
+    scene_api::register_metrics(&scene_api, &metrics);
     let state = Arc::new(AppState {
+        scene_api: Arc::clone(&scene_api),
         pipeline,
         cache: Arc::new(SceneCache::new(cache_bytes)),
         coverage: Arc::new(CoverageMemo::default()),
@@ -140,7 +149,7 @@ pub async fn run(
         started: Instant::now(),
     });
     metrics::register(&state);
-    let app = router(&endpoint, &config, state);
+    let app = router(&endpoint, &config, state).merge(scene_api::router(scene_api));
     tracing::info!(endpoint = %endpoint, workers = config.render_workers, queue_depth = config.render_queue_depth, "render endpoint ready");
 
     let queue = Arc::downgrade(&pool);
@@ -157,7 +166,8 @@ pub async fn run(
     served
 }
 
-/// Which front door answers which path; the status pages; 404 for the rest.
+/// Which front door answers which path (the scene API's, under `/v1`, are merged beside);
+/// the status pages; 404 for the rest.
 fn router(endpoint: &str, config: &Config, state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(status::page_handler))

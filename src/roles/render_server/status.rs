@@ -1,5 +1,6 @@
 //! `GET /`: the page operators open first (adapter, uptime, requests by type, the queue and the
-//! workers, the scene cache, recent render times as a chart), and `GET /status.json`, its live
+//! workers, the scene cache, the scene API's scenes, frames and assets, recent render times as a
+//! chart), and `GET /status.json`, its live
 //! source: the page's inline script polls it every second and redraws. Self-contained: no
 //! external scripts or stylesheets, so it works offline and behind any proxy.
 
@@ -10,6 +11,7 @@ use axum::extract::State;
 use axum::response::Html;
 use serde_json::{json, Value};
 
+use super::scene_api::Figures;
 use super::state::AppState;
 use super::stats::{Stats, RECENT};
 use crate::core::html::{escape, LIVE_CHART_JS};
@@ -40,6 +42,7 @@ fn of_state(state: &AppState) -> Value {
             capacity: pool.capacity(),
         },
         &state.cache.stats(),
+        &state.scene_api.figures(),
         &state.pipeline.config.endpoint,
     )
 }
@@ -60,6 +63,7 @@ fn json(
     stats: &Stats,
     queue: &Queue,
     cache: &CacheStats,
+    scene_api: &Figures,
     endpoint: &str,
 ) -> Value {
     let inner = stats.snapshot();
@@ -98,6 +102,20 @@ fn json(
             ),
             "hitsMisses": format!("{} / {}", cache.hits, cache.misses),
             "evictions": cache.evictions,
+        },
+        "sceneApi": {
+            "scenes": scene_api.scenes.scenes,
+            "maxScenes": scene_api.max_scenes,
+            "geometries": scene_api.scenes.geometries,
+            "expired": scene_api.scenes.expired,
+            "frames": scene_api.frames,
+            "images": scene_api.images,
+            "assets": scene_api.assets.count,
+            "assetBytes": format!(
+                "{:.1} / {:.1} MiB",
+                mib(scene_api.assets.bytes),
+                mib(scene_api.assets.limit)
+            ),
         },
         "renders": {"color": inner.color, "depth": inner.depth, "label": inner.label},
         "recent": recent,
@@ -138,6 +156,11 @@ svg{{border:1px solid #ccc;background:#fff}}</style></head><body>\
 <tr><th>bytes (CPU + GPU / limit)</th><td id=cache-bytes>{cache_bytes}</td></tr>\
 <tr><th>hits / misses</th><td id=cache-hits>{cache_hits}</td></tr>\
 <tr><th>evictions</th><td id=cache-evictions>{cache_evictions}</td></tr></table>\
+<h2>Scene API (resident scenes, <code>/v1</code>)</h2><table><tr><th>scenes (at most {max_scenes})</th><td id=scenes>{scenes}</td></tr>\
+<tr><th>geometries</th><td id=geometries>{geometries}</td></tr>\
+<tr><th>frames (images)</th><td><span id=frames>{frames}</span> (<span id=images>{images}</span>)</td></tr>\
+<tr><th>assets (bytes / limit)</th><td><span id=assets>{assets}</span> (<span id=asset-bytes>{asset_bytes}</span>)</td></tr>\
+<tr><th>scenes expired</th><td id=expired>{expired}</td></tr></table>\
 <h2>Requests</h2><table><tr><th>color</th><td id=color>{color}</td></tr><tr><th>depth</th><td id=depth>{depth}</td></tr>\
 <tr><th>label</th><td id=label>{label}</td></tr></table>\
 <h2>Recent renders</h2><p>Request time of the last {recent} successful renders, in ms (most recent on the right; \
@@ -161,6 +184,14 @@ scale 0–<span id=scale>0</span> ms; last <span id=last>none yet</span>).</p>\
         cache_bytes = text("/cache/bytes"),
         cache_hits = text("/cache/hitsMisses"),
         cache_evictions = text("/cache/evictions"),
+        max_scenes = text("/sceneApi/maxScenes"),
+        scenes = text("/sceneApi/scenes"),
+        geometries = text("/sceneApi/geometries"),
+        frames = text("/sceneApi/frames"),
+        images = text("/sceneApi/images"),
+        assets = text("/sceneApi/assets"),
+        asset_bytes = text("/sceneApi/assetBytes"),
+        expired = text("/sceneApi/expired"),
         color = text("/renders/color"),
         depth = text("/renders/depth"),
         label = text("/renders/label"),
@@ -181,6 +212,8 @@ const LIVE: &str = r##"gcPoll("status.json", 1000, (s) => {
   gcText("cache-bytes", s.cache.bytes);
   gcText("cache-hits", s.cache.hitsMisses);
   gcText("cache-evictions", s.cache.evictions);
+  for (const k of ["scenes", "geometries", "frames", "images", "assets", "expired"]) gcText(k, s.sceneApi[k]);
+  gcText("asset-bytes", s.sceneApi.assetBytes);
   const ms = s.recent.map((r) => r.ms);
   const max = Math.max(1, ...ms) * 1.1;
   gcText("scale", max.toFixed(0));
