@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::extract::{FromRequest, Multipart};
 
 use crate::protocol::drake::fields;
-use crate::protocol::scene_api::{frame, scene};
+use crate::protocol::scene_api::{check, frame, scene};
 use crate::protocol::webots::{client, load, pyfloat};
 use crate::roles::render_server::form::{self, FormLimits};
 use crate::scene::gltf::images;
@@ -122,14 +122,14 @@ pub fn scene_api_frame(data: &[u8]) {
 /// A scene API JSON body: a scene (every geometry checked, as `POST /v1/scenes` does) and an edit
 /// (`PATCH`).
 pub fn scene_api_scene(data: &[u8]) {
-    if let Ok(request) = scene::read_json::<scene::SceneRequest>(data) {
+    if let Ok(request) = check::read_json::<scene::SceneRequest>(data) {
         for (index, geometry) in request.geometries.iter().enumerate() {
-            let _ = scene::check_geometry(geometry, &format!("geometries[{index}]"));
+            let _ = check::check_geometry(geometry, &format!("geometries[{index}]"));
         }
     }
-    if let Ok(patch) = scene::read_json::<scene::PatchRequest>(data) {
+    if let Ok(patch) = check::read_json::<scene::PatchRequest>(data) {
         for (index, geometry) in patch.add.iter().enumerate() {
-            let _ = scene::check_geometry(geometry, &format!("add[{index}]"));
+            let _ = check::check_geometry(geometry, &format!("add[{index}]"));
         }
     }
 }

@@ -154,7 +154,7 @@ fn bad(field: impl Into<String>, message: impl Into<String>) -> FrameError {
 /// The first thing wrong, naming its field (`cameras[1].fx`, `poses[4]`).
 pub fn parse_request(body: &[u8], limits: FrameLimits) -> Result<Frame, FrameError> {
     let (header, rest) = split_sections(body, REQUEST_MAGIC, "frame")?;
-    let header: FrameHeader = super::scene::read_json(header).map_err(FrameError::Field)?;
+    let header: FrameHeader = super::check::read_json(header).map_err(FrameError::Field)?;
     check_header(&header, limits)?;
     let expected = header.poses.checked_mul(POSE_RECORD_BYTES);
     if expected != Some(rest.len()) {
@@ -347,7 +347,7 @@ pub fn parse_answer(body: &[u8]) -> Result<(u64, Vec<AnswerImage>), FieldError> 
     let (header, data) = split_sections(body, ANSWER_MAGIC, "answer").map_err(|e| match e {
         FrameError::Field(e) | FrameError::OverLimit(e) => e,
     })?;
-    let header: AnswerHeader = super::scene::read_json(header)?;
+    let header: AnswerHeader = super::check::read_json(header)?;
     let images = header
         .images
         .into_iter()

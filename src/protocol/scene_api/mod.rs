@@ -2,12 +2,13 @@
 //! registered once, then sent only the poses that changed. The render server speaks it, and so do
 //! the render client and (in Python) `gltf_cloud`; what both sides must agree on is here once.
 //!
-//! - [`scene`]: the JSON of scenes, geometries, edits, asset lists and the server's limits, with
-//!   the checks that name a bad field by its path;
+//! - [`scene`]: the JSON of scenes, geometries, edits, asset lists and the server's limits;
+//! - [`check`]: reading that JSON and checking its values, naming a bad field by its path;
 //! - [`frame`]: the binary frame request (`GCF1`) and its answer (`GCI1`), parsed and written;
 //! - [`pose`]: a `RigidTransform` as 12 float64 and the rotation check;
 //! - [`error`]: the error body (Drake's, plus `reason`, `field`, `missing`) and the reasons.
 
+pub mod check;
 pub mod error;
 pub mod frame;
 pub mod pose;

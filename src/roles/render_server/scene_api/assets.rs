@@ -23,8 +23,9 @@ use super::error::SceneApiError;
 use super::{read_body, SceneApi};
 use crate::core::config::config_key;
 use crate::core::sync::lock;
+use crate::protocol::scene_api::check::{check_asset_name, read_json};
 use crate::protocol::scene_api::error::{FieldError, Reason};
-use crate::protocol::scene_api::scene::{check_asset_name, read_json, AssetList, MissingAssets};
+use crate::protocol::scene_api::scene::{AssetList, MissingAssets};
 use crate::roles::render_server::Config;
 
 /// The assets held, and the bytes of uploads in progress.

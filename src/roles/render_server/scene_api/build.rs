@@ -20,10 +20,9 @@ use super::error::SceneApiError;
 use super::scenes::{missing_assets, Placed};
 use crate::core::config::config_key;
 use crate::protocol::drake::label::{to_red_green, LABEL_DONT_CARE};
+use crate::protocol::scene_api::check::{CheckedGeometry, CheckedShape, LABEL_DO_NOT_RENDER};
 use crate::protocol::scene_api::error::{FieldError, Reason};
-use crate::protocol::scene_api::scene::{
-    CheckedGeometry, CheckedShape, MeshFormat as WireFormat, MeshSource, LABEL_DO_NOT_RENDER,
-};
+use crate::protocol::scene_api::scene::{MeshFormat as WireFormat, MeshSource};
 use crate::render::VTK_DEFAULT_DIFFUSE;
 use crate::roles::render_server::Config;
 use crate::scene::appearance::{resolve_material, DiffuseMap, PhongProperties, Surface};

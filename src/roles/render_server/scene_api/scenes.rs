@@ -28,11 +28,11 @@ use super::error::SceneApiError;
 use super::{read_body, SceneApi};
 use crate::core::config::config_key;
 use crate::core::sync::lock;
+use crate::protocol::scene_api::check::{check_geometry, read_json, CheckedGeometry};
 use crate::protocol::scene_api::error::{ErrorBody, FieldError, Reason};
 use crate::protocol::scene_api::pose;
 use crate::protocol::scene_api::scene::{
-    check_geometry, read_json, CheckedGeometry, Geometry, PatchRequest, SceneCreated, SceneRequest,
-    SceneSummary,
+    Geometry, PatchRequest, SceneCreated, SceneRequest, SceneSummary,
 };
 use crate::protocol::scene_api::PREFIX;
 use crate::roles::render_server::Config;
