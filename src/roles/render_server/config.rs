@@ -423,12 +423,34 @@ mod tests {
             config_key!(Config, max_in_flight_bytes),
             config_key!(Config, render_timeout_seconds),
             config_key!(Config, vtk_params),
+            config_key!(Config, max_scenes),
+            config_key!(Config, max_scene_geometries),
+            config_key!(Config, asset_cache_bytes),
+            config_key!(Config, max_asset_bytes),
+            config_key!(Config, max_cameras_per_frame),
         ] {
             assert!(
                 keys.iter().any(|k| k == key),
                 "{key} is not a key of {keys:?}"
             );
         }
+    }
+
+    /// The scene API's paths are the server's own: an endpoint may not take them.
+    #[test]
+    fn the_scene_api_prefix_is_reserved() {
+        for endpoint in ["v1", "/v1/scenes", "v1/"] {
+            let config = Config {
+                endpoint: endpoint.to_owned(),
+                ..Config::default()
+            };
+            assert!(config.endpoint_path().is_err(), "{endpoint}");
+        }
+        let config = Config {
+            endpoint: "v1render".to_owned(),
+            ..Config::default()
+        };
+        assert_eq!(config.endpoint_path().unwrap(), "/v1render");
     }
 
     fn parse(json: &str) -> crate::core::config::Loaded<Config> {
