@@ -85,9 +85,9 @@ pub enum PartMaterial {
         diffuse: [f64; 4],
         texture: Option<Arc<Texture>>,
     },
-    /// A glTF material, its texture indices into `textures`.
+    /// A glTF material, its texture indices into `textures` (boxed: the other variants are small).
     Gltf {
-        material: Material,
+        material: Box<Material>,
         textures: Vec<Arc<Texture>>,
     },
 }
