@@ -11,8 +11,10 @@ Two real sources, written to `tests/fixtures/vtk_shapes.json`:
   sources and transforms Drake builds, for the normals the exporter leaves out.
 
 The Convex (Drake's qhull hull, faceted) is recorded whole: its triangles may be cut otherwise
-than ours, so the test compares faces, corners and area. The rest are recorded as counts, SHA-256 of the float32 little-endian positions, and the vertices
-themselves: all of a small mesh, every 25th of a large one.
+than ours, so the test compares faces, corners and area. The rest are recorded as counts, the
+SHA-256 of the float32 little-endian positions, and the vertices themselves: all of a small
+mesh, every 25th of a large one.
+
 Usage, from the repository root:
     /work/main/.venv/bin/python scripts/capture_vtk_shapes.py
 """
