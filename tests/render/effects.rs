@@ -65,8 +65,8 @@ fn pixel(p: DVec3) -> (u32, u32) {
 fn render(params: &VtkParams, scene: &Scene, kind: ImageKind) -> Image {
     let gpu = gpu();
     let look = Look::from_params(params, &gpu).expect("a valid look");
-    Renderer::new(gpu, look)
-        .render(scene, &intrinsics(), kind)
+    Renderer::new(gpu)
+        .render(scene, &look, &intrinsics(), kind)
         .expect("an image")
 }
 
@@ -370,14 +370,14 @@ fn the_skybox_maps_azimuth_and_elevation_as_vtk_does() {
     let path = write(&dir, "quadrants.png", &png(64, 32, &rgb));
     let gpu = gpu();
     let look = Look::from_params(&environment(&path, true), &gpu).unwrap();
-    let mut renderer = Renderer::new(gpu, look);
+    let mut renderer = Renderer::new(gpu);
     let seen = |forward: DVec3, renderer: &mut Renderer| {
         let scene = Scene {
             camera: looking(forward),
             ..scene(Vec::new())
         };
         let image = renderer
-            .render(&scene, &intrinsics(), ImageKind::Color)
+            .render(&scene, &look, &intrinsics(), ImageKind::Color)
             .unwrap();
         let [r, g, b, _] = rgba_at(&image, 32, 32);
         [r, g, b]

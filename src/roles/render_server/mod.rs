@@ -487,6 +487,7 @@ async fn render_request(
     let (reply, rendered) = oneshot::channel();
     let _queued = state.pool.submit(Job {
         scene,
+        look: Arc::clone(state.pool.default_look()),
         intrinsics,
         kind,
         deadline,
