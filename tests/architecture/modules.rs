@@ -276,7 +276,7 @@ fn use_tree(
             }
             Some(Token::Ident(segment)) => {
                 // `{self, …}` names the prefix itself.
-                if !(segment == "self" && !prefix.is_empty()) {
+                if segment != "self" || prefix.is_empty() {
                     prefix.push(segment.clone());
                 }
                 i += 1;
