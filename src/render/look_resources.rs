@@ -148,6 +148,7 @@ impl BoundLooks {
     pub fn of(&mut self, gpu: &Gpu, look: &Look) -> Option<&mut LookBindings> {
         let resources = look.resources.as_ref()?;
         match self.0.iter().position(|(id, _)| *id == look.id) {
+            Some(0) => {}
             Some(index) => {
                 let entry = self.0.remove(index);
                 self.0.insert(0, entry);
