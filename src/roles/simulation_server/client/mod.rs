@@ -1,0 +1,280 @@
+//! One `/client` WebSocket session: wait for `start` or `init`, take a port, prepare the project,
+//! launch the simulator, announce it when ready, relay heartbeats and `reset controller`, and on
+//! any ending (client gone, simulator gone, time limit, server shutdown) stop the simulator's
+//! process group, remove the instance directory and give the port back.
+//!
+//! Every failure the client can see is sent as `loading: Error: <reason>` before the socket is
+//! closed, which the web client shows; the original left the client waiting instead (doc §3.7).
+//!
+//! This file holds the session's life from socket to clean-up; its steps:
+//! - [`setup`]: the start request, the instance directory and the project in it.
+//! - [`simulate`]: the running simulator's loop over the socket, its output and the deadlines.
+//! - [`output`]: the simulator's last lines and its log budget.
+
+mod output;
+mod setup;
+mod simulate;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::extract::ws::{Message, WebSocket};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use self::output::{log_left_out, simulator_output_log};
+use self::setup::{create_instance_dir, prepare_project, StartRequest};
+use super::compose;
+use super::config::Config;
+use super::project::{Project, SetupError};
+use super::state::{AppState, PortLease, SessionInfo, SimulationState};
+use crate::core::config::config_key;
+use crate::protocol::webots::client::{self as protocol, ClientMessage, ProtocolError};
+use crate::supervisor::{OutputLog, ProcessGroup};
+
+/// How a session ended.
+enum End {
+    /// The client closed the socket or went away.
+    ClientLeft,
+    /// The server is shutting down.
+    Shutdown,
+    /// A failure to report to the client.
+    Failed(String),
+}
+
+impl From<ProtocolError> for End {
+    fn from(e: ProtocolError) -> Self {
+        End::Failed(e.to_string())
+    }
+}
+
+impl From<SetupError> for End {
+    fn from(e: SetupError) -> Self {
+        End::Failed(e.to_string())
+    }
+}
+
+/// Runs one client's session to its end, cleaning up everything it made.
+/// `public_host` is the host name to put in the `webots:` URL.
+pub async fn serve(
+    mut socket: WebSocket,
+    state: Arc<AppState>,
+    peer: SocketAddr,
+    public_host: String,
+) {
+    if state.stop.is_cancelled() {
+        return;
+    }
+    // Held for the whole session: every `/client` socket counts against `maxConnections`.
+    let Ok(_client) = Arc::clone(&state.clients).try_acquire_owned() else {
+        tracing::warn!(%peer, max = state.ports.capacity(), "{}", protocol::TOO_MANY_CONNECTIONS);
+        let _ = socket
+            .send(text(protocol::error_frame(protocol::TOO_MANY_CONNECTIONS)))
+            .await;
+        let _ = socket.send(Message::Close(None)).await;
+        return;
+    };
+    let id = state.next_session_id();
+    let span = tracing::info_span!("client", id, %peer);
+    let mut session = Session {
+        id,
+        socket,
+        state,
+        instance: None,
+        simulator: None,
+        port: None,
+        public_host,
+        compose: None,
+        output_log: simulator_output_log(),
+    };
+    async move {
+        tracing::info!("client connected");
+        let end = session.run().await;
+        session.finish(end).await;
+    }
+    .instrument(span)
+    .await;
+}
+
+struct Session {
+    id: u64,
+    socket: WebSocket,
+    state: Arc<AppState>,
+    instance: Option<PathBuf>,
+    simulator: Option<ProcessGroup>,
+    port: Option<PortLease>,
+    public_host: String,
+    /// compose mode: the project to take down when the session ends.
+    compose: Option<compose::ComposeProject>,
+    /// What of the simulator's output reaches the log.
+    output_log: OutputLog,
+}
+
+impl Session {
+    async fn run(&mut self) -> End {
+        let request = match self.wait_for_start().await {
+            Ok(request) => request,
+            Err(end) => return end,
+        };
+        let Some(port) = self.state.ports.acquire() else {
+            tracing::warn!(
+                max = self.state.ports.capacity(),
+                "{}",
+                protocol::TOO_MANY_CONNECTIONS
+            );
+            return End::Failed(protocol::TOO_MANY_CONNECTIONS.to_owned());
+        };
+        let port_number = port.port;
+        self.port = Some(port);
+        self.state.sessions.insert(
+            self.id,
+            SessionInfo {
+                url: request.describe(),
+                port: port_number,
+                state: SimulationState::Starting,
+                since: SystemTime::now(),
+                containers: Vec::new(),
+            },
+        );
+        let instance = match create_instance_dir(&self.state.instances_root, self.id).await {
+            Ok(dir) => dir,
+            Err(e) => {
+                tracing::error!(root = %self.state.instances_root.display(), cause = %e, "cannot create instance directory");
+                return End::Failed("cannot create the instance directory".to_owned());
+            }
+        };
+        self.instance = Some(instance.clone());
+        let project = match self.prepare(&request, &instance).await {
+            Ok(project) => project,
+            Err(end) => return end,
+        };
+        let mode = match &request {
+            StartRequest::Start { mode, .. } => mode.clone(),
+            StartRequest::Init(_) => None,
+        };
+        self.simulate(&project, &instance, port_number, mode.as_deref())
+            .await
+    }
+
+    /// Reads frames until a start or init message; other objects are ignored as the original did.
+    /// A socket that sends none within `clientStartTimeoutSeconds` is told so and closed.
+    async fn wait_for_start(&mut self) -> Result<StartRequest, End> {
+        let limit = self.state.config.client_start_timeout();
+        let deadline = Instant::now() + limit;
+        loop {
+            let message = tokio::select! {
+                () = self.state.stop.cancelled() => return Err(End::Shutdown),
+                () = tokio::time::sleep_until(deadline) => {
+                    return Err(End::Failed(format!(
+                        "no start message within {} s ({})",
+                        limit.as_secs_f64(),
+                        config_key!(Config, client_start_timeout_seconds)
+                    )));
+                }
+                message = self.socket.recv() => message,
+            };
+            match client_frame(message)? {
+                Some(ClientMessage::Start { url, mode }) => {
+                    let mode = mode.filter(|m| {
+                        let known = protocol::MODES.contains(&m.as_str());
+                        if !known {
+                            tracing::warn!(mode = %m, "unsupported streaming mode; using the default");
+                        }
+                        known
+                    });
+                    return Ok(StartRequest::Start { url, mode });
+                }
+                Some(ClientMessage::Init(init)) => return Ok(StartRequest::Init(init)),
+                Some(ClientMessage::ResetController(_)) => {
+                    return Err(End::Failed("no simulation is running".to_owned()));
+                }
+                Some(ClientMessage::Other) | None => {}
+            }
+        }
+    }
+
+    /// Sets up the project while watching for the client leaving and for shutdown; a cancelled
+    /// `git` is killed with its group when its future is dropped.
+    async fn prepare(&mut self, request: &StartRequest, instance: &Path) -> Result<Project, End> {
+        let state = Arc::clone(&self.state);
+        let setup = prepare_project(&state, request, instance);
+        tokio::pin!(setup);
+        loop {
+            tokio::select! {
+                result = &mut setup => return result.map_err(End::from),
+                () = self.state.stop.cancelled() => return Err(End::Shutdown),
+                message = self.socket.recv() => match client_frame(message)? {
+                    Some(ClientMessage::Start { .. } | ClientMessage::Init(_)) => {
+                        tracing::warn!("second start message ignored");
+                    }
+                    Some(ClientMessage::ResetController(_)) => {
+                        return Err(End::Failed("no simulation is running".to_owned()));
+                    }
+                    Some(ClientMessage::Other) | None => {}
+                },
+            }
+        }
+    }
+
+    /// Reports the ending to the client, then stops the simulator, removes the instance directory
+    /// and releases the port, in that order (the simulator may hold files in the directory).
+    async fn finish(mut self, end: End) {
+        let outcome = match &end {
+            End::ClientLeft => "client_left",
+            End::Shutdown => "shutdown",
+            End::Failed(_) => "failed",
+        };
+        match end {
+            End::Failed(reason) => {
+                tracing::info!(%reason, "session failed");
+                let _ = self.socket.send(text(protocol::error_frame(&reason))).await;
+                let _ = self.socket.send(Message::Close(None)).await;
+            }
+            End::Shutdown => {
+                let _ = self.socket.send(Message::Close(None)).await;
+            }
+            End::ClientLeft => tracing::info!("client left"),
+        }
+        // compose hook: the containers first, which the `compose up` client never removes.
+        if let Some(compose) = self.compose.take() {
+            compose::cleanup::down(&self.state.config, &compose.name).await;
+        }
+        if let Some(mut simulator) = self.simulator.take() {
+            let stopped = simulator.stop(self.state.config.stop_grace()).await;
+            tracing::info!(status = ?stopped.status, killed = stopped.killed, "simulator stopped");
+        }
+        if let Some(left_out) = self.output_log.flush() {
+            log_left_out(left_out);
+        }
+        if let Some(instance) = self.instance.take() {
+            if let Err(e) = tokio::fs::remove_dir_all(&instance).await {
+                tracing::warn!(dir = %instance.display(), cause = %e, "cannot remove instance directory");
+            }
+        }
+        self.state.sessions.remove(self.id);
+        self.port.take();
+        self.state.metrics.counter_add(
+            "simulation_sessions_total",
+            "Client sessions ended, by outcome.",
+            &[("outcome", outcome)],
+            1.0,
+        );
+    }
+}
+
+/// Turns a received frame into a message: `Ok(None)` for control frames, `Err(End)` when the
+/// client is gone or sent something malformed.
+fn client_frame(frame: Option<Result<Message, axum::Error>>) -> Result<Option<ClientMessage>, End> {
+    match frame {
+        None | Some(Err(_)) | Some(Ok(Message::Close(_))) => Err(End::ClientLeft),
+        Some(Ok(Message::Text(text))) => Ok(Some(protocol::parse(text.as_str())?)),
+        Some(Ok(Message::Binary(_))) => Err(ProtocolError::Binary.into()),
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(None),
+    }
+}
+
+fn text(frame: String) -> Message {
+    Message::Text(frame.into())
+}
