@@ -9,6 +9,7 @@
 use crate::common;
 use crate::common::alive;
 
+mod admission; // silent sockets hold no simulator; the waiting line
 mod compose; // "docker": "compose" with a recording fake docker
 mod supervision; // hostile simulators: setsid grandchildren, output floods
 
@@ -952,48 +953,4 @@ async fn the_default_instances_root_is_private_and_removed_at_shutdown() {
     assert_eq!(roots.len(), 1, "{roots:?}");
     server.stop().await;
     assert!(!roots[0].exists(), "{} left behind", roots[0].display());
-}
-
-#[tokio::test]
-async fn a_client_idle_before_start_is_closed_and_every_client_socket_counts() {
-    let first_port = common::free_port_run(1);
-    let server = start(&[], |c| {
-        c.max_connections = 1;
-        c.first_simulator_port = Some(first_port);
-        c.client_start_timeout_seconds = 0.5;
-    })
-    .await;
-    let ready = common::get(server.addr, "/readyz").await;
-    assert_eq!((ready.status, ready.text().as_str()), (200, "ready\n"));
-
-    let started = Instant::now();
-    let mut idle = server.connect().await;
-    // The session takes its place just after the upgrade answer.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    // While the idle socket is open it holds the only place: a second one is refused at once.
-    let mut second = server.connect().await;
-    let refused = expect_error(&mut second, "Too many open connections").await;
-    assert_eq!(refused, "loading: Error: Too many open connections");
-    let error = expect_error(&mut idle, "no start message within 0.5 s").await;
-    let took = started.elapsed();
-    println!("a /client socket idle before start closed after {took:?}: {error}");
-    assert!(error.contains("clientStartTimeoutSeconds"), "{error}");
-    assert!(took >= Duration::from_millis(450), "{took:?}");
-
-    // The place is free again once the idle socket is gone.
-    let deadline = Instant::now() + STEP;
-    loop {
-        let mut client = server.connect().await;
-        send(
-            &mut client,
-            &format!(r#"{{"start":{{"url":"{}"}}}}"#, demo_url(&server)),
-        )
-        .await;
-        if next_text(&mut client).await.as_deref() == Some("shutdownTimeout: 7200") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the place never came back");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    server.stop().await;
 }

@@ -140,6 +140,8 @@ pub struct Config {
     pub startup_timeout_seconds: f64,
     /// See [`limits::CLIENT_START_TIMEOUT`].
     pub client_start_timeout_seconds: f64,
+    /// See [`limits::MAX_CLIENTS_AWAITING_START`].
+    pub max_clients_awaiting_start: usize,
     pub stop_grace_seconds: f64,
     pub load_formula: LoadFormula,
 }
@@ -181,6 +183,7 @@ impl Default for Config {
             git_timeout_seconds: limits::GIT_TIMEOUT.as_secs_f64(),
             startup_timeout_seconds: limits::SIMULATOR_STARTUP_TIMEOUT.as_secs_f64(),
             client_start_timeout_seconds: limits::CLIENT_START_TIMEOUT.as_secs_f64(),
+            max_clients_awaiting_start: limits::MAX_CLIENTS_AWAITING_START,
             stop_grace_seconds: limits::SIMULATOR_STOP_GRACE.as_secs_f64(),
             load_formula: LoadFormula::New,
         }
@@ -384,6 +387,8 @@ mod tests {
             config_key!(Config, launch_template),
             config_key!(Config, projects_dir),
             config_key!(Config, allowed_repositories),
+            config_key!(Config, client_start_timeout_seconds),
+            config_key!(Config, max_clients_awaiting_start),
         ] {
             assert!(
                 keys.iter().any(|k| k == key),

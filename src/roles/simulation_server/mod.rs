@@ -6,6 +6,7 @@
 //! This file starts the server and routes requests; its parts:
 //! - [`config`]: flags, the config file and defaults.
 //! - [`state`]: [`AppState`], what the handlers share (port pool, sessions, load history).
+//! - [`arrivals`]: the sockets that have not sent `start` yet, capped apart from the simulators.
 //! - [`project`]: start URLs, access rules, git/file/init set-up, `reset controller`.
 //! - [`launch`]: the launch template.
 //! - [`client`]: one client's session, from start message to clean-up.
@@ -15,6 +16,7 @@
 //!
 //! The Webots wire texts it writes are in [`crate::protocol::webots`].
 
+pub mod arrivals;
 pub mod client;
 pub mod compose;
 pub mod config;

@@ -114,6 +114,11 @@ pub fn render(state: &AppState) -> String {
         page,
         "<tr><th>Simulations</th><td id=\"simulations\">{running} running, {idle} idle</td></tr>"
     );
+    let _ = writeln!(
+        page,
+        "<tr><th>Sockets awaiting start</th><td id=\"awaiting-start\">{}</td></tr>",
+        awaiting_start(state)
+    );
     row(
         &mut page,
         "Share idle time",
@@ -171,6 +176,7 @@ gcPoll("monitor.json", 1000, (m) => {
   load.textContent = m.load + "%";
   load.style.color = m.loadColour;
   gcText("simulations", m.running + " running, " + m.idle + " idle");
+  gcText("awaiting-start", m.awaitingStartText);
   const lines = m.series.map((values, i) => ({ values, color: colours[i], slots: m.slots }));
   gcLines(document.getElementById("load-graph"), lines, 100);
 });"##;
@@ -189,10 +195,22 @@ pub fn json(state: &AppState) -> Value {
         "loadColour": colour(load),
         "running": running,
         "idle": idle,
+        "awaitingStart": state.arrivals.count(),
+        "awaitingStartText": awaiting_start(state),
         "slots": super::load::HISTORY_SNAPSHOTS,
         "names": SERIES.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
         "series": series,
     })
+}
+
+/// `/client` sockets open without a start message, against their cap: a flood of silent sockets
+/// shows here, not among the simulations.
+fn awaiting_start(state: &AppState) -> String {
+    format!(
+        "{} (at most {})",
+        state.arrivals.count(),
+        state.arrivals.capacity()
+    )
 }
 
 /// The `index`th of [`SERIES`] in one snapshot, in percent.

@@ -1,5 +1,6 @@
-//! What the handlers share: the config, the simulator port pool, the table of client sessions, the
-//! load history, the instance directories' root, and the shutdown token and task tracker.
+//! What the handlers share: the config, the simulator port pool, the sockets awaiting their start
+//! message, the table of client sessions, the load history, the instance
+//! directories' root, and the shutdown token and task tracker.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -7,10 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::arrivals::Arrivals;
 use super::config::Config;
 use super::load::{LoadHistory, MonitorCsv, Snapshot};
 use crate::core::metrics::Metrics;
@@ -22,10 +23,10 @@ static SERVER_SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
 pub struct AppState {
     pub config: Config,
+    /// The simulator slots: `maxConnections` ports, one per running simulation.
     pub ports: Arc<PortPool>,
-    /// One permit per open `/client` WebSocket, `maxConnections` in all: sockets that have not
-    /// sent `start` yet hold one too, so idle sockets cannot pile up beside the simulators.
-    pub clients: Arc<Semaphore>,
+    /// Sockets that have not sent `start` yet: they hold no port.
+    pub arrivals: Arc<Arrivals>,
     pub sessions: Arc<Sessions>,
     pub load: Arc<LoadHistory>,
     /// Parent of the per-client instance directories.
@@ -80,7 +81,7 @@ impl AppState {
         });
         Ok(Arc::new(Self {
             ports: Arc::new(PortPool::new(first_simulator_port, config.max_connections)),
-            clients: Arc::new(Semaphore::new(usize::from(config.max_connections))),
+            arrivals: Arc::new(Arrivals::new(config.max_clients_awaiting_start)),
             load: Arc::new(LoadHistory::new(config.load_formula)),
             sessions,
             config,

@@ -42,6 +42,9 @@ enum End {
     Shutdown,
     /// A failure to report to the client.
     Failed(String),
+    /// The socket sent no start message in time, or was pushed out by newer silent sockets:
+    /// reported like a failure, counted apart so an operator sees a flood of silent sockets.
+    NoStart(String),
 }
 
 impl From<ProtocolError> for End {
@@ -58,24 +61,10 @@ impl From<SetupError> for End {
 
 /// Runs one client's session to its end, cleaning up everything it made.
 /// `public_host` is the host name to put in the `webots:` URL.
-pub async fn serve(
-    mut socket: WebSocket,
-    state: Arc<AppState>,
-    peer: SocketAddr,
-    public_host: String,
-) {
+pub async fn serve(socket: WebSocket, state: Arc<AppState>, peer: SocketAddr, public_host: String) {
     if state.stop.is_cancelled() {
         return;
     }
-    // Held for the whole session: every `/client` socket counts against `maxConnections`.
-    let Ok(_client) = Arc::clone(&state.clients).try_acquire_owned() else {
-        tracing::warn!(%peer, max = state.ports.capacity(), "{}", protocol::TOO_MANY_CONNECTIONS);
-        let _ = socket
-            .send(text(protocol::error_frame(protocol::TOO_MANY_CONNECTIONS)))
-            .await;
-        let _ = socket.send(Message::Close(None)).await;
-        return;
-    };
     let id = state.next_session_id();
     let span = tracing::info_span!("client", id, %peer);
     let mut session = Session {
@@ -159,18 +148,29 @@ impl Session {
     }
 
     /// Reads frames until a start or init message; other objects are ignored as the original did.
-    /// A socket that sends none within `clientStartTimeoutSeconds` is told so and closed.
+    /// Until then the socket holds no simulator slot, only a place among the sockets awaiting
+    /// their start: one that sends none within `clientStartTimeoutSeconds`, or that newer silent
+    /// sockets push out of `maxClientsAwaitingStart`, is told so and closed.
     async fn wait_for_start(&mut self) -> Result<StartRequest, End> {
+        let arrival = self.state.arrivals.admit(self.id);
         let limit = self.state.config.client_start_timeout();
         let deadline = Instant::now() + limit;
         loop {
             let message = tokio::select! {
                 () = self.state.stop.cancelled() => return Err(End::Shutdown),
                 () = tokio::time::sleep_until(deadline) => {
-                    return Err(End::Failed(format!(
+                    return Err(End::NoStart(format!(
                         "no start message within {} s ({})",
                         limit.as_secs_f64(),
                         config_key!(Config, client_start_timeout_seconds)
+                    )));
+                }
+                () = arrival.pushed_out() => {
+                    tracing::info!("closed to make room for newer sockets without a start message");
+                    return Err(End::NoStart(format!(
+                        "no start message while {} newer sockets opened ({})",
+                        self.state.arrivals.capacity(),
+                        config_key!(Config, max_clients_awaiting_start)
                     )));
                 }
                 message = self.socket.recv() => message,
@@ -225,9 +225,10 @@ impl Session {
             End::ClientLeft => "client_left",
             End::Shutdown => "shutdown",
             End::Failed(_) => "failed",
+            End::NoStart(_) => "no_start",
         };
         match end {
-            End::Failed(reason) => {
+            End::Failed(reason) | End::NoStart(reason) => {
                 tracing::info!(%reason, "session failed");
                 let _ = self.socket.send(text(protocol::error_frame(&reason))).await;
                 let _ = self.socket.send(Message::Close(None)).await;
