@@ -211,9 +211,23 @@ pub const CLIENT_START_TIMEOUT: Duration = Duration::from_secs(10);
 /// key: `maxClientsAwaitingStart`. One more closes the oldest of them, so a flood of silent
 /// sockets only churns itself. Such sockets never hold a simulator slot; this cap also keeps them
 /// from holding the HTTP connections a browser needs to get in (an upgraded connection never
-/// counts as idle under `maxHttpConnections`): with `maxConnections`, 356 of the 1 024
-/// connections at most are WebSockets.
+/// counts as idle under `maxHttpConnections`): with `maxConnections` and [`MAX_QUEUE_LENGTH`],
+/// 456 of the 1 024 connections at most are WebSockets.
 pub const MAX_CLIENTS_AWAITING_START: usize = 256;
+
+/// Clients that may wait in line for a simulator once every slot is taken (issue 22). Config key:
+/// `maxQueueLength`; 0 turns the line off, and a client finding every slot taken is refused at
+/// once, as by the original. Each waiting client keeps its WebSocket open: see
+/// [`MAX_CLIENTS_AWAITING_START`] for what that takes from `maxHttpConnections`.
+pub const MAX_QUEUE_LENGTH: usize = 100;
+
+/// Longest a client waits in line before it gets the original's `Too many open connections`.
+/// Config key: `maxQueueWaitSeconds`. Ten minutes: longer than most visitors keep a tab open.
+pub const MAX_QUEUE_WAIT: Duration = Duration::from_secs(600);
+
+/// How often the client at the head of the line tries again for a port when no session released
+/// one: a port free in the pool but held by another process is taken as soon as it is let go.
+pub const QUEUE_RETRY_PERIOD: Duration = Duration::from_secs(1);
 
 /// Largest `/client` WebSocket frame read; every real message is a few hundred bytes.
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 64 * 1024;

@@ -24,7 +24,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
-type Client = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+pub(crate) type Client =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
 
 /// Generous bound for anything that involves starting Python on a loaded 2-core machine.
 const STEP: Duration = Duration::from_secs(30);
@@ -34,7 +35,7 @@ const GRACE: Duration = Duration::from_secs(1);
 
 /// A simulation server with the temporary directory that holds its projects, instances and the
 /// fake simulator's pid files.
-struct Server {
+pub(crate) struct Server {
     running: common::Running,
     dir: tempfile::TempDir,
 }
@@ -56,7 +57,7 @@ impl Server {
         self.dir.path().join("pids")
     }
 
-    async fn connect(&self) -> Client {
+    pub(crate) async fn connect(&self) -> Client {
         let (client, _) = tokio::time::timeout(
             STEP,
             tokio_tungstenite::connect_async(format!("ws://{}/client", self.addr)),
@@ -81,7 +82,7 @@ impl Server {
         }
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.running.stop().await;
     }
 }
@@ -140,7 +141,7 @@ async fn start_with(dir: tempfile::TempDir, config: Config) -> Server {
     }
 }
 
-async fn start(fake: &[&str], adjust: impl FnOnce(&mut Config)) -> Server {
+pub(crate) async fn start(fake: &[&str], adjust: impl FnOnce(&mut Config)) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(dir.path(), fake);
     adjust(&mut config);
@@ -148,7 +149,7 @@ async fn start(fake: &[&str], adjust: impl FnOnce(&mut Config)) -> Server {
 }
 
 /// The next text frame, or `None` once the server closed the socket.
-async fn next_text(client: &mut Client) -> Option<String> {
+pub(crate) async fn next_text(client: &mut Client) -> Option<String> {
     loop {
         match tokio::time::timeout(STEP, client.next())
             .await
@@ -176,7 +177,7 @@ async fn send(client: &mut Client, text: &str) {
     client.send(Message::Text(text.into())).await.unwrap();
 }
 
-fn demo_url(server: &Server) -> String {
+pub(crate) fn demo_url(server: &Server) -> String {
     format!(
         "file://{}",
         server
@@ -188,7 +189,7 @@ fn demo_url(server: &Server) -> String {
 }
 
 /// Sends a start for the demo project and returns the simulator port from the `webots:` frame.
-async fn start_demo(server: &Server, client: &mut Client) -> u16 {
+pub(crate) async fn start_demo(server: &Server, client: &mut Client) -> u16 {
     send(
         client,
         &format!(r#"{{"start":{{"url":"{}"}}}}"#, demo_url(server)),
@@ -197,7 +198,7 @@ async fn start_demo(server: &Server, client: &mut Client) -> u16 {
     expect_ready(client).await
 }
 
-async fn expect_ready(client: &mut Client) -> u16 {
+pub(crate) async fn expect_ready(client: &mut Client) -> u16 {
     assert_eq!(next_text(client).await.unwrap(), "shutdownTimeout: 7200");
     let ready = next_text(client).await.unwrap();
     let port = ready
@@ -388,6 +389,8 @@ async fn ports_run_out_after_max_connections() {
     let server = start(&[], |c| {
         c.max_connections = 2;
         c.first_simulator_port = Some(first_port);
+        // Without a waiting line, as the original (admission.rs tests the line).
+        c.max_queue_length = 0;
     })
     .await;
     let mut first = server.connect().await;

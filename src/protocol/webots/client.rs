@@ -123,6 +123,13 @@ pub fn shutdown_timeout_frame(seconds: u64) -> String {
     format!("shutdownTimeout: {seconds}")
 }
 
+/// Sent to a client waiting in line for a simulator whenever its place changes: `N` is its place,
+/// 1 for the next to start. The web client logs it as "The server is saturated. Queue to wait: N
+/// client(s)."; the originals never sent it.
+pub fn queue_frame(position: usize) -> String {
+    format!("queue: {position}")
+}
+
 /// The answer to `reset controller`, once the file is back to its original.
 pub fn reset_controller_frame(path: &str) -> String {
     format!("reset controller: {path}")

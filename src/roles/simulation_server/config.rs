@@ -142,6 +142,10 @@ pub struct Config {
     pub client_start_timeout_seconds: f64,
     /// See [`limits::MAX_CLIENTS_AWAITING_START`].
     pub max_clients_awaiting_start: usize,
+    /// See [`limits::MAX_QUEUE_LENGTH`].
+    pub max_queue_length: usize,
+    /// See [`limits::MAX_QUEUE_WAIT`].
+    pub max_queue_wait_seconds: f64,
     pub stop_grace_seconds: f64,
     pub load_formula: LoadFormula,
 }
@@ -184,6 +188,8 @@ impl Default for Config {
             startup_timeout_seconds: limits::SIMULATOR_STARTUP_TIMEOUT.as_secs_f64(),
             client_start_timeout_seconds: limits::CLIENT_START_TIMEOUT.as_secs_f64(),
             max_clients_awaiting_start: limits::MAX_CLIENTS_AWAITING_START,
+            max_queue_length: limits::MAX_QUEUE_LENGTH,
+            max_queue_wait_seconds: limits::MAX_QUEUE_WAIT.as_secs_f64(),
             stop_grace_seconds: limits::SIMULATOR_STOP_GRACE.as_secs_f64(),
             load_formula: LoadFormula::New,
         }
@@ -265,6 +271,11 @@ impl Config {
     /// See [`limits::CLIENT_START_TIMEOUT`]; unusable values fall back to it.
     pub fn client_start_timeout(&self) -> Duration {
         seconds(self.client_start_timeout_seconds).unwrap_or(limits::CLIENT_START_TIMEOUT)
+    }
+
+    /// See [`limits::MAX_QUEUE_WAIT`]; unusable values fall back to it.
+    pub fn max_queue_wait(&self) -> Duration {
+        seconds(self.max_queue_wait_seconds).unwrap_or(limits::MAX_QUEUE_WAIT)
     }
 
     /// See [`limits::GIT_TIMEOUT`]; unusable values fall back to it.
@@ -389,6 +400,7 @@ mod tests {
             config_key!(Config, allowed_repositories),
             config_key!(Config, client_start_timeout_seconds),
             config_key!(Config, max_clients_awaiting_start),
+            config_key!(Config, max_queue_wait_seconds),
         ] {
             assert!(
                 keys.iter().any(|k| k == key),

@@ -7,6 +7,7 @@
 //! - [`config`]: flags, the config file and defaults.
 //! - [`state`]: [`AppState`], what the handlers share (port pool, sessions, load history).
 //! - [`arrivals`]: the sockets that have not sent `start` yet, capped apart from the simulators.
+//! - [`waiting_line`]: clients that sent `start` while every simulator port was taken.
 //! - [`project`]: start URLs, access rules, git/file/init set-up, `reset controller`.
 //! - [`launch`]: the launch template.
 //! - [`client`]: one client's session, from start message to clean-up.
@@ -26,6 +27,7 @@ pub mod monitor;
 pub mod notify;
 pub mod project;
 pub mod state;
+pub mod waiting_line;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -168,9 +170,24 @@ async fn client_socket(
         .on_upgrade(move |socket| tracker.track_future(client::serve(socket, state, peer, host)))
 }
 
+/// The bare load, as the original, with the slots header a session server may use to send
+/// visitors into this server's line when every server is full.
 async fn load(State(state): State<Arc<AppState>>) -> Response {
+    let waiting = state.line.len();
+    let slots = webots::load::Slots {
+        // A newcomer starts at once only when nobody waits (a port just freed is the head's).
+        free: if waiting > 0 { 0 } else { state.ports.free() },
+        waiting,
+        room: state.line.max_length().saturating_sub(waiting),
+    };
     (
-        [("content-type", webots::load::SIMULATION_CONTENT_TYPE)],
+        [
+            (
+                "content-type",
+                webots::load::SIMULATION_CONTENT_TYPE.to_owned(),
+            ),
+            (webots::load::SLOTS_HEADER, slots.header_value()),
+        ],
         webots::load::simulation_body(state.load.current()),
     )
         .into_response()

@@ -1,7 +1,8 @@
-//! One `/client` WebSocket session: wait for `start` or `init`, take a port, prepare the project,
-//! launch the simulator, announce it when ready, relay heartbeats and `reset controller`, and on
-//! any ending (client gone, simulator gone, time limit, server shutdown) stop the simulator's
-//! process group, remove the instance directory and give the port back.
+//! One `/client` WebSocket session: wait for `start` or `init`, take a port (waiting in line while
+//! every port is taken), prepare the project, launch the simulator, announce it when ready, relay
+//! heartbeats and `reset controller`, and on any ending (client gone, simulator gone, time limit,
+//! server shutdown) stop the simulator's process group, remove the instance directory and give
+//! the port back.
 //!
 //! Every failure the client can see is sent as `loading: Error: <reason>` before the socket is
 //! closed, which the web client shows; the original left the client waiting instead (doc §3.7).
@@ -30,7 +31,9 @@ use super::compose;
 use super::config::Config;
 use super::project::{Project, SetupError};
 use super::state::{AppState, PortLease, SessionInfo, SimulationState};
+use super::waiting_line::Admission;
 use crate::core::config::config_key;
+use crate::core::limits;
 use crate::protocol::webots::client::{self as protocol, ClientMessage, ProtocolError};
 use crate::supervisor::{OutputLog, ProcessGroup};
 
@@ -107,13 +110,9 @@ impl Session {
             Ok(request) => request,
             Err(end) => return end,
         };
-        let Some(port) = self.state.ports.acquire() else {
-            tracing::warn!(
-                max = self.state.ports.capacity(),
-                "{}",
-                protocol::TOO_MANY_CONNECTIONS
-            );
-            return End::Failed(protocol::TOO_MANY_CONNECTIONS.to_owned());
+        let port = match self.wait_for_port(&request).await {
+            Ok(port) => port,
+            Err(end) => return end,
         };
         let port_number = port.port;
         self.port = Some(port);
@@ -191,6 +190,67 @@ impl Session {
                     return Err(End::Failed("no simulation is running".to_owned()));
                 }
                 Some(ClientMessage::Other) | None => {}
+            }
+        }
+    }
+
+    /// A simulator port: at once when one is free and nobody waits, else after waiting in line,
+    /// told `queue: N` whenever its place changes. The start request is kept meanwhile, and the
+    /// simulation's time limit only starts with the simulator. A full line, or a wait longer than
+    /// `maxQueueWaitSeconds`, gets the original's `Too many open connections`; the socket
+    /// closing leaves the line at once (the place is dropped with this future).
+    async fn wait_for_port(&mut self, request: &StartRequest) -> Result<PortLease, End> {
+        let refused = |state: &AppState| {
+            tracing::warn!(
+                max = state.ports.capacity(),
+                waiting = state.line.len(),
+                "{}",
+                protocol::TOO_MANY_CONNECTIONS
+            );
+            End::Failed(protocol::TOO_MANY_CONNECTIONS.to_owned())
+        };
+        let mut place = match self.state.line.admit(self.id, request.describe()) {
+            Admission::Slot(port) => return Ok(port),
+            Admission::Refused => return Err(refused(&self.state)),
+            Admission::Queued(place) => place,
+        };
+        let deadline = Instant::now() + self.state.config.max_queue_wait();
+        let mut retry = tokio::time::interval(limits::QUEUE_RETRY_PERIOD);
+        let mut told = None;
+        loop {
+            if let Some(port) = place.take_port() {
+                tracing::info!("left the line for a simulator");
+                return Ok(port);
+            }
+            let position = place.position();
+            if told != Some(position) {
+                if told.is_none() {
+                    tracing::info!(position, "every simulator port is taken; waiting in line");
+                }
+                if self
+                    .socket
+                    .send(text(protocol::queue_frame(position)))
+                    .await
+                    .is_err()
+                {
+                    return Err(End::ClientLeft);
+                }
+                told = Some(position);
+            }
+            tokio::select! {
+                () = self.state.stop.cancelled() => return Err(End::Shutdown),
+                () = tokio::time::sleep_until(deadline) => return Err(refused(&self.state)),
+                () = place.changed() => {}
+                _ = retry.tick() => {}
+                message = self.socket.recv() => match client_frame(message)? {
+                    Some(ClientMessage::Start { .. } | ClientMessage::Init(_)) => {
+                        tracing::warn!("second start message ignored");
+                    }
+                    Some(ClientMessage::ResetController(_)) => {
+                        return Err(End::Failed("no simulation is running".to_owned()));
+                    }
+                    Some(ClientMessage::Other) | None => {}
+                },
             }
         }
     }
