@@ -12,6 +12,7 @@ use crate::common::alive;
 mod admission; // silent sockets hold no simulator; the waiting line
 mod compose; // "docker": "compose" with a recording fake docker
 mod supervision; // hostile simulators: setsid grandchildren, output floods
+mod versions; // x3d and w3d: the scene format's name by Webots release
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -341,10 +342,9 @@ async fn crash_before_readiness_is_reported_with_the_last_output() {
     // The crashed simulator's grandchild does not outlive the session.
     let pid_file = std::fs::read_dir(server.pids_dir())
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|e| e == "pids"))
+        .unwrap();
     let text = std::fs::read_to_string(pid_file).unwrap();
     let grandchild: i32 = text.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!(grandchild > 0);

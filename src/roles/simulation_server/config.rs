@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::compose::DockerMode;
 use super::launch::LaunchStyle;
 use super::load::LoadFormula;
+use super::webots_version::WebotsVersion;
 use crate::core::config::{config_key, seconds, ServerConfig};
 use crate::core::limits;
 use crate::roles::{LoggingArgs, RoleConfig, ServerArgs};
@@ -96,6 +97,11 @@ pub struct Config {
     /// The V2021 key for the same; used when `server` is unset.
     pub fully_qualified_domain_name: Option<String>,
     pub webots_home: Option<PathBuf>,
+    /// The Webots release launched (`"R2025a"`), for templates whose Webots is not the one in
+    /// `webotsHome` (a container); unset means `<webotsHome>/resources/version.txt`. It decides
+    /// what the scene streaming mode is called on the command line (see
+    /// [`super::webots_version`]).
+    pub webots_version: Option<WebotsVersion>,
     pub projects_dir: Option<PathBuf>,
     /// Accepted for V2019 configs; the robotbenchmark download it keyed is not implemented.
     pub key_dir: Option<PathBuf>,
@@ -161,6 +167,7 @@ impl Default for Config {
             public_host: None,
             fully_qualified_domain_name: None,
             webots_home: None,
+            webots_version: None,
             projects_dir: None,
             key_dir: None,
             monitor_log_enabled: true,

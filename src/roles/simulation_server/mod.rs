@@ -9,7 +9,8 @@
 //! - [`arrivals`]: the sockets that have not sent `start` yet, capped apart from the simulators.
 //! - [`waiting_line`]: clients that sent `start` while every simulator port was taken.
 //! - [`project`]: start URLs, access rules, git/file/init set-up, `reset controller`.
-//! - [`launch`]: the launch template.
+//! - [`launch`]: the launch template, and [`webots_version`]: what the launched release calls
+//!   its streaming modes.
 //! - [`client`]: one client's session, from start message to clean-up.
 //! - [`compose`]: `"docker": "compose"`, one docker compose project per client.
 //! - [`load`] and [`monitor`]: `/load`, `/monitor`, `monitor.csv`.
@@ -28,6 +29,7 @@ pub mod notify;
 pub mod project;
 pub mod state;
 pub mod waiting_line;
+pub mod webots_version;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -115,6 +117,19 @@ pub async fn run(
         .await??
     };
     state.set_machine(sampler.machine().clone());
+    if state.config.docker != compose::DockerMode::Compose {
+        match state.webots_version {
+            Some(version) => tracing::info!(
+                %version,
+                scene_format = version.scene_format(),
+                "Webots release launched"
+            ),
+            None => tracing::info!(
+                "Webots release not known (no webotsVersion, no readable <webotsHome>/resources/version.txt): \
+                 the scene is asked for with a plain --stream, which every release accepts"
+            ),
+        }
+    }
     if !state.config.notify.is_empty() {
         state
             .tracker

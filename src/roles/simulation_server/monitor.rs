@@ -109,6 +109,13 @@ pub fn render(state: &AppState) -> String {
             ),
         );
     }
+    if config.docker != super::compose::DockerMode::Compose {
+        let webots = state.webots_version.map_or_else(
+            || "release not known".to_owned(),
+            |version| format!("{version} (scene streamed as {})", version.scene_format()),
+        );
+        row(&mut page, "Webots", &webots);
+    }
     let (running, idle) = state.sessions.counts();
     let _ = writeln!(
         page,

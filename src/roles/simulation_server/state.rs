@@ -16,6 +16,7 @@ use super::arrivals::Arrivals;
 use super::config::Config;
 use super::load::{LoadHistory, MonitorCsv, Snapshot};
 use super::waiting_line::WaitingLine;
+use super::webots_version::{self, WebotsVersion};
 use crate::core::metrics::Metrics;
 use crate::core::sync::lock;
 use crate::supervisor::{MachineInfo, Sample};
@@ -46,6 +47,9 @@ pub struct AppState {
     pub tracker: TaskTracker,
     pub metrics: Arc<Metrics>,
     pub started: SystemTime,
+    /// The release launched outside compose mode: `webotsVersion`, else the install's
+    /// `resources/version.txt`; `None` when neither says.
+    pub webots_version: Option<WebotsVersion>,
 }
 
 impl AppState {
@@ -72,6 +76,10 @@ impl AppState {
             ),
         };
         tokio::fs::create_dir_all(&instances_root).await?;
+        let webots_version = match config.webots_version {
+            Some(version) => Some(version),
+            None => webots_version::installed(&config.webots_home()).await,
+        };
         let sessions = Arc::new(Sessions::default());
         let gauges = Arc::clone(&sessions);
         metrics.add_collector(move |m| {
@@ -113,6 +121,7 @@ impl AppState {
             tracker: TaskTracker::new(),
             metrics,
             started: SystemTime::now(),
+            webots_version,
         }))
     }
 

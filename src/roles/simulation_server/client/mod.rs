@@ -139,11 +139,10 @@ impl Session {
             Err(end) => return end,
         };
         let mode = match &request {
-            StartRequest::Start { mode, .. } => mode.clone(),
+            StartRequest::Start { mode, .. } => *mode,
             StartRequest::Init(_) => None,
         };
-        self.simulate(&project, &instance, port_number, mode.as_deref())
-            .await
+        self.simulate(&project, &instance, port_number, mode).await
     }
 
     /// Reads frames until a start or init message; other objects are ignored as the original did.
@@ -176,12 +175,12 @@ impl Session {
             };
             match client_frame(message)? {
                 Some(ClientMessage::Start { url, mode }) => {
-                    let mode = mode.filter(|m| {
-                        let known = protocol::MODES.contains(&m.as_str());
-                        if !known {
-                            tracing::warn!(mode = %m, "unsupported streaming mode; using the default");
+                    let mode = mode.and_then(|name| {
+                        let mode = protocol::StreamMode::parse(&name);
+                        if mode.is_none() {
+                            tracing::warn!(mode = %name, "unsupported streaming mode; using the default");
                         }
-                        known
+                        mode
                     });
                     return Ok(StartRequest::Start { url, mode });
                 }

@@ -11,7 +11,10 @@ use crate::roles::simulation_server::state::AppState;
 
 /// What the client asked to run.
 pub(super) enum StartRequest {
-    Start { url: String, mode: Option<String> },
+    Start {
+        url: String,
+        mode: Option<protocol::StreamMode>,
+    },
     Init(protocol::InitRequest),
 }
 

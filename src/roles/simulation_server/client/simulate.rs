@@ -22,7 +22,7 @@ impl Session {
         project: &Project,
         instance: &Path,
         port: u16,
-        mode: Option<&str>,
+        mode: Option<protocol::StreamMode>,
     ) -> End {
         let config = &self.state.config;
         let webots = config.webots_home().join("webots");
@@ -32,6 +32,7 @@ impl Session {
                 webots: &webots,
                 port,
                 mode,
+                version: self.state.webots_version,
                 world: &project.world,
                 project: &project.dir,
                 instance,
