@@ -145,8 +145,7 @@ impl Place {
     /// Completes when a port was released or the line moved since the last call (or since the
     /// place was taken): the moments [`Place::take_port`] and [`Place::position`] may change.
     pub async fn changed(&mut self) {
-        // A sender never goes away while the line exists, so neither branch ends in an error
-        // loop; if one did, the caller's deadline still ends the wait.
+        // Both senders live as long as the line this place holds, so neither `changed` fails.
         tokio::select! {
             _ = self.moved.changed() => {}
             _ = self.released.changed() => {}
