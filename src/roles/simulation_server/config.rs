@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::launch::LaunchStyle;
 use super::load::LoadFormula;
+use super::webots_version::WebotsVersion;
 use crate::core::config::{config_key, seconds, ServerConfig};
 use crate::core::limits;
 use crate::roles::{LoggingArgs, RoleConfig, ServerArgs};
@@ -144,6 +145,11 @@ pub struct Config {
     /// The V2021 key for the same; used when `server` is unset.
     pub fully_qualified_domain_name: Option<String>,
     pub webots_home: Option<PathBuf>,
+    /// The Webots release launched (`"R2025a"`), for templates whose Webots is not the one in
+    /// `webotsHome` (a container); unset means `<webotsHome>/resources/version.txt`. It decides
+    /// what the scene streaming mode is called on the command line (see
+    /// [`super::webots_version`]).
+    pub webots_version: Option<WebotsVersion>,
     pub projects_dir: Option<PathBuf>,
     /// Accepted for V2019 configs; the robotbenchmark download it keyed is not implemented.
     pub key_dir: Option<PathBuf>,
@@ -188,6 +194,12 @@ pub struct Config {
     pub startup_timeout_seconds: f64,
     /// See [`limits::CLIENT_START_TIMEOUT`].
     pub client_start_timeout_seconds: f64,
+    /// See [`limits::MAX_CLIENTS_AWAITING_START`].
+    pub max_clients_awaiting_start: usize,
+    /// See [`limits::MAX_QUEUE_LENGTH`].
+    pub max_queue_length: usize,
+    /// See [`limits::MAX_QUEUE_WAIT`].
+    pub max_queue_wait_seconds: f64,
     pub stop_grace_seconds: f64,
     pub load_formula: LoadFormula,
 }
@@ -203,6 +215,7 @@ impl Default for Config {
             public_host: None,
             fully_qualified_domain_name: None,
             webots_home: None,
+            webots_version: None,
             projects_dir: None,
             key_dir: None,
             monitor_log_enabled: true,
@@ -229,6 +242,9 @@ impl Default for Config {
             git_timeout_seconds: limits::GIT_TIMEOUT.as_secs_f64(),
             startup_timeout_seconds: limits::SIMULATOR_STARTUP_TIMEOUT.as_secs_f64(),
             client_start_timeout_seconds: limits::CLIENT_START_TIMEOUT.as_secs_f64(),
+            max_clients_awaiting_start: limits::MAX_CLIENTS_AWAITING_START,
+            max_queue_length: limits::MAX_QUEUE_LENGTH,
+            max_queue_wait_seconds: limits::MAX_QUEUE_WAIT.as_secs_f64(),
             stop_grace_seconds: limits::SIMULATOR_STOP_GRACE.as_secs_f64(),
             load_formula: LoadFormula::New,
         }
@@ -310,6 +326,11 @@ impl Config {
     /// See [`limits::CLIENT_START_TIMEOUT`]; unusable values fall back to it.
     pub fn client_start_timeout(&self) -> Duration {
         seconds(self.client_start_timeout_seconds).unwrap_or(limits::CLIENT_START_TIMEOUT)
+    }
+
+    /// See [`limits::MAX_QUEUE_WAIT`]; unusable values fall back to it.
+    pub fn max_queue_wait(&self) -> Duration {
+        seconds(self.max_queue_wait_seconds).unwrap_or(limits::MAX_QUEUE_WAIT)
     }
 
     /// See [`limits::GIT_TIMEOUT`]; unusable values fall back to it.
@@ -446,6 +467,9 @@ mod tests {
             config_key!(Config, launch_template),
             config_key!(Config, projects_dir),
             config_key!(Config, allowed_repositories),
+            config_key!(Config, client_start_timeout_seconds),
+            config_key!(Config, max_clients_awaiting_start),
+            config_key!(Config, max_queue_wait_seconds),
         ] {
             assert!(
                 keys.iter().any(|k| k == key),

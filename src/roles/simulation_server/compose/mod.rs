@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 /// The `docker` key's value, read with the config; `"compose"` selects this module.
 pub use super::config::DockerMode;
 use super::launch::{self, LaunchValues};
+use super::webots_version::{self, WebotsVersion};
 use super::Config;
+use crate::protocol::webots::client::StreamMode;
 use crate::supervisor::CommandSpec;
 
 /// The label every container, network and volume of this server's compose projects carries, with
@@ -110,7 +112,7 @@ pub struct ComposeProject {
 pub struct Launch<'a> {
     pub session: u64,
     pub port: u16,
-    pub mode: Option<&'a str>,
+    pub mode: Option<StreamMode>,
     /// The project directory (holding `worlds/`).
     pub project: &'a Path,
     /// The world file inside it.
@@ -157,6 +159,8 @@ pub async fn write_project(
             webots: Path::new(CONTAINER_WEBOTS),
             port: launch.port,
             mode: launch.mode,
+            // The image runs the release that saved the world.
+            version: WebotsVersion::parse(&version),
             world: &container_world,
             project: Path::new(CONTAINER_PROJECT),
             instance: Path::new(CONTAINER_PROJECT),
@@ -257,19 +261,16 @@ pub fn default_image(version: &str) -> String {
     format!("cyberbotics/webots.cloud:{version}-ubuntu{ubuntu}")
 }
 
-/// The second word of the world file's first line (`#VRML_SIM R2023b utf8` → `R2023b`), if it
-/// is a plausible image tag part.
+/// The version in the world file's header (see [`webots_version::world_header`]), if it is a
+/// plausible image tag part.
 async fn world_version(world: &Path) -> Option<String> {
-    let text = tokio::fs::read(world).await.ok()?;
-    let first = text.split(|b| *b == b'\n').next()?;
-    let first = String::from_utf8_lossy(first);
-    let version = first.split_whitespace().nth(1)?;
+    let version = webots_version::world_header(world).await?;
     let valid = version.len() <= MAX_VERSION_LEN
         && version
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
         && !version.starts_with(['.', '-']);
-    valid.then(|| version.to_owned())
+    valid.then_some(version)
 }
 
 /// The Dockerfile and compose templates.
