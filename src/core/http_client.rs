@@ -40,10 +40,13 @@ pub enum HttpError {
     Body(usize),
 }
 
-/// A status and a body, the only parts of a response the callers look at.
+/// A status, headers and a body.
 #[derive(Debug, Clone)]
 pub struct Answer {
     pub status: StatusCode,
+    /// Read by callers that understand an extension a peer may add (the simulation servers'
+    /// slots header on `/load`).
+    pub headers: hyper::HeaderMap,
     pub body: Bytes,
 }
 
@@ -271,6 +274,7 @@ async fn read_answer(
     max_body: Option<usize>,
 ) -> Result<Answer, HttpError> {
     let status = response.status();
+    let headers = response.headers().clone();
     let body = match max_body {
         Some(limit) => Limited::new(response.into_body(), limit)
             .collect()
@@ -279,7 +283,11 @@ async fn read_answer(
             .to_bytes(),
         None => response.into_body().collect().await?.to_bytes(),
     };
-    Ok(Answer { status, body })
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// Aborts the connection task when its [`Connection`] is dropped (e.g. by the caller's timeout),

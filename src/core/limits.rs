@@ -231,8 +231,32 @@ pub const COMPOSE_DOWN_TIMEOUT: Duration = Duration::from_secs(30);
 pub const LOAD_SAMPLE_PERIOD: Duration = Duration::from_secs(1);
 
 /// Longest a `/client` WebSocket may stay open before its `start` (or `init`) message. Config
-/// key: `clientStartTimeoutSeconds`. The web client sends it as soon as the socket opens.
-pub const CLIENT_START_TIMEOUT: Duration = Duration::from_secs(60);
+/// key: `clientStartTimeoutSeconds`. The web client sends it as soon as the socket opens, one
+/// round trip after the upgrade, so seconds cover the slowest link; a socket silent longer is not
+/// a browser. It was a minute, for which 1 100 silent sockets held every simulator (issue 21).
+pub const CLIENT_START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `/client` WebSockets that may be open at once without having sent `start` (or `init`). Config
+/// key: `maxClientsAwaitingStart`. One more closes the oldest of them, so a flood of silent
+/// sockets only churns itself. Such sockets never hold a simulator slot; this cap also keeps them
+/// from holding the HTTP connections a browser needs to get in (an upgraded connection never
+/// counts as idle under `maxHttpConnections`): with `maxConnections` and [`MAX_QUEUE_LENGTH`],
+/// 456 of the 1 024 connections at most are WebSockets.
+pub const MAX_CLIENTS_AWAITING_START: usize = 256;
+
+/// Clients that may wait in line for a simulator once every slot is taken (issue 22). Config key:
+/// `maxQueueLength`; 0 turns the line off, and a client finding every slot taken is refused at
+/// once, as by the original. Each waiting client keeps its WebSocket open: see
+/// [`MAX_CLIENTS_AWAITING_START`] for what that takes from `maxHttpConnections`.
+pub const MAX_QUEUE_LENGTH: usize = 100;
+
+/// Longest a client waits in line before it gets the original's `Too many open connections`.
+/// Config key: `maxQueueWaitSeconds`. Ten minutes: longer than most visitors keep a tab open.
+pub const MAX_QUEUE_WAIT: Duration = Duration::from_secs(600);
+
+/// How often the client at the head of the line tries again for a port when no session released
+/// one: a port free in the pool but held by another process is taken as soon as it is let go.
+pub const QUEUE_RETRY_PERIOD: Duration = Duration::from_secs(1);
 
 /// Largest `/client` WebSocket frame read; every real message is a few hundred bytes.
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 64 * 1024;

@@ -6,6 +6,7 @@
 
 use crate::common;
 
+mod lines; // visitors sent into real simulation servers' waiting lines when all are full
 mod vs_simulation; // the session server balancing between real simulation servers
 
 use std::net::SocketAddr;

@@ -5,11 +5,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::compose::DockerMode;
 use super::launch::LaunchStyle;
 use super::load::LoadFormula;
+use super::webots_version::WebotsVersion;
 use crate::core::config::{config_key, seconds, ServerConfig};
 use crate::core::limits;
 use crate::roles::{LoggingArgs, RoleConfig, ServerArgs};
@@ -25,6 +25,55 @@ pub const DEFAULT_GIT_BASE_URL: &str = "https://github.com";
 
 /// The Webots install used when neither `webotsHome` nor `WEBOTS_HOME` is set.
 pub const DEFAULT_WEBOTS_HOME: &str = "/usr/local/webots";
+
+/// How simulations are isolated: config key `docker`, `false`, `true` (the launch template
+/// isolates them) or `"compose"` (`compose/`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DockerMode {
+    #[default]
+    Off,
+    /// `true`: the launch template runs the simulator in a container (or another sandbox).
+    Template,
+    /// `"compose"`: one compose project per client.
+    Compose,
+}
+
+impl DockerMode {
+    /// Whether simulations run isolated, which lets repositories outside `allowedRepositories`
+    /// run on shared idle time.
+    pub fn isolates(self) -> bool {
+        self != DockerMode::Off
+    }
+}
+
+impl Serialize for DockerMode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            DockerMode::Off => serializer.serialize_bool(false),
+            DockerMode::Template => serializer.serialize_bool(true),
+            DockerMode::Compose => serializer.serialize_str("compose"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DockerMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Flag(bool),
+            Name(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Flag(false) => Ok(DockerMode::Off),
+            Raw::Flag(true) => Ok(DockerMode::Template),
+            Raw::Name(name) if name == "compose" => Ok(DockerMode::Compose),
+            Raw::Name(name) => Err(serde::de::Error::custom(format!(
+                "docker must be true, false or \"compose\", not {name:?}"
+            ))),
+        }
+    }
+}
 
 /// Command-line flags of `gltf-cloud simulation-server`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -96,6 +145,11 @@ pub struct Config {
     /// The V2021 key for the same; used when `server` is unset.
     pub fully_qualified_domain_name: Option<String>,
     pub webots_home: Option<PathBuf>,
+    /// The Webots release launched (`"R2025a"`), for templates whose Webots is not the one in
+    /// `webotsHome` (a container); unset means `<webotsHome>/resources/version.txt`. It decides
+    /// what the scene streaming mode is called on the command line (see
+    /// [`super::webots_version`]).
+    pub webots_version: Option<WebotsVersion>,
     pub projects_dir: Option<PathBuf>,
     /// Accepted for V2019 configs; the robotbenchmark download it keyed is not implemented.
     pub key_dir: Option<PathBuf>,
@@ -140,6 +194,12 @@ pub struct Config {
     pub startup_timeout_seconds: f64,
     /// See [`limits::CLIENT_START_TIMEOUT`].
     pub client_start_timeout_seconds: f64,
+    /// See [`limits::MAX_CLIENTS_AWAITING_START`].
+    pub max_clients_awaiting_start: usize,
+    /// See [`limits::MAX_QUEUE_LENGTH`].
+    pub max_queue_length: usize,
+    /// See [`limits::MAX_QUEUE_WAIT`].
+    pub max_queue_wait_seconds: f64,
     pub stop_grace_seconds: f64,
     pub load_formula: LoadFormula,
 }
@@ -155,6 +215,7 @@ impl Default for Config {
             public_host: None,
             fully_qualified_domain_name: None,
             webots_home: None,
+            webots_version: None,
             projects_dir: None,
             key_dir: None,
             monitor_log_enabled: true,
@@ -181,6 +242,9 @@ impl Default for Config {
             git_timeout_seconds: limits::GIT_TIMEOUT.as_secs_f64(),
             startup_timeout_seconds: limits::SIMULATOR_STARTUP_TIMEOUT.as_secs_f64(),
             client_start_timeout_seconds: limits::CLIENT_START_TIMEOUT.as_secs_f64(),
+            max_clients_awaiting_start: limits::MAX_CLIENTS_AWAITING_START,
+            max_queue_length: limits::MAX_QUEUE_LENGTH,
+            max_queue_wait_seconds: limits::MAX_QUEUE_WAIT.as_secs_f64(),
             stop_grace_seconds: limits::SIMULATOR_STOP_GRACE.as_secs_f64(),
             load_formula: LoadFormula::New,
         }
@@ -264,6 +328,11 @@ impl Config {
         seconds(self.client_start_timeout_seconds).unwrap_or(limits::CLIENT_START_TIMEOUT)
     }
 
+    /// See [`limits::MAX_QUEUE_WAIT`]; unusable values fall back to it.
+    pub fn max_queue_wait(&self) -> Duration {
+        seconds(self.max_queue_wait_seconds).unwrap_or(limits::MAX_QUEUE_WAIT)
+    }
+
     /// See [`limits::GIT_TIMEOUT`]; unusable values fall back to it.
     pub fn git_timeout(&self) -> Duration {
         seconds(self.git_timeout_seconds).unwrap_or(limits::GIT_TIMEOUT)
@@ -326,6 +395,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn docker_key_accepts_booleans_and_compose() {
+        let parse = |text: &str| serde_json::from_str::<DockerMode>(text);
+        assert_eq!(parse("false").unwrap(), DockerMode::Off);
+        assert_eq!(parse("true").unwrap(), DockerMode::Template);
+        assert_eq!(parse("\"compose\"").unwrap(), DockerMode::Compose);
+        assert!(parse("\"swarm\"").is_err());
+        assert_eq!(
+            serde_json::to_string(&DockerMode::Compose).unwrap(),
+            "\"compose\""
+        );
+        assert!(DockerMode::Template.isolates() && !DockerMode::Off.isolates());
+    }
+
+    #[test]
     fn shipped_config_has_only_known_keys() {
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/simulation/default.json");
@@ -384,6 +467,9 @@ mod tests {
             config_key!(Config, launch_template),
             config_key!(Config, projects_dir),
             config_key!(Config, allowed_repositories),
+            config_key!(Config, client_start_timeout_seconds),
+            config_key!(Config, max_clients_awaiting_start),
+            config_key!(Config, max_queue_wait_seconds),
         ] {
             assert!(
                 keys.iter().any(|k| k == key),
