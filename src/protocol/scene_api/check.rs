@@ -302,6 +302,8 @@ fn check_file_name(name: &str, field: &str) -> Result<(), FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::scene_api::scene::{Properties, SceneRequest};
+    use std::collections::BTreeMap;
 
     fn geometry(shape: serde_json::Value) -> serde_json::Value {
         serde_json::json!({"id": 7, "shape": shape, "X_WG": pose::IDENTITY})
@@ -432,5 +434,33 @@ mod tests {
         ] {
             assert_eq!(field_of(value.clone()), field, "{value}");
         }
+    }
+
+    #[test]
+    fn a_request_round_trips_through_json() {
+        let request = SceneRequest {
+            geometries: vec![Geometry {
+                id: 3,
+                shape: Shape {
+                    radius: Some(0.5),
+                    ..Shape::of(ShapeType::Sphere)
+                },
+                x_wg: pose::IDENTITY,
+                properties: Properties {
+                    label: Some(5),
+                    ..Properties::default()
+                },
+            }],
+            look: None,
+            look_files: BTreeMap::new(),
+        };
+        let json = serde_json::to_string(&request).unwrap();
+        assert_eq!(
+            json,
+            r#"{"geometries":[{"id":3,"shape":{"type":"sphere","radius":0.5},"X_WG":[1.0,0.0,0.0,0.0,0.0,1.0,0.0,0.0,0.0,0.0,1.0,0.0],"properties":{"label/id":5}}]}"#
+        );
+        assert_eq!(read_json::<SceneRequest>(json.as_bytes()), Ok(request));
+        let error = read_json::<SceneRequest>(b"{\"geometries\": [] } x").unwrap_err();
+        assert_eq!(error.field, "body");
     }
 }

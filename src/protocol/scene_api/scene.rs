@@ -229,38 +229,3 @@ impl Shape {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::protocol::scene_api::check::read_json;
-    use crate::protocol::scene_api::pose;
-
-    #[test]
-    fn a_request_round_trips_through_json() {
-        let request = SceneRequest {
-            geometries: vec![Geometry {
-                id: 3,
-                shape: Shape {
-                    radius: Some(0.5),
-                    ..Shape::of(ShapeType::Sphere)
-                },
-                x_wg: pose::IDENTITY,
-                properties: Properties {
-                    label: Some(5),
-                    ..Properties::default()
-                },
-            }],
-            look: None,
-            look_files: BTreeMap::new(),
-        };
-        let json = serde_json::to_string(&request).unwrap();
-        assert_eq!(
-            json,
-            r#"{"geometries":[{"id":3,"shape":{"type":"sphere","radius":0.5},"X_WG":[1.0,0.0,0.0,0.0,0.0,1.0,0.0,0.0,0.0,0.0,1.0,0.0],"properties":{"label/id":5}}]}"#
-        );
-        assert_eq!(read_json::<SceneRequest>(json.as_bytes()), Ok(request));
-        let error = read_json::<SceneRequest>(b"{\"geometries\": [] } x").unwrap_err();
-        assert_eq!(error.field, "body");
-    }
-}

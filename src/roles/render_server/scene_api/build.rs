@@ -17,7 +17,6 @@ use glam::DMat4;
 use super::assets::AssetStore;
 use super::coverage::{self, Cluster};
 use super::error::SceneApiError;
-use super::scenes::{missing_assets, Placed};
 use crate::core::config::config_key;
 use crate::protocol::drake::label::{to_red_green, LABEL_DONT_CARE};
 use crate::protocol::scene_api::check::{CheckedGeometry, CheckedShape, LABEL_DO_NOT_RENDER};
@@ -42,6 +41,14 @@ pub struct GeometryContent {
     pub label: i16,
     /// Its triangles summarised in G, for the per-frame coverage bound.
     pub clusters: Vec<Cluster>,
+}
+
+/// A geometry's content and where it is now.
+#[derive(Clone)]
+pub struct Placed {
+    pub content: Arc<GeometryContent>,
+    /// `X_WG`.
+    pub pose: DMat4,
 }
 
 /// How an image type draws the geometries.
@@ -152,7 +159,7 @@ pub fn build_all(
         }
     }
     if !missing.is_empty() {
-        return Err(missing_assets(missing));
+        return Err(SceneApiError::missing_assets(missing));
     }
     let mut builder = Builder {
         held,

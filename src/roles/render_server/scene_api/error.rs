@@ -26,6 +26,22 @@ impl SceneApiError {
     }
 }
 
+impl SceneApiError {
+    /// 409 listing the assets this server lacks.
+    pub fn missing_assets(missing: Vec<String>) -> Self {
+        let mut body = ErrorBody::new(
+            Reason::MissingAssets,
+            format!(
+                "{} asset(s) this scene names are not held here; upload them \
+                 (PUT /v1/assets/{{sha256}}) and retry",
+                missing.len()
+            ),
+        );
+        body.missing = missing;
+        Self(body)
+    }
+}
+
 impl From<FieldError> for SceneApiError {
     fn from(field: FieldError) -> Self {
         Self::field(Reason::BadRequest, field)

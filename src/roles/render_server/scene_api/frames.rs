@@ -18,10 +18,9 @@ use axum::response::Response;
 use futures_util::future::try_join_all;
 use glam::DMat4;
 
-use super::build::{self, Appearance};
+use super::build::{self, Appearance, Placed};
 use super::coverage;
 use super::error::SceneApiError;
-use super::scenes::Placed;
 use super::{read_body, SceneApi};
 use crate::core::config::config_key;
 use crate::core::sync::lock;

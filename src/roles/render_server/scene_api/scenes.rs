@@ -20,16 +20,15 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use glam::DMat4;
 use ring::rand::{SecureRandom, SystemRandom};
 
-use super::build::{self, GeometryContent};
+use super::build::{self, Placed};
 use super::error::SceneApiError;
 use super::{read_body, SceneApi};
 use crate::core::config::config_key;
 use crate::core::sync::lock;
 use crate::protocol::scene_api::check::{check_geometry, read_json, CheckedGeometry};
-use crate::protocol::scene_api::error::{ErrorBody, FieldError, Reason};
+use crate::protocol::scene_api::error::{FieldError, Reason};
 use crate::protocol::scene_api::pose;
 use crate::protocol::scene_api::scene::{
     Geometry, PatchRequest, SceneCreated, SceneRequest, SceneSummary,
@@ -61,14 +60,6 @@ pub struct SceneState {
     pub geometries: BTreeMap<u64, Placed>,
     /// Frames answered.
     pub frames: u64,
-}
-
-/// A geometry's content and where it is now.
-#[derive(Clone)]
-pub struct Placed {
-    pub content: Arc<GeometryContent>,
-    /// `X_WG`.
-    pub pose: DMat4,
 }
 
 /// The registry's figures.
@@ -235,20 +226,6 @@ fn too_many(count: usize, max: usize, field: &str) -> SceneApiError {
     )
 }
 
-/// 409 listing the assets this server lacks.
-pub fn missing_assets(missing: Vec<String>) -> SceneApiError {
-    let mut body = ErrorBody::new(
-        Reason::MissingAssets,
-        format!(
-            "{} asset(s) this scene names are not held here; upload them (PUT /v1/assets/{{sha256}}) \
-             and retry",
-            missing.len()
-        ),
-    );
-    body.missing = missing;
-    SceneApiError(body)
-}
-
 /// Builds `geometries` under the pipeline: admitted, their decoded bytes on the ticket (and within
 /// `maxDecodedBytes` together), before the deadline. The bytes leave the ticket once built: they
 /// then belong to the scene, which `maxScenes` and `maxSceneGeometries` bound.
@@ -262,7 +239,7 @@ async fn build_under_pipeline(
             .flat_map(|(_, geometry)| geometry.assets()),
     );
     if !missing.is_empty() {
-        return Err(missing_assets(missing));
+        return Err(SceneApiError::missing_assets(missing));
     }
     let pipeline = &api.pipeline;
     let admitted = pipeline.admit()?;
