@@ -3,6 +3,9 @@
 //! each shape type takes, returning a [`CheckedGeometry`] the server builds meshes from. Every
 //! refusal names the field by its path (`geometries[3].shape.radius`).
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
 use serde::de::DeserializeOwned;
 
 use super::error::FieldError;
@@ -10,6 +13,7 @@ use super::pose::{self, Pose};
 use super::scene::{AssetFile, Geometry, MeshSource, Scale, Shape, ShapeType};
 use crate::core::quote::quote;
 use crate::protocol::drake::label::{LABEL_DONT_CARE, LABEL_EMPTY};
+use crate::protocol::drake::vtk_params::{EnvironmentMap, EnvironmentTexture, VtkParams};
 
 /// Drake's `RenderLabel::kDoNotRender`: the geometry is left out of label images.
 pub const LABEL_DO_NOT_RENDER: i16 = 32765;
@@ -284,6 +288,70 @@ fn check_source(source: &MeshSource, path: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// A scene's own look, checked: Drake's params, and the environment map's file with the asset
+/// that holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedLook {
+    pub params: VtkParams,
+    /// The path the params name, and its asset (from `look_files`).
+    pub environment: Option<(PathBuf, String)>,
+}
+
+impl CheckedLook {
+    /// The assets it needs.
+    pub fn assets(&self) -> Vec<&str> {
+        self.environment
+            .iter()
+            .map(|(_, asset)| asset.as_str())
+            .collect()
+    }
+}
+
+/// Reads `look` as pydrake's `yaml_dump_typed` writes `RenderEngineVtkParams`, with Drake's
+/// rules, and finds the environment map among `look_files`. Fields a newer Drake writes are
+/// ignored, as the server ignores them in its own params.
+///
+/// # Errors
+/// `look` (with the line, column and field) for params no look can be made of; `look_files` for
+/// an environment map it does not list, or an entry that is not an asset name.
+pub fn check_look(text: &str, files: &BTreeMap<String, String>) -> Result<CheckedLook, FieldError> {
+    for (path, asset) in files {
+        check_asset_name(asset, &format!("look_files.{}", quote(path)))?;
+    }
+    let (params, _unknown) = VtkParams::from_yaml(text, Path::new("look"))
+        .map_err(|error| FieldError::new("look", quote_long(&error.to_string())))?;
+    let environment = match &params.environment_map {
+        Some(EnvironmentMap {
+            texture: EnvironmentTexture::EquirectangularMap { path },
+            ..
+        }) => {
+            let asset = path
+                .to_str()
+                .and_then(|key| files.get(key))
+                .ok_or_else(|| {
+                    FieldError::new(
+                        "look_files",
+                        format!(
+                            "the look's environment map {} is not listed (path → asset)",
+                            quote(&path.display().to_string())
+                        ),
+                    )
+                })?;
+            Some((path.clone(), asset.clone()))
+        }
+        _ => None,
+    };
+    Ok(CheckedLook {
+        params,
+        environment,
+    })
+}
+
+/// A message that may quote a line of the client's YAML: cut, like any quoted text.
+fn quote_long(text: &str) -> String {
+    text.chars().take(1000).collect()
+}
+
 /// Longest file name a mesh source or texture may give.
 const MAX_FILE_NAME_BYTES: usize = 1024;
 
@@ -462,5 +530,32 @@ mod tests {
         assert_eq!(read_json::<SceneRequest>(json.as_bytes()), Ok(request));
         let error = read_json::<SceneRequest>(b"{\"geometries\": [] } x").unwrap_err();
         assert_eq!(error.field, "body");
+    }
+
+    #[test]
+    fn a_look_reads_as_drake_writes_it_and_its_environment_map_is_an_asset() {
+        let sha = "cd".repeat(32);
+        let files = BTreeMap::from([("/home/me/sky.hdr".to_owned(), sha.clone())]);
+        let look = check_look(
+            "exposure: 0.5\nenvironment_map:\n  skybox: false\n  texture: !EquirectangularMap\n    path: /home/me/sky.hdr\n",
+            &files,
+        )
+        .unwrap();
+        assert_eq!(look.params.exposure, Some(0.5));
+        assert_eq!(look.assets(), [sha.as_str()]);
+        let unlisted = check_look(
+            "environment_map: {texture: !EquirectangularMap {path: /other.hdr}}",
+            &files,
+        )
+        .unwrap_err();
+        assert_eq!(unlisted.field, "look_files");
+        let bad = check_look("lights: [{type: sun}]", &BTreeMap::new()).unwrap_err();
+        assert_eq!(bad.field, "look");
+        assert!(bad.message.contains("line 1"), "{}", bad.message);
+        let not_asset = BTreeMap::from([("/x.hdr".to_owned(), "x".to_owned())]);
+        assert_eq!(
+            check_look("{}", &not_asset).unwrap_err().field,
+            "look_files./x.hdr"
+        );
     }
 }

@@ -154,6 +154,7 @@ async fn render_request(
 
     let view = View {
         scene,
+        look: Arc::clone(pipeline.pool.default_look()),
         intrinsics,
         kind,
     };

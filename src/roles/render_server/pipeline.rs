@@ -27,7 +27,7 @@ use super::pool::{Job, RenderPool};
 use super::Config;
 use crate::core::config::config_key;
 use crate::core::metrics::Metrics;
-use crate::render::{Gpu, Image, ImageKind};
+use crate::render::{Gpu, Image, ImageKind, Look};
 use crate::scene::camera::Intrinsics;
 use crate::scene::merge::StaticScene;
 use crate::scene::{Scene, SceneError};
@@ -55,9 +55,11 @@ pub struct Admitted {
 }
 
 /// One image to render: the scene as this image sees it (its camera, its materials for the image
-/// type), the intrinsics and the kind.
+/// type), the look it is drawn with, the intrinsics and the kind.
 pub struct View {
     pub scene: Scene,
+    /// The server's look ([`RenderPool::default_look`]), or a resident scene's own.
+    pub look: Arc<Look>,
     pub intrinsics: Intrinsics,
     pub kind: ImageKind,
 }
@@ -177,6 +179,7 @@ impl Pipeline {
     ) -> Result<RenderedImage, ApiError> {
         let View {
             scene,
+            look,
             intrinsics,
             kind,
         } = view;
@@ -185,7 +188,7 @@ impl Pipeline {
         let (reply, rendered) = oneshot::channel();
         let _queued = self.pool.submit(Job {
             scene,
-            look: Arc::clone(self.pool.default_look()),
+            look,
             intrinsics,
             kind,
             deadline,

@@ -43,6 +43,7 @@ pub async fn render(
 ) -> Result<Response, SceneApiError> {
     let started = Instant::now();
     let scene = api.scenes.get(&id)?;
+    let look = Arc::clone(&scene.look);
     let body = read_body(&api, body).await?;
     let config = api.config();
     let limits = FrameLimits {
@@ -146,6 +147,7 @@ pub async fn render(
                 );
                 views.push(View {
                     scene,
+                    look: Arc::clone(&look),
                     intrinsics: camera.intrinsics(),
                     kind,
                 });

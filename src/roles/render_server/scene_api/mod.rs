@@ -8,6 +8,7 @@
 //! - [`build`]: a checked geometry → its meshes and materials in its own frame, once, at
 //!   registration;
 //! - [`coverage`]: the per-frame covered-pixel bound from per-mesh summaries;
+//! - [`look`]: a scene's own `RenderEngineVtkParams` made into a look at registration;
 //! - [`frames`]: `POST /v1/scenes/{id}/frames`, poses applied and every image rendered.
 
 mod assets;
@@ -15,6 +16,7 @@ mod build;
 mod coverage;
 mod error;
 mod frames;
+mod look;
 mod scenes;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -24,16 +24,20 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 use super::build::{self, Placed};
 use super::error::SceneApiError;
+use super::look;
 use super::{read_body, SceneApi};
 use crate::core::config::config_key;
 use crate::core::sync::lock;
-use crate::protocol::scene_api::check::{check_geometry, read_json, CheckedGeometry};
+use crate::protocol::scene_api::check::{
+    check_geometry, check_look, read_json, CheckedGeometry, CheckedLook,
+};
 use crate::protocol::scene_api::error::{FieldError, Reason};
 use crate::protocol::scene_api::pose;
 use crate::protocol::scene_api::scene::{
     Geometry, PatchRequest, SceneCreated, SceneRequest, SceneSummary,
 };
 use crate::protocol::scene_api::PREFIX;
+use crate::render::Look;
 use crate::roles::render_server::Config;
 
 /// Every resident scene, by id.
@@ -49,6 +53,8 @@ pub struct Registry {
 /// A registered scene.
 pub struct ResidentScene {
     pub id: String,
+    /// Its own look, or the server's.
+    pub look: Arc<Look>,
     pub state: Mutex<SceneState>,
     last_used: Mutex<Instant>,
 }
@@ -124,9 +130,14 @@ impl Registry {
         Ok(())
     }
 
-    fn insert(&self, state: SceneState) -> Result<Arc<ResidentScene>, SceneApiError> {
+    fn insert(
+        &self,
+        state: SceneState,
+        look: Arc<Look>,
+    ) -> Result<Arc<ResidentScene>, SceneApiError> {
         let scene = Arc::new(ResidentScene {
             id: self.new_id()?,
+            look,
             state: Mutex::new(state),
             last_used: Mutex::new(Instant::now()),
         });
@@ -226,18 +237,26 @@ fn too_many(count: usize, max: usize, field: &str) -> SceneApiError {
     )
 }
 
-/// Builds `geometries` under the pipeline: admitted, their decoded bytes on the ticket (and within
-/// `maxDecodedBytes` together), before the deadline. The bytes leave the ticket once built: they
-/// then belong to the scene, which `maxScenes` and `maxSceneGeometries` bound.
+/// What one registration or edit built.
+struct Built {
+    geometries: Vec<(u64, Placed)>,
+    /// The scene's own look, when it was registered with one.
+    look: Option<Look>,
+}
+
+/// Builds `geometries` (and a scene's own `look`) under the pipeline: admitted, their decoded
+/// bytes on the ticket (and within `maxDecodedBytes` together), before the deadline. The bytes
+/// leave the ticket once built: they then belong to the scene, which `maxScenes` and
+/// `maxSceneGeometries` bound.
 async fn build_under_pipeline(
     api: &Arc<SceneApi>,
     geometries: Vec<(String, CheckedGeometry)>,
-) -> Result<Vec<(u64, Placed)>, SceneApiError> {
-    let missing = api.assets.missing(
-        geometries
-            .iter()
-            .flat_map(|(_, geometry)| geometry.assets()),
-    );
+    look: Option<CheckedLook>,
+) -> Result<Built, SceneApiError> {
+    let needed = (geometries.iter())
+        .flat_map(|(_, geometry)| geometry.assets())
+        .chain(look.iter().flat_map(CheckedLook::assets));
+    let missing = api.assets.missing(needed);
     if !missing.is_empty() {
         return Err(SceneApiError::missing_assets(missing));
     }
@@ -248,25 +267,33 @@ async fn build_under_pipeline(
     let ticket = Arc::clone(&admitted.ticket);
     let building = pipeline.blocking("scene building", move || {
         let pipeline = &worker_api.pipeline;
-        let reserve = pipeline.loader_reserve(&ticket);
-        let built = build::build_all(&geometries, &worker_api.assets, &pipeline.config, reserve);
-        Ok(built.map(|built| {
-            let placed = built.into_iter().zip(&geometries);
-            (placed.map(|(content, (_, geometry))| {
+        let config = &pipeline.config;
+        let built = build::build_all(
+            &geometries,
+            &worker_api.assets,
+            config,
+            pipeline.loader_reserve(&ticket),
+        );
+        let look = look.map(|look| {
+            let reserve = pipeline.loader_reserve(&ticket);
+            let options = config.load_options(true);
+            look::build(&look, &worker_api.assets, &pipeline.gpu, &options, reserve)
+        });
+        Ok((|| {
+            let placed = built?.into_iter().zip(&geometries);
+            let geometries = (placed.map(|(content, (_, geometry))| {
                 let pose = pose::to_matrix(&geometry.pose);
-                (
-                    geometry.id,
-                    Placed {
-                        content: Arc::new(content),
-                        pose,
-                    },
-                )
+                let content = Arc::new(content);
+                (geometry.id, Placed { content, pose })
             }))
-            .collect::<Vec<_>>()
-        }))
+            .collect();
+            Ok(Built {
+                geometries,
+                look: look.transpose()?,
+            })
+        })())
     });
-    let built = pipeline.within_deadline(deadline, building).await??;
-    Ok(built)
+    pipeline.within_deadline(deadline, building).await?
 }
 
 /// `POST /v1/scenes`: 201 with the new scene's id.
@@ -282,15 +309,21 @@ pub async fn create(
         return Err(too_many(request.geometries.len(), max, "geometries"));
     }
     let checked = check_all(&request.geometries, "geometries")?;
+    let look = (request.look.as_deref())
+        .map(|text| check_look(text, &request.look_files))
+        .transpose()?;
     api.scenes.check_room()?;
     let paths = (0..checked.len()).map(|i| format!("geometries[{i}]"));
-    let built = build_under_pipeline(&api, paths.zip(checked).collect()).await?;
+    let built = build_under_pipeline(&api, paths.zip(checked).collect(), look).await?;
     let state = SceneState {
-        geometries: built.into_iter().collect(),
+        geometries: built.geometries.into_iter().collect(),
         frames: 0,
     };
     let count = state.geometries.len();
-    let scene = api.scenes.insert(state)?;
+    let look = built
+        .look
+        .map_or_else(|| Arc::clone(api.pipeline.pool.default_look()), Arc::new);
+    let scene = api.scenes.insert(state, look)?;
     tracing::debug!(scene = %scene.id, geometries = count, "scene registered");
     let created = SceneCreated {
         scene: scene.id.clone(),
@@ -386,7 +419,9 @@ pub async fn patch(
     let ids: Vec<u64> = add.iter().map(|geometry| geometry.id).collect();
     check_edit(&lock(&scene.state), &request.remove, &ids, max)?;
     let paths = (0..add.len()).map(|i| format!("add[{i}]"));
-    let built = build_under_pipeline(&api, paths.zip(add).collect()).await?;
+    let built = build_under_pipeline(&api, paths.zip(add).collect(), None)
+        .await?
+        .geometries;
     {
         // Checked again: another edit may have landed while this one was building.
         let mut state = lock(&scene.state);
