@@ -3,6 +3,7 @@
 //! It depends on external crates only; nothing here knows about rendering or simulation.
 
 pub mod config;
+pub mod error_body;
 pub mod html;
 pub mod http_client;
 pub mod limits;

@@ -11,6 +11,7 @@
 
 use crate::common;
 
+mod forward; // the forward mode between a plain-HTTP client and a TLS server
 mod vs_server; // the client against our own render server (needs a graphics adapter)
 
 use std::collections::BTreeMap;

@@ -10,6 +10,7 @@ pub mod bench;
 pub mod camera;
 pub mod check;
 pub mod client;
+pub mod forward;
 pub mod output;
 pub mod scenes;
 pub mod wire;
@@ -24,6 +25,7 @@ use glam::DVec3;
 
 pub use self::camera::Camera;
 pub use self::client::{ClientError, ClientOptions, RenderClient};
+use crate::core::http_client::HttpClient;
 use crate::core::logging;
 pub use crate::protocol::drake::camera::CameraPose;
 pub use crate::protocol::drake::decode::{ColorImage, DepthImage, Image, LabelImage};
@@ -93,6 +95,18 @@ pub struct Args {
     /// Conformance mode: run the built-in suite against the server; exits non-zero on a failure.
     #[arg(long)]
     pub check: bool,
+    /// Forward mode: listen on HOST:PORT (this machine only) in plain HTTP and forward every
+    /// request to --server-base-url, e.g. an https:// server (--ca-cert): for Drake's
+    /// RenderEngineGltfClient, which cannot speak TLS. Without a value, 127.0.0.1:8000, Drake's
+    /// default base_url
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        num_args = 0..=1,
+        default_missing_value = "127.0.0.1:8000",
+        conflicts_with_all = ["check", "frames", "out", "scenes"]
+    )]
+    pub forward: Option<String>,
 }
 
 /// The camera flags: Drake's `CameraInfo`, `ClippingRange`, `DepthRange` and the pose.
@@ -248,6 +262,9 @@ pub async fn main(args: Args, logging_args: LoggingArgs) -> anyhow::Result<()> {
         logging_args.format.log_format,
         logging_args.log_dir.as_deref(),
     )?;
+    if let Some(listen) = &args.forward {
+        return run_forward(&args, listen).await;
+    }
     let client = args.client()?;
     if args.check {
         return run_check(&client, args.json).await;
@@ -277,6 +294,21 @@ pub async fn main(args: Args, logging_args: LoggingArgs) -> anyhow::Result<()> {
             render_all(&client, &scenes, &camera, &args.image_type, out).await
         }
     }
+}
+
+/// `--forward`: serves until SIGINT/SIGTERM.
+async fn run_forward(args: &Args, listen: &str) -> anyhow::Result<()> {
+    let addr = forward::listen_addr(listen)?;
+    let tls = crate::core::tls::client_connector(args.ca_cert.as_deref()).context("--ca-cert")?;
+    let forwarder = forward::Forwarder::new(
+        &args.server_base_url,
+        HttpClient::new(tls),
+        Duration::from_secs(args.timeout),
+    )?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    forward::run(listener, forwarder, crate::core::shutdown::on_signals()?).await
 }
 
 async fn run_check(client: &RenderClient, json: bool) -> anyhow::Result<()> {
