@@ -1,8 +1,10 @@
-"""pydrake's RenderEngineGltfClient through `gltf-cloud client --forward` to a TLS render server.
+"""pydrake's RenderEngineGltfClient through `gltf-cloud client --forward` to a TLS render server
+that requires an access token.
 
-pydrake's libcurl has no TLS, so an `https://` base_url fails; the forward mode listens in plain
-HTTP on this machine and hands each request on over TLS. The images that come back must be those
-the same server renders for a direct plain-HTTP client, byte for byte.
+pydrake's libcurl has no TLS and Drake's client sends no headers, so an `https://` base_url fails
+and a token cannot be given; the forward mode listens in plain HTTP on this machine and hands each
+request on over TLS with the token. The images that come back must be those the same server
+renders for a direct plain-HTTP client, byte for byte.
 """
 
 import os
@@ -59,16 +61,34 @@ def images(base_url, scene, camera):
             for image_type in ("color", "depth", "label")}
 
 
-def test_pydrake_reaches_a_tls_server_through_the_forward_mode(render_server, certificate, tmp_path):
+TOKENS = ("old-token-0123456789abcdef", "new-token-0123456789abcdef")
+
+
+def test_pydrake_reaches_a_tls_server_with_a_token_through_the_forward_mode(
+        render_server, certificate, tmp_path, monkeypatch):
     cert, key = certificate
     scene = SCENES["primitives"](tmp_path)
     camera = CAMERAS["odd-333x250"]
+    token_file = tmp_path / "token"
+    token_file.write_text(f"# the new one, while both are valid\n{TOKENS[1]}\n")
+    # The server takes its tokens from the environment here (and from --access-tokens-file).
+    monkeypatch.setenv("GLTF_CLOUD_ACCESS_TOKENS", ",".join(TOKENS))
     with RenderServer(server_binary(), "--tls-cert", str(cert), "--tls-key", str(key)) as tls_server:
+        monkeypatch.delenv("GLTF_CLOUD_ACCESS_TOKENS")
         assert tls_server.url.startswith("https://")
         # What the forward mode is for: pydrake cannot speak TLS itself.
         with pytest.raises(RuntimeError, match="Unsupported protocol|https"):
             TwoEngineScene(scene, tls_server.url).render("gltf", "color", camera)
-        forwarder = Forwarder("--server-base-url", tls_server.url, "--ca-cert", str(cert))
+        # Without the token the server refuses, and Drake's exception says why.
+        tokenless = Forwarder("--server-base-url", tls_server.url, "--ca-cert", str(cert))
+        try:
+            with pytest.raises(RuntimeError, match=r"HTTP Code:\s+401") as refused:
+                TwoEngineScene(scene, tokenless.url).render("gltf", "color", camera)
+            assert "needs an access token" in str(refused.value)
+        finally:
+            tokenless.stop()
+        forwarder = Forwarder("--server-base-url", tls_server.url, "--ca-cert", str(cert),
+                              "--token-file", str(token_file))
         try:
             forwarded = images(forwarder.url, scene, camera)
         finally:

@@ -100,6 +100,7 @@ async fn post(addr: SocketAddr, path: &str) -> common::Reply {
         .header("content-type", "multipart/form-data; boundary=x")
         .header("x-drake", "1")
         .header("expect", "100-continue")
+        .header("authorization", "Bearer the-clients-own-is-replaced")
         .body(http_body_util::Full::new(Bytes::from_static(
             b"scene bytes",
         )))
@@ -114,7 +115,16 @@ async fn requests_reach_the_tls_server_under_its_base_path_and_answers_come_back
     let echo = start_echo(&files.cert, &files.key).await;
     let base = format!("https://{}/drake/", echo.addr);
     let cert = files.cert.to_str().unwrap();
-    let (forwarder, addr) = start_forwarder(&["--server-base-url", &base, "--ca-cert", cert]);
+    let token = dir.path().join("token");
+    std::fs::write(&token, "# for Drake\nforwarded-token-0123456789\n").unwrap();
+    let (forwarder, addr) = start_forwarder(&[
+        "--server-base-url",
+        &base,
+        "--ca-cert",
+        cert,
+        "--token-file",
+        token.to_str().unwrap(),
+    ]);
 
     let reply = post(addr, "/render?x=1").await;
     assert_eq!(reply.status, 201, "{}", reply.text());
@@ -135,6 +145,10 @@ async fn requests_reach_the_tls_server_under_its_base_path_and_answers_come_back
     assert_eq!(headers["x-drake"], "1");
     assert_eq!(headers["content-type"], "multipart/form-data; boundary=x");
     assert_eq!(headers["content-length"], "11");
+    assert_eq!(
+        headers["authorization"],
+        "Bearer forwarded-token-0123456789"
+    );
     assert!(headers.get("expect").is_none(), "{headers}");
 
     // The forwarder's own probes answer without the server.

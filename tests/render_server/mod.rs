@@ -2,6 +2,7 @@
 //! path's status and message, each configured limit, the full queue's 503, the status page and the
 //! render metrics. Requests are built with the client's Drake-exact form builder.
 
+mod access; // access tokens: 401 without one, probes and /metrics open, rotation
 mod budget; // hostile requests against the per-request budget (issue 14)
 mod cache; // the scene cache, concurrency and peer-exact answers
 mod static_scene; // the server-side scene (--scene) and start-up errors of the look's params

@@ -48,6 +48,8 @@ pub struct ClientOptions {
     pub timeout: Option<Duration>,
     /// An extra trusted root for `https://` servers.
     pub ca_cert: Option<std::path::PathBuf>,
+    /// Sent as `Authorization: Bearer <token>` to a server that requires access tokens.
+    pub token: Option<String>,
 }
 
 /// Sends render requests to one server and decodes the answers.
@@ -70,7 +72,8 @@ impl RenderClient {
     ) -> Result<Self, ClientError> {
         let url = wire::render_url(base_url, render_endpoint);
         let transport = Transport::new(&url, options.keep_alive, options.ca_cert.as_deref())
-            .map_err(ClientError::Setup)?;
+            .map_err(ClientError::Setup)?
+            .with_token(options.token.as_deref());
         Ok(Self {
             transport,
             timeout: options.timeout,

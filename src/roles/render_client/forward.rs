@@ -3,7 +3,8 @@
 //! pydrake's wheels has no TLS (`https://` fails with "Unsupported protocol").
 //!
 //! Requests are forwarded as they come (method, path under the base URL's path, headers, body),
-//! answers as they return; only the hop-by-hop headers and `Host` are the forwarder's own. It
+//! answers as they return; only the hop-by-hop headers, `Host` and, with a token, `Authorization`
+//! are the forwarder's own. It
 //! listens on loopback only: whoever reaches it uses the server with this machine's trust.
 
 use std::net::SocketAddr;
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderName, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use http_body_util::Full;
@@ -20,6 +21,7 @@ use hyper::Uri;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::core::auth;
 use crate::core::config::ServerConfig;
 use crate::core::error_body;
 use crate::core::http_client::{Answer, HttpClient, HttpError, Target};
@@ -54,14 +56,23 @@ pub struct Forwarder {
     prefix: String,
     /// Gives up on the server after this long; the answer is then a 504.
     timeout: Duration,
+    /// `Authorization: Bearer <token>` put on every request, in place of the client's own: Drake's
+    /// client cannot send headers.
+    authorization: Option<HeaderValue>,
 }
 
 impl Forwarder {
-    /// A forwarder to `base_url` (`https://host:port[/prefix]`, or `http://`) through `client`.
+    /// A forwarder to `base_url` (`https://host:port[/prefix]`, or `http://`) through `client`,
+    /// adding `token` to every request.
     ///
     /// # Errors
-    /// A base URL that is not `http(s)://host[:port][/path]`.
-    pub fn new(base_url: &str, client: HttpClient, timeout: Duration) -> anyhow::Result<Self> {
+    /// A base URL that is not `http(s)://host[:port][/path]`, or a token a header cannot carry.
+    pub fn new(
+        base_url: &str,
+        client: HttpClient,
+        timeout: Duration,
+        token: Option<String>,
+    ) -> anyhow::Result<Self> {
         let uri: Uri = base_url
             .parse()
             .map_err(|e| anyhow::anyhow!("--server-base-url {base_url:?}: {e}"))?;
@@ -75,11 +86,16 @@ impl Forwarder {
             uri.query().is_none(),
             "--server-base-url {base_url}: a base URL has no query"
         );
+        let authorization = token
+            .map(|token| HeaderValue::from_str(&auth::bearer(&token)))
+            .transpose()
+            .map_err(|_| anyhow::anyhow!("the access token holds characters a header cannot"))?;
         Ok(Self {
             prefix: uri.path().trim_end_matches('/').to_owned(),
             client,
             target,
             timeout,
+            authorization,
         })
     }
 
@@ -149,8 +165,14 @@ async fn forward(State(forwarder): State<Arc<Forwarder>>, request: Request) -> R
     let mut outgoing = hyper::Request::builder()
         .method(parts.method)
         .uri(format!("{}{path}", forwarder.prefix));
+    let own_authorization = forwarder.authorization.is_some();
     for (name, value) in forwardable(&parts.headers) {
-        outgoing = outgoing.header(name, value);
+        if !(own_authorization && name == header::AUTHORIZATION) {
+            outgoing = outgoing.header(name, value);
+        }
+    }
+    if let Some(authorization) = &forwarder.authorization {
+        outgoing = outgoing.header(header::AUTHORIZATION, authorization);
     }
     let outgoing = match outgoing
         .header(header::HOST, forwarder.target.authority())
@@ -241,12 +263,13 @@ mod tests {
             "https://render.example.org:8443/drake/",
             HttpClient::plain(),
             Duration::from_secs(1),
+            None,
         )
         .unwrap();
         assert_eq!(
             forwarder.url("/render?x=1"),
             "https://render.example.org:8443/drake/render?x=1"
         );
-        assert!(Forwarder::new("ftp://x", HttpClient::plain(), Duration::ZERO).is_err());
+        assert!(Forwarder::new("ftp://x", HttpClient::plain(), Duration::ZERO, None).is_err());
     }
 }

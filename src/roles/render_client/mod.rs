@@ -25,6 +25,7 @@ use glam::DVec3;
 
 pub use self::camera::Camera;
 pub use self::client::{ClientError, ClientOptions, RenderClient};
+use crate::core::auth;
 use crate::core::http_client::HttpClient;
 use crate::core::logging;
 pub use crate::protocol::drake::camera::CameraPose;
@@ -82,6 +83,11 @@ pub struct Args {
     /// Extra trusted root certificate (PEM) for https:// servers, e.g. from `gltf-cloud make-cert`.
     #[arg(long, value_name = "PEM")]
     pub ca_cert: Option<PathBuf>,
+    /// File whose first access token is sent as `Authorization: Bearer <token>`, for a server
+    /// started with access tokens; the forward mode adds it for Drake's client
+    /// [default: $GLTF_CLOUD_ACCESS_TOKEN]
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
 
     /// Benchmark mode: send this many requests, cycling through the scenes and image types.
     #[arg(long, value_name = "N", conflicts_with = "check")]
@@ -242,6 +248,7 @@ impl Args {
             keep_alive: self.keep_alive,
             timeout: Some(Duration::from_secs(self.timeout)),
             ca_cert: self.ca_cert.clone(),
+            token: auth::client_token(self.token_file.as_deref())?,
         };
         Ok(RenderClient::new(
             &self.server_base_url,
@@ -304,6 +311,7 @@ async fn run_forward(args: &Args, listen: &str) -> anyhow::Result<()> {
         &args.server_base_url,
         HttpClient::new(tls),
         Duration::from_secs(args.timeout),
+        auth::client_token(args.token_file.as_deref())?,
     )?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::core::auth::{self, AccessTokens};
 use crate::core::config::{config_key, ServerConfig};
 use crate::core::{limits, server};
 use crate::protocol::drake::vtk_params::{LightParameter, Rgba, VtkParams};
@@ -76,6 +77,12 @@ pub struct Args {
     /// names must lie in its folder. Repeatable; replaces the config key's list [config key: staticScene]
     #[arg(long = "scene", value_name = "FILE.gltf")]
     pub scene: Vec<PathBuf>,
+    /// Access tokens, one per line: every request but the probes and /metrics must then carry one
+    /// as `Authorization: Bearer <token>` (401 otherwise). $GLTF_CLOUD_ACCESS_TOKENS adds more
+    /// (comma separated); tokens are never taken on the command line
+    /// [default: none, open to whoever reaches it] [config key: accessTokensFile]
+    #[arg(long, value_name = "FILE")]
+    pub access_tokens_file: Option<PathBuf>,
 }
 
 impl Args {
@@ -109,6 +116,12 @@ impl Args {
         if !self.scene.is_empty() {
             config.static_scene.clone_from(&self.scene);
         }
+        if self.access_tokens_file.is_some() {
+            config
+                .access_tokens_file
+                .clone_from(&self.access_tokens_file);
+        }
+        config.access_tokens_env = std::env::var(auth::TOKENS_ENV).ok();
     }
 }
 
@@ -158,6 +171,13 @@ pub struct Config {
     pub render_timeout_seconds: f64,
     /// The scene cache's budget in bytes (CPU and GPU); `None`: [`default_cache_bytes`].
     pub cache_bytes: Option<u64>,
+    /// Tokens one of which every request must carry ([`auth`]); none here and in the
+    /// environment: open to anyone who reaches the server.
+    pub access_tokens_file: Option<PathBuf>,
+    /// The value of [`auth::TOKENS_ENV`], read with the flags, so that servers in one test process
+    /// never share tokens through the environment.
+    #[serde(skip)]
+    pub access_tokens_env: Option<String>,
 }
 
 /// [`limits::CACHE_MEMORY_FRACTION`] of physical memory.
@@ -198,6 +218,8 @@ impl Default for Config {
             max_in_flight_bytes: limits::MAX_IN_FLIGHT_BYTES,
             render_timeout_seconds: limits::RENDER_TIMEOUT.as_secs_f64(),
             cache_bytes: None,
+            access_tokens_file: None,
+            access_tokens_env: None,
         }
     }
 }
@@ -232,6 +254,17 @@ impl Config {
     /// The scene cache's budget: the configured one, or a fraction of this machine's memory.
     pub fn cache_bytes(&self) -> u64 {
         self.cache_bytes.unwrap_or_else(default_cache_bytes)
+    }
+
+    /// The access tokens of `accessTokensFile` and the environment, `None` when there are none.
+    ///
+    /// # Errors
+    /// An unreadable file, or a token too short or with characters a header cannot carry.
+    pub fn access_tokens(&self) -> Result<Option<AccessTokens>, auth::TokenError> {
+        AccessTokens::from_sources(
+            self.access_tokens_file.as_deref(),
+            self.access_tokens_env.as_deref(),
+        )
     }
 
     /// `renderTimeoutSeconds` as a duration.

@@ -82,6 +82,7 @@ pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
 /// `shadow_map_size` waits for the start.
 fn check_config(config: &Config) -> anyhow::Result<()> {
     config.endpoint_path()?;
+    config.access_tokens()?;
     let look = config.look_params()?;
     for warning in &look.warnings {
         eprintln!("warning: {warning}");
@@ -118,6 +119,10 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let endpoint = config.endpoint_path()?;
+    let access_tokens = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || config.access_tokens()).await??
+    };
     let look_params = config.look_params()?;
     for warning in &look_params.warnings {
         tracing::warn!(origin = %look_params.origin, "{warning}");
@@ -187,6 +192,18 @@ pub async fn run(
         Some(pool) if pool.has_room() => Ok(()),
         Some(_) => Err("the render queue is full".to_owned()),
         None => Err("the render workers have stopped".to_owned()),
+    };
+    // Every route of the role, and its fallback, behind the tokens; the probes and /metrics,
+    // which `serve` adds, stay open.
+    let app = match access_tokens {
+        Some(tokens) => {
+            tracing::info!(
+                tokens = tokens.count(),
+                "access tokens required (Authorization: Bearer)"
+            );
+            tokens.protect(app)
+        }
+        None => app,
     };
     let served = server::serve(listener, app, &config.server, metrics, shutdown, readiness).await;
     // `serve` answered every request (503 for those cut by the grace period), so the jobs still
