@@ -2,8 +2,9 @@
 //! share, config keys named in messages (`config_key!`), and seconds as durations ([`seconds`]).
 //!
 //! The Webots servers already use JSON with camelCase keys, and real Webots config files carry keys
-//! this project does not use, so an unknown key is a warning naming it, never a failure. A malformed
-//! file is a failure that names the file, line and column, because the operator has to fix it.
+//! this project does not use, so at start an unknown key is a warning naming it and the key it
+//! likely meant ([`super::unknown_keys`]); `--check-config` refuses it. A malformed file is a
+//! failure that names the file, line and column, because the operator has to fix it.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::limits;
+use super::unknown_keys::{self, UnknownKey};
 
 /// Why a config file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -41,8 +43,9 @@ pub enum ConfigError {
 #[derive(Debug)]
 pub struct Loaded<T> {
     pub value: T,
-    /// Dotted paths (`launch.extra`) of keys the file had but the config type does not know.
-    pub unknown_keys: Vec<String>,
+    /// Keys the file had but the config type does not know (`launch.extra`), each with the known
+    /// key nearest to it.
+    pub unknown_keys: Vec<UnknownKey>,
 }
 
 /// Reads a server role's config file once as two views: the role's own keys `T` and the shared
@@ -70,7 +73,7 @@ where
     let own = parse::<T>(&text, path)?;
     let shared = parse::<ServerConfig>(&text, path)?;
     Ok(Loaded {
-        unknown_keys: unknown_in_all(&[&own.unknown_keys, &shared.unknown_keys]),
+        unknown_keys: unknown_keys::in_all(&[&own.unknown_keys, &shared.unknown_keys]),
         value: (own.value, shared.value),
     })
 }
@@ -113,7 +116,7 @@ where
     let given: serde_json::Value = serde_json::from_str(text).map_err(parse_error)?;
     let known = serde_json::to_value(&value).map_err(parse_error)?;
     let mut unknown_keys = Vec::new();
-    collect_unknown(&given, &known, "", &mut unknown_keys);
+    unknown_keys::collect(&given, &known, "", &mut unknown_keys);
     Ok(Loaded {
         value,
         unknown_keys,
@@ -129,60 +132,14 @@ pub(crate) fn strip_position(message: &str) -> String {
     }
 }
 
-fn collect_unknown(
-    given: &serde_json::Value,
-    known: &serde_json::Value,
-    prefix: &str,
-    out: &mut Vec<String>,
-) {
-    use serde_json::Value;
-    if let (Value::Array(given), Value::Array(known)) = (given, known) {
-        for (index, (value, known_value)) in given.iter().zip(known).enumerate() {
-            collect_unknown(value, known_value, &format!("{prefix}[{index}]"), out);
-        }
-        return;
-    }
-    let (Value::Object(given), Value::Object(known)) = (given, known) else {
-        return;
-    };
-    for (key, value) in given {
-        let path = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
-        match known.get(key) {
-            None => out.push(path),
-            Some(known_value) => collect_unknown(value, known_value, &path, out),
-        }
-    }
-}
-
-/// The keys unknown to every view of one file: `views` are the unknown-key lists of each type the
-/// file was parsed as. A nested key (`launch.extra`) counts as used by a view that left its whole
-/// top-level key (`launch`) unused only if that view does not know the top-level key at all.
-fn unknown_in_all(views: &[&[String]]) -> Vec<String> {
-    let Some((first, rest)) = views.split_first() else {
-        return Vec::new();
-    };
-    first
-        .iter()
-        .filter(|key| {
-            let top = key.split('.').next().unwrap_or(key);
-            rest.iter()
-                .all(|other| other.iter().any(|k| k == *key || k == top))
-        })
-        .cloned()
-        .collect()
-}
-
-/// Logs one warning per unknown key; called once logging is up.
-pub fn warn_unknown_keys(path: Option<&Path>, keys: &[String]) {
+/// Logs one warning per unknown key, with the known key it likely meant; called once logging is up.
+pub fn warn_unknown_keys(path: Option<&Path>, keys: &[UnknownKey]) {
     for key in keys {
         tracing::warn!(
             file = %path.map(|p| p.display().to_string()).unwrap_or_default(),
-            key = %key,
-            "ignoring unknown config key"
+            key = %key.path,
+            did_you_mean = key.suggestion(),
+            "ignoring unknown config key (--check-config refuses it)"
         );
     }
 }
@@ -449,8 +406,8 @@ mod tests {
         assert_eq!(server.value.host, "127.0.0.1");
         assert_eq!(role.value.simulation_servers, vec!["localhost:2000"]);
         assert_eq!(role.value.launch.style, "new");
-        let unknown = unknown_in_all(&[&role.unknown_keys, &server.unknown_keys]);
-        assert_eq!(unknown, vec!["launch.extra", "mailServer"]);
+        let unknown = unknown_keys::in_all(&[&role.unknown_keys, &server.unknown_keys]);
+        assert_eq!(unknown, ["launch.extra", "mailServer"]);
     }
 
     #[test]

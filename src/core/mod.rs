@@ -15,3 +15,4 @@ pub mod server;
 pub mod shutdown;
 pub mod sync;
 pub mod tls;
+pub mod unknown_keys;

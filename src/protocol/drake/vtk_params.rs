@@ -16,6 +16,7 @@ use serde::de::{self, Deserializer, EnumAccess, IgnoredAny, MapAccess, VariantAc
 use serde::{Deserialize, Serialize};
 
 use crate::core::config::strip_position;
+use crate::core::unknown_keys::{self, UnknownKey};
 
 /// `drake::geometry::RenderEngineVtkParams`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -323,20 +324,18 @@ impl VtkParams {
     /// (JSON reads too: it is YAML), then [`Self::validate`]s them. `path` names the file in errors.
     ///
     /// Returns the params and one warning per field this version does not know (ignored, as a
-    /// newer Drake may write fields this server predates), naming its path (`lights[0].colour`).
+    /// newer Drake may write fields this server predates, or a typo), naming its path
+    /// (`lights[0].colour`) and the known field it likely meant.
     ///
     /// # Errors
     /// Malformed YAML, a value of the wrong type, an unknown light type or frame (with the line and
     /// column), or a value [`Self::validate`] refuses.
     pub fn from_yaml(text: &str, path: &Path) -> Result<(Self, Vec<String>), VtkParamsError> {
         let origin = path.display().to_string();
-        let mut unknown = Vec::new();
+        let mut unknown_paths = Vec::new();
         let deserializer = serde_norway::Deserializer::from_str(text);
         let params: Self = serde_ignored::deserialize(deserializer, |field| {
-            unknown.push(format!(
-                "{origin}: unknown field {} ignored (written by a newer Drake?)",
-                field_path(&field)
-            ));
+            unknown_paths.push(field_path(&field));
         })
         .map_err(|error| VtkParamsError {
             origin: origin.clone(),
@@ -344,6 +343,19 @@ impl VtkParams {
             message: strip_position(&error.to_string()),
         })?;
         params.validate(&origin)?;
+        let known = serde_json::to_value(&params).unwrap_or_default();
+        let unknown = unknown_paths
+            .into_iter()
+            .map(|path| {
+                let candidates = unknown_keys::siblings(&known, &path);
+                let key = UnknownKey::new(path, candidates);
+                let why = match key.suggestion() {
+                    Some(known) => format!("did you mean {known}?"),
+                    None => "written by a newer Drake?".to_owned(),
+                };
+                format!("{origin}: unknown field {} ignored ({why})", key.path)
+            })
+            .collect();
         Ok((params, unknown))
     }
 
@@ -818,7 +830,11 @@ mod tests {
                 "  cone_angle: 30.0\n  penumbra: 5\n",
                 1,
             )
-            .replacen("backend: ''", "backend: ''\nfuture_option: true", 1);
+            .replacen(
+                "backend: ''",
+                "backend: ''\nfuture_option: true\nexposur: 2",
+                1,
+            );
         let (params, unknown) = VtkParams::from_yaml(&text, &path).unwrap();
         assert_eq!(params.lights[2].cone_angle, 30.0);
         let origin = path.display();
@@ -827,6 +843,7 @@ mod tests {
             [
                 format!("{origin}: unknown field lights[2].penumbra ignored (written by a newer Drake?)"),
                 format!("{origin}: unknown field future_option ignored (written by a newer Drake?)"),
+                format!("{origin}: unknown field exposur ignored (did you mean exposure?)"),
             ]
         );
     }

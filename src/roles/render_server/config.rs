@@ -244,7 +244,10 @@ pub struct LookParams {
     pub params: VtkParams,
     /// Where they came from, for messages: the file, the config key, or the defaults.
     pub origin: String,
-    /// Unknown fields, deprecated keys, settings that do not do what they seem.
+    /// Fields of the `--vtk-params` file this version does not read, each with the field it likely
+    /// meant: warnings at start, refused by `--check-config`.
+    pub unknown: Vec<String>,
+    /// Deprecated keys, settings that do not do what they seem.
     pub warnings: Vec<String>,
     /// Fields accepted for compatibility that mean nothing here (`backend`, `gltf_extensions`).
     pub notes: Vec<String>,
@@ -313,13 +316,14 @@ impl Config {
         .collect();
         let given = self.vtk_params_file.is_some() || self.vtk_params.is_some();
         let mut warnings = Vec::new();
+        let mut unknown = Vec::new();
         let (params, origin) = match (&self.vtk_params_file, &self.vtk_params) {
             (Some(file), key_value) => {
                 let text = std::fs::read_to_string(file).map_err(|e| {
                     anyhow::anyhow!("cannot read --vtk-params file {}: {e}", file.display())
                 })?;
-                let (params, unknown) = VtkParams::from_yaml(&text, file)?;
-                warnings.extend(unknown);
+                let (params, unknown_fields) = VtkParams::from_yaml(&text, file)?;
+                unknown = unknown_fields;
                 if key_value.is_some() {
                     warnings.push(format!(
                         "config key {key} ignored: --vtk-params {} replaces it",
@@ -355,6 +359,7 @@ impl Config {
             notes: params.not_applicable(),
             params,
             origin,
+            unknown,
             warnings,
         })
     }

@@ -77,10 +77,12 @@ pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
     run(listener, config, shutdown::on_signals()?).await
 }
 
-/// `--check-config`'s role checks: the endpoint, the look's parameters (their warnings on
-/// standard error) and the static scene, which loads without a GPU. Only the adapter's limit on
-/// `shadow_map_size` waits for the start.
-fn check_config(config: &Config) -> anyhow::Result<()> {
+/// `--check-config`'s role checks: the endpoint, the access tokens, the look's parameters (their
+/// warnings on standard error, their unknown fields refused) and the static scene, which loads
+/// without a GPU. Only the adapter's limit on `shadow_map_size` waits for the start. The look
+/// printed is the one the server would draw with, from `--vtk-params` when given, and the cache
+/// budget is the number the default resolves to here.
+fn check_config(config: &Config) -> anyhow::Result<super::Checked> {
     config.endpoint_path()?;
     config.access_tokens()?;
     let look = config.look_params()?;
@@ -91,7 +93,19 @@ fn check_config(config: &Config) -> anyhow::Result<()> {
         eprintln!("note: {note}");
     }
     StaticScene::load(&config.static_scene, &load_options(config, true))?;
-    Ok(())
+    let mut resolved = serde_json::Map::new();
+    resolved.insert(
+        config_key!(Config, vtk_params).to_owned(),
+        serde_json::to_value(&look.params)?,
+    );
+    resolved.insert(
+        config_key!(Config, cache_bytes).to_owned(),
+        config.cache_bytes().into(),
+    );
+    Ok(super::Checked {
+        resolved,
+        unknown: look.unknown,
+    })
 }
 
 /// `--list-adapters`: one line per adapter on stdout, tab-separated after the index, so a script
@@ -124,6 +138,9 @@ pub async fn run(
         tokio::task::spawn_blocking(move || config.access_tokens()).await??
     };
     let look_params = config.look_params()?;
+    for unknown in &look_params.unknown {
+        tracing::warn!("{unknown} (--check-config refuses it)");
+    }
     for warning in &look_params.warnings {
         tracing::warn!(origin = %look_params.origin, "{warning}");
     }

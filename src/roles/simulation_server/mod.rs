@@ -58,7 +58,7 @@ pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
             &args.server,
             &logging,
             |c| args.apply(c, &logging),
-            |_| Ok(()),
+            |_| Ok(super::Checked::default()),
         );
     }
     let (config, _log) =
