@@ -19,12 +19,12 @@ use super::unknown_keys::{self, UnknownKey};
 /// Why a config file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The file could not be read at all.
-    #[error("cannot read config file {path}: {source}")]
+    /// The file could not be read at all. The cause is part of the message and not a `source`,
+    /// so that a chain printed whole (`{:#}`) says it once.
+    #[error("cannot read config file {path}: {cause}")]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The file is not valid JSON, or a value has the wrong type.
     #[error("config file {path}, line {line} column {column}: {message}")]
@@ -66,9 +66,9 @@ where
             unknown_keys: Vec::new(),
         });
     };
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
         path: path.to_owned(),
-        source,
+        cause,
     })?;
     let own = parse::<T>(&text, path)?;
     let shared = parse::<ServerConfig>(&text, path)?;
@@ -97,15 +97,17 @@ where
     // error: serde's messages name the type expected but not where.
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        // "." is the whole document, and a last segment "?" is a key not read yet (a syntax error
+        // after a comma): neither names a key, so the message names the enclosing one, or none.
         let key = e.path().to_string();
+        let key = key.trim_end_matches('?').trim_end_matches('.');
         let inner = e.into_inner();
-        let message = strip_position(&inner.to_string());
+        let message = syntax_hint(&strip_position(&inner.to_string()));
         ConfigError::Parse {
             path: path.to_owned(),
             line: inner.line(),
             column: inner.column(),
-            // "." is the whole document: a syntax error, which has no key to name.
-            message: if key == "." {
+            message: if key.is_empty() {
                 message
             } else {
                 format!("{key}: {message}")
@@ -121,6 +123,17 @@ where
         value,
         unknown_keys,
     })
+}
+
+/// serde_json's syntax messages with what to do about them, where JSON differs from what people
+/// write by habit.
+fn syntax_hint(message: &str) -> String {
+    match message {
+        "trailing comma" => {
+            "trailing comma after the last entry (JSON allows none: remove it)".to_owned()
+        }
+        other => other.to_owned(),
+    }
 }
 
 /// serde_json (and serde_norway) append " at line L column C" to their messages; the error already
@@ -417,6 +430,23 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("config/bad.json"), "{message}");
         assert!(message.contains("line 4"), "{message}");
+    }
+
+    #[test]
+    fn a_trailing_comma_is_named_without_a_placeholder_key() {
+        let err = parse::<RoleConfig>("{\n\"launch\": {},\n}", Path::new("x.json")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config file x.json, line 3 column 1: trailing comma after the last entry (JSON \
+             allows none: remove it)"
+        );
+        let nested = "{\"simulationServers\": [\"a:1\",]}";
+        let err = parse::<RoleConfig>(nested, Path::new("x.json")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(": simulationServers: trailing comma"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -40,6 +40,7 @@ use self::connection::{
     count_closed, reason, ConnState, Count, Registry, RequestGuard, Slot, TimedIo, Timeouts,
 };
 use super::config::ServerConfig;
+use super::error_body;
 use super::limits;
 use super::metrics::Metrics;
 use super::sync::lock;
@@ -230,9 +231,12 @@ fn accept(shared: &Arc<Shared>, registry: &Arc<Registry>, stream: TcpStream, pee
         tracing::debug!(%peer, "connection refused: every connection busy");
         if shared.tls.is_none() {
             // Best effort and never waiting: the accept loop must not block on one client.
-            let _ = stream.try_write(
-                b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n",
+            let body = error_body::json(503, "too many connections; retry shortly");
+            let reply = format!(
+                "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
             );
+            let _ = stream.try_write(reply.as_bytes());
         }
         return;
     };
@@ -378,12 +382,14 @@ async fn answer(
 }
 
 fn shutting_down() -> Response {
-    (
+    let mut response = error_body::response(
         StatusCode::SERVICE_UNAVAILABLE,
-        [(header::RETRY_AFTER, "1")],
-        "server shutting down\n",
-    )
-        .into_response()
+        "the server is shutting down",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }
 
 /// Completes a TLS handshake, or answers a plain-HTTP client with a 400 that says to use https.
@@ -394,9 +400,14 @@ async fn tls_handshake(
     let mut first = [0u8; 1];
     match stream.get_ref().peek(&mut first).await {
         Ok(1) if first[0] != TLS_HANDSHAKE_RECORD => {
-            let body = "This server speaks HTTPS; use an https:// or wss:// URL.\n";
+            let body = error_body::json(
+                400,
+                "this server speaks HTTPS: use an https:// or wss:// URL (pydrake's client has \
+                 no TLS: run `gltf-cloud client --forward --server-base-url https://…` beside it \
+                 and point base_url at that)",
+            );
             let reply = format!(
-                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
             let _ = stream.write_all(reply.as_bytes()).await;

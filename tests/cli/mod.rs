@@ -68,6 +68,36 @@ fn bad_flags_exit_2_with_a_clear_message() {
 }
 
 #[test]
+fn a_missing_config_file_or_a_trailing_comma_reads_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.json");
+    let out = run(&["session", "--config", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let message = stderr(&out);
+    assert_eq!(
+        message.matches("No such file or directory").count(),
+        1,
+        "the cause once: {message}"
+    );
+    assert!(message.contains("cannot read config file"), "{message}");
+
+    let comma = dir.path().join("comma.json");
+    std::fs::write(&comma, "{\n  \"port\": 0,\n}\n").unwrap();
+    let out = run(&[
+        "session",
+        "--config",
+        comma.to_str().unwrap(),
+        "--check-config",
+    ]);
+    let message = stderr(&out);
+    assert!(
+        message.contains("comma.json, line 3 column 1: trailing comma after the last entry"),
+        "{message}"
+    );
+    assert!(!message.contains('?'), "no placeholder key: {message}");
+}
+
+#[test]
 fn malformed_config_names_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("broken.json");

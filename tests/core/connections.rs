@@ -380,9 +380,13 @@ async fn requests_still_running_at_the_end_of_the_grace_get_503_and_serve_return
     );
     for request in stuck {
         let reply = request.await.unwrap();
+        assert_eq!(reply.status, 503);
+        assert_eq!(reply.headers["content-type"], "application/json");
+        assert_eq!(reply.headers["retry-after"], "1");
+        let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
         assert_eq!(
-            (reply.status, reply.text().as_str()),
-            (503, "server shutting down\n")
+            body,
+            serde_json::json!({"error": true, "message": "the server is shutting down", "code": 503})
         );
     }
 }

@@ -162,7 +162,14 @@ async fn tls_handshake_with_a_trusting_client_and_plain_http_refused() {
         .unwrap()
         .unwrap();
     assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
-    assert!(answer.contains("https://"), "{answer}");
+    let body: serde_json::Value =
+        serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!((&body["error"], &body["code"]), (&true.into(), &400.into()));
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("https://") && message.contains("client --forward"),
+        "the way for Drake's client is named: {message}"
+    );
 
     // The server is still healthy for TLS clients after refusing a plain one.
     let tcp = TcpStream::connect(running.addr).await.unwrap();

@@ -210,8 +210,11 @@ async fn each_error_path_gets_its_status_and_names_its_cause() {
     assert_error(
         &common::get(server.addr, "/no-such-path").await,
         404,
-        "no such path",
+        "no such path /no-such-path; render requests go to POST /render",
     );
+    // What Drake posts to with base_url="http://HOST:PORT/render": the likely fix is named.
+    let doubled = common::post(server.addr, "/render/render", "text/plain", Vec::new()).await;
+    assert_error(&doubled, 404, "Does base_url end with /render?");
     assert_error(&common::get(server.addr, "/render").await, 405, "POST");
 
     // After all that, the server still renders.

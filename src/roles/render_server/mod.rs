@@ -198,8 +198,9 @@ pub async fn run(
                     ApiError::MethodNotAllowed("render requests are POST multipart/form-data")
                 }),
         )
-        .fallback(|| async {
-            ApiError::NotFound("no such path; render requests go to POST /<endpoint>")
+        .fallback({
+            let endpoint = endpoint.clone();
+            move |uri: axum::http::Uri| async move { ApiError::not_found(uri.path(), &endpoint) }
         })
         .with_state(Arc::clone(&state));
     tracing::info!(endpoint = %endpoint, workers = config.render_workers, queue_depth = config.render_queue_depth, "render endpoint ready");
