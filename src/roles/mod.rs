@@ -13,6 +13,7 @@ pub mod render_server;
 pub mod session_server;
 pub mod simulation_server;
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use serde::de::DeserializeOwned;
@@ -202,7 +203,7 @@ pub fn check_config<C: RoleConfig>(
         ))
         .into());
     }
-    println!("{json}");
+    writeln!(std::io::stdout(), "{json}")?;
     Ok(())
 }
 

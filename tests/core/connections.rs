@@ -254,7 +254,7 @@ async fn stalled_and_dripping_bodies_are_cut_on_http1_and_http2() {
 #[tokio::test]
 async fn silent_and_stalled_tls_handshakes_are_dropped() {
     let dir = tempfile::tempdir().unwrap();
-    let files = tls::write_self_signed(&["localhost".into()], dir.path()).unwrap();
+    let files = tls::write_self_signed(&["localhost".into()], dir.path(), false).unwrap();
     let config = ServerConfig {
         ssl_certificate: Some(files.cert),
         ssl_key: Some(files.key),

@@ -120,7 +120,7 @@ async fn shutdown_gives_up_on_stuck_requests_after_the_grace_period() {
 #[tokio::test]
 async fn tls_handshake_with_a_trusting_client_and_plain_http_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let files = tls::write_self_signed(&["localhost".into()], dir.path()).unwrap();
+    let files = tls::write_self_signed(&["localhost".into()], dir.path(), false).unwrap();
     let config = ServerConfig {
         ssl_certificate: Some(files.cert.clone()),
         ssl_key: Some(files.key.clone()),

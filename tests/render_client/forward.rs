@@ -111,7 +111,7 @@ async fn post(addr: SocketAddr, path: &str) -> common::Reply {
 #[tokio::test]
 async fn requests_reach_the_tls_server_under_its_base_path_and_answers_come_back() {
     let dir = tempfile::tempdir().unwrap();
-    let files = tls::write_self_signed(&["127.0.0.1".into()], dir.path()).unwrap();
+    let files = tls::write_self_signed(&["127.0.0.1".into()], dir.path(), false).unwrap();
     let echo = start_echo(&files.cert, &files.key).await;
     let base = format!("https://{}/drake/", echo.addr);
     let cert = files.cert.to_str().unwrap();
@@ -175,7 +175,7 @@ async fn requests_reach_the_tls_server_under_its_base_path_and_answers_come_back
 #[tokio::test]
 async fn an_untrusted_certificate_says_to_give_its_ca() {
     let dir = tempfile::tempdir().unwrap();
-    let files = tls::write_self_signed(&["127.0.0.1".into()], dir.path()).unwrap();
+    let files = tls::write_self_signed(&["127.0.0.1".into()], dir.path(), false).unwrap();
     let echo = start_echo(&files.cert, &files.key).await;
     let base = format!("https://{}", echo.addr);
     let (forwarder, addr) = start_forwarder(&["--server-base-url", &base]);

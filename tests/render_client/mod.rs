@@ -450,7 +450,7 @@ async fn one_connection_per_request_unless_keep_alive() {
 async fn https_with_a_self_signed_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let files =
-        gltf_cloud::core::tls::write_self_signed(&["127.0.0.1".into()], dir.path()).unwrap();
+        gltf_cloud::core::tls::write_self_signed(&["127.0.0.1".into()], dir.path(), false).unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(
         gltf_cloud::core::tls::server_config(&files.cert, &files.key).unwrap(),
     );

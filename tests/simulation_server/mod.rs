@@ -758,6 +758,7 @@ async fn tls_listener_serves_wss_and_announces_wss_urls() {
     let certs = gltf_cloud::core::tls::write_self_signed(
         &["localhost".to_owned(), "127.0.0.1".to_owned()],
         &dir.path().join("ssl"),
+        false,
     )
     .unwrap();
     let mut config = config(dir.path(), &[]);

@@ -86,6 +86,20 @@ impl RenderClient {
         self.transport.url()
     }
 
+    /// Opens one connection to the server (TCP, then TLS for `https://`) and closes it: whether
+    /// there is a server to talk to at all, in the words of the transport's failure.
+    ///
+    /// # Errors
+    /// The connection or TLS failure, or the timeout.
+    pub async fn probe(&self) -> Result<(), TransportError> {
+        match self.timeout {
+            Some(limit) => tokio::time::timeout(limit, self.transport.probe())
+                .await
+                .unwrap_or(Err(TransportError::Timeout(limit))),
+            None => self.transport.probe().await,
+        }
+    }
+
     /// Renders `gltf` (glTF JSON) after writing `camera` into it, as Drake's exporter does.
     ///
     /// # Errors

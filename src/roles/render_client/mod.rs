@@ -10,12 +10,13 @@ pub mod bench;
 pub mod camera;
 pub mod check;
 pub mod client;
+mod exported;
 pub mod forward;
 pub mod output;
 pub mod scenes;
 pub mod wire;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,13 +62,10 @@ pub struct Args {
     /// Directory to write the images into (render mode).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Image types to request, comma separated.
-    #[arg(
-        long,
-        value_enum,
-        value_delimiter = ',',
-        default_value = "color,depth,label"
-    )]
+    /// Image types to request, comma separated [default: color,depth,label; for a file whose name
+    /// says which type Drake exported it for (`…-depth.gltf`, a `depth/` folder), that type only:
+    /// Drake exports a different file per image type]
+    #[arg(long, value_enum, value_delimiter = ',')]
     pub image_type: Vec<ImageType>,
 
     /// Intrinsics and pose (boxed: the flags would otherwise make this the CLI's largest variant).
@@ -92,8 +90,13 @@ pub struct Args {
     /// Benchmark mode: send this many requests, cycling through the scenes and image types.
     #[arg(long, value_name = "N", conflicts_with = "check")]
     pub frames: Option<usize>,
-    /// Benchmark mode: requests in flight at once.
-    #[arg(long, value_name = "C", default_value_t = 1)]
+    /// Benchmark mode: requests in flight at once (1 or more).
+    #[arg(
+        long,
+        value_name = "C",
+        default_value_t = 1,
+        value_parser = at_least_one
+    )]
     pub concurrency: usize,
     /// Benchmark and check modes: print the results as JSON.
     #[arg(long)]
@@ -172,6 +175,14 @@ impl clap::ValueEnum for ImageType {
 
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
         Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("0 requests in flight would send none: give 1 or more".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -281,24 +292,24 @@ pub async fn main(args: Args, logging_args: LoggingArgs) -> anyhow::Result<()> {
         !args.scenes.is_empty(),
         "give at least one SCENE.gltf (or --check)"
     );
-    anyhow::ensure!(
-        !args.image_type.is_empty(),
-        "give at least one --image-type"
-    );
     let scenes = args
         .scenes
         .iter()
         .map(|path| {
-            std::fs::read(path)
-                .with_context(|| format!("cannot read {}", path.display()))
-                .map(|bytes| (path, bytes))
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let (types, notes) = exported::image_types(path, &bytes, &args.image_type);
+            for note in notes {
+                eprintln!("{note}");
+            }
+            Ok(Scene { path, bytes, types })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     match args.frames {
         Some(frames) => run_bench(&client, &scenes, &camera, &args, frames).await,
         None => {
             let out = args.out.as_deref().context("render mode needs --out DIR")?;
-            render_all(&client, &scenes, &camera, &args.image_type, out).await
+            render_all(&client, &scenes, &camera, out).await
         }
     }
 }
@@ -319,12 +330,25 @@ async fn run_forward(args: &Args, listen: &str) -> anyhow::Result<()> {
     forward::run(listener, forwarder, crate::core::shutdown::on_signals()?).await
 }
 
+/// A scene file as read, with the image types to render it as.
+struct Scene<'a> {
+    path: &'a PathBuf,
+    bytes: Vec<u8>,
+    types: Vec<ImageType>,
+}
+
 async fn run_check(client: &RenderClient, json: bool) -> anyhow::Result<()> {
+    // One line for a server that cannot be reached, instead of every case failing alike.
+    client
+        .probe()
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}; no case was run", client.url()))?;
     let results = check::run(client).await;
+    let mut stdout = std::io::stdout().lock();
     if json {
-        println!("{}", serde_json::to_string_pretty(&results)?);
+        writeln!(stdout, "{}", serde_json::to_string_pretty(&results)?)?;
     } else {
-        print!("{}", check::table(&results));
+        write!(stdout, "{}", check::table(&results))?;
     }
     let failed: Vec<&str> = results
         .iter()
@@ -342,19 +366,19 @@ async fn run_check(client: &RenderClient, json: bool) -> anyhow::Result<()> {
 
 async fn run_bench(
     client: &RenderClient,
-    scenes: &[(&PathBuf, Vec<u8>)],
+    scenes: &[Scene<'_>],
     camera: &Camera,
     args: &Args,
     frames: usize,
 ) -> anyhow::Result<()> {
     let mut jobs = Vec::new();
-    for (path, bytes) in scenes {
+    for scene in scenes {
         let prepared = Arc::new(
             camera
-                .write_into(bytes)
-                .with_context(|| path.display().to_string())?,
+                .write_into(&scene.bytes)
+                .with_context(|| scene.path.display().to_string())?,
         );
-        for &image_type in &args.image_type {
+        for &image_type in &scene.types {
             jobs.push(bench::Job {
                 scene: Arc::clone(&prepared),
                 image_type,
@@ -364,9 +388,13 @@ async fn run_bench(
     let progress = std::io::stderr().is_terminal();
     let report = bench::run(client, &jobs, camera, frames, args.concurrency, progress).await;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        writeln!(
+            std::io::stdout(),
+            "{}",
+            serde_json::to_string_pretty(&report)?
+        )?;
     } else {
-        println!("{report}");
+        writeln!(std::io::stdout(), "{report}")?;
     }
     anyhow::ensure!(
         report.errors == 0,
@@ -379,32 +407,32 @@ async fn run_bench(
 
 async fn render_all(
     client: &RenderClient,
-    scenes: &[(&PathBuf, Vec<u8>)],
+    scenes: &[Scene<'_>],
     camera: &Camera,
-    image_types: &[ImageType],
     out: &Path,
 ) -> anyhow::Result<()> {
     // Every scene is checked before anything is written, so bad input leaves no output behind.
     let prepared = scenes
         .iter()
-        .map(|(path, bytes)| {
-            let stem = path
+        .map(|scene| {
+            let stem = scene
+                .path
                 .file_stem()
                 .map_or_else(|| "scene".into(), |s| s.to_string_lossy());
-            let scene = camera
-                .write_into(bytes)
-                .with_context(|| path.display().to_string())?;
-            Ok((stem, scene))
+            let gltf = camera
+                .write_into(&scene.bytes)
+                .with_context(|| scene.path.display().to_string())?;
+            Ok((stem, gltf, &scene.types))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    for (stem, scene) in prepared {
-        for &image_type in image_types {
+    for (stem, gltf, types) in prepared {
+        for &image_type in types {
             let image = client
-                .render_prepared(scene.clone(), camera, image_type)
+                .render_prepared(gltf.clone(), camera, image_type)
                 .await?;
             for written in output::write_image(out, &stem, &image)? {
-                println!("{}", written.display());
+                writeln!(std::io::stdout(), "{}", written.display())?;
             }
         }
     }

@@ -245,6 +245,18 @@ impl Transport {
         })
     }
 
+    /// Opens a connection and drops it.
+    ///
+    /// # Errors
+    /// As [`Self::post`] would fail before sending.
+    pub async fn probe(&self) -> Result<(), TransportError> {
+        self.client
+            .connect(&self.target)
+            .await
+            .map(drop)
+            .map_err(|e| self.transport_error(e))
+    }
+
     fn reusable_connection(&self) -> Option<Connection> {
         if !self.keep_alive {
             return None;

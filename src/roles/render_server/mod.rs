@@ -18,6 +18,7 @@ mod pool;
 mod status;
 
 use std::convert::Infallible;
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -115,8 +116,9 @@ async fn list_adapters() -> anyhow::Result<()> {
     if adapters.is_empty() {
         anyhow::bail!("no graphics adapter found (neither Vulkan nor GL offers one)");
     }
+    let mut stdout = std::io::stdout().lock();
     for (index, adapter) in adapters.iter().enumerate() {
-        println!("{index}\t{adapter}");
+        writeln!(stdout, "{index}\t{adapter}")?;
     }
     Ok(())
 }
