@@ -1,6 +1,7 @@
 //! The shared server bootstrap on real sockets: health and metrics, TLS, graceful shutdown.
 
 mod connections;
+mod metrics; // every exported metric is documented, every counter a total
 
 use crate::common;
 

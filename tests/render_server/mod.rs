@@ -345,6 +345,27 @@ async fn status_page_and_metrics_show_the_adapter_and_renders() {
     assert_eq!(status["queue"]["queued"], 0, "{status}");
     assert_eq!(status["queue"]["workers"], 1, "{status}");
     assert_eq!(status["recent"][0]["type"], "label", "{status}");
+    // Numbers as numbers, for scripts; the page formats them.
+    assert!(status["uptimeSeconds"].is_f64(), "{status}");
+    for key in [
+        "entries",
+        "cpuBytes",
+        "gpuBytes",
+        "limitBytes",
+        "hits",
+        "misses",
+        "evictions",
+    ] {
+        assert!(status["cache"][key].is_u64(), "cache.{key}: {status}");
+    }
+    // The active look, on the page and in its source.
+    let look = status["look"]["summary"].as_str().unwrap();
+    assert!(look.starts_with("lights: "), "{status}");
+    assert_eq!(status["look"]["origin"], "defaults");
+    assert!(
+        html.contains(&format!("<span id=look>{look}</span>")),
+        "{html}"
+    );
 
     let metrics = common::get(server.addr, "/metrics").await.text();
     let samples = common::parse_prometheus(&metrics);

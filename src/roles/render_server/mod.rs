@@ -165,6 +165,10 @@ pub async fn run(
     let params = &look_params.params;
     params.check_shadow_map_size(&look_params.origin, gpu.max_texture_dimension())?;
     tracing::info!(origin = %look_params.origin, "look: {}", params.summary());
+    let look_shown = status::Look {
+        summary: params.summary(),
+        origin: look_params.origin.clone(),
+    };
     let look = Look::from_params(params, &gpu)?;
     let pool = Arc::new(RenderPool::start(
         Arc::clone(&gpu),
@@ -187,6 +191,7 @@ pub async fn run(
         metrics: Arc::clone(&metrics),
         stats: Stats::default(),
         started: Instant::now(),
+        look: look_shown,
     });
     register_metrics(&state);
     let app = Router::new()
@@ -247,6 +252,8 @@ struct AppState {
     metrics: Arc<Metrics>,
     stats: Stats,
     started: Instant,
+    /// The look, for `GET /`.
+    look: status::Look,
 }
 
 fn register_metrics(state: &Arc<AppState>) {
@@ -289,9 +296,9 @@ fn register_metrics(state: &Arc<AppState>) {
                 &[],
                 pool.workers() as f64,
             );
-            metrics.gauge_set(
-                "render_jobs_skipped",
-                "Render jobs dropped unrendered since start: requester gone or deadline passed.",
+            metrics.counter_set(
+                "render_jobs_skipped_total",
+                "Render jobs dropped unrendered: requester gone or deadline passed.",
                 &[],
                 pool.skipped() as f64,
             );
@@ -367,6 +374,7 @@ fn status(state: &AppState) -> serde_json::Value {
         },
         &state.cache.stats(),
         &state.config.endpoint,
+        &state.look,
     )
 }
 
