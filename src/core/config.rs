@@ -256,6 +256,29 @@ pub fn serde_keys<T: Serialize + Default>() -> Vec<String> {
     }
 }
 
+/// A list that may also be written as its one element alone (`"a"` for `["a"]`): what the Webots
+/// originals accept for `notify`, and the render server for `staticScene`. For
+/// `#[serde(deserialize_with = "crate::core::config::one_or_many")]`.
+///
+/// # Errors
+/// A value that is neither an element nor a list of them.
+pub fn one_or_many<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged, expecting = "one value or a list of them")]
+    enum OneOrMany<T> {
+        One(T),
+        Many(Vec<T>),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(value) => vec![value],
+        OneOrMany::Many(values) => values,
+    })
+}
+
 /// A config value in seconds as a [`Duration`], or `None` when it is negative, not finite or too
 /// large; the caller puts its default in place of a `None`.
 pub fn seconds(value: f64) -> Option<Duration> {

@@ -14,7 +14,7 @@ pub mod session_server;
 pub mod simulation_server;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -51,6 +51,10 @@ pub struct ServerArgs {
     /// command line override its values, and unknown keys are logged and ignored.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// The config file without --config, as the Webots originals take it
+    /// (`gltf-cloud session-server session.json`)
+    #[arg(value_name = "CONFIG", conflicts_with = "config")]
+    pub config_file: Option<PathBuf>,
     /// Address to listen on, e.g. 0.0.0.0 for all interfaces [default: 127.0.0.1] [config key: host]
     #[arg(long)]
     pub host: Option<String>,
@@ -71,6 +75,11 @@ pub struct ServerArgs {
 }
 
 impl ServerArgs {
+    /// The config file, given with `--config` or alone.
+    pub fn config_path(&self) -> Option<&Path> {
+        self.config.as_deref().or(self.config_file.as_deref())
+    }
+
     fn apply(&self, config: &mut ServerConfig, logging: &LoggingArgs) {
         if let Some(host) = &self.host {
             config.host.clone_from(host);
@@ -122,7 +131,7 @@ fn load<C: RoleConfig>(
     logging: &LoggingArgs,
     role_flags: impl FnOnce(&mut C),
 ) -> Result<(C, Vec<UnknownKey>), config::ConfigError> {
-    let loaded = config::load_with_server::<C>(server.config.as_deref())?;
+    let loaded = config::load_with_server::<C>(server.config_path())?;
     let (mut config, shared) = loaded.value;
     *config.server_mut() = shared;
     server.apply(config.server_mut(), logging);
@@ -147,7 +156,7 @@ pub fn prepare<C: RoleConfig>(
         logging.format.log_format,
         config.server_mut().log_dir.as_deref(),
     )?;
-    config::warn_unknown_keys(server.config.as_deref(), &unknown_keys);
+    config::warn_unknown_keys(server.config_path(), &unknown_keys);
     tracing::info!(role, version = env!("CARGO_PKG_VERSION"), "starting");
     Ok((config, guard))
 }
@@ -186,8 +195,7 @@ pub fn check_config<C: RoleConfig>(
     let (json, unknown_keys, unknown_names) =
         checked.map_err(|e| ConfigCheckFailed(format!("{e:#}")))?;
     let file = server
-        .config
-        .as_deref()
+        .config_path()
         .map(|p| format!(" in {}", p.display()))
         .unwrap_or_default();
     let unknown: Vec<String> = unknown_keys

@@ -280,3 +280,38 @@ fn check_config_refuses_unknown_keys_and_look_fields_saying_what_they_meant() {
         stderr(&out)
     );
 }
+
+/// The originals' habits: the config file as the only argument, and `notify` as one URL.
+#[test]
+fn a_positional_config_file_and_a_notify_string_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("simulation.json");
+    std::fs::write(
+        &path,
+        r#"{"port": 2345, "notify": "https://webots.cloud/ajax/server/setup.php"}"#,
+    )
+    .unwrap();
+    let out = run(&["simulation", path.to_str().unwrap(), "--check-config"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let effective: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(effective["port"], 2345, "the file was read");
+    assert_eq!(
+        effective["notify"],
+        serde_json::json!(["https://webots.cloud/ajax/server/setup.php"])
+    );
+    let session = dir.path().join("session.json");
+    std::fs::write(&session, r#"{"simulationServers": ["sim:2000"]}"#).unwrap();
+    let out = run(&[
+        "session-server",
+        session.to_str().unwrap(),
+        "--check-config",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(&[
+        "session",
+        session.to_str().unwrap(),
+        "--config",
+        session.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "one file, one way");
+}

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::core::auth::{self, AccessTokens};
 use crate::core::config::{config_key, ServerConfig};
@@ -145,7 +145,7 @@ pub struct Config {
     #[serde(skip)]
     pub vtk_params_file: Option<PathBuf>,
     /// glTF files drawn into every image (one path, or a list).
-    #[serde(deserialize_with = "one_or_many")]
+    #[serde(deserialize_with = "crate::core::config::one_or_many")]
     pub static_scene: Vec<PathBuf>,
     /// Deprecated for `vtkParams.default_clear_color`: the colour image background, 8-bit RGB.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -222,20 +222,6 @@ impl Default for Config {
             access_tokens_env: None,
         }
     }
-}
-
-/// `staticScene` as one path or a list of them.
-fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<PathBuf>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged, expecting = "a path or a list of paths")]
-    enum OneOrMany {
-        One(PathBuf),
-        Many(Vec<PathBuf>),
-    }
-    Ok(match OneOrMany::deserialize(deserializer)? {
-        OneOrMany::One(path) => vec![path],
-        OneOrMany::Many(paths) => paths,
-    })
 }
 
 /// The look's parameters as configured, and what to tell the operator about them.

@@ -123,7 +123,9 @@ pub struct Config {
     pub allowed_repositories: Option<Vec<String>>,
     pub blocked_repositories: Vec<String>,
     pub share_idle_time: f64,
-    /// URLs told about this server at start-up (webots.cloud's `setup.php`); off by default.
+    /// URLs told about this server at start-up (webots.cloud's `setup.php`); off by default. One
+    /// URL may be given as a string, as the original accepts.
+    #[serde(deserialize_with = "crate::core::config::one_or_many")]
     pub notify: Vec<String>,
     /// See [`limits::SIMULATION_TIMEOUT_S`] and [`limits::MIN_SIMULATION_TIMEOUT_S`].
     pub timeout: u64,
@@ -352,6 +354,22 @@ mod tests {
             own.value.effective_timeout_s(),
             limits::SIMULATION_TIMEOUT_S
         );
+    }
+
+    #[test]
+    fn notify_is_a_url_or_a_list() {
+        let parse = |text: &str| {
+            crate::core::config::parse::<Config>(text, std::path::Path::new("s.json"))
+                .unwrap()
+                .value
+                .notify
+        };
+        assert_eq!(
+            parse(r#"{"notify": "https://webots.cloud/ajax/server/setup.php"}"#),
+            ["https://webots.cloud/ajax/server/setup.php"]
+        );
+        assert_eq!(parse(r#"{"notify": ["a", "b"]}"#), ["a", "b"]);
+        assert!(parse("{}").is_empty());
     }
 
     #[test]
