@@ -73,13 +73,27 @@ impl<F: Fn() -> Result<(), String> + Send + Sync + 'static> Readiness for F {
 
 /// Binds the listener a role will serve on: `host:port` from the config, or the role's default port.
 ///
+/// The default host is loopback, which is safe but not what the Webots originals did (they listened
+/// on every interface, and their config files have no `host`): on loopback, one line says that
+/// other machines cannot connect and which key changes it.
+///
 /// # Errors
 /// An invalid host, or the OS refusing the bind (port in use, no permission).
 pub async fn bind(config: &ServerConfig, default_port: u16) -> anyhow::Result<TcpListener> {
     let addr = config.bind_addr(default_port)?;
-    TcpListener::bind(addr)
+    let listener = TcpListener::bind(addr)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    if addr.ip().is_loopback() {
+        info!(
+            "{} is reachable from this machine only: other machines cannot connect; set \"{}\": \
+             \"0.0.0.0\" in the config file (or --host 0.0.0.0) for remote clients, or put a proxy \
+             on this machine",
+            addr.ip(),
+            super::config::config_key!(ServerConfig, host)
+        );
+    }
+    Ok(listener)
 }
 
 /// What every connection task of one listener shares.

@@ -361,3 +361,53 @@ fn make_cert_name_flag_writes_the_names() {
         "--name replaces the default names"
     );
 }
+
+/// Reads the server's log until its `listening on` line, then stops it with SIGTERM; the lines
+/// before it.
+fn start_up_lines(args: &[&str]) -> Vec<String> {
+    let mut child = Command::new(common::binary())
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut seen = Vec::new();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let listening = line.contains("listening on http://");
+        seen.push(line);
+        if listening {
+            break;
+        }
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(child.wait().unwrap().success(), "{seen:#?}");
+    seen
+}
+
+/// An original config has no `host` and the original listened everywhere: on loopback, one line
+/// says so and names the key.
+#[test]
+fn a_loopback_listener_says_remote_clients_cannot_connect() {
+    let notice = |lines: &[String]| {
+        lines
+            .iter()
+            .filter(|l| l.contains("other machines cannot connect"))
+            .count()
+    };
+    let local = start_up_lines(&["session", "--port", "0"]);
+    assert_eq!(notice(&local), 1, "{local:#?}");
+    assert!(
+        local.iter().any(
+            |l| l.contains("127.0.0.1 is reachable from this machine only")
+                && l.contains("set \"host\": \"0.0.0.0\"")
+        ),
+        "{local:#?}"
+    );
+    let everywhere = start_up_lines(&["session", "--port", "0", "--host", "0.0.0.0"]);
+    assert_eq!(notice(&everywhere), 0, "{everywhere:#?}");
+}
