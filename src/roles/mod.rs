@@ -184,6 +184,9 @@ pub fn check_config<C: RoleConfig>(
         if let Some((cert, key)) = shared.tls_paths()? {
             crate::core::tls::server_config(cert, key)?;
         }
+        if let Some(dir) = &shared.log_dir {
+            logging::check_log_dir(dir).map_err(anyhow::Error::msg)?;
+        }
         let checked = validate(&config)?;
         shared.port = Some(shared.port.unwrap_or(default_port));
         Ok((

@@ -285,10 +285,17 @@ fn check_config_refuses_unknown_keys_and_look_fields_saying_what_they_meant() {
 #[test]
 fn a_positional_config_file_and_a_notify_string_are_read() {
     let dir = tempfile::tempdir().unwrap();
+    let webots = fake_webots_home(dir.path());
     let path = dir.path().join("simulation.json");
     std::fs::write(
         &path,
-        r#"{"port": 2345, "notify": "https://webots.cloud/ajax/server/setup.php"}"#,
+        serde_json::json!({
+            "port": 2345,
+            "notify": "https://webots.cloud/ajax/server/setup.php",
+            "webotsHome": webots,
+            "projectsDir": dir.path(),
+        })
+        .to_string(),
     )
     .unwrap();
     let out = run(&["simulation", path.to_str().unwrap(), "--check-config"]);
@@ -314,4 +321,85 @@ fn a_positional_config_file_and_a_notify_string_are_read() {
         session.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(2), "one file, one way");
+}
+
+/// A directory with a `webots` executable file in it, as a Webots install has.
+fn fake_webots_home(dir: &std::path::Path) -> std::path::PathBuf {
+    let home = dir.join("webots-home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("webots"), "#!/bin/sh\n").unwrap();
+    home
+}
+
+/// The simulation server's check prints the values it runs with (the time limit it sends, the
+/// port, the simulators' ports, the install) and refuses what cannot work, naming the path.
+#[test]
+fn simulation_check_config_shows_effective_values_and_refuses_missing_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let webots = fake_webots_home(dir.path());
+    let config = dir.path().join("simulation.json");
+    let write = |value: serde_json::Value| std::fs::write(&config, value.to_string()).unwrap();
+    let check = || run(&["simulation", config.to_str().unwrap(), "--check-config"]);
+
+    write(serde_json::json!({"timeout": 100, "webotsHome": webots, "projectsDir": dir.path()}));
+    let out = check();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let effective: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        effective["timeout"], 7200,
+        "what the server sends as shutdownTimeout"
+    );
+    assert_eq!(effective["port"], 2000);
+    assert_eq!(effective["firstSimulatorPort"], 2001);
+    assert_eq!(effective["ssl"], false);
+    assert_eq!(effective["webotsHome"], webots.to_str().unwrap());
+    assert_eq!(effective["launchTemplate"][0], "{webots}");
+
+    let missing = dir.path().join("no-webots");
+    write(serde_json::json!({"webotsHome": missing, "projectsDir": dir.path().join("nope")}));
+    let out = check();
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    assert!(
+        message.contains(&format!(
+            "webotsHome {}: no webots executable",
+            missing.display()
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(
+            "projectsDir {}/nope: not a directory",
+            dir.path().display()
+        )),
+        "{message}"
+    );
+
+    // A log directory under a regular file cannot be made, even by root.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let logs = file.join("logs");
+    write(serde_json::json!({"webotsHome": webots, "projectsDir": dir.path(), "logDir": logs}));
+    let out = check();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!(
+            "logDir {}: {} is not a directory",
+            logs.display(),
+            file.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    // Starting with it fails naming the path too.
+    let out = run(&["simulation", config.to_str().unwrap(), "--port", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!(
+            "cannot create the log directory {}",
+            logs.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -271,6 +271,76 @@ impl Config {
         seconds(self.git_timeout_seconds).unwrap_or(limits::GIT_TIMEOUT)
     }
 
+    /// What cannot work as configured: the Webots install when the launch template runs
+    /// `{webots}` (compose mode runs Webots from its image), and the projects directory, each
+    /// named with the key or variable that sets it.
+    pub fn unusable_paths(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let runs_webots = self.docker != DockerMode::Compose
+            && self
+                .launch_template()
+                .iter()
+                .any(|arg| arg.contains("{webots}"));
+        let home = self.webots_home();
+        if runs_webots && !home.join("webots").is_file() {
+            problems.push(format!(
+                "{} {}: no webots executable there, and the launch template runs {{webots}}; \
+                 set it (or WEBOTS_HOME) to the Webots install",
+                config_key!(Config, webots_home),
+                home.display()
+            ));
+        }
+        let projects = self.projects_dir();
+        if !projects.is_dir() {
+            problems.push(format!(
+                "{} {}: not a directory; local projects (file:// URLs, init messages) are read \
+                 from it",
+                config_key!(Config, projects_dir),
+                projects.display()
+            ));
+        }
+        problems
+    }
+
+    /// The values the server runs with where the file leaves a default to work out, by key, for
+    /// `--check-config`: the simulation time limit it sends, the Webots install, the projects
+    /// directory, the URL scheme, the simulator ports and the launch template.
+    pub fn resolved(&self, default_port: u16) -> serde_json::Map<String, serde_json::Value> {
+        let port = self.server.port.unwrap_or(default_port);
+        let first_simulator_port = match (self.first_simulator_port, port) {
+            (Some(first), _) => Some(first),
+            // Port 0 is chosen at bind time, and the simulators' range with it.
+            (None, 0) => None,
+            (None, port) => port.checked_add(1),
+        };
+        let mut resolved = serde_json::Map::new();
+        let mut put = |key: &str, value: serde_json::Value| {
+            resolved.insert(key.to_owned(), value);
+        };
+        put(
+            config_key!(Config, timeout),
+            self.effective_timeout_s().into(),
+        );
+        put(
+            config_key!(Config, webots_home),
+            self.webots_home().display().to_string().into(),
+        );
+        put(
+            config_key!(Config, projects_dir),
+            self.projects_dir().display().to_string().into(),
+        );
+        put(config_key!(Config, ssl), self.ssl().into());
+        put(
+            config_key!(Config, first_simulator_port),
+            first_simulator_port.into(),
+        );
+        put(
+            config_key!(Config, launch_template),
+            self.launch_template().into(),
+        );
+        resolved
+    }
+
     /// Logs the keys that are read for compatibility but change nothing here.
     pub(super) fn warn_unsupported(&self) {
         if self.multimedia_server.is_some() || self.multimedia_stream.is_some() {
@@ -297,6 +367,9 @@ impl Config {
                 "no \"{}\" configured: clients are sent to the host they connected to",
                 config_key!(Config, public_host as "server")
             );
+        }
+        for problem in self.unusable_paths() {
+            tracing::warn!("{problem}: every simulation will fail (--check-config refuses this)");
         }
         if self.launch_template.as_ref().is_some_and(Vec::is_empty) {
             tracing::error!(

@@ -58,7 +58,14 @@ pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
             &args.server,
             &logging,
             |c| args.apply(c, &logging),
-            |_| Ok(super::Checked::default()),
+            |c| {
+                let problems = c.unusable_paths();
+                anyhow::ensure!(problems.is_empty(), "{}", problems.join("\n"));
+                Ok(super::Checked {
+                    resolved: c.resolved(DEFAULT_PORT),
+                    unknown: Vec::new(),
+                })
+            },
         );
     }
     let (config, _log) =
