@@ -921,6 +921,15 @@ async fn sigterm_to_the_binary_leaves_no_simulator_and_no_directory() {
     };
     let log = log.join().unwrap();
     assert!(status.success(), "exit status {status}: {log:#?}");
+    // The first heartbeat was the readiness marker; heartbeats stay out of the INFO log.
+    assert!(
+        log.iter().any(|l| l.contains("simulator ready")),
+        "{log:#?}"
+    );
+    assert!(
+        !log.iter().any(|l| l.trim_end().ends_with("line=.")),
+        "a heartbeat logged at INFO: {log:#?}"
+    );
     assert!(
         !alive(simulator) && !alive(grandchild),
         "orphans left: {log:#?}"

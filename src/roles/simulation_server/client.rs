@@ -578,6 +578,10 @@ fn simulator_output_log() -> OutputLog {
 
 /// Logs a simulator output line within the log's budget, and the periodic count of the rest.
 fn log_output(output_log: &mut OutputLog, line: &str) {
+    if launch::is_heartbeat(line) {
+        tracing::debug!(target: "simulator", %line);
+        return;
+    }
     let now = std::time::Instant::now();
     if let Some(line) = output_log.admit(line, now) {
         tracing::info!(target: "simulator", %line);
