@@ -182,6 +182,7 @@ pub async fn serve(
         Arc::clone(&metrics),
     );
     info!("listening on {scheme}://{local}");
+    notify_systemd_ready();
     let grace = config.shutdown_grace();
     // Set when shutdown starts: the end of the grace period.
     let mut grace_end: Option<tokio::time::Instant> = None;
@@ -228,6 +229,29 @@ pub async fn serve(
     drop(listener);
     shared.kill.cancel();
     Ok(())
+}
+
+/// Tells systemd that the server answers now, for `Type=notify` units: a unit ordered after this
+/// one (the session server after the simulation server) then starts only once this one listens.
+/// Outside systemd (`NOTIFY_SOCKET` unset) nothing happens.
+fn notify_systemd_ready() {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let sent = (|| -> std::io::Result<()> {
+        use std::os::linux::net::SocketAddrExt;
+        use std::os::unix::net::{SocketAddr as UnixAddr, UnixDatagram};
+        let socket = UnixDatagram::unbound()?;
+        // systemd's own socket is abstract, written with a leading `@`.
+        let addr = match path.as_encoded_bytes().strip_prefix(b"@") {
+            Some(name) => UnixAddr::from_abstract_name(name)?,
+            None => UnixAddr::from_pathname(&path)?,
+        };
+        socket.send_to_addr(b"READY=1", &addr).map(drop)
+    })();
+    if let Err(e) = sent {
+        warn!(cause = %e, "cannot tell systemd that the server is ready (NOTIFY_SOCKET)");
+    }
 }
 
 async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {

@@ -374,7 +374,7 @@ fn start_up_lines(args: &[&str]) -> Vec<String> {
     let mut seen = Vec::new();
     for line in BufReader::new(child.stderr.take().unwrap()).lines() {
         let line = line.unwrap();
-        let listening = line.contains("listening on http://");
+        let listening = line.contains("listening on http");
         seen.push(line);
         if listening {
             break;
@@ -410,4 +410,97 @@ fn a_loopback_listener_says_remote_clients_cannot_connect() {
     );
     let everywhere = start_up_lines(&["session", "--port", "0", "--host", "0.0.0.0"]);
     assert_eq!(notice(&everywhere), 0, "{everywhere:#?}");
+}
+
+/// The server says it listens to systemd (`Type=notify` units), on the socket `NOTIFY_SOCKET`
+/// names, so a unit ordered after it starts only once it answers.
+#[test]
+fn systemd_is_told_when_the_server_listens() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut child = Command::new(common::binary())
+        .args(["session", "--port", "0"])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut message = [0u8; 64];
+    let received = socket.recv(&mut message);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(child.wait().unwrap().success());
+    let length = received.expect("a datagram on NOTIFY_SOCKET");
+    assert_eq!(&message[..length], b"READY=1");
+}
+
+/// The simulation server's flags for the webots: URL, the original's `debug`, and the warning a
+/// TLS listener without a proxy for the simulators gets.
+#[test]
+fn simulation_url_flags_debug_and_the_wss_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("webots-home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("webots"), "").unwrap();
+    let config = dir.path().join("simulation.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({
+            "webotsHome": home, "projectsDir": dir.path(),
+            "debug": true, "logDir": dir.path().join("logs"),
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let out = run(&[
+        "simulation",
+        config,
+        "--ssl",
+        "--port-rewrite",
+        "--check-config",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let effective: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&effective["ssl"], &effective["portRewrite"]),
+        (&true.into(), &true.into())
+    );
+    assert_eq!(
+        effective["logDir"],
+        serde_json::Value::Null,
+        "debug logs to the console"
+    );
+
+    let certs = dir.path().join("ssl");
+    assert!(run(&["make-cert", "--out-dir", certs.to_str().unwrap()])
+        .status
+        .success());
+    let tls = [
+        "simulation",
+        config,
+        "--port",
+        "0",
+        "--tls-cert",
+        certs.join("cert.pem").to_str().unwrap(),
+        "--tls-key",
+        certs.join("key.pem").to_str().unwrap(),
+    ]
+    .map(str::to_owned);
+    let args: Vec<&str> = tls.iter().map(String::as_str).collect();
+    let warned = |lines: &[String]| {
+        lines
+            .iter()
+            .any(|l| l.contains("Webots serves plain ws:// on its own port"))
+    };
+    let direct = start_up_lines(&args);
+    assert!(warned(&direct), "{direct:#?}");
+    let proxied = start_up_lines(&[&args[..], &["--port-rewrite"]].concat());
+    assert!(!warned(&proxied), "{proxied:#?}");
 }

@@ -414,14 +414,37 @@ def test_render_proxy_passes_the_largest_scene_and_waits_for_the_queue():
     assert seconds(nginx_setting(text, "proxy_read_timeout")) >= 300
 
 
+def test_units_report_readiness_and_the_session_server_starts_after_the_simulation_server():
+    # Type=notify: systemd waits for the server's READY=1, sent once it listens, so the session
+    # server's first load poll finds a simulation server of the same host answering.
+    for unit in ("render", "simulation", "session"):
+        text = (SYSTEMD / f"gltf-cloud-{unit}.service").read_text()
+        assert re.search(r"^Type=notify$", text, re.M), unit
+    session = (SYSTEMD / "gltf-cloud-session.service").read_text()
+    (after,) = re.findall(r"^After=(.*)$", session, re.M)
+    assert "gltf-cloud-simulation.service" in after.split()
+
+
 def test_nginx_accepts_the_proxy_files(tmp_path):
     nginx = tool("nginx")
     if not nginx:
         pytest.skip("nginx not installed: the proxy files are not checked by nginx -t")
-    includes = "\n".join(f"include {path};" for path in sorted(NGINX.glob("*.conf")))
+    # The files name the operator's certificate; nginx -t loads it, so a real pair stands in.
+    binary = Path(os.environ.get("GLTF_CLOUD_BIN", REPO / "target" / "debug" / "gltf-cloud"))
+    subprocess.run([str(binary), "make-cert", "--out-dir", str(tmp_path)], check=True,
+                   capture_output=True, timeout=60)
+    includes = []
+    for path in sorted(NGINX.glob("*.conf")):
+        text = re.sub(r"ssl_certificate\s+\S+;", f"ssl_certificate {tmp_path}/cert.pem;", path.read_text())
+        text = re.sub(r"ssl_certificate_key\s+\S+;", f"ssl_certificate_key {tmp_path}/key.pem;", text)
+        (tmp_path / path.name).write_text(text)
+        includes.append(f"include {tmp_path / path.name};")
+    # Every temporary path nginx would otherwise make under its compiled-in prefix.
+    temp_paths = "".join(f"{kind}_temp_path {tmp_path}/{kind};\n"
+                         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     (tmp_path / "nginx.conf").write_text(
         f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
-        f"http {{\nclient_body_temp_path {tmp_path};\n{includes}\n}}\n"
+        f"http {{\naccess_log {tmp_path}/access.log;\n{temp_paths}" + "\n".join(includes) + "\n}\n"
     )
     tested = subprocess.run(
         [nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
@@ -430,6 +453,31 @@ def test_nginx_accepts_the_proxy_files(tmp_path):
         timeout=60,
     )
     assert tested.returncode == 0, tested.stderr
+
+
+def test_the_webots_proxy_serves_tls_as_ssl_true_requires():
+    # The servers behind it send browsers to https:// and wss://: port 80 may only redirect.
+    text = (NGINX / "webots-cloud.conf").read_text()
+    servers = re.findall(r"^server \{\n(.*?)^\}", text, re.S | re.M)
+    plain = [s for s in servers if re.search(r"listen 80;", s)]
+    tls = [s for s in servers if re.search(r"listen 443 ssl;", s)]
+    assert len(plain) == 1 and len(tls) == 1, servers
+    assert "return 301 https://" in plain[0] and "location" not in plain[0]
+    assert re.search(r"^\s+ssl_certificate\s", tls[0], re.M), "the TLS server names a certificate"
+
+
+def test_the_docs_nginx_snippets_are_the_deploy_file():
+    # One proxy block: restricted to the Webots ports, query string and Host passed on.
+    text = (NGINX / "webots-cloud.conf").read_text()
+    (location,) = re.findall(r"^( +location .*?^ +\})", text, re.S | re.M)
+    location = textwrap.dedent(location)
+    assert "$is_args$args" in location and "proxy_set_header Host $host;" in location
+    assert "(\\d+)" not in location
+    for doc in ("simulation-server.md", "session-server.md"):
+        blocks = re.findall(r"```nginx\n(.*?)```", (REPO / "docs" / doc).read_text(), re.S)
+        assert blocks, doc
+        for block in blocks:
+            assert textwrap.dedent(block).strip() == location.strip(), doc
 
 
 # ---------------------------------------------------------------- docs

@@ -50,11 +50,20 @@ pub struct Args {
     /// [default: the host in the client's request] [config key: server]
     #[arg(long, value_name = "HOST")]
     pub public_host: Option<String>,
+    /// `wss:` (true) or `ws:` (false) in the webots: URL; `--ssl` alone means true
+    /// [default: true when this server terminates TLS itself] [config key: ssl]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub ssl: Option<bool>,
+    /// `HOST/PORT` instead of `HOST:PORT` in the webots: URL, behind a proxy that maps
+    /// `/<port>/` to local ports; `--port-rewrite` alone means true [default: false]
+    /// [config key: portRewrite]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub port_rewrite: Option<bool>,
 }
 
 impl Args {
     /// Puts the flags given on the command line over the config file's values.
-    pub(super) fn apply(&self, config: &mut Config, _logging: &LoggingArgs) {
+    pub(super) fn apply(&self, config: &mut Config, logging: &LoggingArgs) {
         if self.webots_home.is_some() {
             config.webots_home.clone_from(&self.webots_home);
         }
@@ -69,6 +78,16 @@ impl Args {
         }
         if self.public_host.is_some() {
             config.public_host.clone_from(&self.public_host);
+        }
+        if self.ssl.is_some() {
+            config.ssl = self.ssl;
+        }
+        if let Some(rewrite) = self.port_rewrite {
+            config.port_rewrite = rewrite;
+        }
+        // The original's `debug` logs to the console instead of `logDir`; an explicit --log-dir wins.
+        if config.debug && logging.log_dir.is_none() {
+            config.server.log_dir = None;
         }
     }
 }
@@ -100,7 +119,8 @@ pub struct Config {
     /// Accepted for V2019 configs; the robotbenchmark download it keyed is not implemented.
     pub key_dir: Option<PathBuf>,
     pub monitor_log_enabled: bool,
-    /// Accepted; logging goes to standard error unless `logDir` is set.
+    /// The original's console logging: the log goes to standard error, not `logDir` (unless
+    /// `--log-dir` is given).
     pub debug: bool,
     /// Accepted for V2019/V2021 configs; Janus multimedia streaming is not supported.
     pub multimedia_server: Option<String>,
@@ -368,6 +388,20 @@ impl Config {
                 config_key!(Config, public_host as "server")
             );
         }
+        if self.ssl() && !self.port_rewrite {
+            tracing::warn!(
+                "webots: URLs say wss:// ({}), but Webots serves plain ws:// on its own port: \
+                 browsers reach a simulator only through a TLS proxy for its port, e.g. one \
+                 mapping /<port>/ with \"{}\": true; for direct connections set \"{}\": false",
+                if self.ssl.is_some() {
+                    "\"ssl\": true"
+                } else {
+                    "this server terminates TLS itself"
+                },
+                config_key!(Config, port_rewrite),
+                config_key!(Config, ssl)
+            );
+        }
         for problem in self.unusable_paths() {
             tracing::warn!("{problem}: every simulation will fail (--check-config refuses this)");
         }
@@ -407,7 +441,8 @@ mod tests {
         let loaded = crate::core::config::load_with_server::<Config>(Some(&path)).unwrap();
         assert!(loaded.unknown_keys.is_empty(), "{:?}", loaded.unknown_keys);
         let (config, _) = loaded.value;
-        assert_eq!(config.public_host(Some("sim:2000")), "localhost");
+        // No "server": browsers are sent back to the host they reached, not to their own machine.
+        assert_eq!(config.public_host(Some("sim:2000")), "sim");
         assert!(!config.ssl());
     }
 
