@@ -133,6 +133,18 @@ pub fn page(status: &Value) -> String {
         Some(other) => escape(&other.to_string()),
         None => String::new(),
     };
+    let cache_bytes = format!(
+        "{} + {} / {} MiB",
+        mib(status, "/cache/cpuBytes"),
+        mib(status, "/cache/gpuBytes"),
+        mib(status, "/cache/limitBytes")
+    );
+    let uptime = format_uptime(
+        status
+            .pointer("/uptimeSeconds")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0),
+    );
     let software = if status.pointer("/adapter/software") == Some(&Value::Bool(true)) {
         " (software: no GPU found)"
     } else {
@@ -164,12 +176,6 @@ scale 0–<span id=scale>0</span> ms; last <span id=last>none yet</span>).</p>\
 <script>{script}\n{live}</script></body></html>",
         endpoint = text("/endpoint"),
         version = text("/version"),
-        uptime = format_uptime(
-            status
-                .pointer("/uptimeSeconds")
-                .and_then(Value::as_f64)
-                .unwrap_or(0.0)
-        ),
         look = text("/look/summary"),
         look_origin = text("/look/origin"),
         name = text("/adapter/name"),
@@ -182,12 +188,6 @@ scale 0–<span id=scale>0</span> ms; last <span id=last>none yet</span>).</p>\
         workers = text("/queue/workers"),
         capacity = text("/queue/capacity"),
         cache_entries = text("/cache/entries"),
-        cache_bytes = format!(
-            "{} + {} / {} MiB",
-            mib(status, "/cache/cpuBytes"),
-            mib(status, "/cache/gpuBytes"),
-            mib(status, "/cache/limitBytes")
-        ),
         cache_hits = text("/cache/hits"),
         cache_misses = text("/cache/misses"),
         cache_evictions = text("/cache/evictions"),
