@@ -40,12 +40,13 @@ pub enum HttpError {
     Body(usize),
 }
 
-/// A status, headers and a body.
+/// A response read whole: status, headers and body.
 #[derive(Debug, Clone)]
 pub struct Answer {
     pub status: StatusCode,
     /// Read by callers that understand an extension a peer may add (the simulation servers'
-    /// slots header on `/load`).
+    /// slots header on `/load`), and handed on by the render client's forward mode
+    /// (`Retry-After`, `WWW-Authenticate`, …).
     pub headers: hyper::HeaderMap,
     pub body: Bytes,
 }
@@ -102,6 +103,12 @@ impl Target {
     /// The request target: path and query.
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// The URL's scheme and authority (`https://host:8443`), without the path.
+    pub fn origin(&self) -> String {
+        let scheme = if self.secure { "https" } else { "http" };
+        format!("{scheme}://{}", self.authority)
     }
 }
 

@@ -40,6 +40,7 @@ use self::connection::{
     count_closed, reason, ConnState, Count, Registry, RequestGuard, Slot, TimedIo, Timeouts,
 };
 use super::config::ServerConfig;
+use super::error_body;
 use super::limits;
 use super::metrics::Metrics;
 use super::sync::lock;
@@ -72,13 +73,27 @@ impl<F: Fn() -> Result<(), String> + Send + Sync + 'static> Readiness for F {
 
 /// Binds the listener a role will serve on: `host:port` from the config, or the role's default port.
 ///
+/// The default host is loopback, which is safe but not what the Webots originals did (they listened
+/// on every interface, and their config files have no `host`): on loopback, one line says that
+/// other machines cannot connect and which key changes it.
+///
 /// # Errors
 /// An invalid host, or the OS refusing the bind (port in use, no permission).
 pub async fn bind(config: &ServerConfig, default_port: u16) -> anyhow::Result<TcpListener> {
     let addr = config.bind_addr(default_port)?;
-    TcpListener::bind(addr)
+    let listener = TcpListener::bind(addr)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    if addr.ip().is_loopback() {
+        info!(
+            "{} is reachable from this machine only: other machines cannot connect; set \"{}\": \
+             \"0.0.0.0\" in the config file (or --host 0.0.0.0) for remote clients, or put a proxy \
+             on this machine",
+            addr.ip(),
+            super::config::config_key!(ServerConfig, host)
+        );
+    }
+    Ok(listener)
 }
 
 /// What every connection task of one listener shares.
@@ -167,6 +182,7 @@ pub async fn serve(
         Arc::clone(&metrics),
     );
     info!("listening on {scheme}://{local}");
+    notify_systemd_ready();
     let grace = config.shutdown_grace();
     // Set when shutdown starts: the end of the grace period.
     let mut grace_end: Option<tokio::time::Instant> = None;
@@ -215,6 +231,29 @@ pub async fn serve(
     Ok(())
 }
 
+/// Tells systemd that the server answers now, for `Type=notify` units: a unit ordered after this
+/// one (the session server after the simulation server) then starts only once this one listens.
+/// Outside systemd (`NOTIFY_SOCKET` unset) nothing happens.
+fn notify_systemd_ready() {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let sent = (|| -> std::io::Result<()> {
+        use std::os::linux::net::SocketAddrExt;
+        use std::os::unix::net::{SocketAddr as UnixAddr, UnixDatagram};
+        let socket = UnixDatagram::unbound()?;
+        // systemd's own socket is abstract, written with a leading `@`.
+        let addr = match path.as_encoded_bytes().strip_prefix(b"@") {
+            Some(name) => UnixAddr::from_abstract_name(name)?,
+            None => UnixAddr::from_pathname(&path)?,
+        };
+        socket.send_to_addr(b"READY=1", &addr).map(drop)
+    })();
+    if let Err(e) = sent {
+        warn!(cause = %e, "cannot tell systemd that the server is ready (NOTIFY_SOCKET)");
+    }
+}
+
 async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
@@ -230,9 +269,12 @@ fn accept(shared: &Arc<Shared>, registry: &Arc<Registry>, stream: TcpStream, pee
         tracing::debug!(%peer, "connection refused: every connection busy");
         if shared.tls.is_none() {
             // Best effort and never waiting: the accept loop must not block on one client.
-            let _ = stream.try_write(
-                b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n",
+            let body = error_body::json(503, "too many connections; retry shortly");
+            let reply = format!(
+                "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
             );
+            let _ = stream.try_write(reply.as_bytes());
         }
         return;
     };
@@ -378,12 +420,14 @@ async fn answer(
 }
 
 fn shutting_down() -> Response {
-    (
+    let mut response = error_body::response(
         StatusCode::SERVICE_UNAVAILABLE,
-        [(header::RETRY_AFTER, "1")],
-        "server shutting down\n",
-    )
-        .into_response()
+        "the server is shutting down",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }
 
 /// Completes a TLS handshake, or answers a plain-HTTP client with a 400 that says to use https.
@@ -394,9 +438,14 @@ async fn tls_handshake(
     let mut first = [0u8; 1];
     match stream.get_ref().peek(&mut first).await {
         Ok(1) if first[0] != TLS_HANDSHAKE_RECORD => {
-            let body = "This server speaks HTTPS; use an https:// or wss:// URL.\n";
+            let body = error_body::json(
+                400,
+                "this server speaks HTTPS: use an https:// or wss:// URL (pydrake's client has \
+                 no TLS: run `gltf-cloud client --forward --server-base-url https://…` beside it \
+                 and point base_url at that)",
+            );
             let reply = format!(
-                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
             let _ = stream.write_all(reply.as_bytes()).await;

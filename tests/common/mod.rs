@@ -79,7 +79,8 @@ fn request(
     builder.body(Full::new(Bytes::from(body))).expect("request")
 }
 
-async fn send<S>(stream: S, request: hyper::Request<Full<Bytes>>) -> Reply
+/// Sends `request` over an already connected stream and reads the whole reply.
+pub async fn send<S>(stream: S, request: hyper::Request<Full<Bytes>>) -> Reply
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {

@@ -254,7 +254,7 @@ async fn stalled_and_dripping_bodies_are_cut_on_http1_and_http2() {
 #[tokio::test]
 async fn silent_and_stalled_tls_handshakes_are_dropped() {
     let dir = tempfile::tempdir().unwrap();
-    let files = tls::write_self_signed(&["localhost".into()], dir.path()).unwrap();
+    let files = tls::write_self_signed(&["localhost".into()], dir.path(), false).unwrap();
     let config = ServerConfig {
         ssl_certificate: Some(files.cert),
         ssl_key: Some(files.key),
@@ -380,9 +380,13 @@ async fn requests_still_running_at_the_end_of_the_grace_get_503_and_serve_return
     );
     for request in stuck {
         let reply = request.await.unwrap();
+        assert_eq!(reply.status, 503);
+        assert_eq!(reply.headers["content-type"], "application/json");
+        assert_eq!(reply.headers["retry-after"], "1");
+        let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
         assert_eq!(
-            (reply.status, reply.text().as_str()),
-            (503, "server shutting down\n")
+            body,
+            serde_json::json!({"error": true, "message": "the server is shutting down", "code": 503})
         );
     }
 }

@@ -1,6 +1,7 @@
 //! The shared server bootstrap on real sockets: health and metrics, TLS, graceful shutdown.
 
 mod connections;
+mod metrics; // every exported metric is documented, every counter a total
 
 use crate::common;
 
@@ -120,7 +121,7 @@ async fn shutdown_gives_up_on_stuck_requests_after_the_grace_period() {
 #[tokio::test]
 async fn tls_handshake_with_a_trusting_client_and_plain_http_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let files = tls::write_self_signed(&["localhost".into()], dir.path()).unwrap();
+    let files = tls::write_self_signed(&["localhost".into()], dir.path(), false).unwrap();
     let config = ServerConfig {
         ssl_certificate: Some(files.cert.clone()),
         ssl_key: Some(files.key.clone()),
@@ -162,7 +163,14 @@ async fn tls_handshake_with_a_trusting_client_and_plain_http_refused() {
         .unwrap()
         .unwrap();
     assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
-    assert!(answer.contains("https://"), "{answer}");
+    let body: serde_json::Value =
+        serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!((&body["error"], &body["code"]), (&true.into(), &400.into()));
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("https://") && message.contains("client --forward"),
+        "the way for Drake's client is named: {message}"
+    );
 
     // The server is still healthy for TLS clients after refusing a plain one.
     let tcp = TcpStream::connect(running.addr).await.unwrap();

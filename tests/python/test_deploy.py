@@ -448,16 +448,39 @@ def test_render_proxy_passes_the_largest_scene_and_waits_for_the_queue():
     assert seconds(nginx_setting(text, "proxy_read_timeout")) >= 300
 
 
+def test_units_report_readiness_and_the_session_server_starts_after_the_simulation_server():
+    # Type=notify: systemd waits for the server's READY=1, sent once it listens, so the session
+    # server's first load poll finds a simulation server of the same host answering.
+    for unit in ("render", "simulation", "session"):
+        text = (SYSTEMD / f"gltf-cloud-{unit}.service").read_text()
+        assert re.search(r"^Type=notify$", text, re.M), unit
+    session = (SYSTEMD / "gltf-cloud-session.service").read_text()
+    (after,) = re.findall(r"^After=(.*)$", session, re.M)
+    assert "gltf-cloud-simulation.service" in after.split()
+
+
 def nginx_test(conf_files: list[Path], workdir: Path) -> subprocess.CompletedProcess:
     """`nginx -t` on the files, included in an http {} block whose every path (pid, logs,
-    temporary files) lies in `workdir`, so no root and no /var/lib/nginx are needed."""
+    temporary files) lies in `workdir`, so no root and no /var/lib/nginx are needed. The files
+    name the operator's certificate, which nginx -t loads, so a real pair made here stands in."""
     nginx = tool("nginx")
     if not nginx:
         pytest.fail(
             "nginx not installed: run scripts/install-deps.sh (it unpacks Debian's nginx into the "
             "venv)"
         )
-    includes = "\n".join(f"include {path};" for path in conf_files)
+    binary = Path(os.environ.get("GLTF_CLOUD_BIN", REPO / "target" / "debug" / "gltf-cloud"))
+    certs = workdir / "certs"
+    subprocess.run([str(binary), "make-cert", "--out-dir", str(certs)], check=True,
+                   capture_output=True, timeout=60)
+    copies = []
+    for path in conf_files:
+        text = re.sub(r"ssl_certificate\s+\S+;", f"ssl_certificate {certs}/cert.pem;", path.read_text())
+        text = re.sub(r"ssl_certificate_key\s+\S+;", f"ssl_certificate_key {certs}/key.pem;", text)
+        copy = workdir / f"checked-{path.name}"
+        copy.write_text(text)
+        copies.append(copy)
+    includes = "\n".join(f"include {path};" for path in copies)
     temporary = "\n".join(
         f"{kind}_temp_path {workdir / kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -487,6 +510,31 @@ def test_nginx_refuses_a_broken_proxy_file(tmp_path):
     tested = nginx_test([broken], tmp_path)
     assert tested.returncode != 0, "a misspelt directive passed nginx -t"
     assert 'unknown directive "proxy_read_timout"' in tested.stderr, tested.stderr
+
+
+def test_the_webots_proxy_serves_tls_as_ssl_true_requires():
+    # The servers behind it send browsers to https:// and wss://: port 80 may only redirect.
+    text = (NGINX / "webots-cloud.conf").read_text()
+    servers = re.findall(r"^server \{\n(.*?)^\}", text, re.S | re.M)
+    plain = [s for s in servers if re.search(r"listen 80;", s)]
+    tls = [s for s in servers if re.search(r"listen 443 ssl;", s)]
+    assert len(plain) == 1 and len(tls) == 1, servers
+    assert "return 301 https://" in plain[0] and "location" not in plain[0]
+    assert re.search(r"^\s+ssl_certificate\s", tls[0], re.M), "the TLS server names a certificate"
+
+
+def test_the_docs_nginx_snippets_are_the_deploy_file():
+    # One proxy block: restricted to the Webots ports, query string and Host passed on.
+    text = (NGINX / "webots-cloud.conf").read_text()
+    (location,) = re.findall(r"^( +location .*?^ +\})", text, re.S | re.M)
+    location = textwrap.dedent(location)
+    assert "$is_args$args" in location and "proxy_set_header Host $host;" in location
+    assert "(\\d+)" not in location
+    for doc in ("simulation-server.md", "session-server.md"):
+        blocks = re.findall(r"```nginx\n(.*?)```", (REPO / "docs" / doc).read_text(), re.S)
+        assert blocks, doc
+        for block in blocks:
+            assert textwrap.dedent(block).strip() == location.strip(), doc
 
 
 # ---------------------------------------------------------------- docs

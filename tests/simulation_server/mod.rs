@@ -762,6 +762,7 @@ async fn tls_listener_serves_wss_and_announces_wss_urls() {
     let certs = gltf_cloud::core::tls::write_self_signed(
         &["localhost".to_owned(), "127.0.0.1".to_owned()],
         &dir.path().join("ssl"),
+        false,
     )
     .unwrap();
     let mut config = config(dir.path(), &[]);
@@ -924,6 +925,15 @@ async fn sigterm_to_the_binary_leaves_no_simulator_and_no_directory() {
     };
     let log = log.join().unwrap();
     assert!(status.success(), "exit status {status}: {log:#?}");
+    // The first heartbeat was the readiness marker; heartbeats stay out of the INFO log.
+    assert!(
+        log.iter().any(|l| l.contains("simulator ready")),
+        "{log:#?}"
+    );
+    assert!(
+        !log.iter().any(|l| l.trim_end().ends_with("line=.")),
+        "a heartbeat logged at INFO: {log:#?}"
+    );
     assert!(
         !alive(simulator) && !alive(grandchild),
         "orphans left: {log:#?}"

@@ -5,8 +5,9 @@
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
+use crate::core::auth::{self, AccessTokens};
 use crate::core::config::{config_key, ServerConfig};
 use crate::core::{limits, server};
 use crate::protocol::drake::vtk_params::{LightParameter, Rgba, VtkParams};
@@ -77,6 +78,12 @@ pub struct Args {
     /// names must lie in its folder. Repeatable; replaces the config key's list [config key: staticScene]
     #[arg(long = "scene", value_name = "FILE.gltf")]
     pub scene: Vec<PathBuf>,
+    /// Access tokens, one per line: every request but the probes and /metrics must then carry one
+    /// as `Authorization: Bearer <token>` (401 otherwise). $GLTF_CLOUD_ACCESS_TOKENS adds more
+    /// (comma separated); tokens are never taken on the command line
+    /// [default: none, open to whoever reaches it] [config key: accessTokensFile]
+    #[arg(long, value_name = "FILE")]
+    pub access_tokens_file: Option<PathBuf>,
 }
 
 impl Args {
@@ -110,6 +117,12 @@ impl Args {
         if !self.scene.is_empty() {
             config.static_scene.clone_from(&self.scene);
         }
+        if self.access_tokens_file.is_some() {
+            config
+                .access_tokens_file
+                .clone_from(&self.access_tokens_file);
+        }
+        config.access_tokens_env = std::env::var(auth::TOKENS_ENV).ok();
     }
 }
 
@@ -133,7 +146,7 @@ pub struct Config {
     #[serde(skip)]
     pub vtk_params_file: Option<PathBuf>,
     /// glTF files drawn into every image (one path, or a list).
-    #[serde(deserialize_with = "one_or_many")]
+    #[serde(deserialize_with = "crate::core::config::one_or_many")]
     pub static_scene: Vec<PathBuf>,
     /// Deprecated for `vtkParams.default_clear_color`: the colour image background, 8-bit RGB.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -167,6 +180,13 @@ pub struct Config {
     pub asset_cache_bytes: u64,
     pub max_asset_bytes: u64,
     pub max_cameras_per_frame: usize,
+    /// Tokens one of which every request must carry ([`auth`]); none here and in the
+    /// environment: open to anyone who reaches the server.
+    pub access_tokens_file: Option<PathBuf>,
+    /// The value of [`auth::TOKENS_ENV`], read with the flags, so that servers in one test process
+    /// never share tokens through the environment.
+    #[serde(skip)]
+    pub access_tokens_env: Option<String>,
 }
 
 /// [`limits::CACHE_MEMORY_FRACTION`] of physical memory.
@@ -213,22 +233,10 @@ impl Default for Config {
             asset_cache_bytes: limits::ASSET_CACHE_BYTES,
             max_asset_bytes: limits::MAX_ASSET_BYTES,
             max_cameras_per_frame: limits::MAX_CAMERAS_PER_FRAME,
+            access_tokens_file: None,
+            access_tokens_env: None,
         }
     }
-}
-
-/// `staticScene` as one path or a list of them.
-fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<PathBuf>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged, expecting = "a path or a list of paths")]
-    enum OneOrMany {
-        One(PathBuf),
-        Many(Vec<PathBuf>),
-    }
-    Ok(match OneOrMany::deserialize(deserializer)? {
-        OneOrMany::One(path) => vec![path],
-        OneOrMany::Many(paths) => paths,
-    })
 }
 
 /// The look's parameters as configured, and what to tell the operator about them.
@@ -237,7 +245,10 @@ pub struct LookParams {
     pub params: VtkParams,
     /// Where they came from, for messages: the file, the config key, or the defaults.
     pub origin: String,
-    /// Unknown fields, deprecated keys, settings that do not do what they seem.
+    /// Fields of the `--vtk-params` file this version does not read, each with the field it likely
+    /// meant: warnings at start, refused by `--check-config`.
+    pub unknown: Vec<String>,
+    /// Deprecated keys, settings that do not do what they seem.
     pub warnings: Vec<String>,
     /// Fields accepted for compatibility that mean nothing here (`backend`, `gltf_extensions`).
     pub notes: Vec<String>,
@@ -247,6 +258,17 @@ impl Config {
     /// The scene cache's budget: the configured one, or a fraction of this machine's memory.
     pub fn cache_bytes(&self) -> u64 {
         self.cache_bytes.unwrap_or_else(default_cache_bytes)
+    }
+
+    /// The access tokens of `accessTokensFile` and the environment, `None` when there are none.
+    ///
+    /// # Errors
+    /// An unreadable file, or a token too short or with characters a header cannot carry.
+    pub fn access_tokens(&self) -> Result<Option<AccessTokens>, auth::TokenError> {
+        AccessTokens::from_sources(
+            self.access_tokens_file.as_deref(),
+            self.access_tokens_env.as_deref(),
+        )
     }
 
     /// `renderTimeoutSeconds` as a duration.
@@ -316,13 +338,14 @@ impl Config {
         .collect();
         let given = self.vtk_params_file.is_some() || self.vtk_params.is_some();
         let mut warnings = Vec::new();
+        let mut unknown = Vec::new();
         let (params, origin) = match (&self.vtk_params_file, &self.vtk_params) {
             (Some(file), key_value) => {
                 let text = std::fs::read_to_string(file).map_err(|e| {
                     anyhow::anyhow!("cannot read --vtk-params file {}: {e}", file.display())
                 })?;
-                let (params, unknown) = VtkParams::from_yaml(&text, file)?;
-                warnings.extend(unknown);
+                let (params, unknown_fields) = VtkParams::from_yaml(&text, file)?;
+                unknown = unknown_fields;
                 if key_value.is_some() {
                     warnings.push(format!(
                         "config key {key} ignored: --vtk-params {} replaces it",
@@ -358,6 +381,7 @@ impl Config {
             notes: params.not_applicable(),
             params,
             origin,
+            unknown,
             warnings,
         })
     }

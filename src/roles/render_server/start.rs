@@ -2,6 +2,7 @@
 //! `run` (the look, the static scene, the GPU, the workers, the shared state, the scene API's
 //! expiry task), and the router, the one place that says which front door answers which path.
 
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,6 +20,7 @@ use super::scene_api::{self, SceneApi};
 use super::state::AppState;
 use super::stats::Stats;
 use super::{drake, metrics, status, Args, Config, DEFAULT_PORT, ROLE};
+use crate::core::config::config_key;
 use crate::core::limits;
 use crate::core::metrics::Metrics;
 use crate::core::{server, shutdown};
@@ -51,11 +53,14 @@ pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
     run(listener, config, shutdown::on_signals()?).await
 }
 
-/// `--check-config`'s role checks: the endpoint, the look's parameters (their warnings on
-/// standard error) and the static scene, which loads without a GPU. Only the adapter's limit on
-/// `shadow_map_size` waits for the start.
-fn check_config(config: &Config) -> anyhow::Result<()> {
+/// `--check-config`'s role checks: the endpoint, the access tokens, the look's parameters (their
+/// warnings on standard error, their unknown fields refused) and the static scene, which loads
+/// without a GPU. Only the adapter's limit on `shadow_map_size` waits for the start. The look
+/// printed is the one the server would draw with, from `--vtk-params` when given, and the cache
+/// budget is the number the default resolves to here.
+fn check_config(config: &Config) -> anyhow::Result<crate::roles::Checked> {
     config.endpoint_path()?;
+    config.access_tokens()?;
     let look = config.look_params()?;
     for warning in &look.warnings {
         eprintln!("warning: {warning}");
@@ -64,7 +69,19 @@ fn check_config(config: &Config) -> anyhow::Result<()> {
         eprintln!("note: {note}");
     }
     StaticScene::load(&config.static_scene, &config.load_options(true))?;
-    Ok(())
+    let mut resolved = serde_json::Map::new();
+    resolved.insert(
+        config_key!(Config, vtk_params).to_owned(),
+        serde_json::to_value(&look.params)?,
+    );
+    resolved.insert(
+        config_key!(Config, cache_bytes).to_owned(),
+        config.cache_bytes().into(),
+    );
+    Ok(crate::roles::Checked {
+        resolved,
+        unknown: look.unknown,
+    })
 }
 
 /// `--list-adapters`: one line per adapter on stdout, tab-separated after the index, so a script
@@ -74,8 +91,9 @@ async fn list_adapters() -> anyhow::Result<()> {
     if adapters.is_empty() {
         anyhow::bail!("no graphics adapter found (neither Vulkan nor GL offers one)");
     }
+    let mut stdout = std::io::stdout().lock();
     for (index, adapter) in adapters.iter().enumerate() {
-        println!("{index}\t{adapter}");
+        writeln!(stdout, "{index}\t{adapter}")?;
     }
     Ok(())
 }
@@ -92,7 +110,14 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let endpoint = config.endpoint_path()?;
+    let access_tokens = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || config.access_tokens()).await??
+    };
     let look_params = config.look_params()?;
+    for unknown in &look_params.unknown {
+        tracing::warn!("{unknown} (--check-config refuses it)");
+    }
     for warning in &look_params.warnings {
         tracing::warn!(origin = %look_params.origin, "{warning}");
     }
@@ -115,6 +140,10 @@ pub async fn run(
     let params = &look_params.params;
     params.check_shadow_map_size(&look_params.origin, gpu.max_texture_dimension())?;
     tracing::info!(origin = %look_params.origin, "look: {}", params.summary());
+    let look_shown = status::Look {
+        summary: params.summary(),
+        origin: look_params.origin.clone(),
+    };
     let look = Look::from_params(params, &gpu)?;
     let pool = Arc::new(RenderPool::start(
         Arc::clone(&gpu),
@@ -147,6 +176,7 @@ pub async fn run(
         coverage: Arc::new(CoverageMemo::default()),
         stats: Stats::default(),
         started: Instant::now(),
+        look: look_shown,
     });
     metrics::register(&state);
     let app = router(&endpoint, &config, state).merge(scene_api::router(scene_api));
@@ -157,6 +187,18 @@ pub async fn run(
         Some(pool) if pool.has_room() => Ok(()),
         Some(_) => Err("the render queue is full".to_owned()),
         None => Err("the render workers have stopped".to_owned()),
+    };
+    // Every route of the role, and its fallback, behind the tokens; the probes and /metrics,
+    // which `serve` adds, stay open.
+    let app = match access_tokens {
+        Some(tokens) => {
+            tracing::info!(
+                tokens = tokens.count(),
+                "access tokens required (Authorization: Bearer)"
+            );
+            tokens.protect(app)
+        }
+        None => app,
     };
     let served = server::serve(listener, app, &config.server, metrics, shutdown, readiness).await;
     // `serve` answered every request (503 for those cut by the grace period), so the jobs still
@@ -180,8 +222,9 @@ fn router(endpoint: &str, config: &Config, state: Arc<AppState>) -> Router {
                     ApiError::MethodNotAllowed("render requests are POST multipart/form-data")
                 }),
         )
-        .fallback(|| async {
-            ApiError::NotFound("no such path; render requests go to POST /<endpoint>")
+        .fallback({
+            let endpoint = endpoint.to_owned();
+            move |uri: axum::http::Uri| async move { ApiError::not_found(uri.path(), &endpoint) }
         })
         .with_state(state)
 }

@@ -21,4 +21,6 @@ pub struct AppState {
     pub coverage: Arc<CoverageMemo>,
     pub stats: Stats,
     pub started: Instant,
+    /// The server's look, for `GET /`.
+    pub look: super::status::Look,
 }

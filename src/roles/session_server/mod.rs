@@ -54,7 +54,10 @@ pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
             &args.server,
             &logging,
             |c| args.apply(c, &logging),
-            |c| Ok(c.validate()?),
+            |c| {
+                c.validate()?;
+                Ok(super::Checked::default())
+            },
         );
     }
     let (config, _log) =

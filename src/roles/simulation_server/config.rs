@@ -99,11 +99,20 @@ pub struct Args {
     /// [default: the host in the client's request] [config key: server]
     #[arg(long, value_name = "HOST")]
     pub public_host: Option<String>,
+    /// `wss:` (true) or `ws:` (false) in the webots: URL; `--ssl` alone means true
+    /// [default: true when this server terminates TLS itself] [config key: ssl]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub ssl: Option<bool>,
+    /// `HOST/PORT` instead of `HOST:PORT` in the webots: URL, behind a proxy that maps
+    /// `/<port>/` to local ports; `--port-rewrite` alone means true [default: false]
+    /// [config key: portRewrite]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub port_rewrite: Option<bool>,
 }
 
 impl Args {
     /// Puts the flags given on the command line over the config file's values.
-    pub(super) fn apply(&self, config: &mut Config, _logging: &LoggingArgs) {
+    pub(super) fn apply(&self, config: &mut Config, logging: &LoggingArgs) {
         if self.webots_home.is_some() {
             config.webots_home.clone_from(&self.webots_home);
         }
@@ -118,6 +127,16 @@ impl Args {
         }
         if self.public_host.is_some() {
             config.public_host.clone_from(&self.public_host);
+        }
+        if self.ssl.is_some() {
+            config.ssl = self.ssl;
+        }
+        if let Some(rewrite) = self.port_rewrite {
+            config.port_rewrite = rewrite;
+        }
+        // The original's `debug` logs to the console instead of `logDir`; an explicit --log-dir wins.
+        if config.debug && logging.log_dir.is_none() {
+            config.server.log_dir = None;
         }
     }
 }
@@ -154,7 +173,8 @@ pub struct Config {
     /// Accepted for V2019 configs; the robotbenchmark download it keyed is not implemented.
     pub key_dir: Option<PathBuf>,
     pub monitor_log_enabled: bool,
-    /// Accepted; logging goes to standard error unless `logDir` is set.
+    /// The original's console logging: the log goes to standard error, not `logDir` (unless
+    /// `--log-dir` is given).
     pub debug: bool,
     /// Accepted for V2019/V2021 configs; Janus multimedia streaming is not supported.
     pub multimedia_server: Option<String>,
@@ -177,7 +197,9 @@ pub struct Config {
     pub allowed_repositories: Option<Vec<String>>,
     pub blocked_repositories: Vec<String>,
     pub share_idle_time: f64,
-    /// URLs told about this server at start-up (webots.cloud's `setup.php`); off by default.
+    /// URLs told about this server at start-up (webots.cloud's `setup.php`); off by default. One
+    /// URL may be given as a string, as the original accepts.
+    #[serde(deserialize_with = "crate::core::config::one_or_many")]
     pub notify: Vec<String>,
     /// See [`limits::SIMULATION_TIMEOUT_S`] and [`limits::MIN_SIMULATION_TIMEOUT_S`].
     pub timeout: u64,
@@ -338,6 +360,76 @@ impl Config {
         seconds(self.git_timeout_seconds).unwrap_or(limits::GIT_TIMEOUT)
     }
 
+    /// What cannot work as configured: the Webots install when the launch template runs
+    /// `{webots}` (compose mode runs Webots from its image), and the projects directory, each
+    /// named with the key or variable that sets it.
+    pub fn unusable_paths(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let runs_webots = self.docker != DockerMode::Compose
+            && self
+                .launch_template()
+                .iter()
+                .any(|arg| arg.contains("{webots}"));
+        let home = self.webots_home();
+        if runs_webots && !home.join("webots").is_file() {
+            problems.push(format!(
+                "{} {}: no webots executable there, and the launch template runs {{webots}}; \
+                 set it (or WEBOTS_HOME) to the Webots install",
+                config_key!(Config, webots_home),
+                home.display()
+            ));
+        }
+        let projects = self.projects_dir();
+        if !projects.is_dir() {
+            problems.push(format!(
+                "{} {}: not a directory; local projects (file:// URLs, init messages) are read \
+                 from it",
+                config_key!(Config, projects_dir),
+                projects.display()
+            ));
+        }
+        problems
+    }
+
+    /// The values the server runs with where the file leaves a default to work out, by key, for
+    /// `--check-config`: the simulation time limit it sends, the Webots install, the projects
+    /// directory, the URL scheme, the simulator ports and the launch template.
+    pub fn resolved(&self, default_port: u16) -> serde_json::Map<String, serde_json::Value> {
+        let port = self.server.port.unwrap_or(default_port);
+        let first_simulator_port = match (self.first_simulator_port, port) {
+            (Some(first), _) => Some(first),
+            // Port 0 is chosen at bind time, and the simulators' range with it.
+            (None, 0) => None,
+            (None, port) => port.checked_add(1),
+        };
+        let mut resolved = serde_json::Map::new();
+        let mut put = |key: &str, value: serde_json::Value| {
+            resolved.insert(key.to_owned(), value);
+        };
+        put(
+            config_key!(Config, timeout),
+            self.effective_timeout_s().into(),
+        );
+        put(
+            config_key!(Config, webots_home),
+            self.webots_home().display().to_string().into(),
+        );
+        put(
+            config_key!(Config, projects_dir),
+            self.projects_dir().display().to_string().into(),
+        );
+        put(config_key!(Config, ssl), self.ssl().into());
+        put(
+            config_key!(Config, first_simulator_port),
+            first_simulator_port.into(),
+        );
+        put(
+            config_key!(Config, launch_template),
+            self.launch_template().into(),
+        );
+        resolved
+    }
+
     /// Logs the keys that are read for compatibility but change nothing here.
     pub(super) fn warn_unsupported(&self) {
         if self.multimedia_server.is_some() || self.multimedia_stream.is_some() {
@@ -364,6 +456,23 @@ impl Config {
                 "no \"{}\" configured: clients are sent to the host they connected to",
                 config_key!(Config, public_host as "server")
             );
+        }
+        if self.ssl() && !self.port_rewrite {
+            tracing::warn!(
+                "webots: URLs say wss:// ({}), but Webots serves plain ws:// on its own port: \
+                 browsers reach a simulator only through a TLS proxy for its port, e.g. one \
+                 mapping /<port>/ with \"{}\": true; for direct connections set \"{}\": false",
+                if self.ssl.is_some() {
+                    "\"ssl\": true"
+                } else {
+                    "this server terminates TLS itself"
+                },
+                config_key!(Config, port_rewrite),
+                config_key!(Config, ssl)
+            );
+        }
+        for problem in self.unusable_paths() {
+            tracing::warn!("{problem}: every simulation will fail (--check-config refuses this)");
         }
         if self.launch_template.as_ref().is_some_and(Vec::is_empty) {
             tracing::error!(
@@ -415,7 +524,8 @@ mod tests {
         let loaded = crate::core::config::load_with_server::<Config>(Some(&path)).unwrap();
         assert!(loaded.unknown_keys.is_empty(), "{:?}", loaded.unknown_keys);
         let (config, _) = loaded.value;
-        assert_eq!(config.public_host(Some("sim:2000")), "localhost");
+        // No "server": browsers are sent back to the host they reached, not to their own machine.
+        assert_eq!(config.public_host(Some("sim:2000")), "sim");
         assert!(!config.ssl());
     }
 
@@ -435,6 +545,22 @@ mod tests {
             own.value.effective_timeout_s(),
             limits::SIMULATION_TIMEOUT_S
         );
+    }
+
+    #[test]
+    fn notify_is_a_url_or_a_list() {
+        let parse = |text: &str| {
+            crate::core::config::parse::<Config>(text, std::path::Path::new("s.json"))
+                .unwrap()
+                .value
+                .notify
+        };
+        assert_eq!(
+            parse(r#"{"notify": "https://webots.cloud/ajax/server/setup.php"}"#),
+            ["https://webots.cloud/ajax/server/setup.php"]
+        );
+        assert_eq!(parse(r#"{"notify": ["a", "b"]}"#), ["a", "b"]);
+        assert!(parse("{}").is_empty());
     }
 
     #[test]

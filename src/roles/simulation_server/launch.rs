@@ -152,6 +152,15 @@ pub fn expand(template: &[String], values: &LaunchValues<'_>) -> Vec<OsString> {
     argv
 }
 
+/// Whether `line` is a heartbeat: the dots Webots prints to say it is alive (`--heartbeat`, or
+/// `monitorActivity`), a compose service's prefix (`<id>-webots-1  | `) allowed. They carry no
+/// news, so they stay out of the log at the default level: 100 simulators printing one every few
+/// seconds filled the default log rotation in about 40 minutes.
+pub fn is_heartbeat(line: &str) -> bool {
+    let text = line.rsplit_once("| ").map_or(line, |(_, text)| text).trim();
+    !text.is_empty() && text.chars().all(|c| c == '.')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,6 +314,8 @@ mod tests {
     #[test]
     fn readiness_markers() {
         assert!(LaunchStyle::New.is_ready_line("."));
+        assert!(is_heartbeat(".") && is_heartbeat(" .. ") && is_heartbeat("abc-webots-1  | ."));
+        assert!(!is_heartbeat("") && !is_heartbeat("open") && !is_heartbeat("loading ..."));
         assert!(!LaunchStyle::New.is_ready_line("open"));
         assert!(LaunchStyle::Legacy.is_ready_line("open"));
         assert!(!LaunchStyle::Legacy.is_ready_line("."));

@@ -43,8 +43,8 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::core::limits;
 use crate::core::metrics::Metrics;
+use crate::core::{error_body, limits};
 use crate::core::{server, shutdown};
 use crate::protocol::webots;
 use crate::roles::LoggingArgs;
@@ -64,7 +64,14 @@ pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
             &args.server,
             &logging,
             |c| args.apply(c, &logging),
-            |_| Ok(()),
+            |c| {
+                let problems = c.unusable_paths();
+                anyhow::ensure!(problems.is_empty(), "{}", problems.join("\n"));
+                Ok(super::Checked {
+                    resolved: c.resolved(DEFAULT_PORT),
+                    unknown: Vec::new(),
+                })
+            },
         );
     }
     let (config, _log) =
@@ -173,7 +180,10 @@ async fn client_socket(
     headers: HeaderMap,
 ) -> Response {
     if state.stop.is_cancelled() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "server shutting down\n").into_response();
+        return error_body::response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down",
+        );
     }
     let tracker = state.tracker.clone();
     let host = state.config.public_host(

@@ -11,6 +11,8 @@ use crate::core::quote::quote;
 use crate::protocol::webots::client as protocol;
 use crate::supervisor::OutputLog;
 
+use crate::roles::simulation_server::launch;
+
 /// Simulator output lines quoted when it fails: enough to show a Webots error message.
 const TAIL_LINES: usize = 5;
 
@@ -40,6 +42,10 @@ pub(super) fn simulator_output_log() -> OutputLog {
 
 /// Logs a simulator output line within the log's budget, and the periodic count of the rest.
 pub(super) fn log_output(output_log: &mut OutputLog, line: &str) {
+    if launch::is_heartbeat(line) {
+        tracing::debug!(target: "simulator", %line);
+        return;
+    }
     let now = std::time::Instant::now();
     if let Some(line) = output_log.admit(line, now) {
         tracing::info!(target: "simulator", %line);
