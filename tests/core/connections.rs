@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 /// Longest any step here may take on a loaded 2-core machine.
-const PATIENCE: Duration = Duration::from_secs(10);
+pub(super) const PATIENCE: Duration = Duration::from_secs(10);
 
 fn app() -> Router {
     Router::new()
@@ -63,7 +63,7 @@ async fn start_plain(config: ServerConfig) -> common::Running {
 }
 
 /// A TCP connection to `addr` from the loopback address `from` (any of 127.0.0.0/8).
-async fn connect_from(from: [u8; 4], addr: SocketAddr) -> TcpStream {
+pub(super) async fn connect_from(from: [u8; 4], addr: SocketAddr) -> TcpStream {
     let socket = TcpSocket::new_v4().unwrap();
     socket
         .bind(SocketAddr::from((from, 0)))
@@ -73,7 +73,7 @@ async fn connect_from(from: [u8; 4], addr: SocketAddr) -> TcpStream {
 
 /// How long after `since` the server closes `stream` (EOF or reset), reading and dropping what
 /// it sends.
-async fn closed_after(stream: &mut TcpStream, since: Instant) -> Duration {
+pub(super) async fn closed_after(stream: &mut TcpStream, since: Instant) -> Duration {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match tokio::time::timeout(PATIENCE, stream.read(&mut buf)).await {
@@ -86,7 +86,7 @@ async fn closed_after(stream: &mut TcpStream, since: Instant) -> Duration {
 
 /// The value of one series in the server's `/metrics` (named without the common prefix), 0 when
 /// absent.
-async fn metric(addr: SocketAddr, series: &str) -> f64 {
+pub(super) async fn metric(addr: SocketAddr, series: &str) -> f64 {
     let text = common::get(addr, "/metrics").await.text();
     let series = format!("{}{series}", gltf_cloud::core::metrics::PREFIX);
     common::parse_prometheus(&text)
@@ -95,7 +95,7 @@ async fn metric(addr: SocketAddr, series: &str) -> f64 {
         .map_or(0.0, |(_, v)| v)
 }
 
-fn closed(reason: &str) -> String {
+pub(super) fn closed(reason: &str) -> String {
     format!(r#"http_connections_closed_total{{reason="{reason}"}}"#)
 }
 
