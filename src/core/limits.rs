@@ -149,6 +149,16 @@ pub const MAX_DECODED_BYTES: u64 = 1024 * 1024 * 1024;
 /// Beyond it requests get 503 + `Retry-After` instead of the process growing without bound.
 pub const MAX_IN_FLIGHT_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
+/// What the render requests of one client address may hold together, as a fraction of
+/// [`MAX_IN_FLIGHT_BYTES`], when `maxInFlightBytesPerClient` is not set. Half: the largest request
+/// the default limits admit holds at most 1.5 GiB at once (a 512 MiB body with its 1 GiB decoded
+/// scene, then the scene with an 8192x8192 image), so it fits, and whatever one address does,
+/// other addresses keep at least half the budget. Neither the write floor (which frees an answer
+/// no one reads within seconds) nor the queue bounds what a client reading at just the floor's
+/// rate, or sending many large requests, can hold; this does. Clients behind one NAT or reverse
+/// proxy share an address: there, set the key to `maxInFlightBytes`.
+pub const IN_FLIGHT_SHARE_PER_CLIENT: f64 = 0.5;
+
 /// Most nodes one glTF may have. Config key: `maxNodes`. Drake writes one node per geometry plus
 /// the camera; a cluttered robot scene has a few thousand.
 pub const MAX_NODES: usize = 65_536;

@@ -5,7 +5,7 @@
 
 use super::connections::{closed, closed_after, metric, PATIENCE};
 use super::trusting;
-use crate::common;
+use crate::common::{self, http2};
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -16,13 +16,11 @@ use std::time::{Duration, Instant};
 use axum::body::{Body, Bytes};
 use axum::routing::{get, post};
 use axum::Router;
-use futures_util::StreamExt;
 use gltf_cloud::core::config::ServerConfig;
 use gltf_cloud::core::metrics::Metrics;
 use gltf_cloud::core::{server, tls};
-use http_body_util::{BodyExt, StreamBody};
-use hyper::body::Frame;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use http_body_util::BodyExt;
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Size of `/stream`'s answer: far more than loopback socket buffers hold.
@@ -102,42 +100,6 @@ async fn start(config: ServerConfig, held: &Held) -> common::Running {
     .await
 }
 
-/// An HTTP/2 connection (prior knowledge) over `stream`, its driver spawned.
-async fn http2<S>(stream: S) -> hyper::client::conn::http2::SendRequest<StalledBody>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (sender, connection) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(stream),
-    )
-    .await
-    .expect("HTTP/2 handshake");
-    tokio::spawn(connection);
-    sender
-}
-
-type StalledBody =
-    StreamBody<futures_util::stream::BoxStream<'static, Result<Frame<Bytes>, Infallible>>>;
-
-/// A request body that sends `bytes` bytes, then nothing, and never ends (or ends, if `end`).
-fn body_of(bytes: usize, end: bool) -> StalledBody {
-    let first = futures_util::stream::iter([Ok(Frame::data(Bytes::from(vec![b's'; bytes])))]);
-    if end {
-        StreamBody::new(first.boxed())
-    } else {
-        StreamBody::new(first.chain(futures_util::stream::pending()).boxed())
-    }
-}
-
-fn request(method: &str, path: &str, body: StalledBody) -> hyper::Request<StalledBody> {
-    hyper::Request::builder()
-        .method(method)
-        .uri(format!("http://localhost{path}"))
-        .body(body)
-        .unwrap()
-}
-
 /// Waits until the series `name` (without the common prefix) satisfies `ok`.
 async fn wait_for(addr: SocketAddr, name: &str, ok: impl Fn(f64) -> bool) -> f64 {
     let started = Instant::now();
@@ -172,16 +134,26 @@ async fn http2_streams_per_connection_are_bounded_as_advertised() {
         ..ServerConfig::default()
     };
     let running = start(config, &held).await;
-    let mut sender = http2(TcpStream::connect(running.addr).await.unwrap()).await;
+    let mut sender = http2::connect(TcpStream::connect(running.addr).await.unwrap()).await;
     // One round trip first, so the client has the server's SETTINGS: it then queues the streams
     // over the bound; a stream opened over it is refused, and its request fails.
-    let first = sender.send_request(request("GET", "/hello", body_of(0, true)));
+    let first = sender.send_request(http2::request(
+        "GET",
+        "/hello",
+        &[],
+        http2::complete(Vec::new()),
+    ));
     assert_eq!(first.await.unwrap().status(), 200);
     let requests = (0..12).map(|_| {
         let mut sender = sender.clone();
         async move {
             let answer = sender
-                .send_request(request("GET", "/hold", body_of(0, true)))
+                .send_request(http2::request(
+                    "GET",
+                    "/hold",
+                    &[],
+                    http2::complete(Vec::new()),
+                ))
                 .await
                 .expect("every request answered");
             answer.status().as_u16()
@@ -204,13 +176,18 @@ async fn stalled_http2_streams_hold_only_their_connection() {
         ..ServerConfig::default()
     };
     let running = start(config, &held).await;
-    let sender = http2(TcpStream::connect(running.addr).await.unwrap()).await;
+    let sender = http2::connect(TcpStream::connect(running.addr).await.unwrap()).await;
     let attack: Vec<_> = (0..40)
         .map(|_| {
             let mut sender = sender.clone();
             tokio::spawn(async move {
                 let _ = sender
-                    .send_request(request("POST", "/echo", body_of(200, false)))
+                    .send_request(http2::request(
+                        "POST",
+                        "/echo",
+                        &[],
+                        http2::stalled_after(vec![b's'; 200]),
+                    ))
                     .await;
             })
         })
@@ -280,18 +257,28 @@ async fn uploads_in_progress_are_bounded_per_listener_and_per_connection() {
     println!("the stalled upload was cut {stall_cut:?} after the others were served");
 
     // HTTP/2: two streams of 60 kB on one connection pass that connection's bound.
-    let sender = http2(TcpStream::connect(running.addr).await.unwrap()).await;
+    let sender = http2::connect(TcpStream::connect(running.addr).await.unwrap()).await;
     let mut first = sender.clone();
     let _first = tokio::spawn(async move {
         first
-            .send_request(request("POST", "/echo", body_of(60_000, false)))
+            .send_request(http2::request(
+                "POST",
+                "/echo",
+                &[],
+                http2::stalled_after(vec![b's'; 60_000]),
+            ))
             .await
     });
     wait_for(running.addr, uploading, |bytes| bytes == 60_000.0).await;
     let mut second = sender.clone();
     let answer = tokio::time::timeout(
         PATIENCE,
-        second.send_request(request("POST", "/echo", body_of(60_000, false))),
+        second.send_request(http2::request(
+            "POST",
+            "/echo",
+            &[],
+            http2::stalled_after(vec![b's'; 60_000]),
+        )),
     )
     .await
     .expect("answered while its body is still open")
@@ -351,9 +338,14 @@ async fn a_client_that_never_reads_is_cut_within_the_grace_on_http1_http2_and_tl
     // HTTP/2: the client reads its socket but never the answer, so it never opens the stream's
     // window again; the socket stays writable and only the answer's own meter sees the stall.
     let before = metric(running.addr, &closed("write_too_slow")).await;
-    let mut sender = http2(TcpStream::connect(running.addr).await.unwrap()).await;
+    let mut sender = http2::connect(TcpStream::connect(running.addr).await.unwrap()).await;
     let unread = sender
-        .send_request(request("GET", "/stream", body_of(0, true)))
+        .send_request(http2::request(
+            "GET",
+            "/stream",
+            &[],
+            http2::complete(Vec::new()),
+        ))
         .await
         .expect("the answer's head");
     let h2_cut = cut_and_freed(running.addr, &held, before).await;

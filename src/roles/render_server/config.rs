@@ -155,6 +155,8 @@ pub struct Config {
     pub max_decoded_bytes: u64,
     pub max_covered_pixels: u64,
     pub max_in_flight_bytes: u64,
+    /// `None`: half of `max_in_flight_bytes` (see [`Config::in_flight_bytes_per_client`]).
+    pub max_in_flight_bytes_per_client: Option<u64>,
     /// From the body's last byte to the image; invalid values (negative, NaN) mean the default.
     pub render_timeout_seconds: f64,
     /// The scene cache's budget in bytes (CPU and GPU); `None`: [`default_cache_bytes`].
@@ -197,6 +199,7 @@ impl Default for Config {
             max_decoded_bytes: limits::MAX_DECODED_BYTES,
             max_covered_pixels: limits::MAX_COVERED_PIXELS,
             max_in_flight_bytes: limits::MAX_IN_FLIGHT_BYTES,
+            max_in_flight_bytes_per_client: None,
             render_timeout_seconds: limits::RENDER_TIMEOUT.as_secs_f64(),
             cache_bytes: None,
         }
@@ -233,6 +236,13 @@ impl Config {
     /// The scene cache's budget: the configured one, or a fraction of this machine's memory.
     pub fn cache_bytes(&self) -> u64 {
         self.cache_bytes.unwrap_or_else(default_cache_bytes)
+    }
+
+    /// What one client address's requests may hold together: the configured share, or
+    /// [`limits::IN_FLIGHT_SHARE_PER_CLIENT`] of `maxInFlightBytes`.
+    pub fn in_flight_bytes_per_client(&self) -> u64 {
+        let share = self.max_in_flight_bytes as f64 * limits::IN_FLIGHT_SHARE_PER_CLIENT;
+        self.max_in_flight_bytes_per_client.unwrap_or(share as u64)
     }
 
     /// `renderTimeoutSeconds` as a duration.
@@ -399,6 +409,7 @@ mod tests {
             config_key!(LoadOptions, max_decoded_bytes),
             config_key!(Config, max_covered_pixels),
             config_key!(Config, max_in_flight_bytes),
+            config_key!(Config, max_in_flight_bytes_per_client),
             config_key!(Config, render_timeout_seconds),
             config_key!(Config, vtk_params),
         ] {
