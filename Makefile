@@ -69,7 +69,7 @@ soak: build
 ## No sanitizer by default: the crate has no unsafe code, and an ASan build of wgpu takes long.
 FUZZ_SECONDS ?= 60
 FUZZ_SANITIZER ?= none
-FUZZ_TARGETS := drake_fields multipart_form gltf_load image_decode webots_client_message pyfloat
+FUZZ_TARGETS := drake_fields multipart_form gltf_load mesh_file image_decode webots_client_message pyfloat
 fuzz:
 	@cargo +nightly fuzz --version >/dev/null 2>&1 || { echo "needs: rustup toolchain install nightly; cargo install cargo-fuzz"; exit 1; }
 	cargo +nightly fuzz build -O -s $(FUZZ_SANITIZER)

@@ -15,17 +15,21 @@ use axum::extract::{FromRequest, Multipart};
 use crate::protocol::drake::fields;
 use crate::protocol::webots::{client, load, pyfloat};
 use crate::roles::render_server::form::{self, FormLimits};
+use std::sync::Arc;
+
 use crate::scene::gltf::images;
+use crate::scene::mesh_file::{load_convex, load_mesh_file, MeshFileSource, MeshFormat};
 use crate::scene::{LoadOptions, SceneError};
 
 /// A fuzz target's body: any bytes in, a panic only on a bug.
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name its corpus folder and `cargo fuzz` use.
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("drake_fields", drake_fields),
     ("multipart_form", multipart_form),
     ("gltf_load", gltf_load),
+    ("mesh_file", mesh_file),
     ("image_decode", image_decode),
     ("webots_client_message", webots_client_message),
     ("pyfloat", pyfloat),
@@ -99,6 +103,39 @@ pub fn multipart_form(data: &[u8]) {
 /// textures are decoded too.
 pub fn gltf_load(data: &[u8]) {
     let _ = crate::scene::load(data, &FUZZ_LOAD_OPTIONS);
+}
+
+/// The line that separates an OBJ from the MTL library after it in a [`mesh_file`] input.
+pub const MTL_SEPARATOR: &[u8] = b"\n#mtl\n";
+
+/// A scene-API mesh file: an OBJ (its `mtllib` names all resolving to what follows a
+/// [`MTL_SEPARATOR`] line) read as a `Mesh` and as a `Convex` (the hull of its vertices), or,
+/// starting `glTF`, a GLB read as a `Mesh`.
+pub fn mesh_file(data: &[u8]) {
+    let (main, library) = match data
+        .windows(MTL_SEPARATOR.len())
+        .position(|w| w == MTL_SEPARATOR)
+    {
+        Some(at) => (&data[..at], &data[at + MTL_SEPARATOR.len()..]),
+        None => (data, &[][..]),
+    };
+    let library: Arc<[u8]> = Arc::from(library);
+    let resolve = |name: &str| name.ends_with(".mtl").then(|| library.clone());
+    let format = if data.starts_with(b"glTF") {
+        MeshFormat::Glb
+    } else {
+        MeshFormat::Obj
+    };
+    let source = MeshFileSource {
+        format,
+        name: "fuzz",
+        main,
+        resolve: &resolve,
+    };
+    let _ = load_mesh_file(&source, &FUZZ_LOAD_OPTIONS);
+    if format == MeshFormat::Obj {
+        let _ = load_convex(&source, &FUZZ_LOAD_OPTIONS);
+    }
 }
 
 /// A PNG or JPEG through the texture decoder; the header check refuses what is too large.

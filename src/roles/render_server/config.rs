@@ -388,11 +388,10 @@ impl RoleConfig for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roles::render_server::form::FormLimits;
     use crate::scene::LoadOptions;
 
-    /// The scene loader and the form check name their limits by their own structs' fields, which
-    /// must stay this config's keys.
+    /// The scene loader names its limits by its own struct's fields, which must stay this config's
+    /// keys (the form's: `form.rs`).
     #[test]
     fn keys_named_in_messages_are_serde_keys() {
         let keys = crate::core::config::serde_keys::<Config>();
@@ -400,7 +399,6 @@ mod tests {
             config_key!(Config, endpoint),
             config_key!(Config, max_body_bytes),
             config_key!(Config, cache_bytes),
-            config_key!(FormLimits, max_image_dimension),
             config_key!(LoadOptions, max_triangles),
             config_key!(LoadOptions, max_textures),
             config_key!(LoadOptions, max_texture_pixels),

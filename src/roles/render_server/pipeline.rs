@@ -160,6 +160,7 @@ impl Pipeline {
         let (reply, rendered) = oneshot::channel();
         let _queued = self.pool.submit(Job {
             scene,
+            look: Arc::clone(self.pool.default_look()),
             intrinsics,
             kind,
             deadline,

@@ -5,9 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::compose::DockerMode;
 use super::launch::LaunchStyle;
 use super::load::LoadFormula;
 use crate::core::config::{config_key, seconds, ServerConfig};
@@ -25,6 +24,55 @@ pub const DEFAULT_GIT_BASE_URL: &str = "https://github.com";
 
 /// The Webots install used when neither `webotsHome` nor `WEBOTS_HOME` is set.
 pub const DEFAULT_WEBOTS_HOME: &str = "/usr/local/webots";
+
+/// How simulations are isolated: config key `docker`, `false`, `true` (the launch template
+/// isolates them) or `"compose"` (`compose/`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DockerMode {
+    #[default]
+    Off,
+    /// `true`: the launch template runs the simulator in a container (or another sandbox).
+    Template,
+    /// `"compose"`: one compose project per client.
+    Compose,
+}
+
+impl DockerMode {
+    /// Whether simulations run isolated, which lets repositories outside `allowedRepositories`
+    /// run on shared idle time.
+    pub fn isolates(self) -> bool {
+        self != DockerMode::Off
+    }
+}
+
+impl Serialize for DockerMode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            DockerMode::Off => serializer.serialize_bool(false),
+            DockerMode::Template => serializer.serialize_bool(true),
+            DockerMode::Compose => serializer.serialize_str("compose"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DockerMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Flag(bool),
+            Name(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Flag(false) => Ok(DockerMode::Off),
+            Raw::Flag(true) => Ok(DockerMode::Template),
+            Raw::Name(name) if name == "compose" => Ok(DockerMode::Compose),
+            Raw::Name(name) => Err(serde::de::Error::custom(format!(
+                "docker must be true, false or \"compose\", not {name:?}"
+            ))),
+        }
+    }
+}
 
 /// Command-line flags of `gltf-cloud simulation-server`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -324,6 +372,20 @@ fn host_without_port(header: &str) -> Option<String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn docker_key_accepts_booleans_and_compose() {
+        let parse = |text: &str| serde_json::from_str::<DockerMode>(text);
+        assert_eq!(parse("false").unwrap(), DockerMode::Off);
+        assert_eq!(parse("true").unwrap(), DockerMode::Template);
+        assert_eq!(parse("\"compose\"").unwrap(), DockerMode::Compose);
+        assert!(parse("\"swarm\"").is_err());
+        assert_eq!(
+            serde_json::to_string(&DockerMode::Compose).unwrap(),
+            "\"compose\""
+        );
+        assert!(DockerMode::Template.isolates() && !DockerMode::Off.isolates());
+    }
 
     #[test]
     fn shipped_config_has_only_known_keys() {

@@ -16,8 +16,8 @@ pub mod webots_yml;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
+/// The `docker` key's value, read with the config; `"compose"` selects this module.
+pub use super::config::DockerMode;
 use super::launch::{self, LaunchValues};
 use super::Config;
 use crate::supervisor::CommandSpec;
@@ -48,55 +48,6 @@ const THEIA_COMPOSE: &str =
 
 /// The longest Webots version accepted from a world header.
 const MAX_VERSION_LEN: usize = 32;
-
-/// How simulations are isolated: config key `docker`, `false`, `true` (the launch template
-/// isolates them) or `"compose"` (this module).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum DockerMode {
-    #[default]
-    Off,
-    /// `true`: the launch template runs the simulator in a container (or another sandbox).
-    Template,
-    /// `"compose"`: one compose project per client.
-    Compose,
-}
-
-impl DockerMode {
-    /// Whether simulations run isolated, which lets repositories outside `allowedRepositories`
-    /// run on shared idle time.
-    pub fn isolates(self) -> bool {
-        self != DockerMode::Off
-    }
-}
-
-impl Serialize for DockerMode {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            DockerMode::Off => serializer.serialize_bool(false),
-            DockerMode::Template => serializer.serialize_bool(true),
-            DockerMode::Compose => serializer.serialize_str("compose"),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for DockerMode {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Flag(bool),
-            Name(String),
-        }
-        match Raw::deserialize(deserializer)? {
-            Raw::Flag(false) => Ok(DockerMode::Off),
-            Raw::Flag(true) => Ok(DockerMode::Template),
-            Raw::Name(name) if name == "compose" => Ok(DockerMode::Compose),
-            Raw::Name(name) => Err(serde::de::Error::custom(format!(
-                "docker must be true, false or \"compose\", not {name:?}"
-            ))),
-        }
-    }
-}
 
 /// Why a compose project could not be written; the text follows `loading: Error: `.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -379,20 +330,6 @@ mod tests {
             default_image("nightly"),
             "cyberbotics/webots.cloud:nightly-ubuntu22.04"
         );
-    }
-
-    #[test]
-    fn docker_key_accepts_booleans_and_compose() {
-        let parse = |text: &str| serde_json::from_str::<DockerMode>(text);
-        assert_eq!(parse("false").unwrap(), DockerMode::Off);
-        assert_eq!(parse("true").unwrap(), DockerMode::Template);
-        assert_eq!(parse("\"compose\"").unwrap(), DockerMode::Compose);
-        assert!(parse("\"swarm\"").is_err());
-        assert_eq!(
-            serde_json::to_string(&DockerMode::Compose).unwrap(),
-            "\"compose\""
-        );
-        assert!(DockerMode::Template.isolates() && !DockerMode::Off.isolates());
     }
 
     #[test]
