@@ -331,11 +331,14 @@ async fn run_connection(shared: Arc<Shared>, stream: TcpStream, slot: Slot, peer
                 // Re-read: a request may have started since the deadline was computed.
                 if let Some((at, why)) = conn.deadline(&shared.timeouts) {
                     if at <= tokio::time::Instant::now() {
-                        count_closed(&shared.metrics, why);
-                        if why == reason::WRITE_TOO_SLOW {
-                            cut_log(why, shared.timeouts.write);
-                        } else {
-                            tracing::debug!(reason = why, "idle connection closed");
+                        // The socket may have cut a slow reader first, and counted it.
+                        if conn.reason().is_none() {
+                            count_closed(&shared.metrics, why);
+                            if why == reason::WRITE_TOO_SLOW {
+                                cut_log(why, shared.timeouts.write);
+                            } else {
+                                tracing::debug!(reason = why, "idle connection closed");
+                            }
                         }
                         conn.close_with(why);
                         return;

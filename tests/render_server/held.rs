@@ -80,11 +80,11 @@ async fn stalled_http2_streams_hold_no_render_slot() {
         b == 0.0
     })
     .await;
+    // Cut, or answered the stall's error just before their connection closed; never rendered.
     for stream in attack {
-        assert!(
-            stream.await.unwrap().is_err(),
-            "a stalled stream was answered"
-        );
+        if let Ok(status) = stream.await.unwrap() {
+            assert_ne!(status, 200);
+        }
     }
     server.stop().await;
 }
@@ -152,12 +152,15 @@ async fn one_address_holds_at_most_its_share() {
     .await;
     let depth = form_sized(ImageType::Depth, blended_full_screen(1), 2048, 2048);
     let unread = post_unread(&server, &depth).await;
-    // Rendered and encoded: it holds its answer only (16 MiB and the TIFF header).
+    let rendered = r#"render_gpu_seconds_count{image_type="depth"}"#;
+    wait_for_metric(&server, rendered, PATIENCE, |n| n >= 1.0).await;
+    // Encoded: it holds its answer only (16 MiB and the TIFF header), no longer its estimate.
     wait_for_metric(&server, "render_in_flight_bytes", PATIENCE, |bytes| {
-        bytes > 0.0 && bytes < f64::from(17 << 20)
+        bytes >= f64::from(16 << 20) && bytes < f64::from(17 << 20)
     })
     .await;
     let refused = server.post(&depth).await;
+    assert_eq!(refused.status, 503, "{} bytes", refused.body.len());
     assert_error(&refused, 503, "maxInFlightBytesPerClient");
     let small = form_sized(ImageType::Label, blended_full_screen(1), 64, 48);
     assert_eq!(server.post(&small).await.status, 200);
