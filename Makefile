@@ -59,9 +59,10 @@ gallery: deps build
 	GLTF_CLOUD_BIN=$(CURDIR)/target/debug/gltf-cloud $(PYTHON) scripts/gallery.py --out $(CURDIR)/out/gallery
 
 ## soak: the hostile-client runs too slow or too big for CI: the render-request attacks (time and
-## peak memory of each), a 1 100-connection idle flood against each server at its defaults, and
-## 1 100 silent /client WebSockets beside a real client starting a simulation (the venv's
-## websocket-client drives the real one).
+## peak memory of each; issue 21's stalled uploads, stalled HTTP/2 streams and never-read answers,
+## with a normal render beside each), a 1 100-connection idle flood against each server at its
+## defaults, and 1 100 silent /client WebSockets beside a real client starting a simulation (the
+## venv's websocket-client drives the real one).
 soak: deps build
 	python3 scripts/attack_budget.py --binary $(CURDIR)/target/debug/gltf-cloud
 	python3 scripts/soak_connections.py --binary $(CURDIR)/target/debug/gltf-cloud

@@ -318,6 +318,16 @@ pub struct ServerConfig {
     pub tls_handshake_timeout_seconds: f64,
     /// See [`limits::WRITE_TIMEOUT`].
     pub write_timeout_seconds: f64,
+    /// See [`limits::MIN_WRITE_BYTES_PER_SECOND`].
+    pub min_write_bytes_per_second: u64,
+    /// See [`limits::WRITE_RATE_GRACE`].
+    pub write_rate_grace_seconds: f64,
+    /// See [`limits::HTTP2_MAX_CONCURRENT_STREAMS`] and [`limits::HTTP2_WINDOW_BYTES`].
+    pub http2_max_concurrent_streams: u32,
+    pub http2_window_bytes: u32,
+    /// See [`limits::MAX_UPLOAD_BYTES`] and [`limits::MAX_UPLOAD_BYTES_PER_CONNECTION`].
+    pub max_upload_bytes: u64,
+    pub max_upload_bytes_per_connection: u64,
     /// See [`limits::SHUTDOWN_GRACE`].
     pub shutdown_grace_seconds: f64,
 }
@@ -338,6 +348,12 @@ impl Default for ServerConfig {
             min_body_bytes_per_second: limits::MIN_BODY_BYTES_PER_SECOND,
             tls_handshake_timeout_seconds: limits::TLS_HANDSHAKE_TIMEOUT.as_secs_f64(),
             write_timeout_seconds: limits::WRITE_TIMEOUT.as_secs_f64(),
+            min_write_bytes_per_second: limits::MIN_WRITE_BYTES_PER_SECOND,
+            write_rate_grace_seconds: limits::WRITE_RATE_GRACE.as_secs_f64(),
+            http2_max_concurrent_streams: limits::HTTP2_MAX_CONCURRENT_STREAMS,
+            http2_window_bytes: limits::HTTP2_WINDOW_BYTES,
+            max_upload_bytes: limits::MAX_UPLOAD_BYTES,
+            max_upload_bytes_per_connection: limits::MAX_UPLOAD_BYTES_PER_CONNECTION,
             shutdown_grace_seconds: limits::SHUTDOWN_GRACE.as_secs_f64(),
         }
     }
@@ -535,6 +551,12 @@ mod tests {
             config_key!(ServerConfig, tls_handshake_timeout_seconds),
             config_key!(ServerConfig, write_timeout_seconds),
             config_key!(ServerConfig, shutdown_grace_seconds),
+            config_key!(ServerConfig, min_write_bytes_per_second),
+            config_key!(ServerConfig, write_rate_grace_seconds),
+            config_key!(ServerConfig, http2_max_concurrent_streams),
+            config_key!(ServerConfig, http2_window_bytes),
+            config_key!(ServerConfig, max_upload_bytes),
+            config_key!(ServerConfig, max_upload_bytes_per_connection),
         ];
         let mut serde = serde_keys::<ServerConfig>();
         shared.sort_unstable();

@@ -13,6 +13,8 @@
 
 mod body;
 mod connection;
+mod upload;
+mod write_floor;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,9 +39,11 @@ use tracing::{info, warn, Instrument};
 
 use self::body::{drain, GuardedBody, Leftover, ReturnedBody, TimedBody};
 use self::connection::{
-    count_closed, reason, ConnState, Count, Registry, RequestGuard, Slot, TimedIo, Timeouts,
+    count_closed, cut_log, reason, ConnState, Count, Registry, RequestGuard, Slot, TimedIo,
+    Timeouts,
 };
-use super::config::ServerConfig;
+use self::upload::{CountedUpload, Refused, UploadBudget};
+use super::config::{self, ServerConfig};
 use super::error_body;
 use super::limits;
 use super::metrics::Metrics;
@@ -101,7 +105,10 @@ struct Shared {
     app: Router,
     metrics: Arc<Metrics>,
     tls: Option<TlsAcceptor>,
+    /// HTTP/1 and HTTP/2 settings, HTTP/2's stream and window limits among them.
+    http: hyper_util::server::conn::auto::Builder<TokioExecutor>,
     timeouts: Timeouts,
+    uploads: Arc<UploadBudget>,
     /// Cancelled when shutdown starts.
     draining: CancellationToken,
     /// Cancelled when the grace period is over: requests still running are answered 503.
@@ -158,10 +165,16 @@ pub async fn serve(
             observe(Arc::clone(&observed), req, next)
         }));
 
+    let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    http.http2()
+        .max_concurrent_streams(config.http2_max_concurrent_streams)
+        .initial_stream_window_size(config.http2_window_bytes)
+        .initial_connection_window_size(config.http2_window_bytes);
     let shared = Arc::new(Shared {
         app,
         metrics: Arc::clone(&metrics),
         tls,
+        http,
         timeouts: Timeouts {
             header: config.header_read_timeout(),
             idle: config.idle_timeout(),
@@ -169,7 +182,15 @@ pub async fn serve(
             min_body_rate: config.min_body_bytes_per_second,
             tls_handshake: config.tls_handshake_timeout(),
             write: config.write_timeout(),
+            min_write_rate: config.min_write_bytes_per_second,
+            write_grace: config::seconds(config.write_rate_grace_seconds)
+                .unwrap_or(limits::WRITE_RATE_GRACE),
         },
+        uploads: UploadBudget::new(
+            config.max_upload_bytes,
+            config.max_upload_bytes_per_connection,
+            Arc::clone(&metrics),
+        ),
         draining: shutdown.clone(),
         hard_stop: CancellationToken::new(),
         kill: CancellationToken::new(),
@@ -293,12 +314,7 @@ fn accept(shared: &Arc<Shared>, registry: &Arc<Registry>, stream: TcpStream, pee
 async fn run_connection(shared: Arc<Shared>, stream: TcpStream, slot: Slot, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
     let conn = Arc::clone(slot.conn());
-    let io = TimedIo::new(
-        stream,
-        slot,
-        shared.timeouts.write,
-        Arc::clone(&shared.metrics),
-    );
+    let io = TimedIo::new(stream, slot, &shared.timeouts, Arc::clone(&shared.metrics));
     let io = match &shared.tls {
         None => Either::Left(io),
         Some(acceptor) => {
@@ -330,8 +346,9 @@ async fn run_connection(shared: Arc<Shared>, stream: TcpStream, slot: Slot, peer
             async move { Ok::<_, std::convert::Infallible>(answer(&shared, &conn, peer, req).await) }
         },
     ));
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    let connection = shared
+        .http
+        .serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(connection);
     // Connections accepted before shutdown are asked to finish; later ones close after their
     // answer, which carries `Connection: close`.
@@ -356,8 +373,15 @@ async fn run_connection(shared: Arc<Shared>, stream: TcpStream, slot: Slot, peer
                 // Re-read: a request may have started since the deadline was computed.
                 if let Some((at, why)) = conn.deadline(&shared.timeouts) {
                     if at <= tokio::time::Instant::now() {
-                        count_closed(&shared.metrics, why);
-                        tracing::debug!(reason = why, "idle connection closed");
+                        // The socket may have cut a slow reader first, and counted it.
+                        if conn.reason().is_none() {
+                            count_closed(&shared.metrics, why);
+                            if why == reason::WRITE_TOO_SLOW {
+                                cut_log(why, shared.timeouts.write);
+                            } else {
+                                tracing::debug!(reason = why, "idle connection closed");
+                            }
+                        }
                         conn.close_with(why);
                         return;
                     }
@@ -379,6 +403,7 @@ async fn answer(
     let draining = shared.draining.is_cancelled();
     let http1 = req.version() < Version::HTTP_2;
     let leftover = Leftover::default();
+    let refused = Refused::default();
     let mut req = req.map(|body| {
         let timed = TimedBody::new(
             body,
@@ -386,7 +411,13 @@ async fn answer(
             shared.timeouts,
             Arc::clone(&shared.metrics),
         );
-        Body::new(ReturnedBody::new(timed, Arc::clone(&leftover)))
+        let returned = ReturnedBody::new(timed, Arc::clone(&leftover));
+        Body::new(CountedUpload::new(
+            returned,
+            Arc::clone(&shared.uploads),
+            Arc::clone(conn),
+            Arc::clone(&refused),
+        ))
     });
     req.extensions_mut().insert(ConnectInfo(peer));
     let response = if draining && !ALWAYS_ANSWERED.contains(&req.uri().path()) {
@@ -399,6 +430,11 @@ async fn answer(
             },
             () = shared.hard_stop.cancelled() => shutting_down(),
         }
+    };
+    // Whatever the role made of a body the upload budget refused, the client is told why.
+    let response = match refused.get() {
+        Some(&refusal) => shared.uploads.refused(refusal),
+        None => response,
     };
     let unread = lock(&leftover).take();
     if let Some(unread) = unread.filter(|_| http1) {
@@ -416,7 +452,10 @@ async fn answer(
             .headers
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
-    Response::from_parts(parts, Body::new(GuardedBody::new(body, guard)))
+    Response::from_parts(
+        parts,
+        Body::new(GuardedBody::new(body, guard, &shared.timeouts)),
+    )
 }
 
 fn shutting_down() -> Response {

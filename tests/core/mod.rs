@@ -1,6 +1,7 @@
 //! The shared server bootstrap on real sockets: health and metrics, TLS, graceful shutdown.
 
 mod connections;
+mod slow_clients;
 mod metrics; // every exported metric is documented, every counter a total
 
 use crate::common;
@@ -118,20 +119,10 @@ async fn shutdown_gives_up_on_stuck_requests_after_the_grace_period() {
         .unwrap();
 }
 
-#[tokio::test]
-async fn tls_handshake_with_a_trusting_client_and_plain_http_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let files = tls::write_self_signed(&["localhost".into()], dir.path(), false).unwrap();
-    let config = ServerConfig {
-        ssl_certificate: Some(files.cert.clone()),
-        ssl_key: Some(files.key.clone()),
-        ..ServerConfig::default()
-    };
-    let running = start(Router::new(), config).await;
-
-    // A client that trusts exactly the generated certificate.
+/// A TLS client that trusts exactly the certificate at `cert`, offering HTTP/2 and HTTP/1.1.
+fn trusting(cert: &std::path::Path) -> tokio_rustls::TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
-    let pem = std::fs::read(&files.cert).unwrap();
+    let pem = std::fs::read(cert).unwrap();
     for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(&pem) {
         roots.add(cert.unwrap()).unwrap();
     }
@@ -143,7 +134,21 @@ async fn tls_handshake_with_a_trusting_client_and_plain_http_refused() {
     .with_root_certificates(roots)
     .with_no_client_auth();
     client.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    tokio_rustls::TlsConnector::from(Arc::new(client))
+}
+
+#[tokio::test]
+async fn tls_handshake_with_a_trusting_client_and_plain_http_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = tls::write_self_signed(&["localhost".into()], dir.path(), false).unwrap();
+    let config = ServerConfig {
+        ssl_certificate: Some(files.cert.clone()),
+        ssl_key: Some(files.key.clone()),
+        ..ServerConfig::default()
+    };
+    let running = start(Router::new(), config).await;
+
+    let connector = trusting(&files.cert);
     let tcp = TcpStream::connect(running.addr).await.unwrap();
     let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
     let stream = connector.connect(name, tcp).await.expect("TLS handshake");

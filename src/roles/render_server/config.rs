@@ -168,6 +168,8 @@ pub struct Config {
     pub max_decoded_bytes: u64,
     pub max_covered_pixels: u64,
     pub max_in_flight_bytes: u64,
+    /// `None`: half of `max_in_flight_bytes` (see [`Config::in_flight_bytes_per_client`]).
+    pub max_in_flight_bytes_per_client: Option<u64>,
     /// From the body's last byte to the image; invalid values (negative, NaN) mean the default.
     pub render_timeout_seconds: f64,
     /// The scene cache's budget in bytes (CPU and GPU); `None`: [`default_cache_bytes`].
@@ -225,6 +227,7 @@ impl Default for Config {
             max_decoded_bytes: limits::MAX_DECODED_BYTES,
             max_covered_pixels: limits::MAX_COVERED_PIXELS,
             max_in_flight_bytes: limits::MAX_IN_FLIGHT_BYTES,
+            max_in_flight_bytes_per_client: None,
             render_timeout_seconds: limits::RENDER_TIMEOUT.as_secs_f64(),
             cache_bytes: None,
             max_scenes: limits::MAX_SCENES,
@@ -269,6 +272,13 @@ impl Config {
             self.access_tokens_file.as_deref(),
             self.access_tokens_env.as_deref(),
         )
+    }
+
+    /// What one client address's requests may hold together: the configured share, or
+    /// [`limits::IN_FLIGHT_SHARE_PER_CLIENT`] of `maxInFlightBytes`.
+    pub fn in_flight_bytes_per_client(&self) -> u64 {
+        let share = self.max_in_flight_bytes as f64 * limits::IN_FLIGHT_SHARE_PER_CLIENT;
+        self.max_in_flight_bytes_per_client.unwrap_or(share as u64)
     }
 
     /// `renderTimeoutSeconds` as a duration.
@@ -443,6 +453,7 @@ mod tests {
             config_key!(LoadOptions, max_decoded_bytes),
             config_key!(Config, max_covered_pixels),
             config_key!(Config, max_in_flight_bytes),
+            config_key!(Config, max_in_flight_bytes_per_client),
             config_key!(Config, render_timeout_seconds),
             config_key!(Config, vtk_params),
             config_key!(Config, max_scenes),

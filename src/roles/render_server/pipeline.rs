@@ -13,6 +13,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -71,12 +72,14 @@ pub struct RenderedImage {
 }
 
 impl Pipeline {
-    /// Takes a render slot, or refuses at once (503) when the queue is full.
+    /// Takes a render slot for a request from `client`, whose memory counts against that
+    /// address's share, or refuses at once (503) when the queue is full.
     ///
     /// # Errors
     /// [`ApiError::Busy`] when every slot is taken or the server is stopping.
-    pub fn admit(&self) -> Result<Admitted, ApiError> {
-        let ticket = Arc::new(Ticket::new(self.pool.admit()?, Arc::clone(&self.memory)));
+    pub fn admit(&self, client: IpAddr) -> Result<Admitted, ApiError> {
+        let permit = self.pool.admit()?;
+        let ticket = Arc::new(Ticket::new(permit, Arc::clone(&self.memory), client));
         Ok(Admitted {
             _abandon: AbandonOnDrop(Arc::clone(&ticket)),
             ticket,
@@ -86,21 +89,11 @@ impl Pipeline {
     /// Takes `bytes` more of the in-flight memory for `ticket`'s request.
     ///
     /// # Errors
-    /// 503 naming `maxInFlightBytes` when they do not fit.
+    /// 503 naming `maxInFlightBytes`, or `maxInFlightBytesPerClient`, when they do not fit.
     pub fn reserve(&self, ticket: &Ticket, bytes: u64) -> Result<(), ApiError> {
         ticket
             .reserve(bytes)
-            .map_err(|_| ApiError::Unavailable(self.over_memory_budget()))
-    }
-
-    /// The message of the 503 for a request the memory budget has no room for.
-    pub fn over_memory_budget(&self) -> String {
-        format!(
-            "the server's memory for requests in flight ({} bytes) is taken; retry shortly \
-             (config key {})",
-            self.memory.limit(),
-            config_key!(Config, max_in_flight_bytes)
-        )
+            .map_err(|over| ApiError::Unavailable(over.message()))
     }
 
     /// What a loader offers each allocation to: refused once the request is abandoned (its
@@ -109,7 +102,6 @@ impl Pipeline {
         &self,
         ticket: &Arc<Ticket>,
     ) -> impl FnMut(u64) -> Result<(), SceneError> + Send + 'static {
-        let over_budget = self.over_memory_budget();
         let ticket = Arc::clone(ticket);
         move |bytes| {
             if ticket.is_abandoned() {
@@ -117,7 +109,7 @@ impl Pipeline {
             }
             ticket
                 .reserve(bytes)
-                .map_err(|_| SceneError::Refused(over_budget.clone()))
+                .map_err(|over| SceneError::Refused(over.message()))
         }
     }
 
@@ -229,6 +221,8 @@ fn kind_name(kind: ImageKind) -> &'static str {
 /// up to its last chunk, and a client that stops reading keeps its request counted.
 pub fn answer(bytes: Bytes, content_type: &'static str, ticket: Arc<Ticket>) -> Response {
     let length = bytes.len();
+    // An answer waiting for its client (perhaps one that reads slowly) holds only itself.
+    ticket.hold_only(length as u64);
     let mut ticket = Some(ticket);
     let chunks = (0..length).step_by(ANSWER_CHUNK_BYTES).map(move |start| {
         let end = (start + ANSWER_CHUNK_BYTES).min(length);

@@ -162,7 +162,10 @@ pub async fn run(
         config: config.clone(),
         gpu,
         pool: Arc::clone(&pool),
-        memory: Arc::new(MemoryBudget::new(config.max_in_flight_bytes)),
+        memory: Arc::new(MemoryBudget::new(
+            config.max_in_flight_bytes,
+            config.in_flight_bytes_per_client(),
+        )),
         static_scene: Arc::new(static_scene),
         metrics: Arc::clone(&metrics),
     });
