@@ -1,8 +1,8 @@
 //! The shared server bootstrap on real sockets: health and metrics, TLS, graceful shutdown.
 
 mod connections;
-mod slow_clients;
-mod metrics; // every exported metric is documented, every counter a total
+mod metrics;
+mod slow_clients; // every exported metric is documented, every counter a total
 
 use crate::common;
 

@@ -112,11 +112,8 @@ fn json(
             "frames": scene_api.frames,
             "images": scene_api.images,
             "assets": scene_api.assets.count,
-            "assetBytes": format!(
-                "{:.1} / {:.1} MiB",
-                mib(scene_api.assets.bytes),
-                mib(scene_api.assets.limit)
-            ),
+            "assetBytes": scene_api.assets.bytes,
+            "assetLimitBytes": scene_api.assets.limit,
         },
         "renders": {"color": inner.color, "depth": inner.depth, "label": inner.label},
         "recent": recent,
@@ -218,7 +215,11 @@ scale 0–<span id=scale>0</span> ms; last <span id=last>none yet</span>).</p>\
         frames = text("/sceneApi/frames"),
         images = text("/sceneApi/images"),
         assets = text("/sceneApi/assets"),
-        asset_bytes = text("/sceneApi/assetBytes"),
+        asset_bytes = format!(
+            "{} / {} MiB",
+            mib(status, "/sceneApi/assetBytes"),
+            mib(status, "/sceneApi/assetLimitBytes")
+        ),
         expired = text("/sceneApi/expired"),
         color = text("/renders/color"),
         depth = text("/renders/depth"),
@@ -244,7 +245,7 @@ gcPoll("status.json", 1000, (s) => {
   gcText("cache-hits", s.cache.hits + " / " + s.cache.misses);
   gcText("cache-evictions", s.cache.evictions);
   for (const k of ["scenes", "geometries", "frames", "images", "assets", "expired"]) gcText(k, s.sceneApi[k]);
-  gcText("asset-bytes", s.sceneApi.assetBytes);
+  gcText("asset-bytes", mib(s.sceneApi.assetBytes) + " / " + mib(s.sceneApi.assetLimitBytes) + " MiB");
   const ms = s.recent.map((r) => r.ms);
   const max = Math.max(1, ...ms) * 1.1;
   gcText("scale", max.toFixed(0));

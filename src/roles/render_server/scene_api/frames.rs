@@ -8,12 +8,13 @@
 //! ticket and one deadline → encoded on a blocking thread → answered. A refused frame changes no
 //! pose; a client that hangs up abandons the ticket and its queued images are skipped.
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::response::Response;
 use futures_util::future::try_join_all;
 use glam::DMat4;
@@ -38,6 +39,7 @@ use crate::roles::render_server::Config;
 /// Renders one frame of the scene `id`.
 pub async fn render(
     State(api): State<Arc<SceneApi>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, SceneApiError> {
@@ -92,7 +94,7 @@ pub async fn render(
     }
 
     let pipeline = &api.pipeline;
-    let admitted = pipeline.admit()?;
+    let admitted = pipeline.admit(peer.ip())?;
     let deadline = pipeline.deadline();
     let cameras = frame.header.cameras;
     let encoding = frame.header.encoding;

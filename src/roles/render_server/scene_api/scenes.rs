@@ -12,12 +12,13 @@
 //! checked, and both change the scene all at once or not at all.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -250,6 +251,7 @@ struct Built {
 /// `maxSceneGeometries` bound.
 async fn build_under_pipeline(
     api: &Arc<SceneApi>,
+    client: IpAddr,
     geometries: Vec<(String, CheckedGeometry)>,
     look: Option<CheckedLook>,
 ) -> Result<Built, SceneApiError> {
@@ -261,7 +263,7 @@ async fn build_under_pipeline(
         return Err(SceneApiError::missing_assets(missing));
     }
     let pipeline = &api.pipeline;
-    let admitted = pipeline.admit()?;
+    let admitted = pipeline.admit(client)?;
     let deadline = pipeline.deadline();
     let worker_api = Arc::clone(api);
     let ticket = Arc::clone(&admitted.ticket);
@@ -299,6 +301,7 @@ async fn build_under_pipeline(
 /// `POST /v1/scenes`: 201 with the new scene's id.
 pub async fn create(
     State(api): State<Arc<SceneApi>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Body,
 ) -> Result<Response, SceneApiError> {
     let body = read_body(&api, body).await?;
@@ -314,7 +317,7 @@ pub async fn create(
         .transpose()?;
     api.scenes.check_room()?;
     let paths = (0..checked.len()).map(|i| format!("geometries[{i}]"));
-    let built = build_under_pipeline(&api, paths.zip(checked).collect(), look).await?;
+    let built = build_under_pipeline(&api, peer.ip(), paths.zip(checked).collect(), look).await?;
     let state = SceneState {
         geometries: built.geometries.into_iter().collect(),
         frames: 0,
@@ -404,6 +407,7 @@ fn check_edit(
 /// `PATCH /v1/scenes/{id}`: removals, then additions, all or nothing.
 pub async fn patch(
     State(api): State<Arc<SceneApi>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
     body: Body,
 ) -> Result<axum::Json<SceneSummary>, SceneApiError> {
@@ -419,7 +423,7 @@ pub async fn patch(
     let ids: Vec<u64> = add.iter().map(|geometry| geometry.id).collect();
     check_edit(&lock(&scene.state), &request.remove, &ids, max)?;
     let paths = (0..add.len()).map(|i| format!("add[{i}]"));
-    let built = build_under_pipeline(&api, paths.zip(add).collect(), None)
+    let built = build_under_pipeline(&api, peer.ip(), paths.zip(add).collect(), None)
         .await?
         .geometries;
     {
