@@ -17,7 +17,7 @@ use super::error::ApiError;
 use super::pipeline::Pipeline;
 use super::pool::RenderPool;
 use super::scene_api::{self, SceneApi};
-use super::state::AppState;
+use super::state::{ActiveLook, AppState};
 use super::stats::Stats;
 use super::{drake, metrics, status, Args, Config, DEFAULT_PORT, ROLE};
 use crate::core::config::config_key;
@@ -140,7 +140,7 @@ pub async fn run(
     let params = &look_params.params;
     params.check_shadow_map_size(&look_params.origin, gpu.max_texture_dimension())?;
     tracing::info!(origin = %look_params.origin, "look: {}", params.summary());
-    let look_shown = status::Look {
+    let look_shown = ActiveLook {
         summary: params.summary(),
         origin: look_params.origin.clone(),
     };

@@ -22,5 +22,13 @@ pub struct AppState {
     pub stats: Stats,
     pub started: Instant,
     /// The server's look, for `GET /`.
-    pub look: super::status::Look,
+    pub look: ActiveLook,
+}
+
+/// The look the server draws colour images with, as the page shows it.
+pub struct ActiveLook {
+    /// One line: lights, PBR, exposure, shadows, environment, SSAO.
+    pub summary: String,
+    /// Where its params came from: the `--vtk-params` file, the config key, or the defaults.
+    pub origin: String,
 }

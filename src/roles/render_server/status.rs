@@ -12,7 +12,7 @@ use axum::response::Html;
 use serde_json::{json, Value};
 
 use super::scene_api::Figures;
-use super::state::AppState;
+use super::state::{ActiveLook, AppState};
 use super::stats::{Stats, RECENT};
 use crate::core::html::{escape, LIVE_CHART_JS};
 use crate::render::AdapterSummary;
@@ -66,7 +66,7 @@ fn json(
     cache: &CacheStats,
     scene_api: &Figures,
     endpoint: &str,
-    look: &Look,
+    look: &ActiveLook,
 ) -> Value {
     let inner = stats.snapshot();
     let recent: Vec<Value> = inner
@@ -118,14 +118,6 @@ fn json(
         "renders": {"color": inner.color, "depth": inner.depth, "label": inner.label},
         "recent": recent,
     })
-}
-
-/// The look the server draws colour images with, as the page shows it.
-pub struct Look {
-    /// One line: lights, PBR, exposure, shadows, environment, SSAO.
-    pub summary: String,
-    /// Where its params came from: the `--vtk-params` file, the config key, or the defaults.
-    pub origin: String,
 }
 
 /// A number of `status` (a `/status.json` pointer) as the page's text shows it: bytes in MiB with

@@ -2,8 +2,25 @@
 //! the config's entries and the latest poll round, so every rule is unit-tested without sockets.
 
 use super::config::SimulationServer;
-use super::poller::Table;
+use crate::protocol::webots::load::Slots;
 use crate::protocol::webots::load::UNREACHABLE_LOAD;
+
+/// The latest poll round, every column in config order.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    /// The loads; [`UNREACHABLE_LOAD`] for servers that did not answer their last poll (and for
+    /// all of them before the first poll).
+    pub loads: Vec<f64>,
+    /// What each server's last answer said of its simulator slots and waiting line; `None` for
+    /// servers that do not say (the originals) and those that did not answer.
+    pub slots: Vec<Option<Slots>>,
+}
+
+impl Table {
+    pub fn slots_of(&self, index: usize) -> Option<Slots> {
+        self.slots.get(index).copied().flatten()
+    }
+}
 
 /// Where a session request goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -240,7 +240,7 @@ async fn monitor_json(State(state): State<Arc<AppState>>) -> axum::Json<serde_js
     axum::Json(monitor::json(&monitor_view(&state, &table)))
 }
 
-fn monitor_view<'a>(state: &'a AppState, table: &'a poller::Table) -> monitor::Page<'a> {
+fn monitor_view<'a>(state: &'a AppState, table: &'a balancer::Table) -> monitor::Page<'a> {
     monitor::Page {
         servers: &state.config.simulation_servers,
         loads: &table.loads,

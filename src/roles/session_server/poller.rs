@@ -14,30 +14,13 @@ use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
-use super::balancer;
+use super::balancer::{self, Table};
 use super::config::SimulationServer;
 use super::notify::Notifier;
 use crate::core::http_client::HttpClient;
 use crate::core::quote::quote;
 use crate::protocol::webots::alert::Change;
 use crate::protocol::webots::load::{self, Slots, UNREACHABLE_LOAD};
-
-/// The latest poll round, every column in config order.
-#[derive(Debug, Clone, Default)]
-pub struct Table {
-    /// The loads; [`UNREACHABLE_LOAD`] for servers that did not answer their last poll (and for
-    /// all of them before the first poll).
-    pub loads: Vec<f64>,
-    /// What each server's last answer said of its simulator slots and waiting line; `None` for
-    /// servers that do not say (the originals) and those that did not answer.
-    pub slots: Vec<Option<Slots>>,
-}
-
-impl Table {
-    pub fn slots_of(&self, index: usize) -> Option<Slots> {
-        self.slots.get(index).copied().flatten()
-    }
-}
 
 /// What the handlers read: the last complete round.
 pub type LoadTable = Arc<Table>;

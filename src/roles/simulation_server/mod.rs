@@ -26,6 +26,7 @@ pub mod launch;
 pub mod load;
 pub mod monitor;
 pub mod notify;
+pub mod ports;
 pub mod project;
 pub mod state;
 pub mod waiting_line;

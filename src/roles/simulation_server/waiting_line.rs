@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use tokio::sync::watch;
 
-use super::state::{PortLease, PortPool};
+use super::ports::{PortLease, PortPool};
 use crate::core::sync::lock;
 
 /// One waiting client, as `/monitor` lists it.
