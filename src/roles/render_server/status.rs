@@ -5,17 +5,15 @@
 //! external scripts or stylesheets, so it works offline and behind any proxy.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::Html;
 use serde_json::{json, Value};
 
 use super::scene_api::Figures;
-use super::state::{ActiveLook, AppState};
-use super::stats::{Stats, RECENT};
+use super::state::AppState;
+use super::stats::RECENT;
 use crate::core::html::{escape, LIVE_CHART_JS};
-use crate::render::AdapterSummary;
 use crate::scene::CacheStats;
 
 /// `GET /`.
@@ -31,9 +29,7 @@ pub async fn json_handler(State(state): State<Arc<AppState>>) -> axum::Json<Valu
 fn of_state(state: &AppState) -> Value {
     let pool = &state.pipeline.pool;
     json(
-        state.pipeline.gpu.adapter(),
-        state.started.elapsed(),
-        &state.stats,
+        state,
         &Queue {
             in_flight: pool.in_flight(),
             queued: pool.queued(),
@@ -43,8 +39,6 @@ fn of_state(state: &AppState) -> Value {
         },
         &state.cache.stats(),
         &state.scene_api.figures(),
-        &state.pipeline.config.endpoint,
-        &state.look,
     )
 }
 
@@ -58,16 +52,12 @@ struct Queue {
 }
 
 /// Everything the page shows, as `/status.json` serves it.
-fn json(
-    adapter: &AdapterSummary,
-    uptime: Duration,
-    stats: &Stats,
-    queue: &Queue,
-    cache: &CacheStats,
-    scene_api: &Figures,
-    endpoint: &str,
-    look: &ActiveLook,
-) -> Value {
+fn json(state: &AppState, queue: &Queue, cache: &CacheStats, scene_api: &Figures) -> Value {
+    let adapter = state.pipeline.gpu.adapter();
+    let uptime = state.started.elapsed();
+    let stats = &state.stats;
+    let endpoint = &state.pipeline.config.endpoint;
+    let look = &state.look;
     let inner = stats.snapshot();
     let recent: Vec<Value> = inner
         .recent
@@ -150,6 +140,11 @@ fn page(status: &Value) -> String {
             .and_then(Value::as_f64)
             .unwrap_or(0.0),
     );
+    let asset_bytes = format!(
+        "{} / {} MiB",
+        mib(status, "/sceneApi/assetBytes"),
+        mib(status, "/sceneApi/assetLimitBytes")
+    );
     let software = if status.pointer("/adapter/software") == Some(&Value::Bool(true)) {
         " (software: no GPU found)"
     } else {
@@ -207,11 +202,7 @@ scale 0–<span id=scale>0</span> ms; last <span id=last>none yet</span>).</p>\
         frames = text("/sceneApi/frames"),
         images = text("/sceneApi/images"),
         assets = text("/sceneApi/assets"),
-        asset_bytes = format!(
-            "{} / {} MiB",
-            mib(status, "/sceneApi/assetBytes"),
-            mib(status, "/sceneApi/assetLimitBytes")
-        ),
+        asset_bytes = asset_bytes,
         expired = text("/sceneApi/expired"),
         color = text("/renders/color"),
         depth = text("/renders/depth"),
