@@ -29,6 +29,11 @@ The scene is registered on the server once; each image then sends only the poses
     print(image.data.shape)   # (480, 640, 4)
 """
 
+try:
+    import pydrake  # noqa: F401
+except ImportError as error:
+    raise ImportError("gltf_cloud.drake needs pydrake: pip install drake (gltf_cloud.client works without it)") from error
+
 from ._renderer import ImageRequest, RemoteRenderer, RenderStatistics
 from ._sensor import RemoteRgbdSensor
 
