@@ -255,6 +255,24 @@ def test_an_unknown_scene_is_registered_again_and_the_frame_retried(stub):
     assert stub.requests("POST", "/frames")[-1][3][1] == {}, "the new registration carried the poses"
 
 
+def test_registering_again_uploads_only_what_the_server_lacks(stub, tmp_path):
+    scene_graph = SceneGraph()
+    instance = GeometryInstance(RigidTransform(), Mesh(str(write_obj(tmp_path / "p.obj"))), "mesh")
+    instance.set_perception_properties(props((1, 1, 1, 1), 4))
+    scene_graph.RegisterAnchoredGeometry(scene_graph.RegisterSource("s"), instance)
+    query = scene_graph.get_query_output_port().Eval(scene_graph.CreateDefaultContext())
+    renderer = RemoteRenderer(stub.url)
+    renderer.render_color_image(query, COLOR, scene_graph.world_frame_id(), RigidTransform())
+    assert len(stub.requests("PUT")) == 1
+    stub.state.scenes.clear()  # the scene expired; the server still holds the mesh
+    renderer.render_color_image(query, COLOR, scene_graph.world_frame_id(), RigidTransform())
+    assert len(stub.requests("PUT")) == 1 and len(stub.requests("POST", "/v1/scenes")) == 2
+    stub.state.scenes.clear()
+    stub.state.assets.clear()  # a restarted server: nothing left
+    renderer.render_color_image(query, COLOR, scene_graph.world_frame_id(), RigidTransform())
+    assert len(stub.requests("PUT")) == 2 and renderer.statistics.registrations == 3
+
+
 def test_several_images_in_one_request(stub):
     scene = MovingScene()
     renderer = RemoteRenderer(stub.url)
