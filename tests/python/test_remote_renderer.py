@@ -34,13 +34,13 @@ def assert_matches(name, render, camera, limits=LIMITS):
 
 @pytest.mark.parametrize("camera_name", list(CAMERAS))
 @pytest.mark.parametrize("scene_name", list(SCENES))
-def test_conformance_scenes(render_server, tmp_path, scene_name, camera_name):
-    scene = VtkAndRemoteScene(SCENES[scene_name](tmp_path), render_server)
+def test_conformance_scenes(scene_api_server, tmp_path, scene_name, camera_name):
+    scene = VtkAndRemoteScene(SCENES[scene_name](tmp_path), scene_api_server)
     assert_matches(f"remote {scene_name} {camera_name}", scene.render, CAMERAS[camera_name])
 
 
-def test_every_shape_type(render_server, tmp_path):
-    scene = VtkAndRemoteScene(every_shape(tmp_path), render_server)
+def test_every_shape_type(scene_api_server, tmp_path):
+    scene = VtkAndRemoteScene(every_shape(tmp_path), scene_api_server)
     assert_matches("remote every shape", scene.render, CAMERAS["default-640x480"])
     assert scene.remote.statistics.registrations == 1 and scene.remote.statistics.frames == 3
 
@@ -65,8 +65,8 @@ class FreeBodies:
         return render_pair(self.query(), self.remote, renderer, image_type, camera)
 
 
-def test_geometry_on_moving_frames_over_several_poses(render_server):
-    scene = FreeBodies(render_server)
+def test_geometry_on_moving_frames_over_several_poses(scene_api_server):
+    scene = FreeBodies(scene_api_server)
     for step, poses in enumerate(FREE_BODY_POSES):
         for body, X_WB in zip(scene.bodies, poses):
             scene.plant.SetFreeBodyPose(scene.plant_context, body, X_WB)
@@ -76,8 +76,8 @@ def test_geometry_on_moving_frames_over_several_poses(render_server):
     assert stats.poses_sent == 4, "two bodies moved twice; the first frame's poses came with the scene"
 
 
-def test_geometry_added_and_removed_between_frames(render_server, tmp_path):
-    scene = VtkAndRemoteScene(primitives(tmp_path), render_server)
+def test_geometry_added_and_removed_between_frames(scene_api_server, tmp_path):
+    scene = VtkAndRemoteScene(primitives(tmp_path), scene_api_server)
     assert_matches("remote before adding", scene.render, SMALL)
     added = []
     for k, (x, y) in enumerate([(0.3, -0.25), (-0.3, 0.3)]):
@@ -95,10 +95,10 @@ def test_geometry_added_and_removed_between_frames(render_server, tmp_path):
 
 @pytest.mark.parametrize("look", [look for look in LOOKS if look.name in ("lights", "environment-hdr", "pbr")],
                          ids=lambda look: look.name)
-def test_a_look_sent_with_the_scene(render_server, tmp_path, look):
+def test_a_look_sent_with_the_scene(scene_api_server, tmp_path, look):
     """The server runs its default look; the scene brings its own (the environment map as an asset)."""
     params = look.params(tmp_path)
-    scene = VtkAndRemoteScene(look.scene(tmp_path), render_server, vtk_params=params)
+    scene = VtkAndRemoteScene(look.scene(tmp_path), scene_api_server, vtk_params=params)
     assert_matches(f"remote look {look.name}", scene.render, SMALL, look.limits())
 
 
@@ -111,11 +111,11 @@ def test_a_down_server_raises_naming_the_url(tmp_path):
         scene.render("remote", "color", SMALL)
 
 
-def test_a_deleted_scene_is_registered_again(render_server, tmp_path):
-    scene = VtkAndRemoteScene(SCENES["textured-and-transparent"](tmp_path), render_server)
+def test_a_deleted_scene_is_registered_again(scene_api_server, tmp_path):
+    scene = VtkAndRemoteScene(SCENES["textured-and-transparent"](tmp_path), scene_api_server)
     assert_matches("remote before the delete", scene.render, SMALL)
     first = scene.remote.scene_id(scene.query(), RENDERER)
-    SceneClient(render_server).delete_scene(first)
+    SceneClient(scene_api_server).delete_scene(first)
     assert_matches("remote after the delete", scene.render, SMALL)
     assert scene.remote.scene_id(scene.query(), RENDERER) != first
     assert scene.remote.statistics.registrations == 2

@@ -23,13 +23,13 @@ DEPTH = DepthRenderCamera(RenderCameraCore(RENDERER, CameraInfo(240, 180, 0.9), 
                           DepthRange(0.1, 2.0))
 
 
-def test_remote_sensor_matches_rgbd_sensor(render_server):
+def test_remote_sensor_matches_rgbd_sensor(scene_api_server):
     builder = DiagramBuilder()
     plant, scene_graph = AddMultibodyPlantSceneGraph(builder, 0.0)
     bodies = add_free_bodies(plant, scene_graph)
     world = scene_graph.world_frame_id()
     truth = builder.AddSystem(RgbdSensor(world, X_WB, COLOR, DEPTH))
-    remote = builder.AddSystem(RemoteRgbdSensor(world, X_WB, COLOR, DEPTH, base_url=render_server))
+    remote = builder.AddSystem(RemoteRgbdSensor(world, X_WB, COLOR, DEPTH, base_url=scene_api_server))
     for sensor in (truth, remote):
         builder.Connect(scene_graph.get_query_output_port(), sensor.query_object_input_port())
     diagram = builder.Build()
@@ -40,8 +40,8 @@ def test_remote_sensor_matches_rgbd_sensor(render_server):
     frames_per_step = []
     for step, poses in enumerate(FREE_BODY_POSES):
         context.SetTime(0.1 * step)
-        for body, X_WB in zip(bodies, poses):
-            plant.SetFreeBodyPose(plant_context, body, X_WB)
+        for body, X_W_body in zip(bodies, poses):
+            plant.SetFreeBodyPose(plant_context, body, X_W_body)
         before = remote.renderer().statistics.frames
         for port, image_type in (("color_image", "color"), ("depth_image_32f", "depth"), ("label_image", "label")):
             ours = np.array(remote.GetOutputPort(port).Eval(remote_context).data)
