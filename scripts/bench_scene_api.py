@@ -6,11 +6,15 @@ every workload, image type, camera and engine once, the engines in a rotating or
   - remote: gltf_cloud.drake.RemoteRenderer against our server (the scene registered once, then
     only poses; here nothing moves, so each call is one small request);
   - client: Drake's RenderEngineGltfClient against the same server (re-exports and re-sends the
-    whole scene for every image).
+    whole scene for every image);
+  - floor: RemoteRenderer against a stub that answers every frame at once with constant images
+    (tests/python/scene_api_stub.py, in its own process): what the package itself costs per
+    image (poses, encoding, one loopback round trip, decoding, the copy into a pydrake image),
+    which no server can remove.
 Workloads: the 9-geometry scene seen by 3 cameras (bench.multi_camera); a mesh-heavy scene
 (four 100 352-triangle OBJ meshes and a ground: 401 420 triangles); the primitives with a user
 glTF mesh (where RenderEngineVtk switches to PBR). Printed: ms per image (median over rounds,
-[min-max]) and the ratios remote/VTK and client/remote; then, on the multi-camera scene, every
+[min-max]) and the ratios remote/VTK, client/remote and floor/VTK; then, on the multi-camera scene, every
 camera's color, depth and label in one `render_images` call (one frame request) against the same
 nine images requested one by one. Timings are ratios within one run, never pass/fail thresholds.
 
@@ -18,6 +22,7 @@ nine images requested one by one. Timings are ratios within one run, never pass/
 """
 
 import argparse
+import multiprocessing
 import statistics
 import sys
 import tempfile
@@ -37,7 +42,7 @@ from pydrake.math import RigidTransform  # noqa: E402
 from render_server_process import RenderServer  # noqa: E402
 from vtk_looks import primitives_and_gltf  # noqa: E402
 
-ENGINES = ("vtk", "remote", "client")
+ENGINES = ("vtk", "remote", "client", "floor")
 
 
 def write_bumpy_sphere(path: Path, segments: int = 224) -> int:
@@ -70,14 +75,24 @@ def mesh_heavy(tmp: Path):
     return geometries, 4 * triangles + 12
 
 
+def serve_stub(urls) -> None:
+    """The floor's stub, in its own process (pydrake holds the GIL while it waits for an answer)."""
+    from scene_api_stub import StubServer
+
+    stub = StubServer()
+    urls.put(stub.url)
+    stub.thread.join()
+
+
 class Workload:
     """One SceneGraph with RenderEngineVtk ("vtk") and Drake's glTF client ("gltf") against the
-    server, and a RemoteRenderer against the same server."""
+    server, a RemoteRenderer against the same server and one against the stub."""
 
-    def __init__(self, name, geometries, cameras, url):
+    def __init__(self, name, geometries, cameras, url, stub_url):
         self.name, self.cameras = name, cameras
         self.scene = TwoEngineScene(geometries, url)
         self.remote = RemoteRenderer(url)
+        self.floor = RemoteRenderer(stub_url)
 
     def render(self, engine: str, image_type: str, camera) -> None:
         if engine == "vtk":
@@ -85,7 +100,8 @@ class Workload:
         elif engine == "client":
             self.scene.render("gltf", image_type, camera)
         else:
-            self.remote.render_images(self.scene.query, [request(image_type, camera)])
+            renderer = self.remote if engine == "remote" else self.floor
+            renderer.render_images(self.scene.query, [request(image_type, camera)])
 
 
 def request(image_type: str, camera) -> ImageRequest:
@@ -99,7 +115,7 @@ def interleaved(workloads, rounds: int) -> dict:
     """{(workload, image type, engine): [ms per image, one per round]}, the engines rotating."""
     times = {}
     for index in range(rounds + 1):  # round 0 warms up: first-frame compiles, caches, registration
-        order = ENGINES[index % 3:] + ENGINES[:index % 3]
+        order = ENGINES[index % len(ENGINES):] + ENGINES[:index % len(ENGINES)]
         for workload in workloads:
             for image_type in IMAGE_TYPES:
                 for engine in order:
@@ -143,26 +159,35 @@ def main() -> None:
     parser.add_argument("--camera", default="default-640x480", choices=list(CAMERAS))
     args = parser.parse_args()
     camera = CAMERAS[args.camera]
-    with tempfile.TemporaryDirectory() as tmp, RenderServer(Path(args.binary)) as server:
-        tmp = Path(tmp)
-        heavy, triangles = mesh_heavy(tmp)
-        workloads = [
-            Workload("multi-camera (9 geometries, 3 cameras)", multi_camera(tmp), list(CAMERAS.values()), server.url),
-            Workload(f"mesh-heavy ({triangles:,} triangles)", heavy, [camera], server.url),
-            Workload("user glTF mesh (PBR)", primitives_and_gltf(tmp), [camera], server.url),
-        ]
-        times = interleaved(workloads, args.rounds)
-        together, apart = one_request(workloads[0], args.rounds)
+    urls = multiprocessing.Queue()
+    stub = multiprocessing.Process(target=serve_stub, args=(urls,), daemon=True)
+    stub.start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp, RenderServer(Path(args.binary)) as server:
+            tmp, stub_url = Path(tmp), urls.get(timeout=30)
+            heavy, triangles = mesh_heavy(tmp)
+            workloads = [
+                Workload("multi-camera (9 geometries, 3 cameras)", multi_camera(tmp), list(CAMERAS.values()),
+                         server.url, stub_url),
+                Workload(f"mesh-heavy ({triangles:,} triangles)", heavy, [camera], server.url, stub_url),
+                Workload("user glTF mesh (PBR)", primitives_and_gltf(tmp), [camera], server.url, stub_url),
+            ]
+            times = interleaved(workloads, args.rounds)
+            together, apart = one_request(workloads[0], args.rounds)
+    finally:
+        stub.terminate()
     print(f"\nscene API: ms per image through pydrake, {args.rounds} interleaved rounds, median [min-max]; "
           f"remote = RemoteRenderer, client = Drake's RenderEngineGltfClient, both against {args.binary}")
-    print(f"{'workload':42} {'image':6} {'VTK':>16} {'remote':>16} {'client':>16} {'remote/VTK':>11} {'client/remote':>14}")
+    print(f"{'workload':42} {'image':6} {'VTK':>16} {'remote':>16} {'client':>16} {'floor':>16} {'remote/VTK':>11} "
+          f"{'client/remote':>14} {'floor/VTK':>10}")
     for workload in workloads:
         for image_type in IMAGE_TYPES:
             row = {engine: times[(workload.name, image_type, engine)] for engine in ENGINES}
             vs_vtk = statistics.median(r / v for r, v in zip(row["remote"], row["vtk"]))
             speedup = statistics.median(c / r for c, r in zip(row["client"], row["remote"]))
+            floor = statistics.median(f / v for f, v in zip(row["floor"], row["vtk"]))
             print(f"{workload.name:42} {image_type:6} {cell(row['vtk']):>16} {cell(row['remote']):>16} "
-                  f"{cell(row['client']):>16} {vs_vtk:11.2f} {speedup:14.2f}")
+                  f"{cell(row['client']):>16} {cell(row['floor']):>16} {vs_vtk:11.2f} {speedup:14.2f} {floor:10.2f}")
     count = len(workloads[0].cameras) * len(IMAGE_TYPES)
     print(f"\n{workloads[0].name}: its {count} images (color, depth, label of every camera) in one frame request "
           f"{cell(together)} ms per image, one request each {cell(apart)}: "
