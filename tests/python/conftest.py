@@ -1,10 +1,13 @@
 """Fixtures for the pydrake tests: a real `gltf-cloud render-server` on a free port, and the scene
 API served by it and by the RenderEngineVtk reference."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from render_server_process import RenderServer, server_binary
-from scene_api_vtk_server import ReferenceServer
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +24,14 @@ def scene_api_server(request):
     the Python package (both fail) or from our server (only it fails)."""
     if request.param == "gltf-cloud":
         yield request.getfixturevalue("render_server")
-    else:
-        with ReferenceServer() as server:
-            yield server.url
+        return
+    # Its own process: VTK's render contexts and the GIL stay out of the tests' way.
+    script = Path(__file__).with_name("scene_api_vtk_server.py")
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("listening on "), f"the reference did not start: {line!r}"
+        yield line.split()[-1]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

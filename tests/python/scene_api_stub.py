@@ -44,8 +44,23 @@ def parse_frame(body: bytes):
     return header, poses
 
 
-def images_answer(frame_number: int, cameras: list) -> bytes:
+def gci1(frame_number: int, images) -> bytes:
+    """A GCI1 answer from (camera, type, format, width, height, raw bytes) tuples."""
     entries, blobs, offset = [], [], 0
+    for camera, image_type, fmt, width, height, blob in images:
+        entries.append({"camera": camera, "type": image_type, "width": width, "height": height, "format": fmt,
+                        "offset": offset, "bytes": len(blob)})
+        blobs.append(blob + bytes(_padded(len(blob)) - len(blob)))
+        offset += _padded(len(blob))
+    header = json.dumps({"frame": frame_number, "images": entries}).encode()
+    return b"GCI1" + struct.pack("<I", len(header)) + header + bytes(_padded(8 + len(header)) - 8 - len(header)) \
+        + b"".join(blobs)
+
+
+def images_answer(frame_number: int, cameras: list) -> bytes:
+    """The stub's constant images for a frame's cameras (camera k: colour k + 1, depth 1.5 + k,
+    label 100 + k)."""
+    images = []
     for index, camera in enumerate(cameras):
         w, h = camera["width"], camera["height"]
         for image_type in camera["images"]:
@@ -55,13 +70,8 @@ def images_answer(frame_number: int, cameras: list) -> bytes:
                 fmt, blob = "f32", struct.pack("<f", 1.5 + index) * (w * h)
             else:
                 fmt, blob = "i16", struct.pack("<h", 100 + index) * (w * h)
-            entries.append({"camera": index, "type": image_type, "width": w, "height": h, "format": fmt,
-                            "offset": offset, "bytes": len(blob)})
-            blobs.append(blob + bytes(_padded(len(blob)) - len(blob)))
-            offset += _padded(len(blob))
-    header = json.dumps({"frame": frame_number, "images": entries}).encode()
-    return b"GCI1" + struct.pack("<I", len(header)) + header + bytes(_padded(8 + len(header)) - 8 - len(header)) \
-        + b"".join(blobs)
+            images.append((index, image_type, fmt, w, h, blob))
+    return gci1(frame_number, images)
 
 
 class StubServer:

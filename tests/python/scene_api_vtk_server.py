@@ -13,7 +13,6 @@ Run alone: `python scene_api_vtk_server.py PORT`.
 import hashlib
 import json
 import re
-import struct
 import sys
 import tempfile
 import threading
@@ -51,6 +50,8 @@ from pydrake.geometry import (
 )
 from pydrake.math import RigidTransform, RotationMatrix
 from pydrake.systems.sensors import CameraInfo
+
+from scene_api_stub import gci1, parse_frame
 
 RENDERER = "vtk"
 
@@ -173,34 +174,10 @@ class VtkScene:
                     image, fmt = query.RenderDepthImage(depth, world, X_WC), "f32"
                 else:
                     image, fmt = query.RenderLabelImage(ColorRenderCamera(core, False), world, X_WC), "i16"
-                images.append((index, image_type, fmt, np.ascontiguousarray(image.data)))
+                pixels = np.ascontiguousarray(image.data)
+                images.append((index, image_type, fmt, pixels.shape[1], pixels.shape[0], pixels.tobytes()))
         self.frame_count += 1
-        return answer(self.frame_count, images)
-
-
-def answer(frame_number: int, images) -> bytes:
-    entries, blobs, offset = [], [], 0
-    for camera, image_type, fmt, pixels in images:
-        blob = pixels.tobytes()
-        entries.append({"camera": camera, "type": image_type, "width": pixels.shape[1], "height": pixels.shape[0],
-                        "format": fmt, "offset": offset, "bytes": len(blob)})
-        blobs.append(blob + bytes(-len(blob) % 8))
-        offset += len(blobs[-1])
-    header = json.dumps({"frame": frame_number, "images": entries}).encode()
-    return b"GCI1" + struct.pack("<I", len(header)) + header + bytes(-(8 + len(header)) % 8) + b"".join(blobs)
-
-
-def parse_frame(body: bytes):
-    if body[:4] != b"GCF1":
-        raise BadRequest(400, "bad_request", "not a GCF1 frame")
-    (length,) = struct.unpack_from("<I", body, 4)
-    header = json.loads(body[8:8 + length])
-    start = 8 + length + (-(8 + length) % 8)
-    poses = {}
-    for k in range(header["poses"]):
-        gid, *matrix = struct.unpack_from("<Q12d", body, start + 104 * k)
-        poses[gid] = matrix
-    return header, poses
+        return gci1(self.frame_count, images)
 
 
 def result(status, body, content_type="application/json"):
