@@ -6,6 +6,7 @@ where an RgbdSensor was; SceneGraph needs no renderer of its own.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import weakref
@@ -20,6 +21,9 @@ from pydrake.systems.sensors import ConvertDepth32FTo16U, ImageDepth16U, ImageDe
 from ..client import TOKEN_ENVIRONMENT_VARIABLE
 from ._renderer import ImageRequest, RemoteRenderer
 
+log = logging.getLogger("gltf_cloud")
+#: The farthest depth_image_16u can hold, in metres (its values are millimetres; 65535 is "too far").
+MAX_DEPTH_16U = (65535 - 1) / 1000.0
 _SHARED_LOCK = threading.Lock()
 _SHARED: "weakref.WeakValueDictionary[tuple, RemoteRenderer]" = weakref.WeakValueDictionary()
 
@@ -117,6 +121,10 @@ class RemoteRgbdSensor(LeafSystem):
         self._image_time_port = self.DeclareVectorOutputPort(
             "image_time", 1, lambda context, output: output.SetAtIndex(0, context.get_time()))
         self._defaults = (color_camera, depth_camera, parent_id, RigidTransform(X_PB))
+        max_depth = depth_camera.depth_range().max_depth()
+        if max_depth > MAX_DEPTH_16U:  # RgbdSensor's own warning, for the same reason
+            log.warning("Specified max depth is %g m > max valid depth for 16 bits %g m. depth_image_16u might not "
+                        "be able to capture the full depth range.", max_depth, MAX_DEPTH_16U)
 
     # -- RgbdSensor's accessors ---------------------------------------------------------------
 
