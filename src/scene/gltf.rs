@@ -41,6 +41,8 @@ mod primitives;
 mod tests;
 
 pub use error::SceneError;
+/// What marks a user glTF (and VTK's own root) in a document; the mesh-file reader marks one.
+pub(crate) use nodes::{MERGER_GENERATOR, VTK_ROOT};
 
 use std::collections::HashMap;
 

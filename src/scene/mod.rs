@@ -4,10 +4,14 @@
 //! a CPU ray tracer can consume. [`cache`] keeps what loading produced across requests. Conventions
 //! (axes, the camera's −Z, the projection) live in [`camera`], and nowhere else.
 
+pub mod appearance;
 pub mod cache;
 pub mod camera;
 pub mod gltf;
 pub mod merge;
+pub mod mesh_file;
+pub mod obj;
+pub mod shapes;
 
 pub use cache::{CacheStats, ContentKey, GpuSlot, SceneCache};
 pub use gltf::{load, load_within, LoadOptions, SceneError};

@@ -67,7 +67,7 @@ fn triangle_positions(half_size: f32) -> Vec<u8> {
     f32_bytes(&[-s, -s, -1.0, s, -s, -1.0, 0.0, s, -1.0])
 }
 
-fn form_sized(image_type: ImageType, scene: Vec<u8>, width: u32, height: u32) -> Form {
+pub(super) fn form_sized(image_type: ImageType, scene: Vec<u8>, width: u32, height: u32) -> Form {
     let intrinsics = Intrinsics::from_fov_y(width, height, 0.8, 0.01, 10.0);
     let depth = DepthRange {
         min_depth: 0.05,
@@ -78,7 +78,7 @@ fn form_sized(image_type: ImageType, scene: Vec<u8>, width: u32, height: u32) ->
 
 /// `count` copies of one full-screen triangle, blended (alpha 0.5), indexed with 1-byte indices:
 /// a few KB that cover the image `count` times.
-fn blended_full_screen(count: usize) -> Vec<u8> {
+pub(super) fn blended_full_screen(count: usize) -> Vec<u8> {
     let mut buffer = triangle_positions(100.0);
     let indices: Vec<u8> = (0..count).flat_map(|_| [0u8, 1, 2]).collect();
     buffer.extend_from_slice(&indices);
@@ -109,7 +109,7 @@ fn peak_rss_bytes() -> u64 {
 }
 
 /// A value from `/metrics`, named without the common prefix.
-async fn metric(server: &Server, name: &str) -> f64 {
+pub(super) async fn metric(server: &Server, name: &str) -> f64 {
     let text = common::get(server.addr, "/metrics").await.text();
     let name = format!("{}{name}", gltf_cloud::core::metrics::PREFIX);
     common::parse_prometheus(&text)
@@ -119,7 +119,7 @@ async fn metric(server: &Server, name: &str) -> f64 {
 }
 
 /// Waits until `metric` satisfies `ok`, at most `patience`.
-async fn wait_for_metric(
+pub(super) async fn wait_for_metric(
     server: &Server,
     name: &str,
     patience: Duration,
@@ -138,7 +138,7 @@ async fn wait_for_metric(
 
 /// Sends `form` complete on a fresh connection and returns the connection unread: dropping it is
 /// hanging up.
-async fn post_unread(server: &Server, form: &Form) -> TcpStream {
+pub(super) async fn post_unread(server: &Server, form: &Form) -> TcpStream {
     let boundary = "------------------------gltfcloudtestboundary";
     let body = form.multipart_body(boundary);
     let head = format!(

@@ -2,6 +2,7 @@
 //! path's status and message, each configured limit, the full queue's 503, the status page and the
 //! render metrics. Requests are built with the client's Drake-exact form builder.
 
+mod admission; // who holds a render slot, and for how long (issue 21)
 mod budget; // hostile requests against the per-request budget (issue 14)
 mod cache; // the scene cache, concurrency and peer-exact answers
 mod static_scene; // the server-side scene (--scene) and start-up errors of the look's params
@@ -14,8 +15,7 @@ use gltf_cloud::roles::render_client::wire::Form;
 use gltf_cloud::roles::render_client::{DepthRange, ImageType};
 use gltf_cloud::roles::render_server::{run, Config};
 use gltf_cloud::scene::camera::Intrinsics;
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// A render server with the way these tests post a form to it.
@@ -261,52 +261,6 @@ async fn every_limit_is_enforced_with_a_400_naming_its_config_key() {
         assert_error(&reply, 400, key);
         server.stop().await;
     }
-}
-
-/// A request whose body is still arriving holds the only slot; the next one is refused at once
-/// with 503 and `Retry-After`, and is admitted again once the slot frees.
-#[tokio::test]
-async fn a_full_queue_answers_503_with_retry_after() {
-    common::require_adapter!();
-    let server = Server::start(Config {
-        render_workers: 1,
-        render_queue_depth: 0,
-        ..Config::default()
-    })
-    .await;
-    let mut slow = TcpStream::connect(server.addr).await.unwrap();
-    slow.write_all(
-        b"POST /render HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=xyz\r\n\
-          Content-Length: 100000\r\n\r\n--xyz\r\n",
-    )
-    .await
-    .unwrap();
-    let request = form(ImageType::Label, tabletop(ImageType::Label));
-    let mut refused = None;
-    for _ in 0..100 {
-        let reply = server.post(&request).await;
-        if reply.status == 503 {
-            refused = Some(reply);
-            break;
-        }
-        // The slow request may not have reached the handler yet.
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let refused = refused.expect("a second request while the only slot is held gets 503");
-    assert_error(&refused, 503, "queue is full");
-    assert_eq!(refused.headers["retry-after"], "1");
-
-    drop(slow);
-    let mut admitted = false;
-    for _ in 0..100 {
-        if server.post(&request).await.status == 200 {
-            admitted = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(admitted, "the slot frees when the slow client goes away");
-    server.stop().await;
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ use crate::core::config::{config_key, ServerConfig};
 use crate::core::{limits, server};
 use crate::protocol::drake::vtk_params::{LightParameter, Rgba, VtkParams};
 use crate::roles::{LoggingArgs, RoleConfig, ServerArgs};
+use crate::scene::LoadOptions;
 
 /// The role's name: its log directory and its start-up log line.
 pub const ROLE: &str = "render";
@@ -237,6 +238,19 @@ impl Config {
     /// `renderTimeoutSeconds` as a duration.
     pub fn render_timeout(&self) -> std::time::Duration {
         crate::core::config::seconds(self.render_timeout_seconds).unwrap_or(limits::RENDER_TIMEOUT)
+    }
+
+    /// The loader's limits; textures are decoded for colour images only.
+    pub fn load_options(&self, decode_textures: bool) -> LoadOptions {
+        LoadOptions {
+            max_triangles: self.max_triangles,
+            max_textures: self.max_textures,
+            max_texture_pixels: self.max_texture_pixels,
+            max_nodes: self.max_nodes,
+            max_draw_calls: self.max_draw_calls,
+            max_decoded_bytes: self.max_decoded_bytes,
+            decode_textures,
+        }
     }
 
     /// The render endpoint as a path (`/render`).

@@ -63,7 +63,8 @@ pub struct RenderPool {
     /// `None` once closed; workers exit when the queue is drained and this is dropped.
     jobs: Mutex<Option<mpsc::SyncSender<Slot>>>,
     workers: Mutex<Vec<JoinHandle<()>>>,
-    /// Permits for requests being processed (reading, loading, queued, rendering or answering).
+    /// Permits for requests being processed (loading, queued, rendering or answering); a request
+    /// takes one once its body has arrived and been checked.
     admission: Arc<Semaphore>,
     capacity: usize,
     load: Arc<Load>,
@@ -131,8 +132,8 @@ impl RenderPool {
     }
 
     /// Admits one request, or refuses at once when the queue is full. The permit goes into the
-    /// request's [`Ticket`], held from the body's first byte to the answer's last (and by its job
-    /// while a worker has it), so the number of scenes in memory stays bounded.
+    /// request's [`Ticket`], held from the complete, checked request to the answer's last byte (and
+    /// by its job while a worker has it), so the number of scenes in memory stays bounded.
     pub fn admit(&self) -> Result<OwnedSemaphorePermit, Refused> {
         Arc::clone(&self.admission)
             .try_acquire_owned()
@@ -148,7 +149,7 @@ impl RenderPool {
     }
 
     /// Jobs waiting for a worker: the figure to scale on, since it grows only when the workers
-    /// cannot keep up (in-flight also counts requests still uploading).
+    /// cannot keep up (in-flight also counts requests loading or being answered).
     pub fn queued(&self) -> usize {
         self.load.queued.load(Ordering::Relaxed)
     }

@@ -3,61 +3,58 @@
 //! source: the page's inline script polls it every second and redraws. Self-contained: no
 //! external scripts or stylesheets, so it works offline and behind any proxy.
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::State;
+use axum::response::Html;
 use serde_json::{json, Value};
 
+use super::state::AppState;
+use super::stats::{Stats, RECENT};
 use crate::core::html::{escape, LIVE_CHART_JS};
-use crate::core::sync::lock;
-use crate::protocol::drake::image::ImageType;
 use crate::render::AdapterSummary;
 use crate::scene::CacheStats;
 
-/// Recent renders kept for the page (the chart's `slots: 60` in [`LIVE`] says the same).
-const RECENT: usize = 60;
-
-/// Counters and recent timings of successful renders.
-#[derive(Default)]
-pub struct Stats {
-    inner: Mutex<Inner>,
+/// `GET /`.
+pub async fn page_handler(State(state): State<Arc<AppState>>) -> Html<String> {
+    Html(page(&of_state(&state)))
 }
 
-#[derive(Default)]
-struct Inner {
-    color: u64,
-    depth: u64,
-    label: u64,
-    recent: VecDeque<(ImageType, Duration)>,
+/// `GET /status.json`.
+pub async fn json_handler(State(state): State<Arc<AppState>>) -> axum::Json<Value> {
+    axum::Json(of_state(&state))
 }
 
-impl Stats {
-    pub fn record(&self, image_type: ImageType, elapsed: Duration) {
-        let mut inner = lock(&self.inner);
-        match image_type {
-            ImageType::Color => inner.color += 1,
-            ImageType::Depth => inner.depth += 1,
-            ImageType::Label => inner.label += 1,
-        }
-        if inner.recent.len() == RECENT {
-            inner.recent.pop_front();
-        }
-        inner.recent.push_back((image_type, elapsed));
-    }
+fn of_state(state: &AppState) -> Value {
+    let pool = &state.pipeline.pool;
+    json(
+        state.pipeline.gpu.adapter(),
+        state.started.elapsed(),
+        &state.stats,
+        &Queue {
+            in_flight: pool.in_flight(),
+            queued: pool.queued(),
+            busy: pool.busy(),
+            workers: pool.workers(),
+            capacity: pool.capacity(),
+        },
+        &state.cache.stats(),
+        &state.pipeline.config.endpoint,
+    )
 }
 
 /// Where the render pool stands now.
-pub struct Queue {
-    pub in_flight: usize,
-    pub queued: usize,
-    pub busy: usize,
-    pub workers: usize,
-    pub capacity: usize,
+struct Queue {
+    in_flight: usize,
+    queued: usize,
+    busy: usize,
+    workers: usize,
+    capacity: usize,
 }
 
 /// Everything the page shows, as `/status.json` serves it.
-pub fn json(
+fn json(
     adapter: &AdapterSummary,
     uptime: Duration,
     stats: &Stats,
@@ -65,7 +62,7 @@ pub fn json(
     cache: &CacheStats,
     endpoint: &str,
 ) -> Value {
-    let inner = lock(&stats.inner);
+    let inner = stats.snapshot();
     let recent: Vec<Value> = inner
         .recent
         .iter()
@@ -114,7 +111,7 @@ fn mib(bytes: u64) -> f64 {
 
 /// The page: the figures of `status` (from [`json`]) filled in, so it reads without scripts too,
 /// and the script that keeps them current.
-pub fn page(status: &Value) -> String {
+fn page(status: &Value) -> String {
     let text = |pointer: &str| match status.pointer(pointer) {
         Some(Value::String(s)) => escape(s),
         Some(other) => escape(&other.to_string()),
@@ -133,7 +130,7 @@ svg{{border:1px solid #ccc;background:#fff}}</style></head><body>\
 <p>Drake glTF render protocol: <code>POST /{endpoint}</code> · version {version} · up <span id=uptime>{uptime}</span></p>\
 <h2>Adapter</h2><table><tr><th>name</th><td>{name}{software}</td></tr><tr><th>backend</th><td>{backend}</td></tr>\
 <tr><th>device type</th><td>{device_type}</td></tr><tr><th>driver</th><td>{driver}</td></tr></table>\
-<h2>Queue</h2><table><tr><th>in flight (reading, queued or rendering)</th><td id=in-flight>{in_flight}</td></tr>\
+<h2>Queue</h2><table><tr><th>in flight (loading, queued, rendering or answering)</th><td id=in-flight>{in_flight}</td></tr>\
 <tr><th>waiting for a worker</th><td id=queued>{queued}</td></tr>\
 <tr><th>workers rendering</th><td><span id=busy>{busy}</span> of {workers}</td></tr>\
 <tr><th>admitted at most (workers + queue; then 503)</th><td>{capacity}</td></tr></table>\

@@ -43,7 +43,7 @@ pub enum SceneError {
 
 impl SceneError {
     /// [`Self::LimitExceeded`] when `count` is over `limit`.
-    pub(super) fn check_limit(
+    pub(crate) fn check_limit(
         what: &'static str,
         count: u64,
         limit: u64,
@@ -65,7 +65,7 @@ impl SceneError {
         Self::OutOfRange { path, kind, index }
     }
 
-    pub(super) fn invalid(path: &str, reason: impl Into<String>) -> Self {
+    pub(crate) fn invalid(path: &str, reason: impl Into<String>) -> Self {
         Self::Invalid {
             path: path.to_owned(),
             reason: reason.into(),

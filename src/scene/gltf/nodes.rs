@@ -11,9 +11,9 @@ use super::{json, Loader, SceneError};
 use crate::scene::CameraNode;
 
 /// The root node of what VTK's exporter writes.
-const VTK_ROOT: &str = "Renderer Node";
+pub(crate) const VTK_ROOT: &str = "Renderer Node";
 /// `asset.generator` of a document Drake merged user glTFs into.
-const MERGER_GENERATOR: &str = "Drake glTF merger";
+pub(crate) const MERGER_GENERATOR: &str = "Drake glTF merger";
 
 /// Where a node index was found, to name it in errors.
 #[derive(Clone, Copy)]
