@@ -4,7 +4,8 @@ The server stores every asset under the SHA-256 of its bytes and tells a client 
 lacks, so each file crosses the network at most once per server. A mesh is its main file plus
 what that file names: an OBJ's `mtllib` files and their `map_Kd` textures (the only map
 RenderEngineVtk reads), a glTF's external buffers and images. Those supporting files are keyed by
-their path relative to the main file's folder, as the server resolves them.
+the name exactly as written (docs/scene-api.md) and read, as Drake reads them, relative to the
+main file's folder: Drake resolves an MTL's `map_Kd` against the OBJ's folder, not the MTL's.
 
     >>> asset = Asset.from_bytes(b"hello")
     >>> asset.sha256[:16]
@@ -79,15 +80,6 @@ class _FileHashCache:
 _FILE_HASHES = _FileHashCache()
 
 
-def _relative_key(referring_folder: str, reference: str) -> str:
-    """The key of a file named `reference` inside a file in `referring_folder` (relative to the
-    main file's folder, POSIX): its normalised path from the main file's folder."""
-    reference = reference.replace("\\", "/")
-    if posixpath.isabs(reference):
-        return reference
-    return posixpath.normpath(posixpath.join(referring_folder, reference))
-
-
 def obj_references(obj_text: str) -> list[str]:
     """The material libraries an OBJ names (`mtllib a.mtl b.mtl`), in order."""
     names = []
@@ -110,12 +102,12 @@ def mtl_references(mtl_text: str) -> list[str]:
 
 def gltf_references(document: dict) -> list[str]:
     """The external files a glTF document names: buffers' and images' `uri`s that are not
-    `data:` URIs, percent-decoded as the glTF spec asks."""
+    `data:` URIs, as written (percent-encoded; the file's name is the decoded form)."""
     names = []
     for item in list(document.get("buffers", [])) + list(document.get("images", [])):
         uri = item.get("uri") if isinstance(item, dict) else None
         if isinstance(uri, str) and not uri.startswith("data:"):
-            names.append(unquote(uri))
+            names.append(uri)
     return names
 
 
@@ -133,22 +125,25 @@ def glb_json(data: bytes) -> dict:
 
 
 class FileSource:
-    """Where a mesh's supporting files come from: a folder on disk, or an InMemoryMesh's map of
-    names to bytes or paths. `read(key)` is None for a file that cannot be found (the server
-    then reports it, as Drake warns and draws without it)."""
+    """Where a mesh's supporting files come from: a folder on disk (the main file's), or an
+    InMemoryMesh's map of names to bytes or paths. `asset(name)` is None for a file that cannot
+    be found (the server then draws as RenderEngineVtk does when a file is missing)."""
 
     def __init__(self, folder: Path | None = None, named: dict | None = None):
         self.folder = folder
         self.named = named or {}
 
-    def asset(self, key: str) -> Asset | None:
-        if key in self.named:
-            value = self.named[key]
+    def asset(self, name: str, file_name: str | None = None) -> Asset | None:
+        """The file written as `name` (`file_name`: its name on disk, when the reference is
+        encoded, as a glTF URI is)."""
+        if name in self.named:
+            value = self.named[name]
             return Asset.from_bytes(value) if isinstance(value, (bytes, bytearray)) else Asset.from_path(value)
-        if posixpath.isabs(key):
-            path = Path(key)
+        file_name = (file_name or name).replace("\\", "/")
+        if posixpath.isabs(file_name):
+            path = Path(file_name)
         elif self.folder is not None:
-            path = self.folder / key
+            path = Path(os.path.normpath(self.folder / file_name))
         else:
             return None  # an in-memory mesh's file that its map does not hold
         return Asset.from_path(path) if path.is_file() else None
@@ -156,34 +151,30 @@ class FileSource:
 
 def supporting_files(main_name: str, main: Asset, source: FileSource) -> dict[str, Asset]:
     """Every file the mesh `main_name` (its bytes in `main`) names, directly or through its MTL
-    files, keyed by path relative to the main file's folder. Files that cannot be found are left
-    out: the server then renders as RenderEngineVtk does when a file is missing."""
+    files, keyed by the name as written. Files that cannot be found are left out: the server
+    then renders as RenderEngineVtk does when a file is missing."""
     extension = posixpath.splitext(main_name)[1].lower()
     found: dict[str, Asset] = {}
 
-    def add(key: str) -> Asset | None:
-        if key not in found:
-            asset = source.asset(key)
+    def add(name: str, file_name: str | None = None) -> Asset | None:
+        if name not in found:
+            asset = source.asset(name, file_name)
             if asset is None:
                 return None
-            found[key] = asset
-        return found[key]
+            found[name] = asset
+        return found[name]
 
     if extension == ".obj":
-        text = main.read().decode("utf-8", errors="replace")
-        for library in obj_references(text):
-            mtl_key = _relative_key("", library)
-            mtl = add(mtl_key)
-            if mtl is None:
-                continue
-            folder = posixpath.dirname(mtl_key)
-            for texture in mtl_references(mtl.read().decode("utf-8", errors="replace")):
-                add(_relative_key(folder, texture))
+        for library in obj_references(main.read().decode("utf-8", errors="replace")):
+            mtl = add(library)
+            if mtl is not None:
+                for texture in mtl_references(mtl.read().decode("utf-8", errors="replace")):
+                    add(texture)
     elif extension in (".gltf", ".glb"):
         data = main.read()
         document = glb_json(data) if extension == ".glb" else _json_or_empty(data)
-        for name in gltf_references(document):
-            add(_relative_key("", name))
+        for uri in gltf_references(document):
+            add(uri, unquote(uri))
     return found
 
 

@@ -111,11 +111,13 @@ FREE_BODY_POSES = [
 
 
 def write_textured_obj(folder: Path) -> Path:
-    """A cube with texture coordinates, its MTL (map_Kd in a subfolder) and the checker texture:
-    the OBJ + MTL + map_Kd path RenderEngineVtk reads."""
+    """A cube with texture coordinates, its MTL and the checker texture, each in a subfolder: the
+    OBJ + MTL + map_Kd path RenderEngineVtk reads, where map_Kd names the texture from the OBJ's
+    folder (as Drake resolves it), not from the MTL's."""
     (folder / "tex").mkdir(exist_ok=True)
+    (folder / "materials").mkdir(exist_ok=True)
     checker_png(folder / "tex" / "checker.png")
-    (folder / "cube.mtl").write_text("newmtl checker\nKd 1 1 1\nmap_Kd tex/checker.png\n")
+    (folder / "materials" / "cube.mtl").write_text("newmtl checker\nKd 1 1 1\nmap_Kd tex/checker.png\n")
     h = 0.06
     faces = [  # normal, then four corners counter-clockwise seen from outside
         ((1, 0, 0), [(h, -h, -h), (h, h, -h), (h, h, h), (h, -h, h)]),
@@ -125,7 +127,7 @@ def write_textured_obj(folder: Path) -> Path:
         ((0, 0, 1), [(-h, -h, h), (h, -h, h), (h, h, h), (-h, h, h)]),
         ((0, 0, -1), [(-h, h, -h), (h, h, -h), (h, -h, -h), (-h, -h, -h)]),
     ]
-    lines = ["mtllib cube.mtl", "vt 0 0", "vt 1 0", "vt 1 1", "vt 0 1", "usemtl checker"]
+    lines = ["mtllib materials/cube.mtl", "vt 0 0", "vt 1 0", "vt 1 1", "vt 0 1", "usemtl checker"]
     for n, (normal, corners) in enumerate(faces):
         lines += [f"v {x} {y} {z}" for x, y, z in corners]
         lines.append("vn {} {} {}".format(*normal))

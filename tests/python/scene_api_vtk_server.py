@@ -12,6 +12,7 @@ Run alone: `python scene_api_vtk_server.py PORT`.
 
 import hashlib
 import json
+import os
 import re
 import sys
 import tempfile
@@ -20,6 +21,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote
 
 import numpy as np
 from pydrake.common.yaml import yaml_load_typed
@@ -99,12 +101,17 @@ class VtkScene:
         if kind in simple:
             return simple[kind](shape)
         source = shape["source"]
-        folder = self.folder / uuid.uuid4().hex
+        # Files are named as written and read, as Drake reads them, from the main file's folder;
+        # two levels down, so that "../" names stay inside this mesh's own folder.
+        folder = self.folder / uuid.uuid4().hex / "mesh" / "files"
         for name, sha256 in [(source["name"], source["asset"]), *source.get("files", {}).items()]:
             if sha256 not in self.assets:
                 raise BadRequest(409, "missing_assets", "upload them", missing=[sha256])
-            (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_bytes(self.assets[sha256])
+            if Path(name).is_absolute():
+                raise BadRequest(400, "bad_request", f"the reference does not write absolute paths: {name}")
+            path = Path(os.path.normpath(folder / unquote(name)))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(self.assets[sha256])
         scale = shape.get("scale", 1.0)
         scale = [scale] * 3 if isinstance(scale, (int, float)) else scale
         return (Mesh if kind == "mesh" else Convex)(str(folder / source["name"]), scale)

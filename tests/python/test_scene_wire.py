@@ -121,10 +121,11 @@ def test_malformed_answers_are_refused(body, complaint):
 # -- assets --------------------------------------------------------------------------------------
 
 def test_obj_pulls_in_its_mtl_and_textures(tmp_path):
+    """Keys as written; files read as Drake reads them: map_Kd against the OBJ's folder."""
     (tmp_path / "materials").mkdir()
     (tmp_path / "textures").mkdir()
     (tmp_path / "robot.obj").write_text("mtllib materials/robot.mtl missing.mtl\nv 0 0 0\n")
-    (tmp_path / "materials" / "robot.mtl").write_text("newmtl a\nmap_Kd -s 2 2 1 ../textures/wood.png\nnewmtl b\nKd 1 0 0\n")
+    (tmp_path / "materials" / "robot.mtl").write_text("newmtl a\nmap_Kd -s 2 2 1 textures/wood.png\nnewmtl b\nKd 1 0 0\n")
     (tmp_path / "textures" / "wood.png").write_bytes(b"wood")
     main = assets.Asset.from_path(tmp_path / "robot.obj")
     found = assets.supporting_files("robot.obj", main, assets.FileSource(folder=tmp_path))
@@ -141,7 +142,8 @@ def test_gltf_pulls_in_external_buffers_and_images_not_data_uris(tmp_path):
     (tmp_path / "tex" / "a.png").write_bytes(b"png")
     found = assets.supporting_files("m.gltf", assets.Asset.from_path(tmp_path / "m.gltf"),
                                     assets.FileSource(folder=tmp_path))
-    assert set(found) == {"mesh data.bin", "tex/a.png"}
+    assert set(found) == {"mesh%20data.bin", "tex/a.png"}
+    assert found["mesh%20data.bin"].read() == b"bin"
 
 
 def test_glb_json_chunk_is_read():
