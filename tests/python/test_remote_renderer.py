@@ -4,7 +4,8 @@ path meets on the same scenes (image_compare.LIMITS; labels exactly, background 
 RenderEngineVtk's): RemoteRenderer on the conformance scenes and cameras, every shape type, a
 geometry on a moving frame, geometry added and removed between frames, looks sent with the
 scene; a server that is down; a scene the server lost (deleted, or the server restarted).
-RemoteRgbdSensor against RgbdSensor is in test_remote_sensor.py."""
+Each test runs against our render server and against the RenderEngineVtk reference
+(conftest.scene_api_server). RemoteRgbdSensor against RgbdSensor is in test_remote_sensor.py."""
 
 import socket
 

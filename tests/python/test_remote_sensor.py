@@ -1,5 +1,5 @@
-"""RemoteRgbdSensor against pydrake's RgbdSensor (RenderEngineVtk) in one diagram, on a real
-render server: the same images on every port over a moving scene, the same body pose and time,
+"""RemoteRgbdSensor against pydrake's RgbdSensor (RenderEngineVtk) in one diagram, on our render
+server and on the RenderEngineVtk reference (conftest.scene_api_server): the same images on every port over a moving scene, the same body pose and time,
 and one frame request per time step once the first step has shown what is read."""
 
 import numpy as np
