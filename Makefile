@@ -61,17 +61,21 @@ gallery: deps build
 	GLTF_CLOUD_BIN=$(CURDIR)/target/debug/gltf-cloud $(PYTHON) scripts/gallery.py --out $(CURDIR)/out/gallery
 
 ## soak: the hostile-client runs too slow or too big for CI: the render-request attacks (time and
-## peak memory of each) and a 1 100-connection idle flood against each server at its defaults.
-soak: build
+## peak memory of each; issue 21's stalled uploads, stalled HTTP/2 streams and never-read answers,
+## with a normal render beside each), a 1 100-connection idle flood against each server at its
+## defaults, and 1 100 silent /client WebSockets beside a real client starting a simulation (the
+## venv's websocket-client drives the real one).
+soak: deps build
 	python3 scripts/attack_budget.py --binary $(CURDIR)/target/debug/gltf-cloud
 	python3 scripts/soak_connections.py --binary $(CURDIR)/target/debug/gltf-cloud
+	$(PYTHON) scripts/soak_silent_clients.py --binary $(CURDIR)/target/debug/gltf-cloud
 
 ## fuzz: each network parser under libFuzzer (nightly, cargo-fuzz) for FUZZ_SECONDS each. New inputs
 ## go to fuzz/corpus-run/ (ignored); crashes to fuzz/artifacts/: add a fixed one to fuzz/corpus/.
 ## No sanitizer by default: the crate has no unsafe code, and an ASan build of wgpu takes long.
 FUZZ_SECONDS ?= 60
 FUZZ_SANITIZER ?= none
-FUZZ_TARGETS := drake_fields multipart_form gltf_load image_decode webots_client_message pyfloat
+FUZZ_TARGETS := drake_fields multipart_form scene_api_frame scene_api_scene gltf_load mesh_file image_decode webots_client_message pyfloat
 fuzz:
 	@cargo +nightly fuzz --version >/dev/null 2>&1 || { echo "needs: rustup toolchain install nightly; cargo install cargo-fuzz"; exit 1; }
 	cargo +nightly fuzz build -O -s $(FUZZ_SANITIZER)

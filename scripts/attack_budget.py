@@ -1,12 +1,17 @@
-"""Issue 14's hostile render requests against a render-server binary: time and peak RSS of each.
+"""Hostile render clients against a render-server binary: time and memory of each attack.
 
     python3 scripts/attack_budget.py [--binary target/debug/gltf-cloud] [--data-limit-gib 6]
+                                     [--only cost|held]
 
-Starts a fresh server per attack (so VmHWM is that attack's peak), posts the attack, and prints
+`cost`, issue 14's hostile requests: a fresh server per attack (so VmHWM is that attack's peak);
 one line per attack: HTTP status, seconds to the answer, the server's peak RSS (MiB) and the start
-of the message. `--data-limit-gib` caps the server's heap (RLIMIT_DATA) so an old binary that
-allocates gigabytes aborts instead of taking the machine down. Not part of CI: `make`-free, stdlib
-only, loopback only. The numbers go into docs/reliability.md ("Render request budget").
+of the message. `held`, issue 21's clients that hold what they are not using, at the server's
+defaults: 40 stalled uploads, 40 stalled HTTP/2 streams on one connection, and 6 never-read
+8192x8192 depth answers; for each, a normal client's render from the same address while the
+attack runs (against its time without one), and when what the attack held was given back.
+`--data-limit-gib` caps the server's heap (RLIMIT_DATA) so an old binary that allocates gigabytes
+aborts instead of taking the machine down. Not part of CI: `make soak`, stdlib only, loopback
+only, bounded. The numbers go into docs/reliability.md.
 """
 
 import argparse
@@ -20,6 +25,8 @@ import resource
 import socket
 import struct
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -165,13 +172,22 @@ def hang_up(port: int, body: bytes) -> None:
         sock.sendall(head + body)
 
 
-def in_flight(port: int) -> float:
+def metric(port: int, series: str) -> float:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     connection.request("GET", "/metrics")
     for line in connection.getresponse().read().decode().splitlines():
-        if line.startswith("gltf_cloud_render_requests_in_flight "):
+        if line.startswith(f"gltf_cloud_{series} "):
             return float(line.split()[1])
     return math.nan
+
+
+def in_flight(port: int) -> float:
+    return metric(port, "render_requests_in_flight")
+
+
+def discard(stream) -> None:
+    for _ in stream:
+        pass
 
 
 class Server:
@@ -188,14 +204,22 @@ class Server:
             if not line:
                 raise RuntimeError("the server exited before listening")
         self.port = int(match.group(1))
+        # Read the rest of the log, so a full pipe never blocks the server.
+        threading.Thread(target=discard, args=(self.process.stderr,), daemon=True).start()
 
-    def peak_mib(self) -> float:
+    def status_mib(self, field: str) -> float:
         try:
             status = Path(f"/proc/{self.process.pid}/status").read_text()
         except FileNotFoundError:
             return math.nan
-        kb = re.search(r"VmHWM:\s+(\d+)", status)
+        kb = re.search(field + r":\s+(\d+)", status)
         return int(kb.group(1)) / 1024 if kb else math.nan
+
+    def peak_mib(self) -> float:
+        return self.status_mib("VmHWM")
+
+    def rss_mib(self) -> float:
+        return self.status_mib("VmRSS")
 
     def stop(self) -> None:
         self.process.terminate()
@@ -205,13 +229,7 @@ class Server:
             self.process.kill()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--binary", default=str(REPO / "target" / "debug" / "gltf-cloud"))
-    parser.add_argument("--data-limit-gib", type=float, default=6.0)
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for one answer")
-    args = parser.parse_args()
-    data_limit = int(args.data_limit_gib * 2**30)
+def cost_attacks(args, data_limit: int) -> None:
     attacks = [
         ("huge accessor (depth 640x480)", form(huge_accessor(), "depth", 640, 480)),
         ("JPEG bomb 16384^2 (color 640x480)", form(jpeg_bomb(), "color", 640, 480)),
@@ -249,6 +267,24 @@ def main() -> None:
         f"peak RSS {server.peak_mib():.0f} MiB"
     )
     server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--binary", default=str(REPO / "target" / "debug" / "gltf-cloud"))
+    parser.add_argument("--data-limit-gib", type=float, default=6.0)
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for one answer")
+    parser.add_argument("--only", choices=["cost", "held"], help="run one group of attacks")
+    args = parser.parse_args()
+    data_limit = int(args.data_limit_gib * 2**30)
+    if args.only in (None, "cost"):
+        cost_attacks(args, data_limit)
+    if args.only in (None, "held"):
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import attack_held
+
+        if not attack_held.run(args, data_limit):
+            sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Captures RenderEngineVtk's own tessellation of every Drake shape, and of an OBJ mesh, as the
+"""Captures RenderEngineVtk's own tessellation of every Drake shape, an OBJ mesh and a Convex, as the
 truth `tests/scene/vtk_shapes.rs` compares `scene::shapes` and `scene::mesh_file` against.
 
 Two real sources, written to `tests/fixtures/vtk_shapes.json`:
@@ -10,8 +10,11 @@ Two real sources, written to `tests/fixtures/vtk_shapes.json`:
 - VTK's Python wheel (`pip install vtk`, a one-off; `make test` never needs it): the same VTK
   sources and transforms Drake builds, for the normals the exporter leaves out.
 
-Both are recorded as counts, SHA-256 of the float32 little-endian positions, and the vertices
-themselves: all of a small mesh, every 25th of a large one.
+The Convex (Drake's qhull hull, faceted) is recorded whole: its triangles may be cut otherwise
+than ours, so the test compares faces, corners and area. The rest are recorded as counts, the
+SHA-256 of the float32 little-endian positions, and the vertices themselves: all of a small
+mesh, every 25th of a large one.
+
 Usage, from the repository root:
     /work/main/.venv/bin/python scripts/capture_vtk_shapes.py
 """
@@ -29,6 +32,7 @@ import numpy as np
 from pydrake.geometry import (
     Box,
     Capsule,
+    Convex,
     Cylinder,
     Ellipsoid,
     HalfSpace,
@@ -79,6 +83,17 @@ f 1/1/1 2/2/1 3/3/2 4/4/1
 usemtl wood
 f 1/1/1 2/2/2 3/3/1 4/4/2 5/5/1
 f -6/-5/-2 -4/-3/-1 -2/-1/-2
+"""
+# A cloud with inner points, points on faces and a duplicate, for Drake's hull (qhull).
+HULL = """v 0 0 0
+v 1 0 0
+v 0 1 0
+v 0 0 1
+v 1 1 1
+v 0.5 0.5 0.5
+v 0.5 0 0
+v 1 1 1
+v 0.2 0.9 0.7
 """
 MTL = """newmtl red
 Kd 1 0 0
@@ -179,6 +194,16 @@ def capture_all(work):
 
         capture_gltf.capture(port, work, "obj", ["color"], mesh)
         captured["obj"] = json.loads((work / "obj-color.gltf").read_text())
+
+        (work / "hull.obj").write_text(HULL)
+
+        def convex(scene_graph, source):
+            capture_gltf.add_shape(
+                scene_graph, source, RigidTransform(), Convex(str(work / "hull.obj")), "hull", 5
+            )
+
+        capture_gltf.capture(port, work, "convex", ["color"], convex)
+        captured["convex"] = json.loads((work / "convex-color.gltf").read_text())
     finally:
         server.terminate()
         server.join()
@@ -256,6 +281,12 @@ def main():
         fixture["shapes"].append(entry)
     for positions, tex_coords, indices in exported_primitives(captured["obj"]):
         fixture["obj"]["parts"].append(record(positions, tex_coords, indices=indices))
+    [(hull_positions, _, hull_indices)] = exported_primitives(captured["convex"])
+    fixture["convex"] = {
+        "obj": HULL,
+        "positions": hull_positions.tolist(),
+        "indices": [int(i) for i in hull_indices],
+    }
     OUT.write_text(json.dumps(fixture, separators=(",", ":")) + "\n")
     print(f"wrote {OUT.relative_to(ROOT)}")
 

@@ -113,11 +113,21 @@ pub struct MakeCertArgs {
     /// Directory to write cert.pem and key.pem into.
     #[arg(long, default_value = "ssl")]
     pub out_dir: PathBuf,
+    /// Replace cert.pem and key.pem when they exist (a running server keeps the pair it read at
+    /// start until it is restarted)
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Writes the completion script for `shell` to `out`.
-pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn Write) {
-    clap_complete::generate(shell, &mut command(), "gltf-cloud", out);
+///
+/// # Errors
+/// Failures to write (a closed pipe among them: clap_complete itself would panic on one, so the
+/// script is made in memory first).
+pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command(), "gltf-cloud", &mut script);
+    out.write_all(&script)
 }
 
 /// Writes the man page of the whole command to `out`, or with `dir`, one page per subcommand

@@ -13,19 +13,26 @@ use axum::body::Body;
 use axum::extract::{FromRequest, Multipart};
 
 use crate::protocol::drake::fields;
+use crate::protocol::scene_api::{check, frame, scene};
 use crate::protocol::webots::{client, load, pyfloat};
 use crate::roles::render_server::form::{self, FormLimits};
+use std::sync::Arc;
+
 use crate::scene::gltf::images;
+use crate::scene::mesh_file::{load_convex, load_mesh_file, MeshFileSource, MeshFormat};
 use crate::scene::{LoadOptions, SceneError};
 
 /// A fuzz target's body: any bytes in, a panic only on a bug.
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name its corpus folder and `cargo fuzz` use.
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 9] = [
     ("drake_fields", drake_fields),
     ("multipart_form", multipart_form),
+    ("scene_api_frame", scene_api_frame),
+    ("scene_api_scene", scene_api_scene),
     ("gltf_load", gltf_load),
+    ("mesh_file", mesh_file),
     ("image_decode", image_decode),
     ("webots_client_message", webots_client_message),
     ("pyfloat", pyfloat),
@@ -95,10 +102,79 @@ pub fn multipart_form(data: &[u8]) {
     });
 }
 
+/// A scene API frame request (`GCF1`: header, JSON, pose records) through its parser and checks,
+/// and the same bytes as an answer (`GCI1`), which the client parses. A request that parses must
+/// parse again once written back with the same poses bit for bit, so the two sides agree on the
+/// layout (the header's numbers go through decimal JSON, which may move the last bit).
+pub fn scene_api_frame(data: &[u8]) {
+    let limits = frame::FrameLimits {
+        max_cameras: 16,
+        max_image_dimension: 8192,
+    };
+    if let Ok(parsed) = frame::parse_request(data, limits) {
+        let written = frame::write_request(&parsed.header, &parsed.poses);
+        let again = frame::parse_request(&written, limits);
+        assert!(
+            again.as_ref().is_ok_and(|again| again.poses == parsed.poses
+                && again.header.cameras.len() == parsed.header.cameras.len()),
+            "a parsed frame written back reads as {again:?}"
+        );
+    }
+    let _ = frame::parse_answer(data);
+}
+
+/// A scene API JSON body: a scene (every geometry checked, as `POST /v1/scenes` does) and an edit
+/// (`PATCH`).
+pub fn scene_api_scene(data: &[u8]) {
+    if let Ok(request) = check::read_json::<scene::SceneRequest>(data) {
+        for (index, geometry) in request.geometries.iter().enumerate() {
+            let _ = check::check_geometry(geometry, &format!("geometries[{index}]"));
+        }
+    }
+    if let Ok(patch) = check::read_json::<scene::PatchRequest>(data) {
+        for (index, geometry) in patch.add.iter().enumerate() {
+            let _ = check::check_geometry(geometry, &format!("add[{index}]"));
+        }
+    }
+}
+
 /// glTF JSON (with its base64 buffers and images) through the loader, colour scenes, so
 /// textures are decoded too.
 pub fn gltf_load(data: &[u8]) {
     let _ = crate::scene::load(data, &FUZZ_LOAD_OPTIONS);
+}
+
+/// The line that separates an OBJ from the MTL library after it in a [`mesh_file`] input.
+pub const MTL_SEPARATOR: &[u8] = b"\n#mtl\n";
+
+/// A scene-API mesh file: an OBJ (its `mtllib` names all resolving to what follows a
+/// [`MTL_SEPARATOR`] line) read as a `Mesh` and as a `Convex` (the hull of its vertices), or,
+/// starting `glTF`, a GLB read as a `Mesh`.
+pub fn mesh_file(data: &[u8]) {
+    let (main, library) = match data
+        .windows(MTL_SEPARATOR.len())
+        .position(|w| w == MTL_SEPARATOR)
+    {
+        Some(at) => (&data[..at], &data[at + MTL_SEPARATOR.len()..]),
+        None => (data, &[][..]),
+    };
+    let library: Arc<[u8]> = Arc::from(library);
+    let resolve = |name: &str| name.ends_with(".mtl").then(|| library.clone());
+    let format = if data.starts_with(b"glTF") {
+        MeshFormat::Glb
+    } else {
+        MeshFormat::Obj
+    };
+    let source = MeshFileSource {
+        format,
+        name: "fuzz",
+        main,
+        resolve: &resolve,
+    };
+    let _ = load_mesh_file(&source, &FUZZ_LOAD_OPTIONS);
+    if format == MeshFormat::Obj {
+        let _ = load_convex(&source, &FUZZ_LOAD_OPTIONS);
+    }
 }
 
 /// A PNG or JPEG through the texture decoder; the header check refuses what is too large.

@@ -1,5 +1,6 @@
 //! `gltf-cloud`: parses the command line and hands it to the chosen role.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use gltf_cloud::cli::{self, Command};
@@ -38,12 +39,16 @@ async fn run() -> ExitCode {
         Command::SessionServer { args, logging } => {
             roles::session_server::main(args, logging).await
         }
-        Command::MakeCert(args) => core::tls::write_self_signed(&args.hosts, &args.out_dir)
-            .map(|files| println!("wrote {} and {}", files.cert.display(), files.key.display()))
-            .map_err(Into::into),
+        Command::MakeCert(args) => {
+            core::tls::write_self_signed(&args.hosts, &args.out_dir, args.force)
+                .map_err(anyhow::Error::from)
+                .and_then(|files| {
+                    let (cert, key) = (files.cert.display(), files.key.display());
+                    Ok(writeln!(std::io::stdout(), "wrote {cert} and {key}")?)
+                })
+        }
         Command::Completions { shell } => {
-            cli::write_completions(shell, &mut std::io::stdout());
-            Ok(())
+            cli::write_completions(shell, &mut std::io::stdout()).map_err(Into::into)
         }
         Command::Man { out_dir } => {
             cli::write_man(out_dir.as_deref(), &mut std::io::stdout()).map_err(Into::into)
@@ -51,6 +56,9 @@ async fn run() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of standard output went away (`gltf-cloud man | head`): what it wanted is
+        // written, so end quietly, as ripgrep and the shell tools do.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         // Like a bad flag: the invocation, not the run, is what failed.
         Err(e) if e.is::<ConfigCheckFailed>() => {
             eprintln!("gltf-cloud: error: {e:#}");
@@ -61,4 +69,12 @@ async fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

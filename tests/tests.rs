@@ -8,6 +8,7 @@
 
 mod common; // the shared harness: HTTP client, `start_<role>` → `Running`, adapter check, /proc
 
+mod architecture; // the layers, import cycles and file sizes of src/, read as text
 mod cli; // the binary as a real process: flags, config files, SIGTERM, make-cert
 mod core; // the shared server bootstrap: health, metrics, TLS, graceful shutdown
 mod fuzz; // the fuzz targets on their seed corpus and deterministic mutations of it

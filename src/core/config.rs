@@ -2,8 +2,9 @@
 //! share, config keys named in messages (`config_key!`), and seconds as durations ([`seconds`]).
 //!
 //! The Webots servers already use JSON with camelCase keys, and real Webots config files carry keys
-//! this project does not use, so an unknown key is a warning naming it, never a failure. A malformed
-//! file is a failure that names the file, line and column, because the operator has to fix it.
+//! this project does not use, so at start an unknown key is a warning naming it and the key it
+//! likely meant ([`super::unknown_keys`]); `--check-config` refuses it. A malformed file is a
+//! failure that names the file, line and column, because the operator has to fix it.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,16 +14,17 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::limits;
+use super::unknown_keys::{self, UnknownKey};
 
 /// Why a config file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The file could not be read at all.
-    #[error("cannot read config file {path}: {source}")]
+    /// The file could not be read at all. The cause is part of the message and not a `source`,
+    /// so that a chain printed whole (`{:#}`) says it once.
+    #[error("cannot read config file {path}: {cause}")]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The file is not valid JSON, or a value has the wrong type.
     #[error("config file {path}, line {line} column {column}: {message}")]
@@ -41,8 +43,9 @@ pub enum ConfigError {
 #[derive(Debug)]
 pub struct Loaded<T> {
     pub value: T,
-    /// Dotted paths (`launch.extra`) of keys the file had but the config type does not know.
-    pub unknown_keys: Vec<String>,
+    /// Keys the file had but the config type does not know (`launch.extra`), each with the known
+    /// key nearest to it.
+    pub unknown_keys: Vec<UnknownKey>,
 }
 
 /// Reads a server role's config file once as two views: the role's own keys `T` and the shared
@@ -63,14 +66,14 @@ where
             unknown_keys: Vec::new(),
         });
     };
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
         path: path.to_owned(),
-        source,
+        cause,
     })?;
     let own = parse::<T>(&text, path)?;
     let shared = parse::<ServerConfig>(&text, path)?;
     Ok(Loaded {
-        unknown_keys: unknown_in_all(&[&own.unknown_keys, &shared.unknown_keys]),
+        unknown_keys: unknown_keys::in_all(&[&own.unknown_keys, &shared.unknown_keys]),
         value: (own.value, shared.value),
     })
 }
@@ -94,15 +97,17 @@ where
     // error: serde's messages name the type expected but not where.
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        // "." is the whole document, and a last segment "?" is a key not read yet (a syntax error
+        // after a comma): neither names a key, so the message names the enclosing one, or none.
         let key = e.path().to_string();
+        let key = key.trim_end_matches('?').trim_end_matches('.');
         let inner = e.into_inner();
-        let message = strip_position(&inner.to_string());
+        let message = syntax_hint(&strip_position(&inner.to_string()));
         ConfigError::Parse {
             path: path.to_owned(),
             line: inner.line(),
             column: inner.column(),
-            // "." is the whole document: a syntax error, which has no key to name.
-            message: if key == "." {
+            message: if key.is_empty() {
                 message
             } else {
                 format!("{key}: {message}")
@@ -113,11 +118,22 @@ where
     let given: serde_json::Value = serde_json::from_str(text).map_err(parse_error)?;
     let known = serde_json::to_value(&value).map_err(parse_error)?;
     let mut unknown_keys = Vec::new();
-    collect_unknown(&given, &known, "", &mut unknown_keys);
+    unknown_keys::collect(&given, &known, "", &mut unknown_keys);
     Ok(Loaded {
         value,
         unknown_keys,
     })
+}
+
+/// serde_json's syntax messages with what to do about them, where JSON differs from what people
+/// write by habit.
+fn syntax_hint(message: &str) -> String {
+    match message {
+        "trailing comma" => {
+            "trailing comma after the last entry (JSON allows none: remove it)".to_owned()
+        }
+        other => other.to_owned(),
+    }
 }
 
 /// serde_json (and serde_norway) append " at line L column C" to their messages; the error already
@@ -129,60 +145,14 @@ pub(crate) fn strip_position(message: &str) -> String {
     }
 }
 
-fn collect_unknown(
-    given: &serde_json::Value,
-    known: &serde_json::Value,
-    prefix: &str,
-    out: &mut Vec<String>,
-) {
-    use serde_json::Value;
-    if let (Value::Array(given), Value::Array(known)) = (given, known) {
-        for (index, (value, known_value)) in given.iter().zip(known).enumerate() {
-            collect_unknown(value, known_value, &format!("{prefix}[{index}]"), out);
-        }
-        return;
-    }
-    let (Value::Object(given), Value::Object(known)) = (given, known) else {
-        return;
-    };
-    for (key, value) in given {
-        let path = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
-        match known.get(key) {
-            None => out.push(path),
-            Some(known_value) => collect_unknown(value, known_value, &path, out),
-        }
-    }
-}
-
-/// The keys unknown to every view of one file: `views` are the unknown-key lists of each type the
-/// file was parsed as. A nested key (`launch.extra`) counts as used by a view that left its whole
-/// top-level key (`launch`) unused only if that view does not know the top-level key at all.
-fn unknown_in_all(views: &[&[String]]) -> Vec<String> {
-    let Some((first, rest)) = views.split_first() else {
-        return Vec::new();
-    };
-    first
-        .iter()
-        .filter(|key| {
-            let top = key.split('.').next().unwrap_or(key);
-            rest.iter()
-                .all(|other| other.iter().any(|k| k == *key || k == top))
-        })
-        .cloned()
-        .collect()
-}
-
-/// Logs one warning per unknown key; called once logging is up.
-pub fn warn_unknown_keys(path: Option<&Path>, keys: &[String]) {
+/// Logs one warning per unknown key, with the known key it likely meant; called once logging is up.
+pub fn warn_unknown_keys(path: Option<&Path>, keys: &[UnknownKey]) {
     for key in keys {
         tracing::warn!(
             file = %path.map(|p| p.display().to_string()).unwrap_or_default(),
-            key = %key,
-            "ignoring unknown config key"
+            key = %key.path,
+            did_you_mean = key.suggestion(),
+            "ignoring unknown config key (--check-config refuses it)"
         );
     }
 }
@@ -286,6 +256,29 @@ pub fn serde_keys<T: Serialize + Default>() -> Vec<String> {
     }
 }
 
+/// A list that may also be written as its one element alone (`"a"` for `["a"]`): what the Webots
+/// originals accept for `notify`, and the render server for `staticScene`. For
+/// `#[serde(deserialize_with = "crate::core::config::one_or_many")]`.
+///
+/// # Errors
+/// A value that is neither an element nor a list of them.
+pub fn one_or_many<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged, expecting = "one value or a list of them")]
+    enum OneOrMany<T> {
+        One(T),
+        Many(Vec<T>),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(value) => vec![value],
+        OneOrMany::Many(values) => values,
+    })
+}
+
 /// A config value in seconds as a [`Duration`], or `None` when it is negative, not finite or too
 /// large; the caller puts its default in place of a `None`.
 pub fn seconds(value: f64) -> Option<Duration> {
@@ -325,6 +318,16 @@ pub struct ServerConfig {
     pub tls_handshake_timeout_seconds: f64,
     /// See [`limits::WRITE_TIMEOUT`].
     pub write_timeout_seconds: f64,
+    /// See [`limits::MIN_WRITE_BYTES_PER_SECOND`].
+    pub min_write_bytes_per_second: u64,
+    /// See [`limits::WRITE_RATE_GRACE`].
+    pub write_rate_grace_seconds: f64,
+    /// See [`limits::HTTP2_MAX_CONCURRENT_STREAMS`] and [`limits::HTTP2_WINDOW_BYTES`].
+    pub http2_max_concurrent_streams: u32,
+    pub http2_window_bytes: u32,
+    /// See [`limits::MAX_UPLOAD_BYTES`] and [`limits::MAX_UPLOAD_BYTES_PER_CONNECTION`].
+    pub max_upload_bytes: u64,
+    pub max_upload_bytes_per_connection: u64,
     /// See [`limits::SHUTDOWN_GRACE`].
     pub shutdown_grace_seconds: f64,
 }
@@ -345,6 +348,12 @@ impl Default for ServerConfig {
             min_body_bytes_per_second: limits::MIN_BODY_BYTES_PER_SECOND,
             tls_handshake_timeout_seconds: limits::TLS_HANDSHAKE_TIMEOUT.as_secs_f64(),
             write_timeout_seconds: limits::WRITE_TIMEOUT.as_secs_f64(),
+            min_write_bytes_per_second: limits::MIN_WRITE_BYTES_PER_SECOND,
+            write_rate_grace_seconds: limits::WRITE_RATE_GRACE.as_secs_f64(),
+            http2_max_concurrent_streams: limits::HTTP2_MAX_CONCURRENT_STREAMS,
+            http2_window_bytes: limits::HTTP2_WINDOW_BYTES,
+            max_upload_bytes: limits::MAX_UPLOAD_BYTES,
+            max_upload_bytes_per_connection: limits::MAX_UPLOAD_BYTES_PER_CONNECTION,
             shutdown_grace_seconds: limits::SHUTDOWN_GRACE.as_secs_f64(),
         }
     }
@@ -449,8 +458,8 @@ mod tests {
         assert_eq!(server.value.host, "127.0.0.1");
         assert_eq!(role.value.simulation_servers, vec!["localhost:2000"]);
         assert_eq!(role.value.launch.style, "new");
-        let unknown = unknown_in_all(&[&role.unknown_keys, &server.unknown_keys]);
-        assert_eq!(unknown, vec!["launch.extra", "mailServer"]);
+        let unknown = unknown_keys::in_all(&[&role.unknown_keys, &server.unknown_keys]);
+        assert_eq!(unknown, ["launch.extra", "mailServer"]);
     }
 
     #[test]
@@ -460,6 +469,23 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("config/bad.json"), "{message}");
         assert!(message.contains("line 4"), "{message}");
+    }
+
+    #[test]
+    fn a_trailing_comma_is_named_without_a_placeholder_key() {
+        let err = parse::<RoleConfig>("{\n\"launch\": {},\n}", Path::new("x.json")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config file x.json, line 3 column 1: trailing comma after the last entry (JSON \
+             allows none: remove it)"
+        );
+        let nested = "{\"simulationServers\": [\"a:1\",]}";
+        let err = parse::<RoleConfig>(nested, Path::new("x.json")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(": simulationServers: trailing comma"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -525,6 +551,12 @@ mod tests {
             config_key!(ServerConfig, tls_handshake_timeout_seconds),
             config_key!(ServerConfig, write_timeout_seconds),
             config_key!(ServerConfig, shutdown_grace_seconds),
+            config_key!(ServerConfig, min_write_bytes_per_second),
+            config_key!(ServerConfig, write_rate_grace_seconds),
+            config_key!(ServerConfig, http2_max_concurrent_streams),
+            config_key!(ServerConfig, http2_window_bytes),
+            config_key!(ServerConfig, max_upload_bytes),
+            config_key!(ServerConfig, max_upload_bytes_per_connection),
         ];
         let mut serde = serde_keys::<ServerConfig>();
         shared.sort_unstable();

@@ -40,10 +40,14 @@ pub enum HttpError {
     Body(usize),
 }
 
-/// A status and a body, the only parts of a response the callers look at.
+/// A response read whole: status, headers and body.
 #[derive(Debug, Clone)]
 pub struct Answer {
     pub status: StatusCode,
+    /// Read by callers that understand an extension a peer may add (the simulation servers'
+    /// slots header on `/load`), and handed on by the render client's forward mode
+    /// (`Retry-After`, `WWW-Authenticate`, …).
+    pub headers: hyper::HeaderMap,
     pub body: Bytes,
 }
 
@@ -99,6 +103,12 @@ impl Target {
     /// The request target: path and query.
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// The URL's scheme and authority (`https://host:8443`), without the path.
+    pub fn origin(&self) -> String {
+        let scheme = if self.secure { "https" } else { "http" };
+        format!("{scheme}://{}", self.authority)
     }
 }
 
@@ -271,6 +281,7 @@ async fn read_answer(
     max_body: Option<usize>,
 ) -> Result<Answer, HttpError> {
     let status = response.status();
+    let headers = response.headers().clone();
     let body = match max_body {
         Some(limit) => Limited::new(response.into_body(), limit)
             .collect()
@@ -279,7 +290,11 @@ async fn read_answer(
             .to_bytes(),
         None => response.into_body().collect().await?.to_bytes(),
     };
-    Ok(Answer { status, body })
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// Aborts the connection task when its [`Connection`] is dropped (e.g. by the caller's timeout),

@@ -46,6 +46,46 @@ pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// and the answer freed; a slow but reading client always makes progress well within it.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Least rate, in bytes per second, at which a client must take its answer while the server
+/// waits for it, after [`WRITE_RATE_GRACE`]. Config key: `minWriteBytesPerSecond` (0 turns it
+/// off). An answer's memory (a render's image, up to 256 MiB, and the render budget it holds) is
+/// pinned until its client has taken it: without a floor, a client that reads nothing holds it
+/// for [`WRITE_TIMEOUT`] and one that reads a byte a second holds it for days. 64 KiB/s is half a
+/// megabit: slower than any link a Drake client or a browser is served over.
+pub const MIN_WRITE_BYTES_PER_SECOND: u64 = 64 * 1024;
+
+/// How long, in seconds of waiting, a client may fall behind [`MIN_WRITE_BYTES_PER_SECOND`]
+/// before it is cut. Config key: `writeRateGraceSeconds`. Also the most credit a client can bank
+/// by reading fast earlier, so a client that stops reading is cut this long after the socket
+/// buffers fill. Applies to HTTP answers only; a WebSocket keeps [`WRITE_TIMEOUT`], as its role
+/// decides what it buffers.
+pub const WRITE_RATE_GRACE: Duration = Duration::from_secs(5);
+
+/// Requests one HTTP/2 connection may have open at once, advertised in its SETTINGS
+/// (`SETTINGS_MAX_CONCURRENT_STREAMS`). Config key: `http2MaxConcurrentStreams`. Bounds the
+/// requests, tasks and stream state one connection holds (hyper's own default is 200); a stream
+/// over it is refused by the protocol. As many as a render queue holds: no client of these
+/// servers needs more in parallel on one connection.
+pub const HTTP2_MAX_CONCURRENT_STREAMS: u32 = 32;
+
+/// HTTP/2 flow-control window, for each stream and for the whole connection: bytes a client may
+/// send that the server has not read yet. Config key: `http2WindowBytes`. With it, what a
+/// connection's stalled streams hold in the server's buffers is at most this, whatever their
+/// number (hyper's default, 1 MiB, keeps a fast upload at full speed on a LAN).
+pub const HTTP2_WINDOW_BYTES: u32 = 1024 * 1024;
+
+/// Request body bytes all connections of a listener may hold together while their bodies are
+/// still arriving (read by a handler, the body not yet complete). Config key: `maxUploadBytes`.
+/// An upload over it gets `503 the server's memory for uploads in progress is taken` with
+/// `Retry-After`. Separate from every role's own budget for complete requests, so uploads that
+/// stall never keep a complete request from being served.
+pub const MAX_UPLOAD_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// The same, for the bodies arriving on one connection: bounds what one HTTP/2 connection's
+/// streams can hold together. Config key: `maxUploadBytesPerConnection`. As large as one render
+/// request's body ([`MAX_BODY_BYTES`]), so an HTTP/1 upload never meets it.
+pub const MAX_UPLOAD_BYTES_PER_CONNECTION: u64 = MAX_BODY_BYTES as u64;
+
 /// Most bytes of a request body the server reads and discards after answering without reading
 /// it (404, 503, an early 400), so an HTTP/1 client still sending gets that answer instead of a
 /// connection reset. Larger bodies are not read: the connection closes. Covers Drake scenes of
@@ -109,6 +149,16 @@ pub const MAX_DECODED_BYTES: u64 = 1024 * 1024 * 1024;
 /// Beyond it requests get 503 + `Retry-After` instead of the process growing without bound.
 pub const MAX_IN_FLIGHT_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
+/// What the render requests of one client address may hold together, as a fraction of
+/// [`MAX_IN_FLIGHT_BYTES`], when `maxInFlightBytesPerClient` is not set. Half: the largest request
+/// the default limits admit holds at most 1.5 GiB at once (a 512 MiB body with its 1 GiB decoded
+/// scene, then the scene with an 8192x8192 image), so it fits, and whatever one address does,
+/// other addresses keep at least half the budget. Neither the write floor (which frees an answer
+/// no one reads within seconds) nor the queue bounds what a client reading at just the floor's
+/// rate, or sending many large requests, can hold; this does. Clients behind one NAT or reverse
+/// proxy share an address: there, set the key to `maxInFlightBytes`.
+pub const IN_FLIGHT_SHARE_PER_CLIENT: f64 = 0.5;
+
 /// Most nodes one glTF may have. Config key: `maxNodes`. Drake writes one node per geometry plus
 /// the camera; a cluttered robot scene has a few thousand.
 pub const MAX_NODES: usize = 65_536;
@@ -147,6 +197,35 @@ pub const CACHE_MEMORY_FRACTION: f64 = 0.25;
 
 /// The scene cache's size where physical memory cannot be read.
 pub const CACHE_BYTES_FALLBACK: u64 = 1024 * 1024 * 1024;
+
+// ---- Render server: the scene API (resident scenes, docs/scene-api.md) ----
+
+/// Scenes the render server keeps registered at once. Config key: `maxScenes`. Each holds its
+/// decoded meshes and textures (CPU and GPU) until deleted or idle for [`SCENE_IDLE`]; a scene
+/// beyond it is refused with 503, so a client that registers without end cannot grow the server.
+pub const MAX_SCENES: usize = 64;
+
+/// How long a scene may go unused (no frame, edit or read) before it expires and its memory is
+/// released. Config key: `sceneIdleSeconds`. A client that disappears leaves nothing behind for
+/// longer; one that comes back registers again (its assets are usually still held).
+pub const SCENE_IDLE: Duration = Duration::from_secs(600);
+
+/// Geometries one scene may hold. Config key: `maxSceneGeometries`. A cluttered Drake scene has
+/// a few thousand; each costs a draw call per image.
+pub const MAX_SCENE_GEOMETRIES: usize = 10_000;
+
+/// Bytes of assets (mesh files, textures, environment maps) the server keeps, least recently
+/// used first out. Config key: `assetCacheBytes`. Uploads in progress count against it too, so
+/// held and arriving asset bytes stay within twice this.
+pub const ASSET_CACHE_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Largest single asset. Config key: `maxAssetBytes`. A 100 000-triangle OBJ is about 10 MB, an
+/// 8k HDR environment map about 100 MB.
+pub const MAX_ASSET_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Cameras one frame request may list (each renders up to three images). Config key:
+/// `maxCamerasPerFrame`.
+pub const MAX_CAMERAS_PER_FRAME: usize = 16;
 
 // ---- Simulation server ----
 
@@ -202,8 +281,32 @@ pub const COMPOSE_DOWN_TIMEOUT: Duration = Duration::from_secs(30);
 pub const LOAD_SAMPLE_PERIOD: Duration = Duration::from_secs(1);
 
 /// Longest a `/client` WebSocket may stay open before its `start` (or `init`) message. Config
-/// key: `clientStartTimeoutSeconds`. The web client sends it as soon as the socket opens.
-pub const CLIENT_START_TIMEOUT: Duration = Duration::from_secs(60);
+/// key: `clientStartTimeoutSeconds`. The web client sends it as soon as the socket opens, one
+/// round trip after the upgrade, so seconds cover the slowest link; a socket silent longer is not
+/// a browser. It was a minute, for which 1 100 silent sockets held every simulator (issue 21).
+pub const CLIENT_START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `/client` WebSockets that may be open at once without having sent `start` (or `init`). Config
+/// key: `maxClientsAwaitingStart`. One more closes the oldest of them, so a flood of silent
+/// sockets only churns itself. Such sockets never hold a simulator slot; this cap also keeps them
+/// from holding the HTTP connections a browser needs to get in (an upgraded connection never
+/// counts as idle under `maxHttpConnections`): with `maxConnections` and [`MAX_QUEUE_LENGTH`],
+/// 456 of the 1 024 connections at most are WebSockets.
+pub const MAX_CLIENTS_AWAITING_START: usize = 256;
+
+/// Clients that may wait in line for a simulator once every slot is taken (issue 22). Config key:
+/// `maxQueueLength`; 0 turns the line off, and a client finding every slot taken is refused at
+/// once, as by the original. Each waiting client keeps its WebSocket open: see
+/// [`MAX_CLIENTS_AWAITING_START`] for what that takes from `maxHttpConnections`.
+pub const MAX_QUEUE_LENGTH: usize = 100;
+
+/// Longest a client waits in line before it gets the original's `Too many open connections`.
+/// Config key: `maxQueueWaitSeconds`. Ten minutes: longer than most visitors keep a tab open.
+pub const MAX_QUEUE_WAIT: Duration = Duration::from_secs(600);
+
+/// How often the client at the head of the line tries again for a port when no session released
+/// one: a port free in the pool but held by another process is taken as soon as it is let go.
+pub const QUEUE_RETRY_PERIOD: Duration = Duration::from_secs(1);
 
 /// Largest `/client` WebSocket frame read; every real message is a few hundred bytes.
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 64 * 1024;

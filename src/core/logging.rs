@@ -29,7 +29,7 @@ pub struct LogGuard(#[allow(dead_code)] Option<tracing_appender::non_blocking::W
 /// Installs the global subscriber. `RUST_LOG` overrides the default `info` level.
 ///
 /// # Errors
-/// Fails when the log directory cannot be created or the file opened.
+/// Fails when the log directory cannot be created or the file opened, naming the path.
 pub fn init(role: &str, format: LogFormat, log_dir: Option<&Path>) -> io::Result<LogGuard> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let (writer, guard) = match log_dir {
@@ -67,6 +67,34 @@ pub fn init(role: &str, format: LogFormat, log_dir: Option<&Path>) -> io::Result
     Ok(LogGuard(guard))
 }
 
+/// Whether logs can be written under `dir` without creating or writing anything now (for
+/// `--check-config`): `dir`, or where it would be created, must be a directory this process may
+/// write to.
+///
+/// # Errors
+/// A message naming the path at fault and why.
+pub fn check_log_dir(dir: &Path) -> Result<(), String> {
+    let existing = dir
+        .ancestors()
+        .find(|at| at.symlink_metadata().is_ok())
+        .unwrap_or(Path::new("/"));
+    if !existing.is_dir() {
+        return Err(format!(
+            "logDir {}: {} is not a directory",
+            dir.display(),
+            existing.display()
+        ));
+    }
+    let flags = nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK;
+    nix::unistd::access(existing, flags).map_err(|e| {
+        format!(
+            "logDir {}: {} is not writable by this user ({e})",
+            dir.display(),
+            existing.display()
+        )
+    })
+}
+
 /// A log file that is renamed to `.1` (shifting older ones up to `.N`) once it exceeds `max_bytes`.
 pub struct RotatingFile {
     path: PathBuf,
@@ -82,12 +110,21 @@ impl RotatingFile {
     /// Opens (appending to) `path`, creating its directory.
     ///
     /// # Errors
-    /// I/O errors from creating the directory or opening the file.
+    /// I/O errors from creating the directory or opening the file, naming the path.
     pub fn open(path: PathBuf, max_bytes: u64, backups: usize) -> io::Result<Self> {
+        let naming = |what: &str, at: &Path| {
+            let at = at.display().to_string();
+            let what = what.to_owned();
+            move |e: io::Error| io::Error::new(e.kind(), format!("cannot {what} {at}: {e}"))
+        };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            std::fs::create_dir_all(dir).map_err(naming("create the log directory", dir))?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(naming("open the log file", &path))?;
         let written = file.metadata()?.len();
         Ok(Self {
             path,

@@ -13,6 +13,8 @@
 
 mod body;
 mod connection;
+mod upload;
+mod write_floor;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,9 +39,12 @@ use tracing::{info, warn, Instrument};
 
 use self::body::{drain, GuardedBody, Leftover, ReturnedBody, TimedBody};
 use self::connection::{
-    count_closed, reason, ConnState, Count, Registry, RequestGuard, Slot, TimedIo, Timeouts,
+    count_closed, cut_log, reason, ConnState, Count, Registry, RequestGuard, Slot, TimedIo,
+    Timeouts,
 };
-use super::config::ServerConfig;
+use self::upload::{CountedUpload, Refused, UploadBudget};
+use super::config::{self, ServerConfig};
+use super::error_body;
 use super::limits;
 use super::metrics::Metrics;
 use super::sync::lock;
@@ -72,13 +77,27 @@ impl<F: Fn() -> Result<(), String> + Send + Sync + 'static> Readiness for F {
 
 /// Binds the listener a role will serve on: `host:port` from the config, or the role's default port.
 ///
+/// The default host is loopback, which is safe but not what the Webots originals did (they listened
+/// on every interface, and their config files have no `host`): on loopback, one line says that
+/// other machines cannot connect and which key changes it.
+///
 /// # Errors
 /// An invalid host, or the OS refusing the bind (port in use, no permission).
 pub async fn bind(config: &ServerConfig, default_port: u16) -> anyhow::Result<TcpListener> {
     let addr = config.bind_addr(default_port)?;
-    TcpListener::bind(addr)
+    let listener = TcpListener::bind(addr)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    if addr.ip().is_loopback() {
+        info!(
+            "{} is reachable from this machine only: other machines cannot connect; set \"{}\": \
+             \"0.0.0.0\" in the config file (or --host 0.0.0.0) for remote clients, or put a proxy \
+             on this machine",
+            addr.ip(),
+            super::config::config_key!(ServerConfig, host)
+        );
+    }
+    Ok(listener)
 }
 
 /// What every connection task of one listener shares.
@@ -86,7 +105,10 @@ struct Shared {
     app: Router,
     metrics: Arc<Metrics>,
     tls: Option<TlsAcceptor>,
+    /// HTTP/1 and HTTP/2 settings, HTTP/2's stream and window limits among them.
+    http: hyper_util::server::conn::auto::Builder<TokioExecutor>,
     timeouts: Timeouts,
+    uploads: Arc<UploadBudget>,
     /// Cancelled when shutdown starts.
     draining: CancellationToken,
     /// Cancelled when the grace period is over: requests still running are answered 503.
@@ -143,10 +165,16 @@ pub async fn serve(
             observe(Arc::clone(&observed), req, next)
         }));
 
+    let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    http.http2()
+        .max_concurrent_streams(config.http2_max_concurrent_streams)
+        .initial_stream_window_size(config.http2_window_bytes)
+        .initial_connection_window_size(config.http2_window_bytes);
     let shared = Arc::new(Shared {
         app,
         metrics: Arc::clone(&metrics),
         tls,
+        http,
         timeouts: Timeouts {
             header: config.header_read_timeout(),
             idle: config.idle_timeout(),
@@ -154,7 +182,15 @@ pub async fn serve(
             min_body_rate: config.min_body_bytes_per_second,
             tls_handshake: config.tls_handshake_timeout(),
             write: config.write_timeout(),
+            min_write_rate: config.min_write_bytes_per_second,
+            write_grace: config::seconds(config.write_rate_grace_seconds)
+                .unwrap_or(limits::WRITE_RATE_GRACE),
         },
+        uploads: UploadBudget::new(
+            config.max_upload_bytes,
+            config.max_upload_bytes_per_connection,
+            Arc::clone(&metrics),
+        ),
         draining: shutdown.clone(),
         hard_stop: CancellationToken::new(),
         kill: CancellationToken::new(),
@@ -167,6 +203,7 @@ pub async fn serve(
         Arc::clone(&metrics),
     );
     info!("listening on {scheme}://{local}");
+    notify_systemd_ready();
     let grace = config.shutdown_grace();
     // Set when shutdown starts: the end of the grace period.
     let mut grace_end: Option<tokio::time::Instant> = None;
@@ -215,6 +252,29 @@ pub async fn serve(
     Ok(())
 }
 
+/// Tells systemd that the server answers now, for `Type=notify` units: a unit ordered after this
+/// one (the session server after the simulation server) then starts only once this one listens.
+/// Outside systemd (`NOTIFY_SOCKET` unset) nothing happens.
+fn notify_systemd_ready() {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let sent = (|| -> std::io::Result<()> {
+        use std::os::linux::net::SocketAddrExt;
+        use std::os::unix::net::{SocketAddr as UnixAddr, UnixDatagram};
+        let socket = UnixDatagram::unbound()?;
+        // systemd's own socket is abstract, written with a leading `@`.
+        let addr = match path.as_encoded_bytes().strip_prefix(b"@") {
+            Some(name) => UnixAddr::from_abstract_name(name)?,
+            None => UnixAddr::from_pathname(&path)?,
+        };
+        socket.send_to_addr(b"READY=1", &addr).map(drop)
+    })();
+    if let Err(e) = sent {
+        warn!(cause = %e, "cannot tell systemd that the server is ready (NOTIFY_SOCKET)");
+    }
+}
+
 async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
@@ -230,9 +290,12 @@ fn accept(shared: &Arc<Shared>, registry: &Arc<Registry>, stream: TcpStream, pee
         tracing::debug!(%peer, "connection refused: every connection busy");
         if shared.tls.is_none() {
             // Best effort and never waiting: the accept loop must not block on one client.
-            let _ = stream.try_write(
-                b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n",
+            let body = error_body::json(503, "too many connections; retry shortly");
+            let reply = format!(
+                "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
             );
+            let _ = stream.try_write(reply.as_bytes());
         }
         return;
     };
@@ -251,12 +314,7 @@ fn accept(shared: &Arc<Shared>, registry: &Arc<Registry>, stream: TcpStream, pee
 async fn run_connection(shared: Arc<Shared>, stream: TcpStream, slot: Slot, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
     let conn = Arc::clone(slot.conn());
-    let io = TimedIo::new(
-        stream,
-        slot,
-        shared.timeouts.write,
-        Arc::clone(&shared.metrics),
-    );
+    let io = TimedIo::new(stream, slot, &shared.timeouts, Arc::clone(&shared.metrics));
     let io = match &shared.tls {
         None => Either::Left(io),
         Some(acceptor) => {
@@ -288,8 +346,9 @@ async fn run_connection(shared: Arc<Shared>, stream: TcpStream, slot: Slot, peer
             async move { Ok::<_, std::convert::Infallible>(answer(&shared, &conn, peer, req).await) }
         },
     ));
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    let connection = shared
+        .http
+        .serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(connection);
     // Connections accepted before shutdown are asked to finish; later ones close after their
     // answer, which carries `Connection: close`.
@@ -314,8 +373,15 @@ async fn run_connection(shared: Arc<Shared>, stream: TcpStream, slot: Slot, peer
                 // Re-read: a request may have started since the deadline was computed.
                 if let Some((at, why)) = conn.deadline(&shared.timeouts) {
                     if at <= tokio::time::Instant::now() {
-                        count_closed(&shared.metrics, why);
-                        tracing::debug!(reason = why, "idle connection closed");
+                        // The socket may have cut a slow reader first, and counted it.
+                        if conn.reason().is_none() {
+                            count_closed(&shared.metrics, why);
+                            if why == reason::WRITE_TOO_SLOW {
+                                cut_log(why, shared.timeouts.write);
+                            } else {
+                                tracing::debug!(reason = why, "idle connection closed");
+                            }
+                        }
                         conn.close_with(why);
                         return;
                     }
@@ -337,6 +403,7 @@ async fn answer(
     let draining = shared.draining.is_cancelled();
     let http1 = req.version() < Version::HTTP_2;
     let leftover = Leftover::default();
+    let refused = Refused::default();
     let mut req = req.map(|body| {
         let timed = TimedBody::new(
             body,
@@ -344,7 +411,13 @@ async fn answer(
             shared.timeouts,
             Arc::clone(&shared.metrics),
         );
-        Body::new(ReturnedBody::new(timed, Arc::clone(&leftover)))
+        let returned = ReturnedBody::new(timed, Arc::clone(&leftover));
+        Body::new(CountedUpload::new(
+            returned,
+            Arc::clone(&shared.uploads),
+            Arc::clone(conn),
+            Arc::clone(&refused),
+        ))
     });
     req.extensions_mut().insert(ConnectInfo(peer));
     let response = if draining && !ALWAYS_ANSWERED.contains(&req.uri().path()) {
@@ -357,6 +430,11 @@ async fn answer(
             },
             () = shared.hard_stop.cancelled() => shutting_down(),
         }
+    };
+    // Whatever the role made of a body the upload budget refused, the client is told why.
+    let response = match refused.get() {
+        Some(&refusal) => shared.uploads.refused(refusal),
+        None => response,
     };
     let unread = lock(&leftover).take();
     if let Some(unread) = unread.filter(|_| http1) {
@@ -374,16 +452,21 @@ async fn answer(
             .headers
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
-    Response::from_parts(parts, Body::new(GuardedBody::new(body, guard)))
+    Response::from_parts(
+        parts,
+        Body::new(GuardedBody::new(body, guard, &shared.timeouts)),
+    )
 }
 
 fn shutting_down() -> Response {
-    (
+    let mut response = error_body::response(
         StatusCode::SERVICE_UNAVAILABLE,
-        [(header::RETRY_AFTER, "1")],
-        "server shutting down\n",
-    )
-        .into_response()
+        "the server is shutting down",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }
 
 /// Completes a TLS handshake, or answers a plain-HTTP client with a 400 that says to use https.
@@ -394,9 +477,14 @@ async fn tls_handshake(
     let mut first = [0u8; 1];
     match stream.get_ref().peek(&mut first).await {
         Ok(1) if first[0] != TLS_HANDSHAKE_RECORD => {
-            let body = "This server speaks HTTPS; use an https:// or wss:// URL.\n";
+            let body = error_body::json(
+                400,
+                "this server speaks HTTPS: use an https:// or wss:// URL (pydrake's client has \
+                 no TLS: run `gltf-cloud client --forward --server-base-url https://…` beside it \
+                 and point base_url at that)",
+            );
             let reply = format!(
-                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
             let _ = stream.write_all(reply.as_bytes()).await;

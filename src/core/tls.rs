@@ -29,6 +29,12 @@ pub enum TlsError {
         #[source]
         source: std::io::Error,
     },
+    /// A file to write exists, and replacing it was not asked for.
+    #[error(
+        "{0} exists; a server using it keeps the pair it read at start until restarted, so \
+         nothing was written: pass --force to replace the pair, or choose another --out-dir"
+    )]
+    Exists(PathBuf),
 }
 
 /// Builds a rustls server config from a PEM certificate chain and a PEM private key.
@@ -120,18 +126,25 @@ pub struct CertFiles {
     pub key: PathBuf,
 }
 
-/// Writes `cert.pem` and `key.pem` for `hosts` (DNS names or IP addresses) into `dir`.
+/// Writes `cert.pem` and `key.pem` for `hosts` (DNS names or IP addresses) into `dir`; an existing
+/// pair is replaced only when `force` says so.
 ///
 /// The key file is created with mode 0600 so a shared machine's other users cannot read it.
 ///
 /// # Errors
-/// [`TlsError::Generate`] for an invalid host name, [`TlsError::Write`] for file errors.
-pub fn write_self_signed(hosts: &[String], dir: &Path) -> Result<CertFiles, TlsError> {
-    let certified = rcgen::generate_simple_self_signed(hosts.to_vec())?;
+/// [`TlsError::Generate`] for an invalid host name, [`TlsError::Exists`] for a file there without
+/// `force`, [`TlsError::Write`] for file errors.
+pub fn write_self_signed(hosts: &[String], dir: &Path, force: bool) -> Result<CertFiles, TlsError> {
     let files = CertFiles {
         cert: dir.join("cert.pem"),
         key: dir.join("key.pem"),
     };
+    if !force {
+        if let Some(existing) = [&files.cert, &files.key].into_iter().find(|p| p.exists()) {
+            return Err(TlsError::Exists(existing.clone()));
+        }
+    }
+    let certified = rcgen::generate_simple_self_signed(hosts.to_vec())?;
     let write_error = |path: &Path| {
         let path = path.to_owned();
         move |source| TlsError::Write { path, source }
@@ -162,8 +175,8 @@ mod tests {
     #[test]
     fn generated_certificate_loads() {
         let dir = tempfile::tempdir().unwrap();
-        let files =
-            write_self_signed(&["localhost".into(), "127.0.0.1".into()], dir.path()).unwrap();
+        let files = write_self_signed(&["localhost".into(), "127.0.0.1".into()], dir.path(), false)
+            .unwrap();
         server_config(&files.cert, &files.key).unwrap();
     }
 

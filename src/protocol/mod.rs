@@ -5,4 +5,5 @@
 //! A protocol may use [`crate::scene`] and [`crate::core`], never the renderer or a role.
 
 pub mod drake;
+pub mod scene_api;
 pub mod webots;

@@ -7,7 +7,7 @@ use glam::DVec3;
 
 use crate::scene::{Instance, Mesh, Scene};
 
-/// One instance's draw call: its mesh's indices, and where [`upload`](super::upload) put its
+/// One instance's draw call: its mesh's indices, and where upload (`upload.rs`) put its
 /// uniform and texture.
 #[derive(Debug)]
 pub(super) struct Draw {

@@ -1,6 +1,7 @@
 //! The process-wide GPU: the device ([`device`](super::device)) and everything created once on
-//! it, shared by every render thread: the scene pass's and the FXAA pass's pipelines, the
-//! texture layout and samplers.
+//! it, shared by every render thread: the texture layout and samplers, and each pass's
+//! pipelines. The composition's half that creates the passes (the [`Renderer`](super::Renderer)
+//! runs them); no pass knows it.
 
 use std::sync::Arc;
 

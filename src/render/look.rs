@@ -1,19 +1,17 @@
-//! The look of colour images, built once at start from the user's `RenderEngineVtkParams`: the
+//! The look of colour images as the user's `RenderEngineVtkParams` describe it, resolved: the
 //! lights, the background, the default diffuse colour, what switches shading to PBR, the exposure,
-//! and the GPU resources the effects bind (`look_resources.rs`). How each maps to pixels is
+//! and what the effects need (environment map, shadow map size, SSAO). Plain data: the GPU
+//! resources built from it are `look_resources.rs`'s. How each maps to pixels is
 //! `shared/docs/vtk-looks.md`; the calibration is in the [module docs](super).
-
-use std::sync::Arc;
 
 use glam::{DMat4, DVec3};
 
 use crate::protocol::drake::vtk_params::{
-    EnvironmentTexture, LightFrame, LightKind, LightParameter, VtkParams,
+    EnvironmentMap, EnvironmentTexture, LightFrame, LightKind, LightParameter, SsaoParameter,
+    VtkParams,
 };
 
 use super::error::RenderError;
-use super::gpu::Gpu;
-use super::look_resources::LookResources;
 
 /// The most lights a look may have: the frame uniform holds a fixed array of them.
 pub const MAX_LIGHTS: usize = 8;
@@ -23,9 +21,9 @@ pub const MAX_LIGHTS: usize = 8;
 /// default params), so a server-side `default_diffuse` can only be honoured by recognising it.
 pub const VTK_DEFAULT_DIFFUSE: [f32; 4] = [0.9, 0.45, 0.1, 1.0];
 
-/// How colour images are lit and cleared. Cheap to clone: GPU resources are shared.
+/// How colour images are lit and cleared, and which effects they have.
 #[derive(Debug, Clone)]
-pub struct Look {
+pub struct LookDescription {
     /// `default_clear_color`, 0..=1 (the 8-bit target rounds it to nearest).
     pub background: [f64; 3],
     /// Resolved lights, at most [`MAX_LIGHTS`]; camera-frame ones follow each request's camera.
@@ -37,8 +35,12 @@ pub struct Look {
     pub force_pbr: bool,
     /// `exposure`: VTK's generic filmic tone mapping at this exposure.
     pub exposure: Option<f32>,
-    /// What the effects bind as group 2 of the scene pipelines; `None`: the empty placeholder.
-    pub resources: Option<Arc<LookResources>>,
+    /// `environment_map`: image-based lighting, and the skybox.
+    pub environment_map: Option<EnvironmentMap>,
+    /// `shadow_map_size` when `cast_shadows`: the side of each casting light's map.
+    pub shadow_map_size: Option<u32>,
+    /// `ssao`: screen-space ambient occlusion with these parameters.
+    pub ssao: Option<SsaoParameter>,
 }
 
 /// One light as the scene shader uses it (vtk-looks.md §1).
@@ -104,28 +106,20 @@ impl Light {
     }
 }
 
-impl Default for Look {
+impl Default for LookDescription {
     /// RenderEngineVtk's default look, which is what Drake's client expects since it sends no
-    /// lights (protocol §3.7): `VtkParams::default()` without GPU resources.
+    /// lights (protocol §3.7): `VtkParams::default()`.
     fn default() -> Self {
-        Self::resolve(&VtkParams::default()).expect("the default params resolve")
+        Self::from_params(&VtkParams::default()).expect("the default params resolve")
     }
 }
 
-impl Look {
-    /// The look `params` describe, with the effects' GPU resources created on `gpu`.
+impl LookDescription {
+    /// The look `params` describe.
     ///
     /// # Errors
-    /// [`RenderError::Look`] for more than [`MAX_LIGHTS`] lights or a light without a direction;
-    /// whatever the effects' resources fail with (an unreadable environment map).
-    pub fn from_params(params: &VtkParams, gpu: &Gpu) -> Result<Look, RenderError> {
-        let mut look = Self::resolve(params)?;
-        look.resources = LookResources::new(params, gpu)?.map(Arc::new);
-        Ok(look)
-    }
-
-    /// Everything but the GPU resources.
-    fn resolve(params: &VtkParams) -> Result<Look, RenderError> {
+    /// [`RenderError::Look`] for more than [`MAX_LIGHTS`] lights or a light without a direction.
+    pub fn from_params(params: &VtkParams) -> Result<Self, RenderError> {
         let environment_map = params.environment_map.as_ref().is_some_and(|map| {
             matches!(map.texture, EnvironmentTexture::EquirectangularMap { .. })
         });
@@ -147,13 +141,15 @@ impl Look {
             .iter()
             .map(Light::from_param)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Look {
+        Ok(Self {
             background: params.default_clear_color,
             lights,
             default_diffuse: params.default_diffuse.map(|c| c.map(|v| v as f32)),
             force_pbr: params.force_to_pbr || environment_map,
             exposure: params.exposure.map(|e| e as f32),
-            resources: None,
+            environment_map: params.environment_map.clone(),
+            shadow_map_size: params.cast_shadows.then_some(params.shadow_map_size),
+            ssao: params.ssao.clone(),
         })
     }
 
@@ -177,7 +173,7 @@ mod tests {
 
     #[test]
     fn default_params_give_one_white_camera_light_along_the_view() {
-        let look = Look::default();
+        let look = LookDescription::default();
         assert_eq!(look.lights.len(), 1);
         let light = look.lights[0];
         assert_eq!(
@@ -201,7 +197,9 @@ mod tests {
             lights: vec![LightParameter::default(); MAX_LIGHTS + 1],
             ..VtkParams::default()
         };
-        let error = Look::resolve(&params).unwrap_err().to_string();
+        let error = LookDescription::from_params(&params)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("9 lights") && error.contains('8'), "{error}");
     }
 
@@ -216,7 +214,7 @@ mod tests {
             }),
             ..VtkParams::default()
         };
-        let look = Look::resolve(&params).unwrap();
+        let look = LookDescription::from_params(&params).unwrap();
         assert!(look.lights.is_empty() && look.force_pbr);
     }
 }

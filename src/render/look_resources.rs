@@ -1,78 +1,81 @@
-//! The look's GPU resources, bound as group 2 of every scene pipeline (`environment.wgsl`
-//! bindings 0–4, `shadows.wgsl` bindings 5–6): the environment map's baked textures, read once
-//! per look and shared by every renderer ([`LookResources`]), and each renderer's own shadow maps
-//! and skybox uniform ([`LookBindings`]), which change with every request. What a look lacks is
-//! bound as a placeholder whose lookups give "no environment" and "no shadow". The SSAO pass
-//! (not part of group 2) is kept here too, as the look's other post-scene effect.
+//! A look as rendered: its [description](super::look) with the GPU resources built from it. What
+//! a look shares between renderers ([`LookResources`]: the environment map, read and baked once,
+//! and the SSAO pipelines) is made with the [`Look`]; what each renderer keeps per look
+//! ([`LookBindings`]: its shadow maps, skybox uniform, SSAO state and group 2 over them, all
+//! rewritten every colour request) is made on the look's first render and kept in the renderer's
+//! [`BoundLooks`]. A look without effects has neither; the scene pass binds its placeholder.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-
-use wgpu::util::DeviceExt;
 
 use crate::protocol::drake::vtk_params::VtkParams;
 use crate::scene::camera::Intrinsics;
 use crate::scene::Scene;
 
 use super::draw_list::Draw;
-use super::environment::{Environment, EnvironmentUniform, Skybox, BAKED_FORMAT};
+use super::environment::{Environment, Skybox, SkyboxPipeline};
 use super::error::RenderError;
 use super::formats::{COLOR_FORMAT, SCENE_FLOAT_FORMAT};
 use super::gpu::Gpu;
-use super::look::Look;
+use super::look::LookDescription;
+use super::look_group::{self, EnvironmentUniform, Group2, Placeholders, ShadowsUniform};
 use super::resident::GpuMesh;
-use super::shadows::{self, ShadowMaps, ShadowsUniform};
+use super::shadows::{self, ShadowMaps};
 use super::ssao::{Ssao, SsaoPass};
 
-/// Group 2 of the scene pipelines.
-pub(super) fn look_resources_layout(device: &wgpu::Device) -> wgpu::BindGroupLayout {
-    let fragment = wgpu::ShaderStages::FRAGMENT;
-    let uniform = |binding| wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: fragment,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Uniform,
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    };
-    let texture = |binding, view_dimension, sample_type| wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: fragment,
-        ty: wgpu::BindingType::Texture {
-            sample_type,
-            view_dimension,
-            multisampled: false,
-        },
-        count: None,
-    };
-    let float = wgpu::TextureSampleType::Float { filterable: true };
-    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-        label: Some("look resources"),
-        entries: &[
-            uniform(0),
-            texture(1, wgpu::TextureViewDimension::Cube, float),
-            texture(2, wgpu::TextureViewDimension::Cube, float),
-            texture(3, wgpu::TextureViewDimension::D2, float),
-            wgpu::BindGroupLayoutEntry {
-                binding: 4,
-                visibility: fragment,
-                ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
-                count: None,
-            },
-            uniform(5),
-            texture(
-                6,
-                wgpu::TextureViewDimension::D2Array,
-                wgpu::TextureSampleType::Uint,
-            ),
-        ],
-    })
+/// The most looks a renderer keeps bindings for. A server renders with its configured look and,
+/// with resident scenes, each scene's own; a look used again after more than this many others
+/// has its bindings made again.
+const LOOKS_PER_RENDERER: usize = 4;
+
+/// A look, ready to render with: what it is and the resources every renderer shares. Cheap to
+/// clone (the resources are shared); each look made gets its own identity, by which renderers
+/// keep their bindings of it.
+#[derive(Debug, Clone)]
+pub struct Look {
+    id: u64,
+    description: LookDescription,
+    /// `None` when the look has no effects.
+    resources: Option<Arc<LookResources>>,
+}
+
+impl Default for Look {
+    /// RenderEngineVtk's default look (no effects, so no GPU resources).
+    fn default() -> Self {
+        Self::new(LookDescription::default(), None)
+    }
+}
+
+impl Look {
+    /// The look `params` describe, with the resources its effects need created on `gpu`.
+    ///
+    /// # Errors
+    /// [`RenderError::Look`] for more than [`MAX_LIGHTS`](super::MAX_LIGHTS) lights, a light
+    /// without a direction, an unreadable environment map (naming its path) or a shadow map size
+    /// the adapter cannot render.
+    pub fn from_params(params: &VtkParams, gpu: &Gpu) -> Result<Look, RenderError> {
+        let description = LookDescription::from_params(params)?;
+        let resources = LookResources::new(&description, gpu)?.map(Arc::new);
+        Ok(Self::new(description, resources))
+    }
+
+    fn new(description: LookDescription, resources: Option<Arc<LookResources>>) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            description,
+            resources,
+        }
+    }
+
+    pub fn description(&self) -> &LookDescription {
+        &self.description
+    }
 }
 
 /// What a look shares between its renderers: the environment map, baked once, and the shadow
 /// settings.
-pub struct LookResources {
+pub(super) struct LookResources {
     environment: Option<Environment>,
     /// `environment.uniform`, or "no environment".
     environment_uniform: wgpu::Buffer,
@@ -93,32 +96,28 @@ impl std::fmt::Debug for LookResources {
 }
 
 impl LookResources {
-    /// The resources `params` need; `None` when they need none (the placeholder is bound). Reads
+    /// The resources `look` needs; `None` when it needs none (the placeholder is bound). Reads
     /// and bakes the environment map here, once.
-    ///
-    /// # Errors
-    /// [`RenderError::Look`] for an unreadable environment map (naming its path) or a shadow map
-    /// size the adapter cannot render.
-    pub(super) fn new(params: &VtkParams, gpu: &Gpu) -> Result<Option<Self>, RenderError> {
+    fn new(look: &LookDescription, gpu: &Gpu) -> Result<Option<Self>, RenderError> {
         // The colour scene target the skybox and SSAO draw into: float when tone mapping follows
         // (an exposure), as `Targets` makes it.
-        let colour_format = match params.exposure {
+        let colour_format = match look.exposure {
             Some(_) => SCENE_FLOAT_FORMAT,
             None => COLOR_FORMAT,
         };
-        let environment = match &params.environment_map {
+        let environment = match &look.environment_map {
             Some(map) => Environment::new(map, &gpu.device, &gpu.queue, colour_format)
                 .map_err(|err| RenderError::Look(err.to_string()))?,
             None => None,
         };
-        let shadow_map_size = params.cast_shadows.then_some(params.shadow_map_size);
+        let shadow_map_size = look.shadow_map_size;
         let max = gpu.device.limits().max_texture_dimension_2d;
         if let Some(size) = shadow_map_size.filter(|&s| s == 0 || s > max) {
             return Err(RenderError::Look(format!(
                 "shadow_map_size {size} is outside what the adapter renders (1..={max})"
             )));
         }
-        let ssao = params
+        let ssao = look
             .ssao
             .as_ref()
             .map(|ssao| SsaoPass::new(&gpu.device, ssao, colour_format));
@@ -128,7 +127,7 @@ impl LookResources {
         let uniform = environment
             .as_ref()
             .map_or_else(EnvironmentUniform::none, |e| e.uniform);
-        let environment_uniform = environment_uniform_buffer(&gpu.device, &uniform);
+        let environment_uniform = look_group::uniform_buffer(&gpu.device, "environment", &uniform);
         Ok(Some(Self {
             environment,
             environment_uniform,
@@ -138,121 +137,30 @@ impl LookResources {
     }
 }
 
-fn environment_uniform_buffer(device: &wgpu::Device, uniform: &EnvironmentUniform) -> wgpu::Buffer {
-    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some("environment"),
-        contents: bytemuck::bytes_of(uniform),
-        usage: wgpu::BufferUsages::UNIFORM,
-    })
-}
+/// A renderer's [`LookBindings`], by look identity, the most recently used first, at most
+/// [`LOOKS_PER_RENDERER`].
+#[derive(Default)]
+pub(super) struct BoundLooks(Vec<(u64, LookBindings)>);
 
-/// Group 2 for a look without resources: no environment, no shadows.
-pub(super) fn placeholder_bind_group(
-    device: &wgpu::Device,
-    layout: &wgpu::BindGroupLayout,
-) -> wgpu::BindGroup {
-    let placeholders = Placeholders::new(device);
-    let environment = environment_uniform_buffer(device, &EnvironmentUniform::none());
-    let shadows = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some("no shadows"),
-        contents: bytemuck::bytes_of(&ShadowsUniform::none()),
-        usage: wgpu::BufferUsages::UNIFORM,
-    });
-    let maps = ShadowMaps::new(device, 1, 1);
-    bind_group(
-        device,
-        layout,
-        &placeholders,
-        &environment,
-        None,
-        &shadows,
-        &maps.maps_view,
-    )
-}
-
-/// Textures bound where a look has none of its own, and the environment sampler.
-struct Placeholders {
-    cube: wgpu::TextureView,
-    table: wgpu::TextureView,
-    sampler: wgpu::Sampler,
-}
-
-impl Placeholders {
-    fn new(device: &wgpu::Device) -> Self {
-        let texture = |label, layers| {
-            device.create_texture(&wgpu::TextureDescriptor {
-                label: Some(label),
-                size: wgpu::Extent3d {
-                    width: 1,
-                    height: 1,
-                    depth_or_array_layers: layers,
-                },
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format: BAKED_FORMAT,
-                usage: wgpu::TextureUsages::TEXTURE_BINDING,
-                view_formats: &[],
-            })
-        };
-        Self {
-            cube: texture("no environment cube", 6).create_view(&wgpu::TextureViewDescriptor {
-                dimension: Some(wgpu::TextureViewDimension::Cube),
-                ..Default::default()
-            }),
-            table: texture("no BRDF table", 1).create_view(&Default::default()),
-            // Cube maps ignore the address mode; the BRDF table clamps at N·V = 1.
-            sampler: device.create_sampler(&wgpu::SamplerDescriptor {
-                label: Some("environment"),
-                mag_filter: wgpu::FilterMode::Linear,
-                min_filter: wgpu::FilterMode::Linear,
-                mipmap_filter: wgpu::MipmapFilterMode::Linear,
-                ..Default::default()
-            }),
+impl BoundLooks {
+    /// This renderer's bindings of `look`, made on its first render; `None` for a look without
+    /// effects.
+    pub fn of(&mut self, gpu: &Gpu, look: &Look) -> Option<&mut LookBindings> {
+        let resources = look.resources.as_ref()?;
+        match self.0.iter().position(|(id, _)| *id == look.id) {
+            Some(0) => {}
+            Some(index) => {
+                let entry = self.0.remove(index);
+                self.0.insert(0, entry);
+            }
+            None => {
+                self.0.truncate(LOOKS_PER_RENDERER - 1);
+                let bindings = LookBindings::new(gpu, &look.description, Arc::clone(resources));
+                self.0.insert(0, (look.id, bindings));
+            }
         }
+        self.0.first_mut().map(|(_, bindings)| bindings)
     }
-}
-
-fn bind_group(
-    device: &wgpu::Device,
-    layout: &wgpu::BindGroupLayout,
-    placeholders: &Placeholders,
-    environment_uniform: &wgpu::Buffer,
-    environment: Option<&Environment>,
-    shadows_uniform: &wgpu::Buffer,
-    shadow_maps: &wgpu::TextureView,
-) -> wgpu::BindGroup {
-    let irradiance = environment
-        .and_then(Environment::irradiance)
-        .unwrap_or(&placeholders.cube);
-    let prefiltered = environment.map_or(&placeholders.cube, Environment::prefiltered);
-    let table = environment.map_or(&placeholders.table, Environment::brdf_lut);
-    let view = |binding, view| wgpu::BindGroupEntry {
-        binding,
-        resource: wgpu::BindingResource::TextureView(view),
-    };
-    device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some("look resources"),
-        layout,
-        entries: &[
-            wgpu::BindGroupEntry {
-                binding: 0,
-                resource: environment_uniform.as_entire_binding(),
-            },
-            view(1, irradiance),
-            view(2, prefiltered),
-            view(3, table),
-            wgpu::BindGroupEntry {
-                binding: 4,
-                resource: wgpu::BindingResource::Sampler(&placeholders.sampler),
-            },
-            wgpu::BindGroupEntry {
-                binding: 5,
-                resource: shadows_uniform.as_entire_binding(),
-            },
-            view(6, shadow_maps),
-        ],
-    })
 }
 
 /// One renderer's group 2 over its look's resources, with its own shadow maps and skybox
@@ -268,14 +176,7 @@ pub(super) struct LookBindings {
 }
 
 impl LookBindings {
-    /// Whether the look casts shadows: the scene shader then reads the maps.
-    pub fn casts_shadows(&self) -> bool {
-        self.cast_shadows
-    }
-
-    /// `None` for a look without resources: the scene pass binds its placeholder.
-    pub fn new(gpu: &Gpu, look: &Look) -> Option<Self> {
-        let resources = Arc::clone(look.resources.as_ref()?);
+    fn new(gpu: &Gpu, look: &LookDescription, resources: Arc<LookResources>) -> Self {
         let device = &gpu.device;
         let casting = look.lights.iter().filter(|l| shadows::casts(l)).count() as u32;
         let shadows = match resources.shadow_map_size {
@@ -288,16 +189,18 @@ impl LookBindings {
             bytemuck::bytes_of(&ShadowsUniform::none()),
         );
         let environment = resources.environment.as_ref();
-        let bind_group = bind_group(
-            device,
-            &gpu.scene.look_layout,
-            &Placeholders::new(device),
-            &resources.environment_uniform,
-            environment,
-            &shadows.uniform,
-            &shadows.maps_view,
-        );
-        Some(Self {
+        let group = Group2 {
+            environment: &resources.environment_uniform,
+            irradiance: environment.and_then(Environment::irradiance),
+            prefiltered: environment.map(Environment::prefiltered),
+            brdf_lut: environment.map(Environment::brdf_lut),
+            shadows: &shadows.uniform,
+            shadow_maps: &shadows.maps_view,
+        };
+        let placeholders = Placeholders::new(device);
+        let bind_group =
+            look_group::bind_group(device, &gpu.scene.look_layout, &placeholders, &group);
+        Self {
             bind_group,
             cast_shadows: resources.shadow_map_size.is_some(),
             skybox: environment.and_then(|e| e.skybox_for_renderer(device)),
@@ -307,7 +210,12 @@ impl LookBindings {
                 .map(|pass| Ssao::new(device, &gpu.queue, pass)),
             shadows,
             resources,
-        })
+        }
+    }
+
+    /// Whether the look casts shadows: the scene shader then reads the maps.
+    pub fn casts_shadows(&self) -> bool {
+        self.cast_shadows
     }
 
     /// Group 2 of the scene pipelines.
@@ -328,7 +236,7 @@ impl LookBindings {
         gpu: &Gpu,
         encoder: &mut wgpu::CommandEncoder,
         scene: &Scene,
-        look: &Look,
+        look: &LookDescription,
         opaque: &[Draw],
         meshes: &[Option<&GpuMesh>],
     ) {
@@ -385,22 +293,10 @@ impl LookBindings {
         gpu: &Gpu,
         scene: &Scene,
         intrinsics: &Intrinsics,
-    ) -> Option<SkyboxDraw<'_>> {
+    ) -> Option<(&Skybox, &SkyboxPipeline)> {
         let skybox = self.skybox.as_ref()?;
         let pipeline = self.resources.environment.as_ref()?.skybox.as_ref()?;
         skybox.update(&gpu.queue, scene, intrinsics);
-        Some(SkyboxDraw { skybox, pipeline })
-    }
-}
-
-/// What the scene pass needs to draw the skybox.
-pub(super) struct SkyboxDraw<'a> {
-    skybox: &'a Skybox,
-    pipeline: &'a super::environment::SkyboxPipeline,
-}
-
-impl SkyboxDraw<'_> {
-    pub fn draw(&self, pass: &mut wgpu::RenderPass<'_>) {
-        self.skybox.draw(self.pipeline, pass);
+        Some((skybox, pipeline))
     }
 }

@@ -2,28 +2,48 @@
 //! depth and label images RenderEngineVtk would produce.
 //!
 //! [`Gpu`] holds what is created once per process (device, queue, pipelines, samplers, layouts);
-//! each render thread owns a [`Renderer`], which keeps its targets, upload and readback buffers
-//! between requests and grows them when a scene or image needs more. It returns raw pixels; the
-//! wire formats are [`crate::protocol::drake::encode`]'s.
+//! a [`Look`] is made once per `RenderEngineVtkParams` and passed with each render; each render
+//! thread owns a [`Renderer`], which keeps its targets, upload and readback buffers between
+//! requests and grows them when a scene or image needs more. It returns raw pixels; the wire
+//! formats are [`crate::protocol::drake::encode`]'s.
 //!
 //! # Layout
-//! Created once, in [`Gpu`] (`gpu.rs`): the device (`device.rs`: adapter choice and its log
-//! line), the material texture layout and samplers (`textures.rs`), each pass's pipelines (the
-//! scene pass's colour variants on first use). Built once at start from the user's
-//! `RenderEngineVtkParams`: the [`Look`] (`look.rs`; the effects' GPU resources in
-//! `look_resources.rs`). Kept per renderer: `targets.rs` (per image size), `upload.rs` (with the
-//! material bind groups of live textures), `readback.rs`. Kept per content, with the scene's
-//! meshes and textures (and so bounded by the scene cache): `resident.rs`.
-//! One request ([`Renderer::render`]) runs these steps in order:
+//! In layers, each using only those below it (no module depends on one that depends on it back;
+//! `tests/architecture/` checks it):
+//! 1. **What every pass needs**: the device (`device.rs`: adapter choice and its log line), the
+//!    texture formats (`formats.rs`), the material texture layout and samplers (`textures.rs`),
+//!    meshes and textures on the GPU in the one vertex format (`resident.rs`, kept per content
+//!    with the scene's meshes and textures, and so bounded by the scene cache), what to draw in
+//!    which order (`draw_list.rs`), the full-screen triangle of post-passes (`fullscreen.rs`), the
+//!    look's description (`look.rs`: plain data from `RenderEngineVtkParams`) and group 2 of the
+//!    scene pipelines, where the look's effects meet the scene shader (`look_group.rs`); and
+//!    `image.rs`, `error.rs`.
+//! 2. **The passes**, each a folder owning its pipelines and shaders and taking only layer 1:
+//!    `shadows/`, `environment/` (its bakes and the skybox), `scene_pass/`, `ssao/`,
+//!    `tone_map/`, `fxaa/`.
+//! 3. **The composition**: [`Gpu`] (`gpu.rs`) creates the device and each pass's pipelines once
+//!    per process; a [`Look`] (`look_resources.rs`) is a description with the resources its
+//!    effects share, and each renderer keeps its own bindings of the looks it renders with
+//!    (shadow maps, skybox, SSAO state, group 2), a few at most; `targets.rs` (per image size)
+//!    chains the passes' inputs and outputs, `upload.rs` (the per-request uniforms, and the
+//!    material bind groups of live textures) and `readback.rs` are kept per renderer; and the
+//!    [`Renderer`] (`renderer.rs`) runs the passes in order.
+//!
+//! A new pass is a folder in layer 2, its pipelines created in [`Gpu`] and one step in
+//! `run_passes`.
+//!
+//! One request ([`Renderer::render`], a scene and a look) runs these steps in order:
 //! 1. `upload.rs`: the frame's uniforms (lights in the world), each instance's transforms and
 //!    material; meshes and (colour only) textures made resident unless they already are;
 //! 2. `draw_list.rs`: opaque and alpha-masked meshes in scene order, translucent ones back to
 //!    front;
-//! 3. `scene_pass/`: clear and draw (`scene.wgsl` with `shadows.wgsl` and `environment.wgsl`;
-//!    uniforms in `uniforms.rs`), Phong or PBR;
-//! 4. `tone_map/`: colour images with an exposure only, the float scene colour to 8 bits;
-//! 5. `fxaa/`: colour images only, anti-aliasing (`fxaa.wgsl`);
-//! 6. `readback.rs`: copy the image out and convert it.
+//! 3. `shadows/`: colour images of a look with `cast_shadows`, one map per casting light;
+//! 4. `scene_pass/`: clear (or the environment's skybox) and draw (`scene.wgsl` with
+//!    `shadows.wgsl` and `environment.wgsl`; uniforms in `uniforms.rs`), Phong or PBR;
+//! 5. `ssao/`: colour images of a look with `ssao`;
+//! 6. `tone_map/`: colour images with an exposure only, the float scene colour to 8 bits;
+//! 7. `fxaa/`: colour images only, anti-aliasing (`fxaa.wgsl`);
+//! 8. `readback.rs`: copy the image out and convert it.
 //!
 //! # The look, calibrated against RenderEngineVtk
 //! Measured with pydrake 1.51.1 (`MakeRenderEngineVtk(RenderEngineVtkParams())`, 64×64 camera,
@@ -129,8 +149,10 @@ mod fxaa;
 mod gpu;
 mod image;
 mod look;
+mod look_group;
 mod look_resources;
 mod readback;
+mod renderer;
 mod resident;
 mod scene_pass;
 mod shadows;
@@ -144,183 +166,16 @@ pub use device::{list_adapters, AdapterSummary, GpuOptions, ADAPTER_ENV};
 pub use error::RenderError;
 pub use gpu::Gpu;
 pub use image::{Image, ImageKind};
-pub use look::{Light, Look, MAX_LIGHTS, VTK_DEFAULT_DIFFUSE};
-pub use look_resources::LookResources;
+pub use look::{Light, LookDescription, MAX_LIGHTS, VTK_DEFAULT_DIFFUSE};
+pub use look_resources::Look;
+pub use renderer::Renderer;
 
-use std::sync::Arc;
-
-use crate::scene::camera::Intrinsics;
-use crate::scene::Scene;
-use draw_list::DrawList;
-use look_resources::LookBindings;
-use readback::ReadbackBuffer;
-use scene_pass::uniforms::{CameraMatrices, FrameUniform};
-use scene_pass::{Geometry, Shading};
-use targets::Targets;
-use upload::SceneUpload;
-
-// The render server shares one `Gpu` between its worker threads and moves a `Renderer` into each.
+// The render server shares one `Gpu` and its looks between its worker threads and moves a
+// `Renderer` into each.
 const _: fn() = || {
     fn shareable<T: Send + Sync>() {}
     fn movable<T: Send>() {}
     shareable::<Gpu>();
+    shareable::<Look>();
     movable::<Renderer>();
 };
-
-/// One render thread's renderer. Not shared: it owns mutable buffers reused across requests.
-pub struct Renderer {
-    gpu: Arc<Gpu>,
-    look: Look,
-    upload: SceneUpload,
-    targets: Targets,
-    readback: ReadbackBuffer,
-    /// This renderer's shadow maps, skybox and group 2 over the look's resources (the effects);
-    /// `None` when the look has none.
-    effects: Option<LookBindings>,
-}
-
-impl Renderer {
-    pub fn new(gpu: Arc<Gpu>, look: Look) -> Self {
-        let upload = SceneUpload::new(&gpu);
-        Self {
-            targets: Targets::default(),
-            readback: ReadbackBuffer::default(),
-            effects: LookBindings::new(&gpu, &look),
-            upload,
-            gpu,
-            look,
-        }
-    }
-
-    /// Renders one image. Blocks until the GPU is done; call it from a dedicated thread.
-    ///
-    /// # Errors
-    /// [`RenderError::TooLarge`] for a size the adapter cannot render, [`RenderError::Gpu`] when
-    /// wgpu reports a validation or out-of-memory error (captured, never a panic).
-    pub fn render(
-        &mut self,
-        scene: &Scene,
-        intrinsics: &Intrinsics,
-        kind: ImageKind,
-    ) -> Result<Image, RenderError> {
-        let (width, height) = (intrinsics.width, intrinsics.height);
-        let max = self.gpu.max_texture_dimension();
-        if width == 0 || height == 0 || width > max || height > max {
-            return Err(RenderError::TooLarge { width, height, max });
-        }
-        // Error scopes are thread-local, so concurrent renderers on one device see only their own.
-        let out_of_memory = self
-            .gpu
-            .device
-            .push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let validation = self
-            .gpu
-            .device
-            .push_error_scope(wgpu::ErrorFilter::Validation);
-        let result = self.run_passes(scene, intrinsics, kind);
-        self.upload.end_request();
-        let validation = pollster::block_on(validation.pop());
-        let out_of_memory = pollster::block_on(out_of_memory.pop());
-        if let Some(error) = validation.or(out_of_memory) {
-            return Err(RenderError::Gpu(error.to_string()));
-        }
-        result
-    }
-
-    /// The steps of one image, in order.
-    fn run_passes(
-        &mut self,
-        scene: &Scene,
-        intrinsics: &Intrinsics,
-        kind: ImageKind,
-    ) -> Result<Image, RenderError> {
-        let gpu = &self.gpu;
-        let size = (intrinsics.width, intrinsics.height);
-        self.targets.ensure_size(size.0, size.1);
-
-        // 1. Upload: textures are sampled by colour images only.
-        let frame = FrameUniform::new(scene, kind, &self.look);
-        let camera = CameraMatrices::new(scene, intrinsics);
-        let colour = matches!(kind, ImageKind::Color).then_some(&self.look);
-        let (uploaded, meshes) = match &scene.camera {
-            Some(_) => self.upload.upload(gpu, scene, &frame, &camera, colour)?,
-            None => (Vec::new(), Vec::new()),
-        };
-        // 2. Draw list.
-        let draws = DrawList::new(scene, uploaded);
-        let attachments = self.targets.for_kind(gpu, kind, self.look.exposure);
-        let mut encoder = gpu
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("render"),
-            });
-        let colour = matches!(kind, ImageKind::Color);
-        // 3. Shadow maps: colour images of a look that casts shadows.
-        if let Some(effects) = self.effects.as_mut().filter(|_| colour) {
-            effects.encode_shadow_maps(
-                gpu,
-                &mut encoder,
-                scene,
-                &self.look,
-                &draws.opaque,
-                &meshes,
-            );
-        }
-        // 4. Scene pass: the skybox (colour, with an environment map's skybox), opaque, blended.
-        let skybox = self
-            .effects
-            .as_ref()
-            .filter(|_| colour)
-            .and_then(|effects| effects.skybox(gpu, scene, intrinsics));
-        let geometry = match self.upload.bindings() {
-            Some((uniforms, textures)) if !draws.is_empty() => Some(Geometry {
-                meshes: &meshes,
-                uniforms,
-                textures,
-                draws: &draws,
-            }),
-            _ => None,
-        };
-        let shading = matches!(kind, ImageKind::Color).then(|| Shading {
-            pbr: self.look.pbr(scene),
-            float_target: self.look.exposure.is_some(),
-            positional_lights: self.look.has_positional_lights(),
-            shadows: self
-                .effects
-                .as_ref()
-                .is_some_and(LookBindings::casts_shadows),
-            lights: self.look.lights.len().min(MAX_LIGHTS) as u8,
-        });
-        gpu.scene.encode(
-            &mut encoder,
-            &attachments.scene,
-            kind,
-            &self.look,
-            shading,
-            self.effects.as_ref(),
-            skybox,
-            geometry,
-        );
-        // 5. SSAO: colour images of a look with `ssao`, on the scene pass's colour and depth.
-        if let Some(effects) = self.effects.as_mut().filter(|_| colour) {
-            let scene_target = &attachments.scene;
-            effects.encode_ssao(
-                gpu,
-                &mut encoder,
-                intrinsics,
-                scene_target.color,
-                scene_target.depth,
-            );
-        }
-        // 6. Post-processing: colour only; tone mapping only with an exposure.
-        if let Some(tone_map) = &attachments.tone_map {
-            gpu.tone_map.encode(&mut encoder, tone_map);
-        }
-        if let Some(fxaa) = &attachments.fxaa {
-            gpu.fxaa.encode(&mut encoder, fxaa);
-        }
-        // 7. Readback.
-        self.readback
-            .read_image(gpu, encoder, attachments.readable, kind, size)
-    }
-}

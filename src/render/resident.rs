@@ -3,17 +3,28 @@
 //! [scene cache](crate::scene::cache) still holds is drawn again without any upload, and its GPU
 //! bytes count against the same `cacheBytes` budget and are freed with it.
 //!
-//! Each mesh gets its own vertex buffer (model-space positions, normals, texture coordinates) and
-//! index buffer; instances share them and differ only in their per-draw uniform.
+//! Each mesh gets its own vertex buffer ([`Vertex`]: model-space positions, normals, texture
+//! coordinates, colours) and index buffer; instances share them and differ only in their
+//! per-draw uniform. Every pass that draws meshes reads them with the [`Vertex`] layout.
 
+use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
 
 use crate::scene::{Mesh, Texture};
 
 use super::error::RenderError;
-use super::gpu::Gpu;
-use super::scene_pass::uniforms::Vertex;
 use super::textures;
+
+/// One vertex in model coordinates; the layout the pipelines declare.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+pub(super) struct Vertex {
+    pub position: [f32; 3],
+    pub normal: [f32; 3],
+    pub tex_coord: [f32; 2],
+    /// `COLOR_0` in 8 bits, white without one.
+    pub color: [u8; 4],
+}
 
 /// A mesh's buffers on the GPU.
 pub(super) struct GpuMesh {
@@ -32,21 +43,21 @@ pub(super) struct GpuTexture {
 /// [`RenderError::SceneTooLarge`] for a mesh beyond the adapter's buffer size limit;
 /// [`RenderError::Gpu`] when the mesh breaks its own invariants (an index out of range).
 pub(super) fn mesh<'m>(
-    gpu: &Gpu,
+    device: &wgpu::Device,
     index: usize,
     mesh: &'m Mesh,
 ) -> Result<&'m GpuMesh, RenderError> {
     if let Some(resident) = mesh.gpu.get::<GpuMesh>() {
         return Ok(resident);
     }
-    check_mesh(gpu, index, mesh)?;
+    check_mesh(device, index, mesh)?;
     mesh.gpu
-        .get_or_upload(|| upload_mesh(gpu, mesh))
+        .get_or_upload(|| upload_mesh(device, mesh))
         .ok_or_else(|| RenderError::Gpu(format!("mesh {index}: uploaded as another type")))
 }
 
 /// Checks, before staging anything, that the mesh is consistent and fits the adapter's buffers.
-fn check_mesh(gpu: &Gpu, index: usize, mesh: &Mesh) -> Result<(), RenderError> {
+fn check_mesh(device: &wgpu::Device, index: usize, mesh: &Mesh) -> Result<(), RenderError> {
     let count = mesh.positions.len();
     let coords_ok = mesh.tex_coords.as_ref().is_none_or(|t| t.len() == count)
         && mesh.colors.as_ref().is_none_or(|c| c.len() == count);
@@ -61,7 +72,7 @@ fn check_mesh(gpu: &Gpu, index: usize, mesh: &Mesh) -> Result<(), RenderError> {
         )));
     }
     let largest = (count * std::mem::size_of::<Vertex>()).max(mesh.indices.len() * 4) as u64;
-    let max = gpu.device.limits().max_buffer_size;
+    let max = device.limits().max_buffer_size;
     if largest > max {
         return Err(RenderError::SceneTooLarge {
             bytes: largest,
@@ -77,9 +88,9 @@ const VERTICES_PER_CHUNK: usize = 4096;
 /// The vertices are interleaved a chunk at a time straight into the buffer's mapped memory: no
 /// interleaved copy of the whole mesh exists beside the mesh and wgpu's own staging (24 MiB on
 /// the 1.5 M-triangle bench scene).
-fn upload_mesh(gpu: &Gpu, mesh: &Mesh) -> (GpuMesh, u64) {
+fn upload_mesh(device: &wgpu::Device, mesh: &Mesh) -> (GpuMesh, u64) {
     let stride = std::mem::size_of::<Vertex>();
-    let vertices = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+    let vertices = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("mesh vertices"),
         size: (mesh.positions.len() * stride) as u64,
         usage: wgpu::BufferUsages::VERTEX,
@@ -108,13 +119,11 @@ fn upload_mesh(gpu: &Gpu, mesh: &Mesh) -> (GpuMesh, u64) {
         }
     }
     vertices.unmap();
-    let indices = gpu
-        .device
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("mesh indices"),
-            contents: bytemuck::cast_slice(&mesh.indices),
-            usage: wgpu::BufferUsages::INDEX,
-        });
+    let indices = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("mesh indices"),
+        contents: bytemuck::cast_slice(&mesh.indices),
+        usage: wgpu::BufferUsages::INDEX,
+    });
     let bytes = vertices.size() + indices.size();
     (GpuMesh { vertices, indices }, bytes)
 }
@@ -125,7 +134,8 @@ fn upload_mesh(gpu: &Gpu, mesh: &Mesh) -> (GpuMesh, u64) {
 /// [`RenderError::TooLarge`] for a texture beyond the adapter's size limit; [`RenderError::Gpu`]
 /// when its pixel count does not match its size.
 pub(super) fn texture<'t>(
-    gpu: &Gpu,
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
     index: usize,
     texture: &'t Texture,
 ) -> Result<&'t GpuTexture, RenderError> {
@@ -133,7 +143,7 @@ pub(super) fn texture<'t>(
         return Ok(resident);
     }
     let (width, height) = (texture.width, texture.height);
-    let max = gpu.max_texture_dimension();
+    let max = device.limits().max_texture_dimension_2d;
     if width == 0 || height == 0 || width > max || height > max {
         return Err(RenderError::TooLarge { width, height, max });
     }
@@ -144,14 +154,18 @@ pub(super) fn texture<'t>(
     }
     texture
         .gpu
-        .get_or_upload(|| upload_texture(gpu, texture))
+        .get_or_upload(|| upload_texture(device, queue, texture))
         .ok_or_else(|| RenderError::Gpu(format!("texture {index}: uploaded as another type")))
 }
 
-fn upload_texture(gpu: &Gpu, texture: &Texture) -> (GpuTexture, u64) {
+fn upload_texture(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    texture: &Texture,
+) -> (GpuTexture, u64) {
     let view = textures::sampled_rgba8(
-        &gpu.device,
-        &gpu.queue,
+        device,
+        queue,
         "base colour texture",
         texture.width,
         texture.height,

@@ -1,6 +1,6 @@
 //! How textures are bound: the material layout (a texture and sampler per glTF texture kind), the
 //! texture-and-sampler layout FXAA's input uses, one `wgpu::Sampler` per glTF sampler state, and
-//! the white texture bound where a material has none. Created once, in [`Gpu`](super::gpu::Gpu).
+//! the white texture bound where a material has none. Created once per process.
 
 use crate::scene::{Filter, Sampler, Wrap};
 

@@ -13,7 +13,7 @@ use crate::scene::{Instance, Material, Scene, Texture, TextureRef};
 use super::draw_list::Draw;
 use super::error::RenderError;
 use super::gpu::Gpu;
-use super::look::Look;
+use super::look::LookDescription;
 use super::resident::{self, GpuMesh};
 use super::scene_pass::uniforms::{CameraMatrices, DrawUniform, FrameUniform};
 use super::textures::{sampler_index, MATERIAL_TEXTURES};
@@ -121,7 +121,7 @@ impl SceneUpload {
         scene: &'s Scene,
         frame: &FrameUniform,
         camera: &CameraMatrices,
-        colour: Option<&Look>,
+        colour: Option<&LookDescription>,
     ) -> Result<(Vec<Draw>, Vec<Option<&'s GpuMesh>>), RenderError> {
         self.staged_draws.clear();
         self.texture_bind_groups.clear();
@@ -154,7 +154,7 @@ impl SceneUpload {
                 continue;
             }
             if meshes[instance.mesh].is_none() {
-                meshes[instance.mesh] = Some(resident::mesh(gpu, instance.mesh, mesh)?);
+                meshes[instance.mesh] = Some(resident::mesh(&gpu.device, instance.mesh, mesh)?);
             }
             let textures = match (colour, &mesh.tex_coords) {
                 (Some(_), Some(_)) => material_textures(&instance.material),
@@ -295,7 +295,7 @@ fn bind_textures(
         let texture = scene_texture(scene, texture_ref.texture)?;
         alive.push(Arc::downgrade(texture));
         *slot = Some((
-            &resident::texture(gpu, texture_ref.texture, texture)?.view,
+            &resident::texture(&gpu.device, &gpu.queue, texture_ref.texture, texture)?.view,
             texture_ref.sampler,
         ));
     }

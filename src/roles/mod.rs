@@ -13,13 +13,15 @@ pub mod render_server;
 pub mod session_server;
 pub mod simulation_server;
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::core::config::{self, ServerConfig};
 use crate::core::logging::{self, LogFormat, LogGuard};
+use crate::core::unknown_keys::UnknownKey;
 
 /// The log format flag, on every role that logs (the servers and the render client).
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -49,6 +51,10 @@ pub struct ServerArgs {
     /// command line override its values, and unknown keys are logged and ignored.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// The config file without --config, as the Webots originals take it
+    /// (`gltf-cloud session-server session.json`)
+    #[arg(value_name = "CONFIG", conflicts_with = "config")]
+    pub config_file: Option<PathBuf>,
     /// Address to listen on, e.g. 0.0.0.0 for all interfaces [default: 127.0.0.1] [config key: host]
     #[arg(long)]
     pub host: Option<String>,
@@ -69,6 +75,11 @@ pub struct ServerArgs {
 }
 
 impl ServerArgs {
+    /// The config file, given with `--config` or alone.
+    pub fn config_path(&self) -> Option<&Path> {
+        self.config.as_deref().or(self.config_file.as_deref())
+    }
+
     fn apply(&self, config: &mut ServerConfig, logging: &LoggingArgs) {
         if let Some(host) = &self.host {
             config.host.clone_from(host);
@@ -102,14 +113,25 @@ pub trait RoleConfig: DeserializeOwned + Serialize + Default {
 #[error("{0}")]
 pub struct ConfigCheckFailed(String);
 
+/// What a role's own `--check-config` rules found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// Values the server runs with in place of the configured ones, by key: defaults resolved,
+    /// files read (the look of `--vtk-params`), limits put in.
+    pub resolved: serde_json::Map<String, serde_json::Value>,
+    /// Names nothing reads beyond the file's unknown keys (a look file's unknown fields), each
+    /// saying what it likely meant.
+    pub unknown: Vec<String>,
+}
+
 /// The config file with the shared flags and then the role's own (`role_flags`) put over it,
 /// and the file's unknown keys.
 fn load<C: RoleConfig>(
     server: &ServerArgs,
     logging: &LoggingArgs,
     role_flags: impl FnOnce(&mut C),
-) -> Result<(C, Vec<String>), config::ConfigError> {
-    let loaded = config::load_with_server::<C>(server.config.as_deref())?;
+) -> Result<(C, Vec<UnknownKey>), config::ConfigError> {
+    let loaded = config::load_with_server::<C>(server.config_path())?;
     let (mut config, shared) = loaded.value;
     *config.server_mut() = shared;
     server.apply(config.server_mut(), logging);
@@ -134,15 +156,17 @@ pub fn prepare<C: RoleConfig>(
         logging.format.log_format,
         config.server_mut().log_dir.as_deref(),
     )?;
-    config::warn_unknown_keys(server.config.as_deref(), &unknown_keys);
+    config::warn_unknown_keys(server.config_path(), &unknown_keys);
     tracing::info!(role, version = env!("CARGO_PKG_VERSION"), "starting");
     Ok((config, guard))
 }
 
 /// `--check-config`: loads the config as [`prepare`] does, checks the listen address, the TLS
-/// files and then the role's own rules (`validate`), and prints the effective config (every key,
-/// defaults included, secrets hidden) as JSON on standard output; unknown keys are warnings on
-/// standard error. Nothing is bound, started or logged to files.
+/// files and then the role's own rules (`validate`), and prints the effective config as JSON on
+/// standard output: every key, with the values the server would run with (the default port, what
+/// the role resolves), secrets hidden. Unknown keys, which a server only warns about, fail the
+/// check, each with the known name it likely meant, so the check can gate a deploy. Nothing is
+/// bound, started or logged to files.
 ///
 /// # Errors
 /// [`ConfigCheckFailed`] with the reason when any step fails.
@@ -151,34 +175,63 @@ pub fn check_config<C: RoleConfig>(
     server: &ServerArgs,
     logging: &LoggingArgs,
     role_flags: impl FnOnce(&mut C),
-    validate: impl FnOnce(&C) -> anyhow::Result<()>,
+    validate: impl FnOnce(&C) -> anyhow::Result<Checked>,
 ) -> anyhow::Result<()> {
     let checked = (|| -> anyhow::Result<_> {
         let (mut config, unknown_keys) = load(server, logging, role_flags)?;
-        let shared = config.server_mut().clone();
+        let mut shared = config.server_mut().clone();
         shared.bind_addr(default_port)?;
         if let Some((cert, key)) = shared.tls_paths()? {
             crate::core::tls::server_config(cert, key)?;
         }
-        validate(&config)?;
-        Ok((effective(&config, &shared)?, unknown_keys))
+        if let Some(dir) = &shared.log_dir {
+            logging::check_log_dir(dir).map_err(anyhow::Error::msg)?;
+        }
+        let checked = validate(&config)?;
+        shared.port = Some(shared.port.unwrap_or(default_port));
+        Ok((
+            effective(&config, &shared, checked.resolved)?,
+            unknown_keys,
+            checked.unknown,
+        ))
     })();
-    let (json, unknown_keys) = checked.map_err(|e| ConfigCheckFailed(format!("{e:#}")))?;
-    for key in unknown_keys {
-        eprintln!("warning: ignoring unknown config key {key}");
+    let (json, unknown_keys, unknown_names) =
+        checked.map_err(|e| ConfigCheckFailed(format!("{e:#}")))?;
+    let file = server
+        .config_path()
+        .map(|p| format!(" in {}", p.display()))
+        .unwrap_or_default();
+    let unknown: Vec<String> = unknown_keys
+        .iter()
+        .map(|key| format!("unknown config key {key}{file}"))
+        .chain(unknown_names)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(ConfigCheckFailed(format!(
+            "{}\n(a server starts anyway and ignores them, with a warning; --check-config refuses \
+             them so that a typo cannot pass it)",
+            unknown.join("\n")
+        ))
+        .into());
     }
-    println!("{json}");
+    writeln!(std::io::stdout(), "{json}")?;
     Ok(())
 }
 
-/// The role's keys and the shared ones in one JSON object, as one file would hold them.
-fn effective<C: RoleConfig>(config: &C, shared: &ServerConfig) -> serde_json::Result<String> {
+/// The role's keys and the shared ones in one JSON object, as one file would hold them, with the
+/// `resolved` values in place of the configured ones.
+fn effective<C: RoleConfig>(
+    config: &C,
+    shared: &ServerConfig,
+    resolved: serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Result<String> {
     let mut all = serde_json::Map::new();
     for part in [serde_json::to_value(shared)?, serde_json::to_value(config)?] {
         if let serde_json::Value::Object(map) = part {
             all.extend(map);
         }
     }
+    all.extend(resolved);
     for key in C::SECRET_KEYS {
         if let Some(value) = all.get_mut(*key).filter(|v| !v.is_null()) {
             *value = serde_json::Value::from("<hidden>");

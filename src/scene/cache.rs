@@ -29,7 +29,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use std::sync::Weak;
 
-use super::gltf::LoadOptions;
 use super::{CameraNode, Instance, Mesh, Scene, Texture};
 use crate::core::sync::lock;
 
@@ -47,7 +46,8 @@ impl fmt::Debug for ContentKey {
 }
 
 /// Builds a [`ContentKey`] from tagged parts; the domain tag keeps a mesh and a texture derived
-/// from the same bytes apart.
+/// from the same bytes apart. The key of a whole document ([`KeyHasher::document`]) is the
+/// loader's, in [`gltf`](super::gltf): it knows which options change what loading produces.
 pub struct KeyHasher(blake3::Hasher);
 
 impl KeyHasher {
@@ -76,22 +76,6 @@ impl KeyHasher {
 
     pub fn finish(self) -> ContentKey {
         ContentKey(self.0.finalize().into())
-    }
-
-    /// The key of a whole document: its digest (the body's SHA-256, computed while it was read)
-    /// and every option that changes what loading it produces.
-    pub fn document(digest: &[u8; 32], options: &LoadOptions) -> ContentKey {
-        let mut hasher = Self::new("gltf document");
-        hasher
-            .bytes(digest)
-            .number(options.max_triangles as u64)
-            .number(options.max_textures as u64)
-            .number(options.max_texture_pixels)
-            .number(options.max_nodes as u64)
-            .number(options.max_draw_calls as u64)
-            .number(options.max_decoded_bytes)
-            .number(u64::from(options.decode_textures));
-        hasher.finish()
     }
 }
 

@@ -46,7 +46,7 @@ pub(crate) use nodes::{MERGER_GENERATOR, VTK_ROOT};
 
 use std::collections::HashMap;
 
-use super::cache::{ContentKey, SceneCache};
+use super::cache::{ContentKey, KeyHasher, SceneCache};
 use super::Scene;
 use crate::core::limits;
 use crate::core::quote::quote;
@@ -85,6 +85,25 @@ impl Default for LoadOptions {
             max_decoded_bytes: limits::MAX_DECODED_BYTES,
             decode_textures: true,
         }
+    }
+}
+
+impl KeyHasher {
+    /// The key of a whole document: its digest (the body's SHA-256, computed while it was read)
+    /// and every option that changes what loading it produces. Here rather than in the cache, so
+    /// the cache knows nothing of the loader.
+    pub fn document(digest: &[u8; 32], options: &LoadOptions) -> ContentKey {
+        let mut hasher = Self::new("gltf document");
+        hasher
+            .bytes(digest)
+            .number(options.max_triangles as u64)
+            .number(options.max_textures as u64)
+            .number(options.max_texture_pixels)
+            .number(options.max_nodes as u64)
+            .number(options.max_draw_calls as u64)
+            .number(options.max_decoded_bytes)
+            .number(u64::from(options.decode_textures));
+        hasher.finish()
     }
 }
 

@@ -1,12 +1,15 @@
 //! The binary's command line and start-up, run as a real process.
 
+mod check_config; // config files read and --check-config: effective values, typos, errors
+mod tools; // the tools around the roles and the client's own mistakes: man, make-cert, --check
+
 use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn run(args: &[&str]) -> std::process::Output {
+pub(super) fn run(args: &[&str]) -> std::process::Output {
     Command::new(common::binary())
         .args(args)
         .output()
@@ -67,20 +70,6 @@ fn bad_flags_exit_2_with_a_clear_message() {
     }
 }
 
-#[test]
-fn malformed_config_names_the_file_and_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("broken.json");
-    std::fs::write(&path, "{\n  \"port\": 0,\n  \"host\" \"127.0.0.1\"\n}\n").unwrap();
-    let out = run(&["session", "--config", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("broken.json") && stderr.contains("line 3"),
-        "{stderr}"
-    );
-}
-
 /// Starts a real server process from a config file with an unknown key and a flag overriding the
 /// file's port, checks the warning and the bound address, then stops it with SIGTERM.
 #[test]
@@ -90,7 +79,7 @@ fn config_file_flags_override_unknown_keys_warn_and_sigterm_exits_cleanly() {
     let path = dir.path().join("render.json");
     std::fs::write(
         &path,
-        r#"{"host": "127.0.0.1", "port": 1, "webotsHome": "/opt/webots"}"#,
+        r#"{"host": "127.0.0.1", "port": 1, "webotsHome": "/opt/webots", "renderWorker": 2}"#,
     )
     .unwrap();
     let mut child = Command::new(common::binary())
@@ -125,6 +114,11 @@ fn config_file_flags_override_unknown_keys_warn_and_sigterm_exits_cleanly() {
         seen.iter()
             .any(|l| l.contains("unknown config key") && l.contains("webotsHome")),
         "warning names the key: {seen:#?}"
+    );
+    assert!(
+        seen.iter().any(|l| l.contains("key=renderWorker")
+            && l.contains("did_you_mean=\"renderWorkers\"")),
+        "warning says what the key likely meant: {seen:#?}"
     );
 
     nix::sys::signal::kill(
@@ -165,11 +159,11 @@ fn make_cert_writes_a_usable_pair() {
         .unwrap();
 }
 
-fn stdout(out: &std::process::Output) -> String {
+pub(super) fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn stderr(out: &std::process::Output) -> String {
+pub(super) fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -272,129 +266,6 @@ fn man_page_goes_to_stdout_or_one_file_per_subcommand() {
     }
 }
 
-#[test]
-fn check_config_prints_the_effective_config_without_binding() {
-    // The port is taken: a server would fail to bind, a check does not try.
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = taken.local_addr().unwrap().port().to_string();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("session.json");
-    std::fs::write(
-        &path,
-        r#"{"simulationServers": ["sim:2000"], "ssl": false, "mailSenderPassword": "s3cret", "extra": 1}"#,
-    )
-    .unwrap();
-    let out = run(&[
-        "session",
-        "--config",
-        path.to_str().unwrap(),
-        "--port",
-        &port,
-        "--ssl",
-        "--check-config",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let effective: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(effective["port"].to_string(), port, "flags over the file");
-    assert_eq!(effective["ssl"], true, "--ssl alone means true");
-    assert_eq!(effective["simulationServers"][0], "sim:2000");
-    assert_eq!(effective["loadThreshold"], 95.0, "defaults shown");
-    assert_eq!(effective["mailSenderPassword"], "<hidden>");
-    assert!(!stdout(&out).contains("s3cret"));
-    assert!(
-        stderr(&out).contains("unknown config key extra"),
-        "{}",
-        stderr(&out)
-    );
-
-    let out = run(&[
-        "session",
-        "--config",
-        path.to_str().unwrap(),
-        "--ssl",
-        "false",
-        "--check-config",
-    ]);
-    let effective: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(effective["ssl"], false);
-
-    for (role, file) in [
-        ("render-server", r#"{"endpoint": "metrics"}"#),
-        ("simulation", r#"{"host": "example.com"}"#),
-        ("session", r#"{"simulationServers": ["http://sim:2000"]}"#),
-        (
-            "session",
-            r#"{"mailSenderPasswordEnv": "GLTF_CLOUD_CLI_TEST_UNSET"}"#,
-        ),
-    ] {
-        std::fs::write(&path, file).unwrap();
-        let out = run(&[role, "--config", path.to_str().unwrap(), "--check-config"]);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{role} {file}: {}",
-            stderr(&out)
-        );
-        assert!(out.stdout.is_empty(), "{role} {file}");
-        assert!(
-            stderr(&out).contains("gltf-cloud: error: "),
-            "{}",
-            stderr(&out)
-        );
-        if file.contains("PasswordEnv") {
-            assert!(
-                stderr(&out).contains("GLTF_CLOUD_CLI_TEST_UNSET"),
-                "{}",
-                stderr(&out)
-            );
-        }
-    }
-    let out = Command::new(common::binary())
-        .args([
-            "session",
-            "--config",
-            path.to_str().unwrap(),
-            "--check-config",
-        ])
-        .env("GLTF_CLOUD_CLI_TEST_UNSET", "from-env")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-}
-
-#[test]
-fn a_type_error_names_the_key_file_and_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("render.json");
-    std::fs::write(
-        &path,
-        "{\n  \"port\": 0,\n  \"renderWorkers\": \"two\"\n}\n",
-    )
-    .unwrap();
-    let out = run(&[
-        "render-server",
-        "--config",
-        path.to_str().unwrap(),
-        "--check-config",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let message = stderr(&out);
-    assert!(
-        message.contains("render.json")
-            && message.contains("line 3")
-            && message.contains("renderWorkers: invalid type: string \"two\", expected usize"),
-        "{message}"
-    );
-    // Without --check-config the same message, as a start-up failure.
-    let out = run(&["render-server", "--config", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("renderWorkers: invalid type"),
-        "{}",
-        stderr(&out)
-    );
-}
-
 /// The client's endpoint flag, new spelling and old, seen on the wire by a socket standing in
 /// for the render server.
 #[test]
@@ -489,4 +360,147 @@ fn make_cert_name_flag_writes_the_names() {
         verify("localhost").is_err(),
         "--name replaces the default names"
     );
+}
+
+/// Reads the server's log until its `listening on` line, then stops it with SIGTERM; the lines
+/// before it.
+fn start_up_lines(args: &[&str]) -> Vec<String> {
+    let mut child = Command::new(common::binary())
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut seen = Vec::new();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let listening = line.contains("listening on http");
+        seen.push(line);
+        if listening {
+            break;
+        }
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(child.wait().unwrap().success(), "{seen:#?}");
+    seen
+}
+
+/// An original config has no `host` and the original listened everywhere: on loopback, one line
+/// says so and names the key.
+#[test]
+fn a_loopback_listener_says_remote_clients_cannot_connect() {
+    let notice = |lines: &[String]| {
+        lines
+            .iter()
+            .filter(|l| l.contains("other machines cannot connect"))
+            .count()
+    };
+    let local = start_up_lines(&["session", "--port", "0"]);
+    assert_eq!(notice(&local), 1, "{local:#?}");
+    assert!(
+        local.iter().any(
+            |l| l.contains("127.0.0.1 is reachable from this machine only")
+                && l.contains("set \"host\": \"0.0.0.0\"")
+        ),
+        "{local:#?}"
+    );
+    let everywhere = start_up_lines(&["session", "--port", "0", "--host", "0.0.0.0"]);
+    assert_eq!(notice(&everywhere), 0, "{everywhere:#?}");
+}
+
+/// The server says it listens to systemd (`Type=notify` units), on the socket `NOTIFY_SOCKET`
+/// names, so a unit ordered after it starts only once it answers.
+#[test]
+fn systemd_is_told_when_the_server_listens() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut child = Command::new(common::binary())
+        .args(["session", "--port", "0"])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut message = [0u8; 64];
+    let received = socket.recv(&mut message);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(child.wait().unwrap().success());
+    let length = received.expect("a datagram on NOTIFY_SOCKET");
+    assert_eq!(&message[..length], b"READY=1");
+}
+
+/// The simulation server's flags for the webots: URL, the original's `debug`, and the warning a
+/// TLS listener without a proxy for the simulators gets.
+#[test]
+fn simulation_url_flags_debug_and_the_wss_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("webots-home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("webots"), "").unwrap();
+    let config = dir.path().join("simulation.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({
+            "webotsHome": home, "projectsDir": dir.path(),
+            "debug": true, "logDir": dir.path().join("logs"),
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let out = run(&[
+        "simulation",
+        config,
+        "--ssl",
+        "--port-rewrite",
+        "--check-config",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let effective: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&effective["ssl"], &effective["portRewrite"]),
+        (&true.into(), &true.into())
+    );
+    assert_eq!(
+        effective["logDir"],
+        serde_json::Value::Null,
+        "debug logs to the console"
+    );
+
+    let certs = dir.path().join("ssl");
+    assert!(run(&["make-cert", "--out-dir", certs.to_str().unwrap()])
+        .status
+        .success());
+    let tls = [
+        "simulation",
+        config,
+        "--port",
+        "0",
+        "--tls-cert",
+        certs.join("cert.pem").to_str().unwrap(),
+        "--tls-key",
+        certs.join("key.pem").to_str().unwrap(),
+    ]
+    .map(str::to_owned);
+    let args: Vec<&str> = tls.iter().map(String::as_str).collect();
+    let warned = |lines: &[String]| {
+        lines
+            .iter()
+            .any(|l| l.contains("Webots serves plain ws:// on its own port"))
+    };
+    let direct = start_up_lines(&args);
+    assert!(warned(&direct), "{direct:#?}");
+    let proxied = start_up_lines(&[&args[..], &["--port-rewrite"]].concat());
+    assert!(!warned(&proxied), "{proxied:#?}");
 }

@@ -3,6 +3,7 @@
 //! (`start_<role>` → [`Running`]), the graphics adapter check, and process checks in `/proc`.
 
 mod adapter;
+pub mod http2;
 mod process;
 mod servers;
 
@@ -60,7 +61,25 @@ where
 /// `POST path` with a body of the given content type, on a fresh plain-TCP connection.
 pub async fn post(addr: SocketAddr, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
     let stream = TcpStream::connect(addr).await.expect("connect");
+    post_on(stream, path, content_type, body).await
+}
+
+/// `POST path` with a body of the given content type, over an already connected stream.
+pub async fn post_on<S>(stream: S, path: &str, content_type: &str, body: Vec<u8>) -> Reply
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     send(stream, request("POST", path, Some(content_type), body)).await
+}
+
+/// A TCP connection to `addr` from the loopback address `from` (any of 127.0.0.0/8): another
+/// client address, as the server sees it.
+pub async fn connect_from(from: [u8; 4], addr: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(SocketAddr::from((from, 0)))
+        .expect("bind a loopback source address");
+    socket.connect(addr).await.expect("connect")
 }
 
 fn request(
@@ -79,7 +98,8 @@ fn request(
     builder.body(Full::new(Bytes::from(body))).expect("request")
 }
 
-async fn send<S>(stream: S, request: hyper::Request<Full<Bytes>>) -> Reply
+/// Sends `request` over an already connected stream and reads the whole reply.
+pub async fn send<S>(stream: S, request: hyper::Request<Full<Bytes>>) -> Reply
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -103,6 +123,18 @@ where
         headers,
         body,
     }
+}
+
+/// Any method on `path`, with an optional content type, on a fresh plain-TCP connection.
+pub async fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Reply {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    send(stream, request(method, path, content_type, body)).await
 }
 
 /// `GET path` on a fresh plain-TCP connection.

@@ -16,10 +16,10 @@ use gltf_cloud::core::config::ServerConfig;
 use gltf_cloud::core::metrics::Metrics;
 use gltf_cloud::core::{server, tls};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 
 /// Longest any step here may take on a loaded 2-core machine.
-const PATIENCE: Duration = Duration::from_secs(10);
+pub(super) const PATIENCE: Duration = Duration::from_secs(10);
 
 fn app() -> Router {
     Router::new()
@@ -62,18 +62,9 @@ async fn start_plain(config: ServerConfig) -> common::Running {
     start(config, Arc::new(AtomicBool::new(true))).await
 }
 
-/// A TCP connection to `addr` from the loopback address `from` (any of 127.0.0.0/8).
-async fn connect_from(from: [u8; 4], addr: SocketAddr) -> TcpStream {
-    let socket = TcpSocket::new_v4().unwrap();
-    socket
-        .bind(SocketAddr::from((from, 0)))
-        .expect("bind a loopback source address");
-    socket.connect(addr).await.expect("connect")
-}
-
 /// How long after `since` the server closes `stream` (EOF or reset), reading and dropping what
 /// it sends.
-async fn closed_after(stream: &mut TcpStream, since: Instant) -> Duration {
+pub(super) async fn closed_after(stream: &mut TcpStream, since: Instant) -> Duration {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match tokio::time::timeout(PATIENCE, stream.read(&mut buf)).await {
@@ -86,7 +77,7 @@ async fn closed_after(stream: &mut TcpStream, since: Instant) -> Duration {
 
 /// The value of one series in the server's `/metrics` (named without the common prefix), 0 when
 /// absent.
-async fn metric(addr: SocketAddr, series: &str) -> f64 {
+pub(super) async fn metric(addr: SocketAddr, series: &str) -> f64 {
     let text = common::get(addr, "/metrics").await.text();
     let series = format!("{}{series}", gltf_cloud::core::metrics::PREFIX);
     common::parse_prometheus(&text)
@@ -95,7 +86,7 @@ async fn metric(addr: SocketAddr, series: &str) -> f64 {
         .map_or(0.0, |(_, v)| v)
 }
 
-fn closed(reason: &str) -> String {
+pub(super) fn closed(reason: &str) -> String {
     format!(r#"http_connections_closed_total{{reason="{reason}"}}"#)
 }
 
@@ -110,14 +101,14 @@ async fn an_idle_connection_flood_leaves_livez_answering() {
     let running = start_plain(config).await;
     let mut flood = Vec::new();
     for i in 0..200u8 {
-        flood.push(connect_from([127, 0, 0, 2 + i % 4], running.addr).await);
+        flood.push(common::connect_from([127, 0, 0, 2 + i % 4], running.addr).await);
     }
     // Busy connections are not replaced: one held mid-request still gets its answer.
     let addr = running.addr;
     let slow = tokio::spawn(async move { common::get(addr, "/slow").await });
     tokio::time::sleep(Duration::from_millis(100)).await;
     for i in 0..200u8 {
-        flood.push(connect_from([127, 0, 0, 2 + i % 4], running.addr).await);
+        flood.push(common::connect_from([127, 0, 0, 2 + i % 4], running.addr).await);
     }
     let started = Instant::now();
     let live = tokio::time::timeout(PATIENCE, common::get(running.addr, "/livez"))
@@ -125,7 +116,7 @@ async fn an_idle_connection_flood_leaves_livez_answering() {
         .expect("/livez answers during the flood");
     assert_eq!((live.status, live.text().as_str()), (200, "ok\n"));
     let from_one_address = tokio::time::timeout(PATIENCE, async {
-        let stream = connect_from([127, 0, 0, 2], running.addr).await;
+        let stream = common::connect_from([127, 0, 0, 2], running.addr).await;
         common::request_on(stream, "GET", "/hello", Vec::new()).await
     })
     .await
@@ -254,7 +245,7 @@ async fn stalled_and_dripping_bodies_are_cut_on_http1_and_http2() {
 #[tokio::test]
 async fn silent_and_stalled_tls_handshakes_are_dropped() {
     let dir = tempfile::tempdir().unwrap();
-    let files = tls::write_self_signed(&["localhost".into()], dir.path()).unwrap();
+    let files = tls::write_self_signed(&["localhost".into()], dir.path(), false).unwrap();
     let config = ServerConfig {
         ssl_certificate: Some(files.cert),
         ssl_key: Some(files.key),
@@ -380,9 +371,13 @@ async fn requests_still_running_at_the_end_of_the_grace_get_503_and_serve_return
     );
     for request in stuck {
         let reply = request.await.unwrap();
+        assert_eq!(reply.status, 503);
+        assert_eq!(reply.headers["content-type"], "application/json");
+        assert_eq!(reply.headers["retry-after"], "1");
+        let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
         assert_eq!(
-            (reply.status, reply.text().as_str()),
-            (503, "server shutting down\n")
+            body,
+            serde_json::json!({"error": true, "message": "the server is shutting down", "code": 503})
         );
     }
 }

@@ -1,6 +1,8 @@
 //! The shared server bootstrap on real sockets: health and metrics, TLS, graceful shutdown.
 
 mod connections;
+mod metrics;
+mod slow_clients; // every exported metric is documented, every counter a total
 
 use crate::common;
 
@@ -117,20 +119,10 @@ async fn shutdown_gives_up_on_stuck_requests_after_the_grace_period() {
         .unwrap();
 }
 
-#[tokio::test]
-async fn tls_handshake_with_a_trusting_client_and_plain_http_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let files = tls::write_self_signed(&["localhost".into()], dir.path()).unwrap();
-    let config = ServerConfig {
-        ssl_certificate: Some(files.cert.clone()),
-        ssl_key: Some(files.key.clone()),
-        ..ServerConfig::default()
-    };
-    let running = start(Router::new(), config).await;
-
-    // A client that trusts exactly the generated certificate.
+/// A TLS client that trusts exactly the certificate at `cert`, offering HTTP/2 and HTTP/1.1.
+fn trusting(cert: &std::path::Path) -> tokio_rustls::TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
-    let pem = std::fs::read(&files.cert).unwrap();
+    let pem = std::fs::read(cert).unwrap();
     for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(&pem) {
         roots.add(cert.unwrap()).unwrap();
     }
@@ -142,7 +134,21 @@ async fn tls_handshake_with_a_trusting_client_and_plain_http_refused() {
     .with_root_certificates(roots)
     .with_no_client_auth();
     client.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    tokio_rustls::TlsConnector::from(Arc::new(client))
+}
+
+#[tokio::test]
+async fn tls_handshake_with_a_trusting_client_and_plain_http_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = tls::write_self_signed(&["localhost".into()], dir.path(), false).unwrap();
+    let config = ServerConfig {
+        ssl_certificate: Some(files.cert.clone()),
+        ssl_key: Some(files.key.clone()),
+        ..ServerConfig::default()
+    };
+    let running = start(Router::new(), config).await;
+
+    let connector = trusting(&files.cert);
     let tcp = TcpStream::connect(running.addr).await.unwrap();
     let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
     let stream = connector.connect(name, tcp).await.expect("TLS handshake");
@@ -162,7 +168,14 @@ async fn tls_handshake_with_a_trusting_client_and_plain_http_refused() {
         .unwrap()
         .unwrap();
     assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
-    assert!(answer.contains("https://"), "{answer}");
+    let body: serde_json::Value =
+        serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!((&body["error"], &body["code"]), (&true.into(), &400.into()));
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("https://") && message.contains("client --forward"),
+        "the way for Drake's client is named: {message}"
+    );
 
     // The server is still healthy for TLS clients after refusing a plain one.
     let tcp = TcpStream::connect(running.addr).await.unwrap();

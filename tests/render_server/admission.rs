@@ -13,11 +13,16 @@ use gltf_cloud::roles::render_server::Config;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-/// One worker and no queue: a single admitted request fills the server.
+/// One worker and no queue: a single admitted request fills the server. The write floor's grace
+/// is long, so a client that does not read keeps its slot for the whole test.
 fn one_slot() -> Config {
     Config {
         render_workers: 1,
         render_queue_depth: 0,
+        server: gltf_cloud::core::config::ServerConfig {
+            write_rate_grace_seconds: 600.0,
+            ..Default::default()
+        },
         ..Config::default()
     }
 }

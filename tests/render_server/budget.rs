@@ -396,7 +396,7 @@ async fn an_abandoned_queued_request_is_not_rendered() {
     );
     drop(abandoned);
     assert_eq!(first.await.unwrap(), 200);
-    wait_for_metric(&server, "render_jobs_skipped", patience, |v| v >= 1.0).await;
+    wait_for_metric(&server, "render_jobs_skipped_total", patience, |v| v >= 1.0).await;
     wait_for_metric(&server, "render_requests_in_flight", patience, |v| v == 0.0).await;
     server.stop().await;
 }

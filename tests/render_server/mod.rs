@@ -2,9 +2,12 @@
 //! path's status and message, each configured limit, the full queue's 503, the status page and the
 //! render metrics. Requests are built with the client's Drake-exact form builder.
 
+mod access; // access tokens: 401 without one, probes and /metrics open, rotation
 mod admission; // who holds a render slot, and for how long (issue 21)
 mod budget; // hostile requests against the per-request budget (issue 14)
 mod cache; // the scene cache, concurrency and peer-exact answers
+mod held; // what clients not being served hold: HTTP/2 streams, unread answers (issue 21)
+mod scene_api; // resident scenes under /v1 (issue 20)
 mod static_scene; // the server-side scene (--scene) and start-up errors of the look's params
 
 use crate::common;
@@ -209,8 +212,11 @@ async fn each_error_path_gets_its_status_and_names_its_cause() {
     assert_error(
         &common::get(server.addr, "/no-such-path").await,
         404,
-        "no such path",
+        "no such path /no-such-path; render requests go to POST /render",
     );
+    // What Drake posts to with base_url="http://HOST:PORT/render": the likely fix is named.
+    let doubled = common::post(server.addr, "/render/render", "text/plain", Vec::new()).await;
+    assert_error(&doubled, 404, "Does base_url end with /render?");
     assert_error(&common::get(server.addr, "/render").await, 405, "POST");
 
     // After all that, the server still renders.
@@ -295,6 +301,27 @@ async fn status_page_and_metrics_show_the_adapter_and_renders() {
     assert_eq!(status["queue"]["queued"], 0, "{status}");
     assert_eq!(status["queue"]["workers"], 1, "{status}");
     assert_eq!(status["recent"][0]["type"], "label", "{status}");
+    // Numbers as numbers, for scripts; the page formats them.
+    assert!(status["uptimeSeconds"].is_f64(), "{status}");
+    for key in [
+        "entries",
+        "cpuBytes",
+        "gpuBytes",
+        "limitBytes",
+        "hits",
+        "misses",
+        "evictions",
+    ] {
+        assert!(status["cache"][key].is_u64(), "cache.{key}: {status}");
+    }
+    // The active look, on the page and in its source.
+    let look = status["look"]["summary"].as_str().unwrap();
+    assert!(look.starts_with("lights: "), "{status}");
+    assert_eq!(status["look"]["origin"], "defaults");
+    assert!(
+        html.contains(&format!("<span id=look>{look}</span>")),
+        "{html}"
+    );
 
     let metrics = common::get(server.addr, "/metrics").await.text();
     let samples = common::parse_prometheus(&metrics);

@@ -177,3 +177,68 @@ fn an_obj_is_partitioned_and_triangulated_as_render_engine_vtk_does() {
     assert_eq!(*diffuse, [0.5, 0.5, 0.5, 1.0]);
     assert_eq!(texture.as_ref().unwrap().rgba[..4], [200, 150, 100, 255]);
 }
+
+/// Outward unit normals (rounded to 1e-6, deduplicated) and total area of a triangle soup.
+fn faces(positions: &[[f32; 3]], indices: &[u32]) -> (Vec<[i64; 3]>, f64) {
+    let mut normals = Vec::new();
+    let mut area = 0.0;
+    for triangle in indices.chunks(3) {
+        let [a, b, c] = [0, 1, 2].map(|k| {
+            let p = positions[triangle[k] as usize];
+            glam::DVec3::new(p[0].into(), p[1].into(), p[2].into())
+        });
+        let cross = (b - a).cross(c - a);
+        if cross.length() < 1e-12 {
+            continue;
+        }
+        area += cross.length() / 2.0;
+        let n = cross.normalize();
+        normals.push([n.x, n.y, n.z].map(|c| (c * 1e6).round() as i64));
+    }
+    normals.sort_unstable();
+    normals.dedup();
+    (normals, area)
+}
+
+/// A Convex: Drake's qhull hull and ours have the same faces (outward normals), the same
+/// corners and the same area; only how each flat face is cut into triangles may differ.
+#[test]
+fn a_convex_is_the_hull_render_engine_vtk_draws() {
+    let fixture = fixture();
+    let convex = &fixture["convex"];
+    let expected: Vec<[f32; 3]> = (convex["positions"].as_array().unwrap().iter())
+        .map(|p| floats(p).try_into().unwrap())
+        .collect();
+    let expected_indices: Vec<u32> = (convex["indices"].as_array().unwrap().iter())
+        .map(|i| i.as_u64().unwrap() as u32)
+        .collect();
+    let resolve = |_: &str| None;
+    let ours = gltf_cloud::scene::mesh_file::load_convex(
+        &MeshFileSource {
+            format: MeshFormat::Obj,
+            name: "hull.obj",
+            main: convex["obj"].as_str().unwrap().as_bytes(),
+            resolve: &resolve,
+        },
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let (drake_faces, drake_area) = faces(&expected, &expected_indices);
+    let (our_faces, our_area) = faces(&ours.positions, &ours.indices);
+    assert_eq!(our_faces, drake_faces);
+    assert!(
+        (our_area - drake_area).abs() < 1e-6,
+        "{our_area} vs {drake_area}"
+    );
+    let corners = |points: &[[f32; 3]]| {
+        let mut bits: Vec<[u32; 3]> = points.iter().map(|p| p.map(f32::to_bits)).collect();
+        bits.sort_unstable();
+        bits.dedup();
+        bits
+    };
+    assert_eq!(corners(&ours.positions), corners(&expected));
+    // Faceted: each vertex carries its own face's normal.
+    for (triangle, normals) in ours.positions.chunks(3).zip(ours.normals.chunks(3)) {
+        assert!(normals.iter().all(|n| *n == normals[0]), "{triangle:?}");
+    }
+}

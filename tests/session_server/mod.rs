@@ -6,6 +6,7 @@
 
 use crate::common;
 
+mod lines; // visitors sent into real simulation servers' waiting lines when all are full
 mod vs_simulation; // the session server balancing between real simulation servers
 
 use std::net::SocketAddr;
@@ -893,7 +894,12 @@ async fn invalid_entries_are_refused_at_start() {
 
 /// A self-signed certificate for 127.0.0.1 (written into `dir`), which tests trust explicitly.
 fn certificate(dir: &std::path::Path) -> tls::CertFiles {
-    tls::write_self_signed(&["127.0.0.1".to_owned(), "localhost".to_owned()], dir).unwrap()
+    tls::write_self_signed(
+        &["127.0.0.1".to_owned(), "localhost".to_owned()],
+        dir,
+        false,
+    )
+    .unwrap()
 }
 
 /// A TLS stub simulation server answering `/load` with `load`, through the shared bootstrap.

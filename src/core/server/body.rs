@@ -1,6 +1,6 @@
 //! Request and response bodies of the bootstrap: a request body that cuts clients who stop
 //! sending or send too slowly, and a response body that keeps its request counted as in flight
-//! until the answer is written.
+//! until the answer is written and cuts clients who take it too slowly.
 
 use std::future::Future;
 use std::io;
@@ -14,6 +14,7 @@ use hyper::body::{Body as HttpBody, Buf, Bytes, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
 use super::connection::{count_closed, reason, ConnState, RequestGuard, Timeouts};
+use super::write_floor::WriteFloor;
 use crate::core::metrics::Metrics;
 use crate::core::sync::lock;
 
@@ -128,16 +129,35 @@ where
     }
 }
 
-/// A response body that keeps its request counted in flight until it has been sent (or dropped).
+/// A response body that keeps its request counted in flight until it has been sent (or dropped),
+/// and meters how fast its client takes it against the write floor.
+///
+/// The time from handing HTTP a piece to HTTP asking for the next is time spent waiting for the
+/// client: for HTTP/1 (plain or TLS) a full socket, for HTTP/2 also a stream or connection window
+/// the client does not open. HTTP stops asking while it waits, so this body cannot cut its client
+/// itself: it tells its connection by when the client must take something
+/// ([`ConnState::answer_waits`]), and the connection's task closes the connection at that instant,
+/// which drops this body and the memory it holds.
 pub(super) struct GuardedBody {
     inner: axum::body::Body,
+    floor: Option<WriteFloor>,
+    /// This answer's key among its connection's answers.
+    key: u64,
+    /// Bytes of the piece handed out last, taken by the client once HTTP asks for the next.
+    handed: usize,
+    conn: Arc<ConnState>,
     _guard: RequestGuard,
 }
 
 impl GuardedBody {
-    pub fn new(inner: axum::body::Body, guard: RequestGuard) -> Self {
+    pub fn new(inner: axum::body::Body, guard: RequestGuard, timeouts: &Timeouts) -> Self {
+        let conn = Arc::clone(guard.conn());
         Self {
             inner,
+            floor: WriteFloor::new(timeouts.min_write_rate, timeouts.write_grace),
+            key: conn.new_answer(),
+            handed: 0,
+            conn,
             _guard: guard,
         }
     }
@@ -151,7 +171,23 @@ impl HttpBody for GuardedBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
+        let this = &mut *self;
+        let Some(floor) = this.floor.as_mut() else {
+            return Pin::new(&mut this.inner).poll_frame(cx);
+        };
+        let now = Instant::now();
+        if this.handed > 0 {
+            floor.took(std::mem::take(&mut this.handed), now);
+            this.conn.answer_waits(this.key, None);
+        }
+        let poll = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &poll {
+            this.handed = frame.data_ref().map_or(0, Buf::remaining);
+            if this.handed > 0 {
+                this.conn.answer_waits(this.key, Some(floor.waiting(now)));
+            }
+        }
+        poll
     }
 
     fn is_end_stream(&self) -> bool {
@@ -160,6 +196,12 @@ impl HttpBody for GuardedBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+impl Drop for GuardedBody {
+    fn drop(&mut self) {
+        self.conn.answer_waits(self.key, None);
     }
 }
 

@@ -22,6 +22,7 @@ use tokio::sync::Notify;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
 
+use super::write_floor::WriteFloor;
 use crate::core::metrics::Metrics;
 use crate::core::sync::lock;
 
@@ -35,6 +36,9 @@ pub(super) struct Timeouts {
     pub min_body_rate: u64,
     pub tls_handshake: Duration,
     pub write: Duration,
+    /// Bytes per second a client must take of its answer after `write_grace`; 0 turns it off.
+    pub min_write_rate: u64,
+    pub write_grace: Duration,
 }
 
 /// Why the server closed a connection, as the `reason` label of `http_connections_closed_total`.
@@ -44,6 +48,7 @@ pub(super) mod reason {
     pub const BODY_STALLED: &str = "body_stalled";
     pub const BODY_TOO_SLOW: &str = "body_too_slow";
     pub const WRITE_TIMEOUT: &str = "write_timeout";
+    pub const WRITE_TOO_SLOW: &str = "write_too_slow";
     pub const TLS_HANDSHAKE_TIMEOUT: &str = "tls_handshake_timeout";
     pub const REPLACED: &str = "replaced_by_newer";
     pub const REFUSED: &str = "refused_all_busy";
@@ -72,8 +77,15 @@ pub(super) struct ConnState {
     idle_since_ms: AtomicU64,
     /// Milliseconds after `born`, plus one, of the first byte read while idle; 0 for none.
     first_byte_ms: AtomicU64,
-    /// Wakes the connection's task when a request ends or a head begins, so it re-arms its
-    /// idle deadline.
+    /// Answers waiting for their client to take their last piece, by key: when the client must
+    /// have taken it by (the write floor). The connection's task enforces them, since nothing
+    /// polls an answer its client does not take.
+    answer_waits: Mutex<HashMap<u64, Instant>>,
+    next_answer: AtomicU64,
+    /// Bytes held by this connection's request bodies still arriving.
+    uploading: AtomicU64,
+    /// Wakes the connection's task when a request ends, a head begins or an answer starts
+    /// waiting, so it re-arms its deadline.
     changed: Notify,
     close: CancellationToken,
     reason: OnceLock<&'static str>,
@@ -89,6 +101,9 @@ impl ConnState {
             upgraded: AtomicBool::new(false),
             idle_since_ms: AtomicU64::new(0),
             first_byte_ms: AtomicU64::new(0),
+            answer_waits: Mutex::default(),
+            next_answer: AtomicU64::new(0),
+            uploading: AtomicU64::new(0),
             changed: Notify::new(),
             close: CancellationToken::new(),
             reason: OnceLock::new(),
@@ -125,11 +140,44 @@ impl ConnState {
         self.upgraded.store(true, Ordering::Release);
     }
 
-    /// When the connection is to be closed for idleness, and under which reason; `None` while a
-    /// request is in progress or after an upgrade.
+    pub fn is_upgraded(&self) -> bool {
+        self.upgraded.load(Ordering::Acquire)
+    }
+
+    pub fn uploading(&self) -> &AtomicU64 {
+        &self.uploading
+    }
+
+    /// A key for a new answer's [`Self::answer_waits`].
+    pub fn new_answer(&self) -> u64 {
+        self.next_answer.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Answer `answer` now waits for its client, which must take something by `by`; `None` when
+    /// it no longer waits (the client took it, or the answer is gone).
+    pub fn answer_waits(&self, answer: u64, by: Option<Instant>) {
+        let mut waits = lock(&self.answer_waits);
+        let Some(by) = by else {
+            waits.remove(&answer);
+            return;
+        };
+        let earliest = waits.values().min().copied();
+        waits.insert(answer, by);
+        if earliest.is_none_or(|earliest| by < earliest) {
+            self.changed.notify_one();
+        }
+    }
+
+    /// When the connection is to be closed, and under which reason: while idle, for idleness;
+    /// while requests are in progress, when an answer's client falls below the write floor;
+    /// never after an upgrade.
     pub fn deadline(&self, timeouts: &Timeouts) -> Option<(Instant, &'static str)> {
-        if !self.is_idle() {
+        if self.is_upgraded() {
             return None;
+        }
+        if !self.is_idle() {
+            let earliest = lock(&self.answer_waits).values().min().copied();
+            return earliest.map(|at| (at, reason::WRITE_TOO_SLOW));
         }
         match self.first_byte_ms.load(Ordering::Acquire) {
             0 => {
@@ -201,6 +249,10 @@ impl RequestGuard {
             conn: Arc::clone(conn),
             _counted: in_flight.enter(),
         }
+    }
+
+    pub fn conn(&self) -> &Arc<ConnState> {
+        &self.conn
     }
 }
 
@@ -332,25 +384,36 @@ impl Drop for ConnectionGauge {
 }
 
 /// The socket of one connection: notes bytes read while idle (for the header timeout), fails a
-/// write the client has not let through for the write timeout, and holds the connection's slot
-/// and gauge for as long as the socket lives.
+/// write the client has not let through for the write timeout, or (before any upgrade) more
+/// slowly than the write floor, and holds the connection's slot and gauge for as long as the
+/// socket lives.
+///
+/// The floor here covers what HTTP has already taken from an answer (the last pieces in hyper's
+/// buffer, an answer sent as one piece); the answer's own meter ([`super::body::GuardedBody`])
+/// covers what is still in the answer, including an HTTP/2 stream its client never opens a
+/// window for, which leaves the socket writable.
 pub(super) struct TimedIo<S> {
     inner: S,
     conn: Arc<ConnState>,
     write_timeout: Duration,
-    write_stall: Option<Pin<Box<Sleep>>>,
+    floor: Option<WriteFloor>,
+    /// Start of the write waiting now, if one is.
+    stalled_since: Option<Instant>,
+    timer: Option<Pin<Box<Sleep>>>,
     metrics: Arc<Metrics>,
     _slot: Slot,
     _gauge: ConnectionGauge,
 }
 
 impl<S> TimedIo<S> {
-    pub fn new(inner: S, slot: Slot, write_timeout: Duration, metrics: Arc<Metrics>) -> Self {
+    pub fn new(inner: S, slot: Slot, timeouts: &Timeouts, metrics: Arc<Metrics>) -> Self {
         Self {
             inner,
             conn: Arc::clone(slot.conn()),
-            write_timeout,
-            write_stall: None,
+            write_timeout: timeouts.write,
+            floor: WriteFloor::new(timeouts.min_write_rate, timeouts.write_grace),
+            stalled_since: None,
+            timer: None,
             _gauge: ConnectionGauge::open(Arc::clone(&metrics)),
             metrics,
             _slot: slot,
@@ -362,33 +425,43 @@ impl<S> TimedIo<S> {
     }
 
     /// Called when a write could not proceed: fails it once the client has read nothing for the
-    /// write timeout.
+    /// write timeout, or has fallen below the write floor.
     fn stalled(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        let timeout = self.write_timeout;
-        let stall = self
-            .write_stall
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
-        if stall.as_mut().poll(cx).is_ready() {
-            self.write_stall = None;
-            if self.conn.reason().is_none() {
-                count_closed(&self.metrics, reason::WRITE_TIMEOUT);
-                tracing::info!(
-                    timeout_s = timeout.as_secs_f64(),
-                    "client read nothing for the write timeout; connection closed"
-                );
+        let now = Instant::now();
+        let since = *self.stalled_since.get_or_insert(now);
+        let mut deadline = (since + self.write_timeout, reason::WRITE_TIMEOUT);
+        if let Some(floor) = self.floor.as_mut().filter(|_| !self.conn.is_upgraded()) {
+            let by = floor.waiting(now);
+            if by < deadline.0 {
+                deadline = (by, reason::WRITE_TOO_SLOW);
             }
-            self.conn.close_with(reason::WRITE_TIMEOUT);
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the client stopped reading",
-            ));
         }
-        Ok(())
+        let (at, why) = deadline;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+        if timer.deadline() != at {
+            timer.as_mut().reset(at);
+        }
+        if timer.as_mut().poll(cx).is_pending() {
+            return Ok(());
+        }
+        self.stalled_since = None;
+        if self.conn.reason().is_none() {
+            count_closed(&self.metrics, why);
+            cut_log(why, self.write_timeout);
+        }
+        self.conn.close_with(why);
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the client stopped reading",
+        ))
     }
 
     fn progressed<T>(
         &mut self,
         poll: Poll<io::Result<T>>,
+        written: impl FnOnce(&T) -> usize,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<T>> {
         match poll {
@@ -397,10 +470,31 @@ impl<S> TimedIo<S> {
                 Err(e) => Poll::Ready(Err(e)),
             },
             ready => {
-                self.write_stall = None;
+                self.stalled_since = None;
+                if let Some(floor) = &mut self.floor {
+                    let bytes = match &ready {
+                        Poll::Ready(Ok(value)) => written(value),
+                        _ => 0,
+                    };
+                    floor.took(bytes, Instant::now());
+                }
                 ready
             }
         }
+    }
+}
+
+/// The info line for a connection cut because its client did not take what was written.
+pub(super) fn cut_log(why: &str, write_timeout: Duration) {
+    if why == reason::WRITE_TOO_SLOW {
+        tracing::info!(
+            "client took its answer more slowly than minWriteBytesPerSecond; connection closed"
+        );
+    } else {
+        tracing::info!(
+            timeout_s = write_timeout.as_secs_f64(),
+            "client read nothing for the write timeout; connection closed"
+        );
     }
 }
 
@@ -426,7 +520,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
-        self.progressed(poll, cx)
+        self.progressed(poll, |&n| n, cx)
     }
 
     fn poll_write_vectored(
@@ -435,7 +529,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        self.progressed(poll, cx)
+        self.progressed(poll, |&n| n, cx)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -444,11 +538,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let poll = Pin::new(&mut self.inner).poll_flush(cx);
-        self.progressed(poll, cx)
+        self.progressed(poll, |()| 0, cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let poll = Pin::new(&mut self.inner).poll_shutdown(cx);
-        self.progressed(poll, cx)
+        self.progressed(poll, |()| 0, cx)
     }
 }

@@ -5,9 +5,27 @@ use serde_json::Value;
 
 use super::address;
 
-/// A start request's streaming mode; other values are logged and the default is used, as in the
+/// A start request's streaming mode. Other values are logged and the default is used, as in the
 /// original, which only warned.
-pub const MODES: [&str; 2] = ["x3d", "mjpeg"];
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamMode {
+    /// The web scene, streamed as a scene description plus updates: `x3d` in Webots up to R2024b,
+    /// renamed `w3d` in R2025a (the web client's `WebotsView.js`: "mode : w3d or mjpeg"). Either
+    /// name is accepted from any client; the simulator is given its own release's name.
+    Scene,
+    /// Rendered images, `mjpeg` in every release.
+    Mjpeg,
+}
+
+impl StreamMode {
+    pub fn parse(mode: &str) -> Option<Self> {
+        match mode {
+            "x3d" | "w3d" => Some(StreamMode::Scene),
+            "mjpeg" => Some(StreamMode::Mjpeg),
+            _ => None,
+        }
+    }
+}
 
 /// One inbound frame, understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +141,13 @@ pub fn shutdown_timeout_frame(seconds: u64) -> String {
     format!("shutdownTimeout: {seconds}")
 }
 
+/// Sent to a client waiting in line for a simulator whenever its place changes: `N` is its place,
+/// 1 for the next to start. The web client logs it as "The server is saturated. Queue to wait: N
+/// client(s)."; the originals never sent it.
+pub fn queue_frame(position: usize) -> String {
+    format!("queue: {position}")
+}
+
 /// The answer to `reset controller`, once the file is back to its original.
 pub fn reset_controller_frame(path: &str) -> String {
     format!("reset controller: {path}")
@@ -132,6 +157,16 @@ pub fn reset_controller_frame(path: &str) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn both_names_of_the_scene_format_are_one_mode() {
+        assert_eq!(StreamMode::parse("x3d"), Some(StreamMode::Scene));
+        assert_eq!(StreamMode::parse("w3d"), Some(StreamMode::Scene));
+        assert_eq!(StreamMode::parse("mjpeg"), Some(StreamMode::Mjpeg));
+        for other in ["", "X3D", "w3d;broadcast", "video"] {
+            assert_eq!(StreamMode::parse(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn start_with_and_without_mode() {

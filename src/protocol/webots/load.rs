@@ -12,6 +12,54 @@ pub const UNREACHABLE_LOAD: f64 = 1000.0;
 /// readers only look at the body.
 pub const SIMULATION_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
 
+/// The header on a simulation server's `/load` answer that offers its waiting line to session
+/// servers (issue 22): value `free=F, waiting=W, room=R`, the simulator slots free, the clients in
+/// line and the places left in it. The originals neither send nor read it: the body stays the bare
+/// load, so original session servers poll ours unchanged, and an original simulation server,
+/// answering without it, is balanced on its load alone.
+pub const SLOTS_HEADER: &str = "x-simulation-slots";
+
+/// What [`SLOTS_HEADER`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slots {
+    /// Simulator slots free: a visitor sent there starts at once.
+    pub free: usize,
+    /// Clients waiting in line.
+    pub waiting: usize,
+    /// Places left in the line (0 when it is full or the server has none).
+    pub room: usize,
+}
+
+impl Slots {
+    pub fn header_value(&self) -> String {
+        format!(
+            "free={}, waiting={}, room={}",
+            self.free, self.waiting, self.room
+        )
+    }
+
+    /// Reads a header value; `None` unless all three counts are there, so a peer's garbage is
+    /// treated as an original server's silence.
+    pub fn parse(value: &str) -> Option<Self> {
+        let (mut free, mut waiting, mut room) = (None, None, None);
+        for field in value.split(',') {
+            let (key, count) = field.trim().split_once('=')?;
+            let count: usize = count.trim().parse().ok()?;
+            match key.trim() {
+                "free" => free = Some(count),
+                "waiting" => waiting = Some(count),
+                "room" => room = Some(count),
+                _ => {}
+            }
+        }
+        Some(Self {
+            free: free?,
+            waiting: waiting?,
+            room: room?,
+        })
+    }
+}
+
 /// A simulation server's body: the load rounded to two decimals, as Python's `str(float)`.
 pub fn simulation_body(load: f64) -> String {
     pyfloat::format((load * 100.0).round() / 100.0)
@@ -42,5 +90,34 @@ mod tests {
         assert_eq!(parse(" 12.5\n"), Some(12.5));
         assert_eq!(parse("nan"), None);
         assert_eq!(parse("busy"), None);
+    }
+
+    #[test]
+    fn slots_header_round_trips_and_rejects_garbage() {
+        let slots = Slots {
+            free: 0,
+            waiting: 3,
+            room: 97,
+        };
+        assert_eq!(slots.header_value(), "free=0, waiting=3, room=97");
+        assert_eq!(Slots::parse(&slots.header_value()), Some(slots));
+        // Unknown fields are skipped, for a later addition.
+        assert_eq!(
+            Slots::parse("room=1,free=2 , waiting=0, eta=5"),
+            Some(Slots {
+                free: 2,
+                waiting: 0,
+                room: 1
+            })
+        );
+        for garbage in [
+            "",
+            "free=1",
+            "free=-1, waiting=0, room=0",
+            "free=x, waiting=0, room=0",
+            "busy",
+        ] {
+            assert_eq!(Slots::parse(garbage), None, "{garbage}");
+        }
     }
 }

@@ -7,9 +7,7 @@ use bytemuck::{Pod, Zeroable};
 use half::f16;
 
 use super::equirect::{Encoding, Equirect};
-
-/// The texture format of every baked map: filterable everywhere and writable from compute.
-pub const BAKED_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba16Float;
+use crate::render::formats::BAKED_FORMAT;
 
 /// Side of the irradiance cube map's faces. VTK bakes 256² faces; irradiance is a cosine-weighted
 /// average over a hemisphere, so 32² faces read bilinearly differ from it by far less than one

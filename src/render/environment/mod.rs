@@ -12,30 +12,13 @@ mod skybox;
 
 use std::time::Instant;
 
-use bytemuck::{Pod, Zeroable};
-
 use crate::protocol::drake::vtk_params::{EnvironmentMap, EnvironmentTexture};
+use crate::render::look_group::EnvironmentUniform;
 
 use bake::Baked;
-pub use bake::BAKED_FORMAT;
 pub(in crate::render) use equirect::EnvironmentError;
 use equirect::{Encoding, Equirect};
 pub(in crate::render) use skybox::{Skybox, SkyboxPipeline};
-
-/// Mirrors `Environment` in `environment.wgsl`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
-pub(in crate::render) struct EnvironmentUniform {
-    harmonics: [[f32; 4]; 9],
-    mode: [u32; 4],
-}
-
-impl EnvironmentUniform {
-    /// No environment map: every lookup returns 0.
-    pub fn none() -> Self {
-        Self::zeroed()
-    }
-}
 
 /// A read and baked environment map.
 pub(in crate::render) struct Environment {

@@ -1,6 +1,6 @@
-//! The FXAA post-pass of colour images: its pipeline, sampler and layout (created once, in
-//! [`Gpu`](super::gpu::Gpu)), the per-size bind group over the scene's colour (kept with the
-//! [targets](super::targets)), and the pass itself. Its shader, `fxaa.wgsl`, is VTK's FXAA.
+//! The FXAA post-pass of colour images: its pipeline, sampler and layout (created once per
+//! process), the per-size bind group over the scene's colour (kept with the render targets), and
+//! the pass itself. Its shader, `fxaa.wgsl`, is VTK's FXAA.
 //!
 //! RenderEngineVtk anti-aliases colour with VTK's FXAA filter, so the same post-pass is both the
 //! closest match and far cheaper than multisampling on a software rasteriser (lavapipe spent two

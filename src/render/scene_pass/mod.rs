@@ -1,17 +1,15 @@
 //! The scene pass: clears the target and draws the draw list, opaque meshes first, then blended
 //! ones, with the pipelines of the requested image kind. Its shader, `scene.wgsl` (with
 //! `shadows.wgsl` and `environment.wgsl`), lights colour as the look says, writes label colours
-//! and planar depth.
+//! and planar depth. The look's effects reach it as group 2 ([`look_group`](super::look_group)).
 
 mod pipelines;
 pub(in crate::render) mod uniforms;
 
 use super::draw_list::{Draw, DrawList};
 use super::image::ImageKind;
-use super::look::Look;
-use super::look_resources::{
-    look_resources_layout, placeholder_bind_group, LookBindings, SkyboxDraw,
-};
+use super::look::LookDescription;
+use super::look_group;
 use super::resident::GpuMesh;
 use super::textures::TextureBinding;
 use pipelines::{ColourVariant, Coverage, Pipelines};
@@ -20,11 +18,11 @@ use pipelines::{ColourVariant, Coverage, Pipelines};
 pub(in crate::render) struct ScenePass {
     pipelines: Pipelines,
     /// Group 0 of every pipeline: the frame uniform and the materials, which
-    /// [`upload`](crate::render::upload) binds.
+    /// upload (`upload.rs`) binds.
     pub frame_layout: wgpu::BindGroupLayout,
     /// Group 1 for materials without textures, so one shader serves both.
     untextured: wgpu::BindGroup,
-    /// Group 2's layout, which each renderer's [`LookBindings`] are created with.
+    /// Group 2's layout, which each look's bindings are created with.
     pub look_layout: wgpu::BindGroupLayout,
     /// Group 2 of a look without resources of its own.
     no_look_resources: wgpu::BindGroup,
@@ -34,6 +32,16 @@ pub(in crate::render) struct ScenePass {
 pub(in crate::render) struct SceneTarget<'a> {
     pub color: &'a wgpu::TextureView,
     pub depth: &'a wgpu::TextureView,
+}
+
+/// A look's effects as the pass binds and draws them (none for a look without resources).
+pub(in crate::render) struct Effects<'a> {
+    /// Group 2: the environment's maps and the shadow maps.
+    pub bind_group: &'a wgpu::BindGroup,
+    /// A pass after this one reads the depth buffer (SSAO), so it is stored.
+    pub keep_depth: bool,
+    /// Drawn first, over the clear and under the geometry: the environment's skybox.
+    pub background: Option<&'a dyn Fn(&mut wgpu::RenderPass<'_>)>,
 }
 
 /// The uploaded scene the draws refer to.
@@ -50,41 +58,38 @@ pub(in crate::render) struct Geometry<'a> {
 impl ScenePass {
     pub fn new(device: &wgpu::Device, textures: &TextureBinding) -> Self {
         let frame_layout = pipelines::frame_layout(device);
-        let look_layout = look_resources_layout(device);
+        let look_layout = look_group::layout(device);
         Self {
             pipelines: Pipelines::new(device, &frame_layout, &textures.layout, &look_layout),
             untextured: textures.untextured(device),
-            no_look_resources: placeholder_bind_group(device, &look_layout),
+            no_look_resources: look_group::placeholder_bind_group(device, &look_layout),
             look_layout,
             frame_layout,
         }
     }
 
     /// Records the pass; `geometry` is `None` when the draw list is empty (only the clear, and
-    /// the `skybox` over it). `shading` is `None` for label and depth images. `look_bindings`:
-    /// the renderer's group 2, if its look has resources.
+    /// the effects' background over it). `shading` is `None` for label and depth images.
     #[allow(clippy::too_many_arguments)]
     pub fn encode(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         target: &SceneTarget<'_>,
         kind: ImageKind,
-        look: &Look,
+        look: &LookDescription,
         shading: Option<Shading>,
-        look_bindings: Option<&LookBindings>,
-        skybox: Option<SkyboxDraw<'_>>,
+        effects: Option<Effects<'_>>,
         geometry: Option<Geometry<'_>>,
     ) {
-        let keep_depth = look_bindings.is_some_and(LookBindings::reads_depth);
+        let keep_depth = effects.as_ref().is_some_and(|e| e.keep_depth);
         let mut pass = begin_pass(encoder, target, clear_color(kind, look), keep_depth);
-        if let Some(skybox) = skybox {
-            skybox.draw(&mut pass);
+        if let Some(background) = effects.as_ref().and_then(|e| e.background) {
+            background(&mut pass);
         }
         let Some(geometry) = geometry else {
             return;
         };
-        let look_resources =
-            look_bindings.map_or(&self.no_look_resources, LookBindings::bind_group);
+        let look_resources = effects.map_or(&self.no_look_resources, |e| e.bind_group);
         pass.set_bind_group(2, look_resources, &[]);
         match (shading, self.pipelines.non_colour(kind)) {
             (_, Some(pipeline)) => {
@@ -160,7 +165,7 @@ impl ScenePass {
 /// How a colour image is shaded: per request, from the look and the scene.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(in crate::render) struct Shading {
-    /// PBR instead of Phong ([`Look::pbr`]).
+    /// PBR instead of Phong ([`LookDescription::pbr`]).
     pub pbr: bool,
     /// Into the float target tone mapping reads (the look has an exposure).
     pub float_target: bool,
@@ -174,7 +179,7 @@ pub(in crate::render) struct Shading {
 
 /// The background for colour, white for labels, and for depth the bits of +inf, "nothing hit"
 /// (integer targets clear to the value itself).
-fn clear_color(kind: ImageKind, look: &Look) -> wgpu::Color {
+fn clear_color(kind: ImageKind, look: &LookDescription) -> wgpu::Color {
     match kind {
         ImageKind::Color => {
             let [r, g, b] = look.background;

@@ -1,6 +1,6 @@
 //! The scene pass's pipelines (label, depth, and colour variants by shading, coverage, culling and
-//! target format), and the layout of its frame and material uniforms. Created once, in
-//! [`Gpu`](crate::render::gpu::Gpu).
+//! target format), and the layout of its frame and material uniforms. Created once, with the
+//! [`ScenePass`](super::ScenePass).
 //!
 //! The shader is one WGSL module assembled from three files: `scene.wgsl` (vertex stage, materials,
 //! lights, the entry points), `shadows.wgsl` (`shadow_factor`) and `environment.wgsl` (image-based
@@ -11,8 +11,9 @@ use std::sync::OnceLock;
 use crate::render::formats::{COLOR_FORMAT, DEPTH_FORMAT, PLANAR_DEPTH_FORMAT, SCENE_FLOAT_FORMAT};
 use crate::render::image::ImageKind;
 use crate::render::look::MAX_LIGHTS;
+use crate::render::resident::Vertex;
 
-use super::uniforms::{DrawUniform, FrameUniform, Vertex};
+use super::uniforms::{DrawUniform, FrameUniform};
 
 /// The scene shader: its own file and the effects' two.
 const SCENE_WGSL: &str = concat!(

@@ -1,5 +1,5 @@
 // Shadows (vtk-looks.md §5), the effects' part of the scene shader: group 2 bindings 5–6
-// (`look_resources.rs`). Each casting light has an exponential shadow map holding
+// (`look_group.rs`). Each casting light has an exponential shadow map holding
 // exp(80·light depth) of the first opaque surface it sees (its bits in an R32Uint layer);
 // `shadow_factor` is VTK's `vtkShadowMapPass` receiver.
 

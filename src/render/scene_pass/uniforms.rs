@@ -1,13 +1,13 @@
 //! What the scene shader reads, laid out as `scene.wgsl` declares it and filled on the CPU: the
-//! per-request frame (lights in the world, camera position, depth range), each draw's transforms and material, and the vertex
-//! layout.
+//! per-request frame (lights in the world, camera position, depth range) and each draw's
+//! transforms and material. The vertex layout is [`resident`](crate::render::resident)'s.
 
 use bytemuck::{Pod, Zeroable};
 use glam::{DMat3, DMat4, DVec3, DVec4};
 
 use crate::protocol::drake::vtk_params::LightKind;
 use crate::render::image::ImageKind;
-use crate::render::look::{Light, Look, MAX_LIGHTS, VTK_DEFAULT_DIFFUSE};
+use crate::render::look::{Light, LookDescription, MAX_LIGHTS, VTK_DEFAULT_DIFFUSE};
 use crate::render::textures::MATERIAL_TEXTURES;
 use crate::scene::camera::Intrinsics;
 use crate::scene::{Instance, Material, Scene, TextureRef};
@@ -85,7 +85,7 @@ pub(in crate::render) struct FrameUniform {
 }
 
 impl FrameUniform {
-    pub fn new(scene: &Scene, kind: ImageKind, look: &Look) -> Self {
+    pub fn new(scene: &Scene, kind: ImageKind, look: &LookDescription) -> Self {
         let camera_to_world = camera_to_world(scene);
         let (min_depth, max_depth) = match kind {
             ImageKind::Depth {
@@ -201,15 +201,4 @@ impl DrawUniform {
             _padding: [0; 2],
         }
     }
-}
-
-/// One vertex in model coordinates; the layout the pipelines declare.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
-pub(in crate::render) struct Vertex {
-    pub position: [f32; 3],
-    pub normal: [f32; 3],
-    pub tex_coord: [f32; 2],
-    /// `COLOR_0` in 8 bits, white without one.
-    pub color: [u8; 4],
 }

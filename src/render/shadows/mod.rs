@@ -14,15 +14,11 @@ use crate::protocol::drake::vtk_params::LightKind;
 use crate::scene::Scene;
 
 use super::draw_list::Draw;
-use super::formats::DEPTH_FORMAT;
-use super::look::{Light, MAX_LIGHTS};
-use super::resident::GpuMesh;
-use super::scene_pass::uniforms::Vertex;
+use super::formats::{DEPTH_FORMAT, SHADOW_MAP_FORMAT};
+use super::look::Light;
+use super::look_group::{ShadowLightUniform, ShadowsUniform};
+use super::resident::{GpuMesh, Vertex};
 use frustum::{Bounds, LightCamera};
-
-/// The maps hold the f32 bits of exp(80·depth): R32Uint is renderable on every backend, where
-/// R32Float is not (GL on llvmpipe), and the receiver filters by hand either way.
-const MAP_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::R32Uint;
 
 /// Whether `light` casts a shadow (`vtkShadowMapBakerPass::LightCreatesShadow`): directional
 /// lights (camera-frame ones included) and spots narrower than 90°.
@@ -31,32 +27,6 @@ pub(in crate::render) fn casts(light: &Light) -> bool {
         LightKind::Directional => true,
         LightKind::Spot => light.cone_angle < 90.0,
         LightKind::Point => false,
-    }
-}
-
-/// Mirrors `ShadowLight` in `shadows.wgsl`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
-struct ShadowLightUniform {
-    map_from_world: [f32; 16],
-    params: [f32; 4],
-}
-
-/// Mirrors `Shadows` in `shadows.wgsl`: one entry per light of the look.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
-pub(in crate::render) struct ShadowsUniform {
-    lights: [ShadowLightUniform; MAX_LIGHTS],
-}
-
-impl ShadowsUniform {
-    /// No light casts: what a look without `cast_shadows` binds.
-    pub fn none() -> Self {
-        let mut uniform = Self::zeroed();
-        for light in &mut uniform.lights {
-            light.params[0] = -1.0;
-        }
-        uniform
     }
 }
 
@@ -133,7 +103,7 @@ impl ShadowPass {
                     entry_point: Some("fs_shadow"),
                     compilation_options: Default::default(),
                     targets: &[Some(wgpu::ColorTargetState {
-                        format: MAP_FORMAT,
+                        format: SHADOW_MAP_FORMAT,
                         blend: None,
                         write_mask: wgpu::ColorWrites::ALL,
                     })],
@@ -197,7 +167,7 @@ impl ShadowMaps {
         };
         let maps = texture(
             "shadow maps",
-            MAP_FORMAT,
+            SHADOW_MAP_FORMAT,
             layers,
             wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING,
         );

@@ -48,6 +48,8 @@ pub struct ClientOptions {
     pub timeout: Option<Duration>,
     /// An extra trusted root for `https://` servers.
     pub ca_cert: Option<std::path::PathBuf>,
+    /// Sent as `Authorization: Bearer <token>` to a server that requires access tokens.
+    pub token: Option<String>,
 }
 
 /// Sends render requests to one server and decodes the answers.
@@ -70,7 +72,8 @@ impl RenderClient {
     ) -> Result<Self, ClientError> {
         let url = wire::render_url(base_url, render_endpoint);
         let transport = Transport::new(&url, options.keep_alive, options.ca_cert.as_deref())
-            .map_err(ClientError::Setup)?;
+            .map_err(ClientError::Setup)?
+            .with_token(options.token.as_deref());
         Ok(Self {
             transport,
             timeout: options.timeout,
@@ -81,6 +84,20 @@ impl RenderClient {
     /// The render URL.
     pub fn url(&self) -> &str {
         self.transport.url()
+    }
+
+    /// Opens one connection to the server (TCP, then TLS for `https://`) and closes it: whether
+    /// there is a server to talk to at all, in the words of the transport's failure.
+    ///
+    /// # Errors
+    /// The connection or TLS failure, or the timeout.
+    pub async fn probe(&self) -> Result<(), TransportError> {
+        match self.timeout {
+            Some(limit) => tokio::time::timeout(limit, self.transport.probe())
+                .await
+                .unwrap_or(Err(TransportError::Timeout(limit))),
+            None => self.transport.probe().await,
+        }
     }
 
     /// Renders `gltf` (glTF JSON) after writing `camera` into it, as Drake's exporter does.

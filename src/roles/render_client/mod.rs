@@ -10,11 +10,13 @@ pub mod bench;
 pub mod camera;
 pub mod check;
 pub mod client;
+mod exported;
+pub mod forward;
 pub mod output;
 pub mod scenes;
 pub mod wire;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +26,8 @@ use glam::DVec3;
 
 pub use self::camera::Camera;
 pub use self::client::{ClientError, ClientOptions, RenderClient};
+use crate::core::auth;
+use crate::core::http_client::HttpClient;
 use crate::core::logging;
 pub use crate::protocol::drake::camera::CameraPose;
 pub use crate::protocol::drake::decode::{ColorImage, DepthImage, Image, LabelImage};
@@ -58,13 +62,10 @@ pub struct Args {
     /// Directory to write the images into (render mode).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Image types to request, comma separated.
-    #[arg(
-        long,
-        value_enum,
-        value_delimiter = ',',
-        default_value = "color,depth,label"
-    )]
+    /// Image types to request, comma separated [default: color,depth,label; for a file whose name
+    /// says which type Drake exported it for (`…-depth.gltf`, a `depth/` folder), that type only:
+    /// Drake exports a different file per image type]
+    #[arg(long, value_enum, value_delimiter = ',')]
     pub image_type: Vec<ImageType>,
 
     /// Intrinsics and pose (boxed: the flags would otherwise make this the CLI's largest variant).
@@ -80,12 +81,22 @@ pub struct Args {
     /// Extra trusted root certificate (PEM) for https:// servers, e.g. from `gltf-cloud make-cert`.
     #[arg(long, value_name = "PEM")]
     pub ca_cert: Option<PathBuf>,
+    /// File whose first access token is sent as `Authorization: Bearer <token>`, for a server
+    /// started with access tokens; the forward mode adds it for Drake's client
+    /// [default: $GLTF_CLOUD_ACCESS_TOKEN]
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
 
     /// Benchmark mode: send this many requests, cycling through the scenes and image types.
     #[arg(long, value_name = "N", conflicts_with = "check")]
     pub frames: Option<usize>,
-    /// Benchmark mode: requests in flight at once.
-    #[arg(long, value_name = "C", default_value_t = 1)]
+    /// Benchmark mode: requests in flight at once (1 or more).
+    #[arg(
+        long,
+        value_name = "C",
+        default_value_t = 1,
+        value_parser = at_least_one
+    )]
     pub concurrency: usize,
     /// Benchmark and check modes: print the results as JSON.
     #[arg(long)]
@@ -93,6 +104,18 @@ pub struct Args {
     /// Conformance mode: run the built-in suite against the server; exits non-zero on a failure.
     #[arg(long)]
     pub check: bool,
+    /// Forward mode: listen on HOST:PORT (this machine only) in plain HTTP and forward every
+    /// request to --server-base-url, e.g. an https:// server (--ca-cert): for Drake's
+    /// RenderEngineGltfClient, which cannot speak TLS. Without a value, 127.0.0.1:8000, Drake's
+    /// default base_url
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        num_args = 0..=1,
+        default_missing_value = "127.0.0.1:8000",
+        conflicts_with_all = ["check", "frames", "out", "scenes"]
+    )]
+    pub forward: Option<String>,
 }
 
 /// The camera flags: Drake's `CameraInfo`, `ClippingRange`, `DepthRange` and the pose.
@@ -152,6 +175,14 @@ impl clap::ValueEnum for ImageType {
 
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
         Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("0 requests in flight would send none: give 1 or more".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -228,6 +259,7 @@ impl Args {
             keep_alive: self.keep_alive,
             timeout: Some(Duration::from_secs(self.timeout)),
             ca_cert: self.ca_cert.clone(),
+            token: auth::client_token(self.token_file.as_deref())?,
         };
         Ok(RenderClient::new(
             &self.server_base_url,
@@ -248,6 +280,9 @@ pub async fn main(args: Args, logging_args: LoggingArgs) -> anyhow::Result<()> {
         logging_args.format.log_format,
         logging_args.log_dir.as_deref(),
     )?;
+    if let Some(listen) = &args.forward {
+        return run_forward(&args, listen).await;
+    }
     let client = args.client()?;
     if args.check {
         return run_check(&client, args.json).await;
@@ -257,34 +292,63 @@ pub async fn main(args: Args, logging_args: LoggingArgs) -> anyhow::Result<()> {
         !args.scenes.is_empty(),
         "give at least one SCENE.gltf (or --check)"
     );
-    anyhow::ensure!(
-        !args.image_type.is_empty(),
-        "give at least one --image-type"
-    );
     let scenes = args
         .scenes
         .iter()
         .map(|path| {
-            std::fs::read(path)
-                .with_context(|| format!("cannot read {}", path.display()))
-                .map(|bytes| (path, bytes))
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let (types, notes) = exported::image_types(path, &bytes, &args.image_type);
+            for note in notes {
+                eprintln!("{note}");
+            }
+            Ok(Scene { path, bytes, types })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     match args.frames {
         Some(frames) => run_bench(&client, &scenes, &camera, &args, frames).await,
         None => {
             let out = args.out.as_deref().context("render mode needs --out DIR")?;
-            render_all(&client, &scenes, &camera, &args.image_type, out).await
+            render_all(&client, &scenes, &camera, out).await
         }
     }
 }
 
+/// `--forward`: serves until SIGINT/SIGTERM.
+async fn run_forward(args: &Args, listen: &str) -> anyhow::Result<()> {
+    let addr = forward::listen_addr(listen)?;
+    let tls = crate::core::tls::client_connector(args.ca_cert.as_deref()).context("--ca-cert")?;
+    let forwarder = forward::Forwarder::new(
+        &args.server_base_url,
+        HttpClient::new(tls),
+        Duration::from_secs(args.timeout),
+        auth::client_token(args.token_file.as_deref())?,
+    )?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    forward::run(listener, forwarder, crate::core::shutdown::on_signals()?).await
+}
+
+/// A scene file as read, with the image types to render it as.
+struct Scene<'a> {
+    path: &'a PathBuf,
+    bytes: Vec<u8>,
+    types: Vec<ImageType>,
+}
+
 async fn run_check(client: &RenderClient, json: bool) -> anyhow::Result<()> {
+    // One line for a server that cannot be reached, instead of every case failing alike.
+    client
+        .probe()
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}; no case was run", client.url()))?;
     let results = check::run(client).await;
+    let mut stdout = std::io::stdout().lock();
     if json {
-        println!("{}", serde_json::to_string_pretty(&results)?);
+        writeln!(stdout, "{}", serde_json::to_string_pretty(&results)?)?;
     } else {
-        print!("{}", check::table(&results));
+        write!(stdout, "{}", check::table(&results))?;
     }
     let failed: Vec<&str> = results
         .iter()
@@ -302,19 +366,19 @@ async fn run_check(client: &RenderClient, json: bool) -> anyhow::Result<()> {
 
 async fn run_bench(
     client: &RenderClient,
-    scenes: &[(&PathBuf, Vec<u8>)],
+    scenes: &[Scene<'_>],
     camera: &Camera,
     args: &Args,
     frames: usize,
 ) -> anyhow::Result<()> {
     let mut jobs = Vec::new();
-    for (path, bytes) in scenes {
+    for scene in scenes {
         let prepared = Arc::new(
             camera
-                .write_into(bytes)
-                .with_context(|| path.display().to_string())?,
+                .write_into(&scene.bytes)
+                .with_context(|| scene.path.display().to_string())?,
         );
-        for &image_type in &args.image_type {
+        for &image_type in &scene.types {
             jobs.push(bench::Job {
                 scene: Arc::clone(&prepared),
                 image_type,
@@ -324,9 +388,13 @@ async fn run_bench(
     let progress = std::io::stderr().is_terminal();
     let report = bench::run(client, &jobs, camera, frames, args.concurrency, progress).await;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        writeln!(
+            std::io::stdout(),
+            "{}",
+            serde_json::to_string_pretty(&report)?
+        )?;
     } else {
-        println!("{report}");
+        writeln!(std::io::stdout(), "{report}")?;
     }
     anyhow::ensure!(
         report.errors == 0,
@@ -339,32 +407,32 @@ async fn run_bench(
 
 async fn render_all(
     client: &RenderClient,
-    scenes: &[(&PathBuf, Vec<u8>)],
+    scenes: &[Scene<'_>],
     camera: &Camera,
-    image_types: &[ImageType],
     out: &Path,
 ) -> anyhow::Result<()> {
     // Every scene is checked before anything is written, so bad input leaves no output behind.
     let prepared = scenes
         .iter()
-        .map(|(path, bytes)| {
-            let stem = path
+        .map(|scene| {
+            let stem = scene
+                .path
                 .file_stem()
                 .map_or_else(|| "scene".into(), |s| s.to_string_lossy());
-            let scene = camera
-                .write_into(bytes)
-                .with_context(|| path.display().to_string())?;
-            Ok((stem, scene))
+            let gltf = camera
+                .write_into(&scene.bytes)
+                .with_context(|| scene.path.display().to_string())?;
+            Ok((stem, gltf, &scene.types))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    for (stem, scene) in prepared {
-        for &image_type in image_types {
+    for (stem, gltf, types) in prepared {
+        for &image_type in types {
             let image = client
-                .render_prepared(scene.clone(), camera, image_type)
+                .render_prepared(gltf.clone(), camera, image_type)
                 .await?;
             for written in output::write_image(out, &stem, &image)? {
-                println!("{}", written.display());
+                writeln!(std::io::stdout(), "{}", written.display())?;
             }
         }
     }

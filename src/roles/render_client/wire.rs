@@ -11,6 +11,7 @@ use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::Uri;
 
+use crate::core::auth;
 use crate::core::http_client::{Connection, HttpClient, HttpError, Target};
 use crate::core::sync::lock;
 use crate::protocol::drake::fields;
@@ -138,6 +139,8 @@ pub struct Transport {
     keep_alive: bool,
     client: HttpClient,
     idle: Mutex<Vec<Connection>>,
+    /// The `Authorization` header, for a server that requires access tokens (Drake sends none).
+    authorization: Option<String>,
 }
 
 impl Transport {
@@ -178,7 +181,15 @@ impl Transport {
             keep_alive,
             client: client.with_title_case_headers(),
             idle: Mutex::new(Vec::new()),
+            authorization: None,
         })
+    }
+
+    /// Sends `token` with every request, as `Authorization: Bearer <token>`.
+    #[must_use]
+    pub fn with_token(mut self, token: Option<&str>) -> Self {
+        self.authorization = token.map(auth::bearer);
+        self
     }
 
     /// The full render URL, as Drake prints it in errors.
@@ -193,11 +204,15 @@ impl Transport {
     pub async fn post(&self, form: &Form) -> Result<Answer, TransportError> {
         let boundary = new_boundary();
         let body = form.multipart_body(&boundary);
-        let request = hyper::Request::builder()
+        let mut request = hyper::Request::builder()
             .method("POST")
             .uri(self.target.path())
             .header("Host", self.target.authority())
-            .header("Accept", "*/*")
+            .header("Accept", "*/*");
+        if let Some(authorization) = &self.authorization {
+            request = request.header("Authorization", authorization);
+        }
+        let request = request
             .header("Content-Length", body.len())
             .header(
                 "Content-Type",
@@ -228,6 +243,18 @@ impl Transport {
             status: answer.status.as_u16(),
             body: answer.body,
         })
+    }
+
+    /// Opens a connection and drops it.
+    ///
+    /// # Errors
+    /// As [`Self::post`] would fail before sending.
+    pub async fn probe(&self) -> Result<(), TransportError> {
+        self.client
+            .connect(&self.target)
+            .await
+            .map(drop)
+            .map_err(|e| self.transport_error(e))
     }
 
     fn reusable_connection(&self) -> Option<Connection> {

@@ -1,18 +1,22 @@
 //! One render request's budget, from admission to the last byte of its answer: the queue slot it
-//! holds, the memory it holds (body, decoded scene, image) within `maxInFlightBytes`, whether its
-//! client is still there, and the cost of its image estimated before it is rendered.
+//! holds, the memory it holds (body, decoded scene, image) within `maxInFlightBytes` and its
+//! client address's share of it (`maxInFlightBytesPerClient`), whether its client is still there,
+//! and the cost of its image estimated before it is rendered.
 //!
 //! GPU work cannot be interrupted once submitted, so what a render costs is bounded before it
 //! starts ([`covered_pixels`] against `maxCoveredPixels`); everything else is checked between
 //! stages through the [`Ticket`].
 
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use glam::{DMat4, DVec4};
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::Config;
+use crate::core::config::config_key;
 use crate::core::sync::lock;
 use crate::scene::cache::{ContentKey, KeyHasher};
 use crate::scene::camera::Intrinsics;
@@ -21,18 +25,24 @@ use crate::scene::Scene;
 /// Views [`CoverageMemo`] remembers; the oldest is forgotten first.
 const COVERAGE_MEMO_VIEWS: usize = 4096;
 
-/// Bytes every request in flight holds together, against one limit.
+/// Bytes every request in flight holds together, against one limit, and what each client
+/// address holds, against its share.
 #[derive(Debug)]
 pub struct MemoryBudget {
     limit: u64,
+    per_client: u64,
     used: AtomicU64,
+    /// Bytes held by each address with requests in flight; an address holding nothing leaves.
+    clients: Mutex<HashMap<IpAddr, u64>>,
 }
 
 impl MemoryBudget {
-    pub fn new(limit: u64) -> Self {
+    pub fn new(limit: u64, per_client: u64) -> Self {
         Self {
             limit,
+            per_client,
             used: AtomicU64::new(0),
+            clients: Mutex::default(),
         }
     }
 
@@ -41,8 +51,19 @@ impl MemoryBudget {
         self.used.load(Ordering::Relaxed)
     }
 
-    pub fn limit(&self) -> u64 {
-        self.limit
+    /// Gives back `bytes` that `client` held.
+    fn give_back(&self, client: IpAddr, bytes: u64) {
+        if bytes == 0 {
+            return;
+        }
+        self.used.fetch_sub(bytes, Ordering::AcqRel);
+        let mut clients = lock(&self.clients);
+        if let Some(held) = clients.get_mut(&client) {
+            *held = held.saturating_sub(bytes);
+            if *held == 0 {
+                clients.remove(&client);
+            }
+        }
     }
 }
 
@@ -54,35 +75,76 @@ impl MemoryBudget {
 pub struct Ticket {
     _permit: OwnedSemaphorePermit,
     budget: Arc<MemoryBudget>,
+    /// The address of the request's client, whose share it counts against.
+    client: IpAddr,
     held: AtomicU64,
     abandoned: AtomicBool,
 }
 
-/// The budget had no room for `bytes` more.
+/// The budget had no room for more: the server's whole budget (`limit` bytes), or the client
+/// address's share of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OverBudget {
-    pub bytes: u64,
+    pub limit: u64,
+    pub client_share: bool,
+}
+
+impl OverBudget {
+    /// The message of the 503, naming the key that bounds what was short.
+    pub fn message(&self) -> String {
+        if self.client_share {
+            format!(
+                "requests in flight from this address already hold its share of the server's \
+                 memory ({} bytes); retry shortly (config key {})",
+                self.limit,
+                config_key!(Config, max_in_flight_bytes_per_client)
+            )
+        } else {
+            format!(
+                "the server's memory for requests in flight ({} bytes) is taken; retry shortly \
+                 (config key {})",
+                self.limit,
+                config_key!(Config, max_in_flight_bytes)
+            )
+        }
+    }
 }
 
 impl Ticket {
-    pub fn new(permit: OwnedSemaphorePermit, budget: Arc<MemoryBudget>) -> Self {
+    pub fn new(permit: OwnedSemaphorePermit, budget: Arc<MemoryBudget>, client: IpAddr) -> Self {
         Self {
             _permit: permit,
             budget,
+            client,
             held: AtomicU64::new(0),
             abandoned: AtomicBool::new(false),
         }
     }
 
-    /// Takes `bytes` more from the shared budget, or nothing when they do not fit.
+    /// Takes `bytes` more from the shared budget and from the client's share, or nothing when
+    /// they do not fit in either.
     pub fn reserve(&self, bytes: u64) -> Result<(), OverBudget> {
-        let limit = self.budget.limit;
-        self.budget
+        let budget = &self.budget;
+        let mut clients = lock(&budget.clients);
+        let client_held = clients.get(&self.client).copied().unwrap_or(0);
+        if client_held.saturating_add(bytes) > budget.per_client {
+            return Err(OverBudget {
+                limit: budget.per_client,
+                client_share: true,
+            });
+        }
+        let limit = budget.limit;
+        budget
             .used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
                 used.checked_add(bytes).filter(|&total| total <= limit)
             })
-            .map_err(|_| OverBudget { bytes })?;
+            .map_err(|_| OverBudget {
+                limit,
+                client_share: false,
+            })?;
+        *clients.entry(self.client).or_insert(0) += bytes;
+        drop(clients);
         self.held.fetch_add(bytes, Ordering::AcqRel);
         Ok(())
     }
@@ -95,7 +157,15 @@ impl Ticket {
                 Some(held.saturating_sub(bytes))
             })
             .map_or(0, |held| held.min(bytes));
-        self.budget.used.fetch_sub(released, Ordering::AcqRel);
+        self.budget.give_back(self.client, released);
+    }
+
+    /// Keeps only `bytes` of what this request holds: once its answer is encoded, the answer is
+    /// all it still has (the body, the scene and the read-back image are gone), and an answer
+    /// waiting for its client should count for what it is.
+    pub fn hold_only(&self, bytes: u64) {
+        let held = self.held.load(Ordering::Acquire);
+        self.release(held.saturating_sub(bytes));
     }
 
     /// Marks the requester gone: queued work for it is skipped, a load in progress stops at its
@@ -112,7 +182,7 @@ impl Ticket {
 impl Drop for Ticket {
     fn drop(&mut self) {
         let held = *self.held.get_mut();
-        self.budget.used.fetch_sub(held, Ordering::AcqRel);
+        self.budget.give_back(self.client, held);
     }
 }
 
@@ -246,22 +316,46 @@ mod tests {
     use std::sync::Arc;
     use tokio::sync::Semaphore;
 
-    fn ticket(budget: &Arc<MemoryBudget>) -> Ticket {
+    fn ticket(budget: &Arc<MemoryBudget>, client: [u8; 4]) -> Ticket {
         let permit = Arc::new(Semaphore::new(1)).try_acquire_owned().unwrap();
-        Ticket::new(permit, Arc::clone(budget))
+        Ticket::new(permit, Arc::clone(budget), IpAddr::from(client))
     }
 
     #[test]
     fn tickets_share_the_budget_and_give_it_back_when_dropped() {
-        let budget = Arc::new(MemoryBudget::new(100));
-        let first = ticket(&budget);
-        let second = ticket(&budget);
+        let budget = Arc::new(MemoryBudget::new(100, 100));
+        let first = ticket(&budget, [10, 0, 0, 1]);
+        let second = ticket(&budget, [10, 0, 0, 2]);
         first.reserve(60).unwrap();
-        assert_eq!(second.reserve(41), Err(OverBudget { bytes: 41 }));
+        let over = second.reserve(41).unwrap_err();
+        assert_eq!((over.limit, over.client_share), (100, false));
+        assert!(over.message().contains("maxInFlightBytes"));
         second.reserve(40).unwrap();
         first.release(1000);
         assert_eq!(budget.used(), 40);
         drop(second);
+        assert_eq!(budget.used(), 0);
+        assert!(lock(&budget.clients).is_empty());
+    }
+
+    #[test]
+    fn one_address_holds_at_most_its_share_and_an_answer_counts_for_its_size() {
+        let budget = Arc::new(MemoryBudget::new(100, 60));
+        let (first, second) = (
+            ticket(&budget, [10, 0, 0, 1]),
+            ticket(&budget, [10, 0, 0, 1]),
+        );
+        let other = ticket(&budget, [10, 0, 0, 2]);
+        first.reserve(50).unwrap();
+        let over = second.reserve(20).unwrap_err();
+        assert_eq!((over.limit, over.client_share), (60, true));
+        assert!(over.message().contains("maxInFlightBytesPerClient"));
+        other.reserve(50).unwrap();
+        // Encoded, the first answer is 5 bytes: the rest of its estimate goes back.
+        first.hold_only(5);
+        second.reserve(20).unwrap();
+        assert_eq!(budget.used(), 75);
+        drop((first, second, other));
         assert_eq!(budget.used(), 0);
     }
 

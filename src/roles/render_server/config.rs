@@ -5,8 +5,9 @@
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
+use crate::core::auth::{self, AccessTokens};
 use crate::core::config::{config_key, ServerConfig};
 use crate::core::{limits, server};
 use crate::protocol::drake::vtk_params::{LightParameter, Rgba, VtkParams};
@@ -77,6 +78,12 @@ pub struct Args {
     /// names must lie in its folder. Repeatable; replaces the config key's list [config key: staticScene]
     #[arg(long = "scene", value_name = "FILE.gltf")]
     pub scene: Vec<PathBuf>,
+    /// Access tokens, one per line: every request but the probes and /metrics must then carry one
+    /// as `Authorization: Bearer <token>` (401 otherwise). $GLTF_CLOUD_ACCESS_TOKENS adds more
+    /// (comma separated); tokens are never taken on the command line
+    /// [default: none, open to whoever reaches it] [config key: accessTokensFile]
+    #[arg(long, value_name = "FILE")]
+    pub access_tokens_file: Option<PathBuf>,
 }
 
 impl Args {
@@ -110,6 +117,12 @@ impl Args {
         if !self.scene.is_empty() {
             config.static_scene.clone_from(&self.scene);
         }
+        if self.access_tokens_file.is_some() {
+            config
+                .access_tokens_file
+                .clone_from(&self.access_tokens_file);
+        }
+        config.access_tokens_env = std::env::var(auth::TOKENS_ENV).ok();
     }
 }
 
@@ -133,7 +146,7 @@ pub struct Config {
     #[serde(skip)]
     pub vtk_params_file: Option<PathBuf>,
     /// glTF files drawn into every image (one path, or a list).
-    #[serde(deserialize_with = "one_or_many")]
+    #[serde(deserialize_with = "crate::core::config::one_or_many")]
     pub static_scene: Vec<PathBuf>,
     /// Deprecated for `vtkParams.default_clear_color`: the colour image background, 8-bit RGB.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -155,10 +168,27 @@ pub struct Config {
     pub max_decoded_bytes: u64,
     pub max_covered_pixels: u64,
     pub max_in_flight_bytes: u64,
+    /// `None`: half of `max_in_flight_bytes` (see [`Config::in_flight_bytes_per_client`]).
+    pub max_in_flight_bytes_per_client: Option<u64>,
     /// From the body's last byte to the image; invalid values (negative, NaN) mean the default.
     pub render_timeout_seconds: f64,
     /// The scene cache's budget in bytes (CPU and GPU); `None`: [`default_cache_bytes`].
     pub cache_bytes: Option<u64>,
+    /// The scene API's limits (docs/scene-api.md).
+    pub max_scenes: usize,
+    /// Invalid values (negative, NaN) mean the default.
+    pub scene_idle_seconds: f64,
+    pub max_scene_geometries: usize,
+    pub asset_cache_bytes: u64,
+    pub max_asset_bytes: u64,
+    pub max_cameras_per_frame: usize,
+    /// Tokens one of which every request must carry ([`auth`]); none here and in the
+    /// environment: open to anyone who reaches the server.
+    pub access_tokens_file: Option<PathBuf>,
+    /// The value of [`auth::TOKENS_ENV`], read with the flags, so that servers in one test process
+    /// never share tokens through the environment.
+    #[serde(skip)]
+    pub access_tokens_env: Option<String>,
 }
 
 /// [`limits::CACHE_MEMORY_FRACTION`] of physical memory.
@@ -197,24 +227,19 @@ impl Default for Config {
             max_decoded_bytes: limits::MAX_DECODED_BYTES,
             max_covered_pixels: limits::MAX_COVERED_PIXELS,
             max_in_flight_bytes: limits::MAX_IN_FLIGHT_BYTES,
+            max_in_flight_bytes_per_client: None,
             render_timeout_seconds: limits::RENDER_TIMEOUT.as_secs_f64(),
             cache_bytes: None,
+            max_scenes: limits::MAX_SCENES,
+            scene_idle_seconds: limits::SCENE_IDLE.as_secs_f64(),
+            max_scene_geometries: limits::MAX_SCENE_GEOMETRIES,
+            asset_cache_bytes: limits::ASSET_CACHE_BYTES,
+            max_asset_bytes: limits::MAX_ASSET_BYTES,
+            max_cameras_per_frame: limits::MAX_CAMERAS_PER_FRAME,
+            access_tokens_file: None,
+            access_tokens_env: None,
         }
     }
-}
-
-/// `staticScene` as one path or a list of them.
-fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<PathBuf>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged, expecting = "a path or a list of paths")]
-    enum OneOrMany {
-        One(PathBuf),
-        Many(Vec<PathBuf>),
-    }
-    Ok(match OneOrMany::deserialize(deserializer)? {
-        OneOrMany::One(path) => vec![path],
-        OneOrMany::Many(paths) => paths,
-    })
 }
 
 /// The look's parameters as configured, and what to tell the operator about them.
@@ -223,7 +248,10 @@ pub struct LookParams {
     pub params: VtkParams,
     /// Where they came from, for messages: the file, the config key, or the defaults.
     pub origin: String,
-    /// Unknown fields, deprecated keys, settings that do not do what they seem.
+    /// Fields of the `--vtk-params` file this version does not read, each with the field it likely
+    /// meant: warnings at start, refused by `--check-config`.
+    pub unknown: Vec<String>,
+    /// Deprecated keys, settings that do not do what they seem.
     pub warnings: Vec<String>,
     /// Fields accepted for compatibility that mean nothing here (`backend`, `gltf_extensions`).
     pub notes: Vec<String>,
@@ -235,9 +263,32 @@ impl Config {
         self.cache_bytes.unwrap_or_else(default_cache_bytes)
     }
 
+    /// The access tokens of `accessTokensFile` and the environment, `None` when there are none.
+    ///
+    /// # Errors
+    /// An unreadable file, or a token too short or with characters a header cannot carry.
+    pub fn access_tokens(&self) -> Result<Option<AccessTokens>, auth::TokenError> {
+        AccessTokens::from_sources(
+            self.access_tokens_file.as_deref(),
+            self.access_tokens_env.as_deref(),
+        )
+    }
+
+    /// What one client address's requests may hold together: the configured share, or
+    /// [`limits::IN_FLIGHT_SHARE_PER_CLIENT`] of `maxInFlightBytes`.
+    pub fn in_flight_bytes_per_client(&self) -> u64 {
+        let share = self.max_in_flight_bytes as f64 * limits::IN_FLIGHT_SHARE_PER_CLIENT;
+        self.max_in_flight_bytes_per_client.unwrap_or(share as u64)
+    }
+
     /// `renderTimeoutSeconds` as a duration.
     pub fn render_timeout(&self) -> std::time::Duration {
         crate::core::config::seconds(self.render_timeout_seconds).unwrap_or(limits::RENDER_TIMEOUT)
+    }
+
+    /// `sceneIdleSeconds` as a duration.
+    pub fn scene_idle(&self) -> std::time::Duration {
+        crate::core::config::seconds(self.scene_idle_seconds).unwrap_or(limits::SCENE_IDLE)
     }
 
     /// The loader's limits; textures are decoded for colour images only.
@@ -260,7 +311,10 @@ impl Config {
     pub fn endpoint_path(&self) -> anyhow::Result<String> {
         let endpoint = format!("/{}", self.endpoint.trim_matches('/'));
         let mut reserved = STATUS_PATHS.iter().chain(&server::BOOTSTRAP_PATHS);
-        if reserved.any(|path| *path == endpoint) {
+        let scene_api = crate::protocol::scene_api::PREFIX;
+        let under_scene_api =
+            endpoint == scene_api || endpoint.starts_with(&format!("{scene_api}/"));
+        if reserved.any(|path| *path == endpoint) || under_scene_api {
             anyhow::bail!(
                 "endpoint {:?} is reserved; choose another path (config key {})",
                 self.endpoint,
@@ -294,13 +348,14 @@ impl Config {
         .collect();
         let given = self.vtk_params_file.is_some() || self.vtk_params.is_some();
         let mut warnings = Vec::new();
+        let mut unknown = Vec::new();
         let (params, origin) = match (&self.vtk_params_file, &self.vtk_params) {
             (Some(file), key_value) => {
                 let text = std::fs::read_to_string(file).map_err(|e| {
                     anyhow::anyhow!("cannot read --vtk-params file {}: {e}", file.display())
                 })?;
-                let (params, unknown) = VtkParams::from_yaml(&text, file)?;
-                warnings.extend(unknown);
+                let (params, unknown_fields) = VtkParams::from_yaml(&text, file)?;
+                unknown = unknown_fields;
                 if key_value.is_some() {
                     warnings.push(format!(
                         "config key {key} ignored: --vtk-params {} replaces it",
@@ -336,6 +391,7 @@ impl Config {
             notes: params.not_applicable(),
             params,
             origin,
+            unknown,
             warnings,
         })
     }
@@ -378,11 +434,10 @@ impl RoleConfig for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roles::render_server::form::FormLimits;
     use crate::scene::LoadOptions;
 
-    /// The scene loader and the form check name their limits by their own structs' fields, which
-    /// must stay this config's keys.
+    /// The scene loader names its limits by its own struct's fields, which must stay this config's
+    /// keys (the form's: `form.rs`).
     #[test]
     fn keys_named_in_messages_are_serde_keys() {
         let keys = crate::core::config::serde_keys::<Config>();
@@ -390,7 +445,6 @@ mod tests {
             config_key!(Config, endpoint),
             config_key!(Config, max_body_bytes),
             config_key!(Config, cache_bytes),
-            config_key!(FormLimits, max_image_dimension),
             config_key!(LoadOptions, max_triangles),
             config_key!(LoadOptions, max_textures),
             config_key!(LoadOptions, max_texture_pixels),
@@ -399,14 +453,37 @@ mod tests {
             config_key!(LoadOptions, max_decoded_bytes),
             config_key!(Config, max_covered_pixels),
             config_key!(Config, max_in_flight_bytes),
+            config_key!(Config, max_in_flight_bytes_per_client),
             config_key!(Config, render_timeout_seconds),
             config_key!(Config, vtk_params),
+            config_key!(Config, max_scenes),
+            config_key!(Config, max_scene_geometries),
+            config_key!(Config, asset_cache_bytes),
+            config_key!(Config, max_asset_bytes),
+            config_key!(Config, max_cameras_per_frame),
         ] {
             assert!(
                 keys.iter().any(|k| k == key),
                 "{key} is not a key of {keys:?}"
             );
         }
+    }
+
+    /// The scene API's paths are the server's own: an endpoint may not take them.
+    #[test]
+    fn the_scene_api_prefix_is_reserved() {
+        for endpoint in ["v1", "/v1/scenes", "v1/"] {
+            let config = Config {
+                endpoint: endpoint.to_owned(),
+                ..Config::default()
+            };
+            assert!(config.endpoint_path().is_err(), "{endpoint}");
+        }
+        let config = Config {
+            endpoint: "v1render".to_owned(),
+            ..Config::default()
+        };
+        assert_eq!(config.endpoint_path().unwrap(), "/v1render");
     }
 
     fn parse(json: &str) -> crate::core::config::Loaded<Config> {

@@ -3,11 +3,12 @@
 //! scene cache with the static scene merged in, the covered-pixel count of that glTF, and the
 //! PNG/TIFF answer. Admission, memory, deadline, workers and the answer are [`Pipeline`]'s.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{Multipart, State};
+use axum::extract::{ConnectInfo, Multipart, State};
 use axum::response::{IntoResponse, Response};
 
 use super::budget::{self, CoverageMemo};
@@ -28,11 +29,12 @@ use crate::scene::{self, LoadOptions, SceneCache, SceneError};
 /// `POST /<endpoint>`: one image per request.
 pub async fn render(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
     let started = Instant::now();
     let mut image_type = None;
-    let result = render_inner(&state, multipart, &mut image_type).await;
+    let result = render_inner(&state, peer.ip(), multipart, &mut image_type).await;
     let outcome = match &result {
         Ok(_) => "ok",
         Err(e) if e.status().is_client_error() => "rejected",
@@ -81,6 +83,7 @@ pub async fn render(
 /// point is counted under its type.
 async fn render_inner(
     state: &AppState,
+    client: IpAddr,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
     image_type: &mut Option<ImageType>,
 ) -> Result<Response, ApiError> {
@@ -96,7 +99,7 @@ async fn render_inner(
     // Admitted only now that the request is complete and valid: a client whose body is still
     // arriving (or stalled) holds no render slot, so it cannot lock out complete requests
     // (issue 21). What it holds meanwhile is bounded by the connection limits and maxBodyBytes.
-    let admitted = pipeline.admit()?;
+    let admitted = pipeline.admit(client)?;
     let ticket = &admitted.ticket;
     tracing::debug!(
         image_type = requested.as_str(),
@@ -127,16 +130,7 @@ async fn render_request(
     let body_bytes = request.scene.len() as u64;
     let options = pipeline.config.load_options(requested == ImageType::Color);
     let max_covered_pixels = pipeline.config.max_covered_pixels;
-    let over_budget = pipeline.over_memory_budget();
-    let loader_ticket = Arc::clone(ticket);
-    let reserve = move |bytes| {
-        if loader_ticket.is_abandoned() {
-            return Err(SceneError::Refused("the request was abandoned".to_owned()));
-        }
-        loader_ticket
-            .reserve(bytes)
-            .map_err(|_| SceneError::Refused(over_budget.clone()))
-    };
+    let reserve = pipeline.loader_reserve(ticket);
     let loading = Instant::now();
     let cache = Arc::clone(&state.cache);
     let static_scene = Arc::clone(&pipeline.static_scene);
@@ -163,6 +157,7 @@ async fn render_request(
 
     let view = View {
         scene,
+        look: Arc::clone(pipeline.pool.default_look()),
         intrinsics,
         kind,
     };

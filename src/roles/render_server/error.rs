@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use super::pool::Refused;
 use crate::core::config::config_key;
 use crate::core::limits;
+use crate::core::quote::quote;
 use crate::protocol::drake::error_body;
 use crate::protocol::drake::fields::FieldError;
 use crate::render::RenderError;
@@ -21,7 +22,7 @@ pub enum ApiError {
     /// 400: the request was wrong (a field, the glTF, or a limit); the message names what.
     BadRequest(String),
     /// 404 for paths that are not the render endpoint.
-    NotFound(&'static str),
+    NotFound(String),
     /// 405 for other methods on the render endpoint.
     MethodNotAllowed(&'static str),
     /// 500: our fault. The message stays generic enough to show a user; the cause goes to the log.
@@ -46,13 +47,29 @@ impl ApiError {
 
     pub fn message(&self) -> &str {
         match self {
-            Self::BadRequest(message) | Self::Internal(message) | Self::Unavailable(message) => {
-                message
-            }
-            Self::NotFound(message) | Self::MethodNotAllowed(message) | Self::Busy(message) => {
-                message
-            }
+            Self::BadRequest(message)
+            | Self::NotFound(message)
+            | Self::Internal(message)
+            | Self::Unavailable(message) => message,
+            Self::MethodNotAllowed(message) | Self::Busy(message) => message,
         }
+    }
+
+    /// The 404 for `path`, naming the configured render `endpoint`; a path that ends with it is
+    /// most often a `base_url` that already held it, to which Drake appended it again.
+    pub fn not_found(path: &str, endpoint: &str) -> Self {
+        let mut message = format!(
+            "no such path {}; render requests go to POST {endpoint}",
+            quote(path)
+        );
+        if path.len() > endpoint.len() && path.ends_with(endpoint) {
+            message.push_str(&format!(
+                ". Does base_url end with {endpoint}? Drake's client appends render_endpoint to \
+                 base_url, so base_url stops before it (http://HOST:PORT, not \
+                 http://HOST:PORT{endpoint})"
+            ));
+        }
+        Self::NotFound(message)
     }
 
     /// The JSON body, always short enough for Drake to show.
@@ -162,6 +179,22 @@ mod tests {
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[header::RETRY_AFTER], "1");
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+    }
+
+    #[test]
+    fn a_404_names_the_endpoint_and_a_doubled_one() {
+        let plain = ApiError::not_found("/nope", "/render");
+        assert_eq!(
+            plain.message(),
+            "no such path /nope; render requests go to POST /render"
+        );
+        let doubled = ApiError::not_found("/render/render", "/render");
+        assert!(
+            doubled
+                .message()
+                .contains("Does base_url end with /render? Drake's client appends render_endpoint"),
+            "{doubled}"
+        );
     }
 
     #[test]

@@ -153,6 +153,17 @@ impl Form {
 mod tests {
     use super::*;
 
+    /// The form names its limit by its own field, which must stay the server's config key.
+    #[test]
+    fn limits_are_named_by_config_keys() {
+        let keys = crate::core::config::serde_keys::<super::super::Config>();
+        let key = config_key!(FormLimits, max_image_dimension);
+        assert!(
+            keys.iter().any(|k| k == key),
+            "{key} is not a key of {keys:?}"
+        );
+    }
+
     const LIMITS: FormLimits = FormLimits {
         max_image_dimension: 8192,
     };

@@ -47,9 +47,9 @@ pub fn register(state: &Arc<AppState>) {
                 &[],
                 pool.workers() as f64,
             );
-            metrics.gauge_set(
-                "render_jobs_skipped",
-                "Render jobs dropped unrendered since start: requester gone or deadline passed.",
+            metrics.counter_set(
+                "render_jobs_skipped_total",
+                "Render jobs dropped unrendered: requester gone or deadline passed.",
                 &[],
                 pool.skipped() as f64,
             );

@@ -3,7 +3,8 @@
 //! One render pipeline ([`pipeline`]: admission, memory ticket, deadline, the workers of
 //! [`pool`], blocking work, the answer) with front doors above it, each a file that reads its own
 //! wire format and hands the pipeline what to draw: Drake's multipart `POST /render`
-//! ([`drake`], its form in [`form`]). [`start`] starts the role and routes paths to front doors;
+//! ([`drake`], its form in [`form`]) and the scene API's resident scenes under `/v1`
+//! ([`scene_api`]). [`start`] starts the role and routes paths to front doors;
 //! [`metrics`] and [`status`] are the operator's views.
 //!
 //! Drake's request path, in order: multipart read → field validation and SHA-256 check →
@@ -25,6 +26,7 @@ pub(crate) mod form;
 mod metrics;
 mod pipeline;
 mod pool;
+mod scene_api;
 mod start;
 mod state;
 mod stats;

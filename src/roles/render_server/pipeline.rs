@@ -13,6 +13,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,10 +28,10 @@ use super::pool::{Job, RenderPool};
 use super::Config;
 use crate::core::config::config_key;
 use crate::core::metrics::Metrics;
-use crate::render::{Gpu, Image, ImageKind};
+use crate::render::{Gpu, Image, ImageKind, Look};
 use crate::scene::camera::Intrinsics;
 use crate::scene::merge::StaticScene;
-use crate::scene::Scene;
+use crate::scene::{Scene, SceneError};
 
 /// Size of the pieces an answer is written in (see [`answer`]).
 const ANSWER_CHUNK_BYTES: usize = 256 * 1024;
@@ -55,9 +56,11 @@ pub struct Admitted {
 }
 
 /// One image to render: the scene as this image sees it (its camera, its materials for the image
-/// type), the intrinsics and the kind.
+/// type), the look it is drawn with, the intrinsics and the kind.
 pub struct View {
     pub scene: Scene,
+    /// The server's look ([`RenderPool::default_look`]), or a resident scene's own.
+    pub look: Arc<Look>,
     pub intrinsics: Intrinsics,
     pub kind: ImageKind,
 }
@@ -69,12 +72,14 @@ pub struct RenderedImage {
 }
 
 impl Pipeline {
-    /// Takes a render slot, or refuses at once (503) when the queue is full.
+    /// Takes a render slot for a request from `client`, whose memory counts against that
+    /// address's share, or refuses at once (503) when the queue is full.
     ///
     /// # Errors
     /// [`ApiError::Busy`] when every slot is taken or the server is stopping.
-    pub fn admit(&self) -> Result<Admitted, ApiError> {
-        let ticket = Arc::new(Ticket::new(self.pool.admit()?, Arc::clone(&self.memory)));
+    pub fn admit(&self, client: IpAddr) -> Result<Admitted, ApiError> {
+        let permit = self.pool.admit()?;
+        let ticket = Arc::new(Ticket::new(permit, Arc::clone(&self.memory), client));
         Ok(Admitted {
             _abandon: AbandonOnDrop(Arc::clone(&ticket)),
             ticket,
@@ -84,21 +89,28 @@ impl Pipeline {
     /// Takes `bytes` more of the in-flight memory for `ticket`'s request.
     ///
     /// # Errors
-    /// 503 naming `maxInFlightBytes` when they do not fit.
+    /// 503 naming `maxInFlightBytes`, or `maxInFlightBytesPerClient`, when they do not fit.
     pub fn reserve(&self, ticket: &Ticket, bytes: u64) -> Result<(), ApiError> {
         ticket
             .reserve(bytes)
-            .map_err(|_| ApiError::Unavailable(self.over_memory_budget()))
+            .map_err(|over| ApiError::Unavailable(over.message()))
     }
 
-    /// The message of the 503 for a request the memory budget has no room for.
-    pub fn over_memory_budget(&self) -> String {
-        format!(
-            "the server's memory for requests in flight ({} bytes) is taken; retry shortly \
-             (config key {})",
-            self.memory.limit(),
-            config_key!(Config, max_in_flight_bytes)
-        )
+    /// What a loader offers each allocation to: refused once the request is abandoned (its
+    /// client left) or when the memory budget has no room, so a load stops mid-way.
+    pub fn loader_reserve(
+        &self,
+        ticket: &Arc<Ticket>,
+    ) -> impl FnMut(u64) -> Result<(), SceneError> + Send + 'static {
+        let ticket = Arc::clone(ticket);
+        move |bytes| {
+            if ticket.is_abandoned() {
+                return Err(SceneError::Refused("the request was abandoned".to_owned()));
+            }
+            ticket
+                .reserve(bytes)
+                .map_err(|over| SceneError::Refused(over.message()))
+        }
     }
 
     /// The instant by which a request whose body has just been read must be answered.
@@ -110,14 +122,14 @@ impl Pipeline {
     ///
     /// # Errors
     /// `work`'s own, or the deadline's 503 naming `renderTimeoutSeconds`.
-    pub async fn within_deadline<T>(
+    pub async fn within_deadline<T, E: From<ApiError>>(
         &self,
         deadline: Instant,
-        work: impl Future<Output = Result<T, ApiError>>,
-    ) -> Result<T, ApiError> {
+        work: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
         tokio::time::timeout_at(deadline.into(), work)
             .await
-            .unwrap_or_else(|_| Err(self.timed_out()))
+            .unwrap_or_else(|_| Err(self.timed_out().into()))
     }
 
     /// The 503 for a request past its deadline.
@@ -159,6 +171,7 @@ impl Pipeline {
     ) -> Result<RenderedImage, ApiError> {
         let View {
             scene,
+            look,
             intrinsics,
             kind,
         } = view;
@@ -167,6 +180,7 @@ impl Pipeline {
         let (reply, rendered) = oneshot::channel();
         let _queued = self.pool.submit(Job {
             scene,
+            look,
             intrinsics,
             kind,
             deadline,
@@ -207,6 +221,8 @@ fn kind_name(kind: ImageKind) -> &'static str {
 /// up to its last chunk, and a client that stops reading keeps its request counted.
 pub fn answer(bytes: Bytes, content_type: &'static str, ticket: Arc<Ticket>) -> Response {
     let length = bytes.len();
+    // An answer waiting for its client (perhaps one that reads slowly) holds only itself.
+    ticket.hold_only(length as u64);
     let mut ticket = Some(ticket);
     let chunks = (0..length).step_by(ANSWER_CHUNK_BYTES).map(move |start| {
         let end = (start + ANSWER_CHUNK_BYTES).min(length);

@@ -31,6 +31,8 @@ const CLOSE_POLL: Duration = Duration::from_millis(10);
 /// One render to do.
 pub struct Job {
     pub scene: Scene,
+    /// The look to render with: the server's ([`RenderPool::default_look`]) or the scene's own.
+    pub look: Arc<Look>,
     pub intrinsics: Intrinsics,
     pub kind: ImageKind,
     /// Past this instant the answer is no longer wanted (`renderTimeoutSeconds`).
@@ -68,6 +70,8 @@ pub struct RenderPool {
     admission: Arc<Semaphore>,
     capacity: usize,
     load: Arc<Load>,
+    /// The look of the server's `--vtk-params`.
+    default_look: Arc<Look>,
 }
 
 /// Where the admitted requests are, beyond "in flight": what an autoscaler and the status page need
@@ -92,7 +96,9 @@ pub enum Refused {
 
 impl RenderPool {
     /// Starts `workers` threads sharing `gpu`; at most `queue_depth` requests wait beyond those
-    /// being rendered.
+    /// being rendered, each with at most `jobs_per_request` images (a scene API frame renders
+    /// one per camera and image type, Drake's request one). `look` is the server's, which
+    /// requests without their own render with.
     ///
     /// # Errors
     /// When the OS refuses to start a thread.
@@ -101,11 +107,13 @@ impl RenderPool {
         look: Look,
         workers: usize,
         queue_depth: usize,
+        jobs_per_request: usize,
     ) -> std::io::Result<Self> {
         let workers = workers.max(1);
         let capacity = workers + queue_depth;
         // Every queued slot belongs to an admitted request, so the channel never holds more.
-        let (sender, receiver) = mpsc::sync_channel::<Slot>(capacity);
+        let (sender, receiver) =
+            mpsc::sync_channel::<Slot>(capacity.saturating_mul(jobs_per_request.max(1)));
         let receiver = Arc::new(Mutex::new(receiver));
         let load = Arc::new(Load {
             workers,
@@ -116,10 +124,9 @@ impl RenderPool {
                 let gpu = Arc::clone(&gpu);
                 let receiver = Arc::clone(&receiver);
                 let load = Arc::clone(&load);
-                let look = look.clone();
                 std::thread::Builder::new()
                     .name(format!("render-{index}"))
-                    .spawn(move || work(&gpu, &look, &receiver, &load))
+                    .spawn(move || work(&gpu, &receiver, &load))
             })
             .collect::<std::io::Result<Vec<_>>>()?;
         Ok(Self {
@@ -128,7 +135,13 @@ impl RenderPool {
             admission: Arc::new(Semaphore::new(capacity)),
             capacity,
             load,
+            default_look: Arc::new(look),
         })
+    }
+
+    /// The look of the server's `--vtk-params`.
+    pub fn default_look(&self) -> &Arc<Look> {
+        &self.default_look
     }
 
     /// Admits one request, or refuses at once when the queue is full. The permit goes into the
@@ -226,8 +239,8 @@ impl RenderPool {
     }
 }
 
-fn work(gpu: &Arc<Gpu>, look: &Look, receiver: &Mutex<mpsc::Receiver<Slot>>, load: &Load) {
-    let mut renderer = Renderer::new(Arc::clone(gpu), look.clone());
+fn work(gpu: &Arc<Gpu>, receiver: &Mutex<mpsc::Receiver<Slot>>, load: &Load) {
+    let mut renderer = Renderer::new(Arc::clone(gpu));
     loop {
         // Holding the lock while waiting is fine: only idle workers contend for it.
         let slot = match lock(receiver).recv() {
@@ -247,20 +260,21 @@ fn work(gpu: &Arc<Gpu>, look: &Look, receiver: &Mutex<mpsc::Receiver<Slot>>, loa
         load.busy.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            renderer.render(&job.scene, &job.intrinsics, job.kind)
+            renderer.render(&job.scene, &job.look, &job.intrinsics, job.kind)
         }));
         // The scene and this share of the ticket go before the answer, so a request counts as
         // finished once its client has the image.
         let Job {
             scene,
+            look,
             ticket,
             reply,
             ..
         } = job;
-        drop((scene, ticket));
+        drop((scene, look, ticket));
         let result = result.unwrap_or_else(|_| {
             tracing::error!("render panicked; replacing the worker's renderer");
-            renderer = Renderer::new(Arc::clone(gpu), look.clone());
+            renderer = Renderer::new(Arc::clone(gpu));
             Err(RenderError::Gpu(
                 "the renderer failed unexpectedly".to_owned(),
             ))

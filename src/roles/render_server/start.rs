@@ -1,7 +1,8 @@
 //! The role's start-up: the subcommand's `main` (config, `--check-config`, `--list-adapters`),
-//! `run` (the look, the static scene, the GPU, the workers, the shared state), and the router,
-//! the one place that says which front door answers which path.
+//! `run` (the look, the static scene, the GPU, the workers, the shared state, the scene API's
+//! expiry task), and the router, the one place that says which front door answers which path.
 
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,12 +16,15 @@ use super::budget::{CoverageMemo, MemoryBudget};
 use super::error::ApiError;
 use super::pipeline::Pipeline;
 use super::pool::RenderPool;
+use super::scene_api::{self, SceneApi};
 use super::state::AppState;
 use super::stats::Stats;
 use super::{drake, metrics, status, Args, Config, DEFAULT_PORT, ROLE};
+use crate::core::config::config_key;
 use crate::core::limits;
 use crate::core::metrics::Metrics;
 use crate::core::{server, shutdown};
+use crate::protocol::drake::image::ImageType;
 use crate::render::{Gpu, GpuOptions, Look};
 use crate::roles::LoggingArgs;
 use crate::scene::merge::StaticScene;
@@ -49,11 +53,14 @@ pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
     run(listener, config, shutdown::on_signals()?).await
 }
 
-/// `--check-config`'s role checks: the endpoint, the look's parameters (their warnings on
-/// standard error) and the static scene, which loads without a GPU. Only the adapter's limit on
-/// `shadow_map_size` waits for the start.
-fn check_config(config: &Config) -> anyhow::Result<()> {
+/// `--check-config`'s role checks: the endpoint, the access tokens, the look's parameters (their
+/// warnings on standard error, their unknown fields refused) and the static scene, which loads
+/// without a GPU. Only the adapter's limit on `shadow_map_size` waits for the start. The look
+/// printed is the one the server would draw with, from `--vtk-params` when given, and the cache
+/// budget is the number the default resolves to here.
+fn check_config(config: &Config) -> anyhow::Result<crate::roles::Checked> {
     config.endpoint_path()?;
+    config.access_tokens()?;
     let look = config.look_params()?;
     for warning in &look.warnings {
         eprintln!("warning: {warning}");
@@ -62,7 +69,19 @@ fn check_config(config: &Config) -> anyhow::Result<()> {
         eprintln!("note: {note}");
     }
     StaticScene::load(&config.static_scene, &config.load_options(true))?;
-    Ok(())
+    let mut resolved = serde_json::Map::new();
+    resolved.insert(
+        config_key!(Config, vtk_params).to_owned(),
+        serde_json::to_value(&look.params)?,
+    );
+    resolved.insert(
+        config_key!(Config, cache_bytes).to_owned(),
+        config.cache_bytes().into(),
+    );
+    Ok(crate::roles::Checked {
+        resolved,
+        unknown: look.unknown,
+    })
 }
 
 /// `--list-adapters`: one line per adapter on stdout, tab-separated after the index, so a script
@@ -72,8 +91,9 @@ async fn list_adapters() -> anyhow::Result<()> {
     if adapters.is_empty() {
         anyhow::bail!("no graphics adapter found (neither Vulkan nor GL offers one)");
     }
+    let mut stdout = std::io::stdout().lock();
     for (index, adapter) in adapters.iter().enumerate() {
-        println!("{index}\t{adapter}");
+        writeln!(stdout, "{index}\t{adapter}")?;
     }
     Ok(())
 }
@@ -90,7 +110,14 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let endpoint = config.endpoint_path()?;
+    let access_tokens = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || config.access_tokens()).await??
+    };
     let look_params = config.look_params()?;
+    for unknown in &look_params.unknown {
+        tracing::warn!("{unknown} (--check-config refuses it)");
+    }
     for warning in &look_params.warnings {
         tracing::warn!(origin = %look_params.origin, "{warning}");
     }
@@ -113,12 +140,19 @@ pub async fn run(
     let params = &look_params.params;
     params.check_shadow_map_size(&look_params.origin, gpu.max_texture_dimension())?;
     tracing::info!(origin = %look_params.origin, "look: {}", params.summary());
+    let look_shown = status::Look {
+        summary: params.summary(),
+        origin: look_params.origin.clone(),
+    };
     let look = Look::from_params(params, &gpu)?;
     let pool = Arc::new(RenderPool::start(
         Arc::clone(&gpu),
         look,
         config.render_workers,
         config.render_queue_depth,
+        config
+            .max_cameras_per_frame
+            .saturating_mul(ImageType::ALL.len()),
     )?);
 
     let cache_bytes = config.cache_bytes();
@@ -128,19 +162,27 @@ pub async fn run(
         config: config.clone(),
         gpu,
         pool: Arc::clone(&pool),
-        memory: Arc::new(MemoryBudget::new(config.max_in_flight_bytes)),
+        memory: Arc::new(MemoryBudget::new(
+            config.max_in_flight_bytes,
+            config.in_flight_bytes_per_client(),
+        )),
         static_scene: Arc::new(static_scene),
         metrics: Arc::clone(&metrics),
     });
+    let scene_api = Arc::new(SceneApi::new(Arc::clone(&pipeline)));
+    scene_api::expire_idle_scenes(&scene_api, shutdown.clone());
+    scene_api::register_metrics(&scene_api, &metrics);
     let state = Arc::new(AppState {
+        scene_api: Arc::clone(&scene_api),
         pipeline,
         cache: Arc::new(SceneCache::new(cache_bytes)),
         coverage: Arc::new(CoverageMemo::default()),
         stats: Stats::default(),
         started: Instant::now(),
+        look: look_shown,
     });
     metrics::register(&state);
-    let app = router(&endpoint, &config, state);
+    let app = router(&endpoint, &config, state).merge(scene_api::router(scene_api));
     tracing::info!(endpoint = %endpoint, workers = config.render_workers, queue_depth = config.render_queue_depth, "render endpoint ready");
 
     let queue = Arc::downgrade(&pool);
@@ -148,6 +190,18 @@ pub async fn run(
         Some(pool) if pool.has_room() => Ok(()),
         Some(_) => Err("the render queue is full".to_owned()),
         None => Err("the render workers have stopped".to_owned()),
+    };
+    // Every route of the role, and its fallback, behind the tokens; the probes and /metrics,
+    // which `serve` adds, stay open.
+    let app = match access_tokens {
+        Some(tokens) => {
+            tracing::info!(
+                tokens = tokens.count(),
+                "access tokens required (Authorization: Bearer)"
+            );
+            tokens.protect(app)
+        }
+        None => app,
     };
     let served = server::serve(listener, app, &config.server, metrics, shutdown, readiness).await;
     // `serve` answered every request (503 for those cut by the grace period), so the jobs still
@@ -157,7 +211,8 @@ pub async fn run(
     served
 }
 
-/// Which front door answers which path; the status pages; 404 for the rest.
+/// Which front door answers which path (the scene API's, under `/v1`, are merged beside);
+/// the status pages; 404 for the rest.
 fn router(endpoint: &str, config: &Config, state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(status::page_handler))
@@ -170,8 +225,9 @@ fn router(endpoint: &str, config: &Config, state: Arc<AppState>) -> Router {
                     ApiError::MethodNotAllowed("render requests are POST multipart/form-data")
                 }),
         )
-        .fallback(|| async {
-            ApiError::NotFound("no such path; render requests go to POST /<endpoint>")
+        .fallback({
+            let endpoint = endpoint.to_owned();
+            move |uri: axum::http::Uri| async move { ApiError::not_found(uri.path(), &endpoint) }
         })
         .with_state(state)
 }

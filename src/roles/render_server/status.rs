@@ -1,5 +1,6 @@
 //! `GET /`: the page operators open first (adapter, uptime, requests by type, the queue and the
-//! workers, the scene cache, recent render times as a chart), and `GET /status.json`, its live
+//! workers, the scene cache, the scene API's scenes, frames and assets, recent render times as a
+//! chart), and `GET /status.json`, its live
 //! source: the page's inline script polls it every second and redraws. Self-contained: no
 //! external scripts or stylesheets, so it works offline and behind any proxy.
 
@@ -10,6 +11,7 @@ use axum::extract::State;
 use axum::response::Html;
 use serde_json::{json, Value};
 
+use super::scene_api::Figures;
 use super::state::AppState;
 use super::stats::{Stats, RECENT};
 use crate::core::html::{escape, LIVE_CHART_JS};
@@ -40,7 +42,9 @@ fn of_state(state: &AppState) -> Value {
             capacity: pool.capacity(),
         },
         &state.cache.stats(),
+        &state.scene_api.figures(),
         &state.pipeline.config.endpoint,
+        &state.look,
     )
 }
 
@@ -60,7 +64,9 @@ fn json(
     stats: &Stats,
     queue: &Queue,
     cache: &CacheStats,
+    scene_api: &Figures,
     endpoint: &str,
+    look: &Look,
 ) -> Value {
     let inner = stats.snapshot();
     let recent: Vec<Value> = inner
@@ -73,7 +79,8 @@ fn json(
     json!({
         "version": env!("CARGO_PKG_VERSION"),
         "endpoint": endpoint,
-        "uptime": format_uptime(uptime),
+        "uptimeSeconds": uptime.as_secs_f64(),
+        "look": {"summary": look.summary, "origin": look.origin},
         "adapter": {
             "name": adapter.name,
             "backend": adapter.backend,
@@ -90,23 +97,45 @@ fn json(
         },
         "cache": {
             "entries": cache.entries,
-            "bytes": format!(
-                "{:.1} + {:.1} / {:.1} MiB",
-                mib(cache.cpu_bytes),
-                mib(cache.gpu_bytes),
-                mib(cache.limit_bytes)
-            ),
-            "hitsMisses": format!("{} / {}", cache.hits, cache.misses),
+            "cpuBytes": cache.cpu_bytes,
+            "gpuBytes": cache.gpu_bytes,
+            "limitBytes": cache.limit_bytes,
+            "hits": cache.hits,
+            "misses": cache.misses,
             "evictions": cache.evictions,
+        },
+        "sceneApi": {
+            "scenes": scene_api.scenes.scenes,
+            "maxScenes": scene_api.max_scenes,
+            "geometries": scene_api.scenes.geometries,
+            "expired": scene_api.scenes.expired,
+            "frames": scene_api.frames,
+            "images": scene_api.images,
+            "assets": scene_api.assets.count,
+            "assetBytes": scene_api.assets.bytes,
+            "assetLimitBytes": scene_api.assets.limit,
         },
         "renders": {"color": inner.color, "depth": inner.depth, "label": inner.label},
         "recent": recent,
     })
 }
 
-#[allow(clippy::cast_precision_loss)] // display only
-fn mib(bytes: u64) -> f64 {
-    bytes as f64 / (1024.0 * 1024.0)
+/// The look the server draws colour images with, as the page shows it.
+pub struct Look {
+    /// One line: lights, PBR, exposure, shadows, environment, SSAO.
+    pub summary: String,
+    /// Where its params came from: the `--vtk-params` file, the config key, or the defaults.
+    pub origin: String,
+}
+
+/// A number of `status` (a `/status.json` pointer) as the page's text shows it: bytes in MiB with
+/// one decimal, as the script does.
+fn mib(status: &Value, pointer: &str) -> String {
+    let bytes = status
+        .pointer(pointer)
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0);
+    format!("{:.1}", bytes / (1024.0 * 1024.0))
 }
 
 /// The page: the figures of `status` (from [`json`]) filled in, so it reads without scripts too,
@@ -117,6 +146,18 @@ fn page(status: &Value) -> String {
         Some(other) => escape(&other.to_string()),
         None => String::new(),
     };
+    let cache_bytes = format!(
+        "{} + {} / {} MiB",
+        mib(status, "/cache/cpuBytes"),
+        mib(status, "/cache/gpuBytes"),
+        mib(status, "/cache/limitBytes")
+    );
+    let uptime = format_uptime(
+        status
+            .pointer("/uptimeSeconds")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0),
+    );
     let software = if status.pointer("/adapter/software") == Some(&Value::Bool(true)) {
         " (software: no GPU found)"
     } else {
@@ -128,6 +169,7 @@ fn page(status: &Value) -> String {
 svg{{border:1px solid #ccc;background:#fff}}</style></head><body>\
 <h1>gltf-cloud render server</h1>\
 <p>Drake glTF render protocol: <code>POST /{endpoint}</code> · version {version} · up <span id=uptime>{uptime}</span></p>\
+<h2>Look</h2><p>Colour images are drawn with: <span id=look>{look}</span> (from {look_origin}).</p>\
 <h2>Adapter</h2><table><tr><th>name</th><td>{name}{software}</td></tr><tr><th>backend</th><td>{backend}</td></tr>\
 <tr><th>device type</th><td>{device_type}</td></tr><tr><th>driver</th><td>{driver}</td></tr></table>\
 <h2>Queue</h2><table><tr><th>in flight (loading, queued, rendering or answering)</th><td id=in-flight>{in_flight}</td></tr>\
@@ -136,8 +178,13 @@ svg{{border:1px solid #ccc;background:#fff}}</style></head><body>\
 <tr><th>admitted at most (workers + queue; then 503)</th><td>{capacity}</td></tr></table>\
 <h2>Scene cache</h2><table><tr><th>entries</th><td id=cache-entries>{cache_entries}</td></tr>\
 <tr><th>bytes (CPU + GPU / limit)</th><td id=cache-bytes>{cache_bytes}</td></tr>\
-<tr><th>hits / misses</th><td id=cache-hits>{cache_hits}</td></tr>\
+<tr><th>hits / misses</th><td id=cache-hits>{cache_hits} / {cache_misses}</td></tr>\
 <tr><th>evictions</th><td id=cache-evictions>{cache_evictions}</td></tr></table>\
+<h2>Scene API (resident scenes, <code>/v1</code>)</h2><table><tr><th>scenes (at most {max_scenes})</th><td id=scenes>{scenes}</td></tr>\
+<tr><th>geometries</th><td id=geometries>{geometries}</td></tr>\
+<tr><th>frames (images)</th><td><span id=frames>{frames}</span> (<span id=images>{images}</span>)</td></tr>\
+<tr><th>assets (bytes / limit)</th><td><span id=assets>{assets}</span> (<span id=asset-bytes>{asset_bytes}</span>)</td></tr>\
+<tr><th>scenes expired</th><td id=expired>{expired}</td></tr></table>\
 <h2>Requests</h2><table><tr><th>color</th><td id=color>{color}</td></tr><tr><th>depth</th><td id=depth>{depth}</td></tr>\
 <tr><th>label</th><td id=label>{label}</td></tr></table>\
 <h2>Recent renders</h2><p>Request time of the last {recent} successful renders, in ms (most recent on the right; \
@@ -147,7 +194,8 @@ scale 0–<span id=scale>0</span> ms; last <span id=last>none yet</span>).</p>\
 <script>{script}\n{live}</script></body></html>",
         endpoint = text("/endpoint"),
         version = text("/version"),
-        uptime = text("/uptime"),
+        look = text("/look/summary"),
+        look_origin = text("/look/origin"),
         name = text("/adapter/name"),
         backend = text("/adapter/backend"),
         device_type = text("/adapter/deviceType"),
@@ -158,9 +206,21 @@ scale 0–<span id=scale>0</span> ms; last <span id=last>none yet</span>).</p>\
         workers = text("/queue/workers"),
         capacity = text("/queue/capacity"),
         cache_entries = text("/cache/entries"),
-        cache_bytes = text("/cache/bytes"),
-        cache_hits = text("/cache/hitsMisses"),
+        cache_hits = text("/cache/hits"),
+        cache_misses = text("/cache/misses"),
         cache_evictions = text("/cache/evictions"),
+        max_scenes = text("/sceneApi/maxScenes"),
+        scenes = text("/sceneApi/scenes"),
+        geometries = text("/sceneApi/geometries"),
+        frames = text("/sceneApi/frames"),
+        images = text("/sceneApi/images"),
+        assets = text("/sceneApi/assets"),
+        asset_bytes = format!(
+            "{} / {} MiB",
+            mib(status, "/sceneApi/assetBytes"),
+            mib(status, "/sceneApi/assetLimitBytes")
+        ),
+        expired = text("/sceneApi/expired"),
         color = text("/renders/color"),
         depth = text("/renders/depth"),
         label = text("/renders/label"),
@@ -171,16 +231,21 @@ scale 0–<span id=scale>0</span> ms; last <span id=last>none yet</span>).</p>\
 }
 
 /// The page's own part of the script: which figures go where.
-const LIVE: &str = r##"gcPoll("status.json", 1000, (s) => {
-  gcText("uptime", s.uptime);
+const LIVE: &str = r##"const mib = (bytes) => (bytes / 1048576).toFixed(1);
+const pad = (n) => String(n).padStart(2, "0");
+gcPoll("status.json", 1000, (s) => {
+  const up = Math.floor(s.uptimeSeconds);
+  gcText("uptime", Math.floor(up / 3600) + "h " + pad(Math.floor(up / 60) % 60) + "m " + pad(up % 60) + "s");
   gcText("in-flight", s.queue.inFlight);
   gcText("queued", s.queue.queued);
   gcText("busy", s.queue.workersBusy);
   for (const t of ["color", "depth", "label"]) gcText(t, s.renders[t]);
   gcText("cache-entries", s.cache.entries);
-  gcText("cache-bytes", s.cache.bytes);
-  gcText("cache-hits", s.cache.hitsMisses);
+  gcText("cache-bytes", mib(s.cache.cpuBytes) + " + " + mib(s.cache.gpuBytes) + " / " + mib(s.cache.limitBytes) + " MiB");
+  gcText("cache-hits", s.cache.hits + " / " + s.cache.misses);
   gcText("cache-evictions", s.cache.evictions);
+  for (const k of ["scenes", "geometries", "frames", "images", "assets", "expired"]) gcText(k, s.sceneApi[k]);
+  gcText("asset-bytes", mib(s.sceneApi.assetBytes) + " / " + mib(s.sceneApi.assetLimitBytes) + " MiB");
   const ms = s.recent.map((r) => r.ms);
   const max = Math.max(1, ...ms) * 1.1;
   gcText("scale", max.toFixed(0));
@@ -188,7 +253,9 @@ const LIVE: &str = r##"gcPoll("status.json", 1000, (s) => {
   gcLines(document.getElementById("render-times"), [{ values: ms, color: "#1f77b4", slots: 60 }], max);
 });"##;
 
-fn format_uptime(uptime: Duration) -> String {
-    let s = uptime.as_secs();
+/// Seconds as the page shows them, the script's way (`1h 02m 03s`).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // whole, positive seconds
+fn format_uptime(seconds: f64) -> String {
+    let s = seconds.max(0.0) as u64;
     format!("{}h {:02}m {:02}s", s / 3600, s / 60 % 60, s % 60)
 }

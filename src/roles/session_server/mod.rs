@@ -54,7 +54,10 @@ pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
             &args.server,
             &logging,
             |c| args.apply(c, &logging),
-            |c| Ok(c.validate()?),
+            |c| {
+                c.validate()?;
+                Ok(super::Checked::default())
+            },
         );
     }
     let (config, _log) =
@@ -180,18 +183,27 @@ async fn session(
         .rev()
         .find(|(key, _)| key == "url")
         .map(|(_, value)| value.as_str());
-    let loads = Arc::clone(&state.readings.loads.borrow());
+    let table = Arc::clone(&state.readings.loads.borrow());
     let servers = &state.config.simulation_servers;
-    let chosen = balancer::choose(servers, &loads, state.config.load_threshold, simulation_url);
+    let chosen = balancer::choose(servers, &table, state.config.load_threshold, simulation_url);
     let body = match chosen {
-        Some(i) => {
+        Some(choice) => {
+            let server = &servers[choice.index()].url;
             state.metrics.counter_add(
                 "session_assignments_total",
                 "Sessions sent to each simulation server.",
-                &[("server", &servers[i].url)],
+                &[("server", server)],
                 1.0,
             );
-            session::session_answer(state.config.ssl, &servers[i].url)
+            if let balancer::Choice::Queue(_) = choice {
+                state.metrics.counter_add(
+                    "session_assignments_to_line_total",
+                    "Sessions sent into a simulation server's waiting line, every server being full.",
+                    &[("server", server)],
+                    1.0,
+                );
+            }
+            session::session_answer(state.config.ssl, server)
         }
         None => {
             state.metrics.counter_add(
@@ -212,26 +224,27 @@ async fn availability_socket(State(state): State<Arc<AppState>>, ws: WebSocketUp
 
 /// `GET /load`: the mean load of the reachable simulation servers as Python's `str(float)`, or `-1`.
 async fn load(State(state): State<Arc<AppState>>) -> Response {
-    let loads = Arc::clone(&state.readings.loads.borrow());
-    let body = webots::load::session_body(balancer::average_of_reachable(&loads));
+    let table = Arc::clone(&state.readings.loads.borrow());
+    let body = webots::load::session_body(balancer::average_of_reachable(&table.loads));
     ([(header::CONTENT_TYPE, session::CONTENT_TYPE)], body).into_response()
 }
 
 async fn monitor_page(State(state): State<Arc<AppState>>) -> Response {
-    let loads = Arc::clone(&state.readings.loads.borrow());
-    let html = monitor::render(&monitor_view(&state, &loads));
+    let table = Arc::clone(&state.readings.loads.borrow());
+    let html = monitor::render(&monitor_view(&state, &table));
     ([(header::CONTENT_TYPE, session::CONTENT_TYPE)], html).into_response()
 }
 
 async fn monitor_json(State(state): State<Arc<AppState>>) -> axum::Json<serde_json::Value> {
-    let loads = Arc::clone(&state.readings.loads.borrow());
-    axum::Json(monitor::json(&monitor_view(&state, &loads)))
+    let table = Arc::clone(&state.readings.loads.borrow());
+    axum::Json(monitor::json(&monitor_view(&state, &table)))
 }
 
-fn monitor_view<'a>(state: &'a AppState, loads: &'a [f64]) -> monitor::Page<'a> {
+fn monitor_view<'a>(state: &'a AppState, table: &'a poller::Table) -> monitor::Page<'a> {
     monitor::Page {
         servers: &state.config.simulation_servers,
-        loads,
+        loads: &table.loads,
+        slots: &table.slots,
         threshold: state.config.load_threshold,
         http_scheme: webots::address::http_scheme(state.config.ssl),
         started: &state.started,

@@ -14,7 +14,7 @@ use serde_json::{json as json_value, Value};
 use super::balancer;
 use super::config::SimulationServer;
 use crate::core::html::{escape, LIVE_CHART_JS};
-use crate::protocol::webots::load::UNREACHABLE_LOAD;
+use crate::protocol::webots::load::{Slots, UNREACHABLE_LOAD};
 use crate::protocol::webots::pyfloat;
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em}\
@@ -25,6 +25,8 @@ th{background:#eee}.full{color:red}";
 pub struct Page<'a> {
     pub servers: &'a [SimulationServer],
     pub loads: &'a [f64],
+    /// Each server's simulator slots and waiting line, where it says (parallel to `loads`).
+    pub slots: &'a [Option<Slots>],
     pub threshold: f64,
     /// `http` or `https`, for the links to each simulation server's own monitor page.
     pub http_scheme: &'a str,
@@ -43,7 +45,7 @@ pub fn render(page: &Page<'_>) -> String {
          <title>Webots simulation server</title>\
          <style>{STYLE}</style></head>\n<body><h1>Webots session server</h1>\n\
          <p>Started on {}</p>\n<p>Managing {count} simulation server{}:</p>\
-         <table class=\"bordered\"><thead><tr><th>#</th><th>simulation server</th><th>load</th></tr></thead>\n\
+         <table class=\"bordered\"><thead><tr><th>#</th><th>simulation server</th><th>load</th><th>waiting line</th></tr></thead>\n\
          <tbody id=\"servers\">{}</tbody></table>\n\
          <h2>Load since this page was opened</h2>\n\
          <svg id=\"load-graph\" xmlns=\"http://www.w3.org/2000/svg\" width=\"600\" height=\"200\" \
@@ -80,19 +82,30 @@ fn rows(page: &Page<'_>) -> String {
         let name = escape(&server.url);
         let _ = writeln!(
             html,
-            "<tr><td>{}</td><td><a href=\"{}://{name}/monitor\">{name}</a></td><td>{}</td></tr>",
+            "<tr><td>{}</td><td><a href=\"{}://{name}/monitor\">{name}</a></td><td>{}</td><td>{}</td></tr>",
             i + 1,
             page.http_scheme,
             load_cell(load, page.threshold),
+            line_cell(page.slots.get(i).copied().flatten()),
         );
     }
     let average = balancer::average_of_reachable(page.loads).unwrap_or(UNREACHABLE_LOAD);
     let _ = writeln!(
         html,
-        "<tr><td></td><td style=\"text-align:right\">average:</td><td><b>{}</b></td></tr>",
+        "<tr><td></td><td style=\"text-align:right\">average:</td><td><b>{}</b></td><td></td></tr>",
         load_cell(average, page.threshold)
     );
     html
+}
+
+/// A server's simulators and line, as its last `/load` said; a dash for servers that do not say
+/// (the originals) or did not answer.
+fn line_cell(slots: Option<Slots>) -> String {
+    match slots {
+        None => "–".to_owned(),
+        Some(slots) if slots.free > 0 => format!("none, {} simulator(s) free", slots.free),
+        Some(slots) => format!("{} waiting, {} place(s) left", slots.waiting, slots.room),
+    }
 }
 
 /// `GET /monitor.json`: the rows as [`render`] writes them, and the loads (percent; `null` for an
@@ -103,6 +116,7 @@ pub fn json(page: &Page<'_>) -> Value {
         "servers": page.servers.iter().map(|s| s.url.as_str()).collect::<Vec<_>>(),
         "loads": page.loads.iter().map(|&l| reachable(l)).collect::<Vec<_>>(),
         "average": balancer::average_of_reachable(page.loads),
+        "waiting": page.slots.iter().map(|slots| slots.map(|s| s.waiting)).collect::<Vec<_>>(),
         "rows": rows(page),
     })
 }
@@ -214,6 +228,15 @@ mod tests {
         let html = render(&Page {
             servers: &servers,
             loads: &[10.0, 1000.0, 96.5],
+            slots: &[
+                None,
+                None,
+                Some(Slots {
+                    free: 0,
+                    waiting: 4,
+                    room: 6,
+                }),
+            ],
             threshold: 95.0,
             http_scheme: "http",
             started: "now",
@@ -234,6 +257,10 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("average:</td><td><b>53.25%</b>"), "{html}");
+        assert!(
+            html.contains("96.5%</span></td><td>4 waiting, 6 place(s) left</td>"),
+            "{html}"
+        );
         assert!(html.contains("const PERIOD_MS = 5000;"), "{html}");
         assert!(
             !html.contains("<script src") && !html.contains("<link"),

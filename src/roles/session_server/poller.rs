@@ -20,16 +20,33 @@ use super::notify::Notifier;
 use crate::core::http_client::HttpClient;
 use crate::core::quote::quote;
 use crate::protocol::webots::alert::Change;
-use crate::protocol::webots::load::{self, UNREACHABLE_LOAD};
+use crate::protocol::webots::load::{self, Slots, UNREACHABLE_LOAD};
 
-/// The loads of the simulation servers, in config order; [`UNREACHABLE_LOAD`] for those that did
-/// not answer their last poll (and for all of them before the first poll).
-pub type LoadTable = Arc<[f64]>;
+/// The latest poll round, every column in config order.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    /// The loads; [`UNREACHABLE_LOAD`] for servers that did not answer their last poll (and for
+    /// all of them before the first poll).
+    pub loads: Vec<f64>,
+    /// What each server's last answer said of its simulator slots and waiting line; `None` for
+    /// servers that do not say (the originals) and those that did not answer.
+    pub slots: Vec<Option<Slots>>,
+}
+
+impl Table {
+    pub fn slots_of(&self, index: usize) -> Option<Slots> {
+        self.slots.get(index).copied().flatten()
+    }
+}
+
+/// What the handlers read: the last complete round.
+pub type LoadTable = Arc<Table>;
 
 /// What one poll of one server gave.
 #[derive(Debug, Clone, PartialEq)]
 enum Outcome {
-    Load(f64),
+    /// A load, and the slots header if the server sent one.
+    Load(f64, Option<Slots>),
     /// No answer in time, a connection error, or a non-2xx status.
     Unreachable(String),
     /// A 2xx answer whose body is not a number (or is NaN): the previous value is kept.
@@ -77,6 +94,8 @@ pub struct Poller {
     metrics: Arc<crate::core::metrics::Metrics>,
     /// The last known load of each server, `None` until its first poll answered or failed.
     known: Vec<Option<f64>>,
+    /// The slots each server's last usable answer reported.
+    slots: Vec<Option<Slots>>,
     /// Whether each server's last answer was out of range, so that is logged once, not per poll.
     out_of_range: Vec<bool>,
     loads: watch::Sender<LoadTable>,
@@ -107,7 +126,10 @@ impl Poller {
         metrics: Arc<crate::core::metrics::Metrics>,
     ) -> (Self, Readings) {
         let count = settings.servers.len();
-        let (loads, loads_rx) = watch::channel(LoadTable::from(vec![UNREACHABLE_LOAD; count]));
+        let (loads, loads_rx) = watch::channel(LoadTable::new(Table {
+            loads: vec![UNREACHABLE_LOAD; count],
+            slots: vec![None; count],
+        }));
         // The original starts unavailable; the first poll, before listening, sets the real value.
         let (availability, availability_rx) = watch::channel(false);
         let poller = Self {
@@ -120,6 +142,7 @@ impl Poller {
             notifier,
             metrics,
             known: vec![None; count],
+            slots: vec![None; count],
             out_of_range: vec![false; count],
             loads,
             availability,
@@ -166,8 +189,13 @@ impl Poller {
                     }
                     Ok(Ok(answer)) => {
                         let text = String::from_utf8_lossy(&answer.body);
+                        let slots = answer
+                            .headers
+                            .get(load::SLOTS_HEADER)
+                            .and_then(|value| value.to_str().ok())
+                            .and_then(Slots::parse);
                         match load::parse(&text) {
-                            Some(load) if is_plausible(load) => Outcome::Load(load),
+                            Some(load) if is_plausible(load) => Outcome::Load(load, slots),
                             Some(load) => Outcome::OutOfRange(load),
                             None => Outcome::Unparsable(quote(&text)),
                         }
@@ -180,8 +208,9 @@ impl Poller {
         for (i, outcome) in outcomes.into_iter().enumerate() {
             let server = self.servers[i].url.as_str();
             let new = match &outcome {
-                Outcome::Load(load) => {
+                Outcome::Load(load, slots) => {
                     self.out_of_range[i] = false;
+                    self.slots[i] = *slots;
                     Some(*load)
                 }
                 Outcome::Unreachable(cause) => {
@@ -222,17 +251,23 @@ impl Poller {
             if let Some(change) = change(self.known[i], new, self.threshold) {
                 self.notifier.notify(server, change);
             }
+            if new.is_none() {
+                self.slots[i] = None;
+            }
             self.known[i] = Some(new.unwrap_or(UNREACHABLE_LOAD));
         }
 
-        let table: Vec<f64> = self
-            .known
-            .iter()
-            .map(|load| load.unwrap_or(UNREACHABLE_LOAD))
-            .collect();
+        let table = Table {
+            loads: self
+                .known
+                .iter()
+                .map(|load| load.unwrap_or(UNREACHABLE_LOAD))
+                .collect(),
+            slots: self.slots.clone(),
+        };
         self.publish_gauges(&table);
         let available = balancer::available(&self.servers, &table, self.threshold);
-        self.loads.send_replace(table.into());
+        self.loads.send_replace(LoadTable::new(table));
         self.availability.send_if_modified(|current| {
             let changed = *current != available;
             *current = available;
@@ -249,8 +284,8 @@ impl Poller {
         );
     }
 
-    fn publish_gauges(&self, table: &[f64]) {
-        for (server, &load) in self.servers.iter().zip(table) {
+    fn publish_gauges(&self, table: &Table) {
+        for (i, (server, &load)) in self.servers.iter().zip(&table.loads).enumerate() {
             let labels = [("server", server.url.as_str())];
             let reachable = load != UNREACHABLE_LOAD;
             self.metrics.gauge_set(
@@ -265,6 +300,15 @@ impl Poller {
                     "Last load reported by the simulation server (its percent / 100, a ratio as Prometheus asks); kept while it is down.",
                     &labels,
                     load / 100.0,
+                );
+            }
+            if let Some(slots) = table.slots_of(i) {
+                #[allow(clippy::cast_precision_loss)]
+                self.metrics.gauge_set(
+                    "session_simulation_server_waiting",
+                    "Clients in the simulation server's waiting line, as its last load poll said (servers that say so only).",
+                    &labels,
+                    slots.waiting as f64,
                 );
             }
         }

@@ -5,11 +5,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::compose::DockerMode;
 use super::launch::LaunchStyle;
 use super::load::LoadFormula;
+use super::webots_version::WebotsVersion;
 use crate::core::config::{config_key, seconds, ServerConfig};
 use crate::core::limits;
 use crate::roles::{LoggingArgs, RoleConfig, ServerArgs};
@@ -25,6 +25,55 @@ pub const DEFAULT_GIT_BASE_URL: &str = "https://github.com";
 
 /// The Webots install used when neither `webotsHome` nor `WEBOTS_HOME` is set.
 pub const DEFAULT_WEBOTS_HOME: &str = "/usr/local/webots";
+
+/// How simulations are isolated: config key `docker`, `false`, `true` (the launch template
+/// isolates them) or `"compose"` (`compose/`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DockerMode {
+    #[default]
+    Off,
+    /// `true`: the launch template runs the simulator in a container (or another sandbox).
+    Template,
+    /// `"compose"`: one compose project per client.
+    Compose,
+}
+
+impl DockerMode {
+    /// Whether simulations run isolated, which lets repositories outside `allowedRepositories`
+    /// run on shared idle time.
+    pub fn isolates(self) -> bool {
+        self != DockerMode::Off
+    }
+}
+
+impl Serialize for DockerMode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            DockerMode::Off => serializer.serialize_bool(false),
+            DockerMode::Template => serializer.serialize_bool(true),
+            DockerMode::Compose => serializer.serialize_str("compose"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DockerMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Flag(bool),
+            Name(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Flag(false) => Ok(DockerMode::Off),
+            Raw::Flag(true) => Ok(DockerMode::Template),
+            Raw::Name(name) if name == "compose" => Ok(DockerMode::Compose),
+            Raw::Name(name) => Err(serde::de::Error::custom(format!(
+                "docker must be true, false or \"compose\", not {name:?}"
+            ))),
+        }
+    }
+}
 
 /// Command-line flags of `gltf-cloud simulation-server`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -50,11 +99,20 @@ pub struct Args {
     /// [default: the host in the client's request] [config key: server]
     #[arg(long, value_name = "HOST")]
     pub public_host: Option<String>,
+    /// `wss:` (true) or `ws:` (false) in the webots: URL; `--ssl` alone means true
+    /// [default: true when this server terminates TLS itself] [config key: ssl]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub ssl: Option<bool>,
+    /// `HOST/PORT` instead of `HOST:PORT` in the webots: URL, behind a proxy that maps
+    /// `/<port>/` to local ports; `--port-rewrite` alone means true [default: false]
+    /// [config key: portRewrite]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub port_rewrite: Option<bool>,
 }
 
 impl Args {
     /// Puts the flags given on the command line over the config file's values.
-    pub(super) fn apply(&self, config: &mut Config, _logging: &LoggingArgs) {
+    pub(super) fn apply(&self, config: &mut Config, logging: &LoggingArgs) {
         if self.webots_home.is_some() {
             config.webots_home.clone_from(&self.webots_home);
         }
@@ -69,6 +127,16 @@ impl Args {
         }
         if self.public_host.is_some() {
             config.public_host.clone_from(&self.public_host);
+        }
+        if self.ssl.is_some() {
+            config.ssl = self.ssl;
+        }
+        if let Some(rewrite) = self.port_rewrite {
+            config.port_rewrite = rewrite;
+        }
+        // The original's `debug` logs to the console instead of `logDir`; an explicit --log-dir wins.
+        if config.debug && logging.log_dir.is_none() {
+            config.server.log_dir = None;
         }
     }
 }
@@ -96,11 +164,17 @@ pub struct Config {
     /// The V2021 key for the same; used when `server` is unset.
     pub fully_qualified_domain_name: Option<String>,
     pub webots_home: Option<PathBuf>,
+    /// The Webots release launched (`"R2025a"`), for templates whose Webots is not the one in
+    /// `webotsHome` (a container); unset means `<webotsHome>/resources/version.txt`. It decides
+    /// what the scene streaming mode is called on the command line (see
+    /// [`super::webots_version`]).
+    pub webots_version: Option<WebotsVersion>,
     pub projects_dir: Option<PathBuf>,
     /// Accepted for V2019 configs; the robotbenchmark download it keyed is not implemented.
     pub key_dir: Option<PathBuf>,
     pub monitor_log_enabled: bool,
-    /// Accepted; logging goes to standard error unless `logDir` is set.
+    /// The original's console logging: the log goes to standard error, not `logDir` (unless
+    /// `--log-dir` is given).
     pub debug: bool,
     /// Accepted for V2019/V2021 configs; Janus multimedia streaming is not supported.
     pub multimedia_server: Option<String>,
@@ -123,7 +197,9 @@ pub struct Config {
     pub allowed_repositories: Option<Vec<String>>,
     pub blocked_repositories: Vec<String>,
     pub share_idle_time: f64,
-    /// URLs told about this server at start-up (webots.cloud's `setup.php`); off by default.
+    /// URLs told about this server at start-up (webots.cloud's `setup.php`); off by default. One
+    /// URL may be given as a string, as the original accepts.
+    #[serde(deserialize_with = "crate::core::config::one_or_many")]
     pub notify: Vec<String>,
     /// See [`limits::SIMULATION_TIMEOUT_S`] and [`limits::MIN_SIMULATION_TIMEOUT_S`].
     pub timeout: u64,
@@ -140,6 +216,12 @@ pub struct Config {
     pub startup_timeout_seconds: f64,
     /// See [`limits::CLIENT_START_TIMEOUT`].
     pub client_start_timeout_seconds: f64,
+    /// See [`limits::MAX_CLIENTS_AWAITING_START`].
+    pub max_clients_awaiting_start: usize,
+    /// See [`limits::MAX_QUEUE_LENGTH`].
+    pub max_queue_length: usize,
+    /// See [`limits::MAX_QUEUE_WAIT`].
+    pub max_queue_wait_seconds: f64,
     pub stop_grace_seconds: f64,
     pub load_formula: LoadFormula,
 }
@@ -155,6 +237,7 @@ impl Default for Config {
             public_host: None,
             fully_qualified_domain_name: None,
             webots_home: None,
+            webots_version: None,
             projects_dir: None,
             key_dir: None,
             monitor_log_enabled: true,
@@ -181,6 +264,9 @@ impl Default for Config {
             git_timeout_seconds: limits::GIT_TIMEOUT.as_secs_f64(),
             startup_timeout_seconds: limits::SIMULATOR_STARTUP_TIMEOUT.as_secs_f64(),
             client_start_timeout_seconds: limits::CLIENT_START_TIMEOUT.as_secs_f64(),
+            max_clients_awaiting_start: limits::MAX_CLIENTS_AWAITING_START,
+            max_queue_length: limits::MAX_QUEUE_LENGTH,
+            max_queue_wait_seconds: limits::MAX_QUEUE_WAIT.as_secs_f64(),
             stop_grace_seconds: limits::SIMULATOR_STOP_GRACE.as_secs_f64(),
             load_formula: LoadFormula::New,
         }
@@ -264,9 +350,84 @@ impl Config {
         seconds(self.client_start_timeout_seconds).unwrap_or(limits::CLIENT_START_TIMEOUT)
     }
 
+    /// See [`limits::MAX_QUEUE_WAIT`]; unusable values fall back to it.
+    pub fn max_queue_wait(&self) -> Duration {
+        seconds(self.max_queue_wait_seconds).unwrap_or(limits::MAX_QUEUE_WAIT)
+    }
+
     /// See [`limits::GIT_TIMEOUT`]; unusable values fall back to it.
     pub fn git_timeout(&self) -> Duration {
         seconds(self.git_timeout_seconds).unwrap_or(limits::GIT_TIMEOUT)
+    }
+
+    /// What cannot work as configured: the Webots install when the launch template runs
+    /// `{webots}` (compose mode runs Webots from its image), and the projects directory, each
+    /// named with the key or variable that sets it.
+    pub fn unusable_paths(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let runs_webots = self.docker != DockerMode::Compose
+            && self
+                .launch_template()
+                .iter()
+                .any(|arg| arg.contains("{webots}"));
+        let home = self.webots_home();
+        if runs_webots && !home.join("webots").is_file() {
+            problems.push(format!(
+                "{} {}: no webots executable there, and the launch template runs {{webots}}; \
+                 set it (or WEBOTS_HOME) to the Webots install",
+                config_key!(Config, webots_home),
+                home.display()
+            ));
+        }
+        let projects = self.projects_dir();
+        if !projects.is_dir() {
+            problems.push(format!(
+                "{} {}: not a directory; local projects (file:// URLs, init messages) are read \
+                 from it",
+                config_key!(Config, projects_dir),
+                projects.display()
+            ));
+        }
+        problems
+    }
+
+    /// The values the server runs with where the file leaves a default to work out, by key, for
+    /// `--check-config`: the simulation time limit it sends, the Webots install, the projects
+    /// directory, the URL scheme, the simulator ports and the launch template.
+    pub fn resolved(&self, default_port: u16) -> serde_json::Map<String, serde_json::Value> {
+        let port = self.server.port.unwrap_or(default_port);
+        let first_simulator_port = match (self.first_simulator_port, port) {
+            (Some(first), _) => Some(first),
+            // Port 0 is chosen at bind time, and the simulators' range with it.
+            (None, 0) => None,
+            (None, port) => port.checked_add(1),
+        };
+        let mut resolved = serde_json::Map::new();
+        let mut put = |key: &str, value: serde_json::Value| {
+            resolved.insert(key.to_owned(), value);
+        };
+        put(
+            config_key!(Config, timeout),
+            self.effective_timeout_s().into(),
+        );
+        put(
+            config_key!(Config, webots_home),
+            self.webots_home().display().to_string().into(),
+        );
+        put(
+            config_key!(Config, projects_dir),
+            self.projects_dir().display().to_string().into(),
+        );
+        put(config_key!(Config, ssl), self.ssl().into());
+        put(
+            config_key!(Config, first_simulator_port),
+            first_simulator_port.into(),
+        );
+        put(
+            config_key!(Config, launch_template),
+            self.launch_template().into(),
+        );
+        resolved
     }
 
     /// Logs the keys that are read for compatibility but change nothing here.
@@ -295,6 +456,23 @@ impl Config {
                 "no \"{}\" configured: clients are sent to the host they connected to",
                 config_key!(Config, public_host as "server")
             );
+        }
+        if self.ssl() && !self.port_rewrite {
+            tracing::warn!(
+                "webots: URLs say wss:// ({}), but Webots serves plain ws:// on its own port: \
+                 browsers reach a simulator only through a TLS proxy for its port, e.g. one \
+                 mapping /<port>/ with \"{}\": true; for direct connections set \"{}\": false",
+                if self.ssl.is_some() {
+                    "\"ssl\": true"
+                } else {
+                    "this server terminates TLS itself"
+                },
+                config_key!(Config, port_rewrite),
+                config_key!(Config, ssl)
+            );
+        }
+        for problem in self.unusable_paths() {
+            tracing::warn!("{problem}: every simulation will fail (--check-config refuses this)");
         }
         if self.launch_template.as_ref().is_some_and(Vec::is_empty) {
             tracing::error!(
@@ -326,13 +504,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn docker_key_accepts_booleans_and_compose() {
+        let parse = |text: &str| serde_json::from_str::<DockerMode>(text);
+        assert_eq!(parse("false").unwrap(), DockerMode::Off);
+        assert_eq!(parse("true").unwrap(), DockerMode::Template);
+        assert_eq!(parse("\"compose\"").unwrap(), DockerMode::Compose);
+        assert!(parse("\"swarm\"").is_err());
+        assert_eq!(
+            serde_json::to_string(&DockerMode::Compose).unwrap(),
+            "\"compose\""
+        );
+        assert!(DockerMode::Template.isolates() && !DockerMode::Off.isolates());
+    }
+
+    #[test]
     fn shipped_config_has_only_known_keys() {
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/simulation/default.json");
         let loaded = crate::core::config::load_with_server::<Config>(Some(&path)).unwrap();
         assert!(loaded.unknown_keys.is_empty(), "{:?}", loaded.unknown_keys);
         let (config, _) = loaded.value;
-        assert_eq!(config.public_host(Some("sim:2000")), "localhost");
+        // No "server": browsers are sent back to the host they reached, not to their own machine.
+        assert_eq!(config.public_host(Some("sim:2000")), "sim");
         assert!(!config.ssl());
     }
 
@@ -352,6 +545,22 @@ mod tests {
             own.value.effective_timeout_s(),
             limits::SIMULATION_TIMEOUT_S
         );
+    }
+
+    #[test]
+    fn notify_is_a_url_or_a_list() {
+        let parse = |text: &str| {
+            crate::core::config::parse::<Config>(text, std::path::Path::new("s.json"))
+                .unwrap()
+                .value
+                .notify
+        };
+        assert_eq!(
+            parse(r#"{"notify": "https://webots.cloud/ajax/server/setup.php"}"#),
+            ["https://webots.cloud/ajax/server/setup.php"]
+        );
+        assert_eq!(parse(r#"{"notify": ["a", "b"]}"#), ["a", "b"]);
+        assert!(parse("{}").is_empty());
     }
 
     #[test]
@@ -384,6 +593,9 @@ mod tests {
             config_key!(Config, launch_template),
             config_key!(Config, projects_dir),
             config_key!(Config, allowed_repositories),
+            config_key!(Config, client_start_timeout_seconds),
+            config_key!(Config, max_clients_awaiting_start),
+            config_key!(Config, max_queue_wait_seconds),
         ] {
             assert!(
                 keys.iter().any(|k| k == key),

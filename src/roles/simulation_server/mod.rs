@@ -6,8 +6,11 @@
 //! This file starts the server and routes requests; its parts:
 //! - [`config`]: flags, the config file and defaults.
 //! - [`state`]: [`AppState`], what the handlers share (port pool, sessions, load history).
+//! - [`arrivals`]: the sockets that have not sent `start` yet, capped apart from the simulators.
+//! - [`waiting_line`]: clients that sent `start` while every simulator port was taken.
 //! - [`project`]: start URLs, access rules, git/file/init set-up, `reset controller`.
-//! - [`launch`]: the launch template.
+//! - [`launch`]: the launch template, and [`webots_version`]: what the launched release calls
+//!   its streaming modes.
 //! - [`client`]: one client's session, from start message to clean-up.
 //! - [`compose`]: `"docker": "compose"`, one docker compose project per client.
 //! - [`load`] and [`monitor`]: `/load`, `/monitor`, `monitor.csv`.
@@ -15,6 +18,7 @@
 //!
 //! The Webots wire texts it writes are in [`crate::protocol::webots`].
 
+pub mod arrivals;
 pub mod client;
 pub mod compose;
 pub mod config;
@@ -24,6 +28,8 @@ pub mod monitor;
 pub mod notify;
 pub mod project;
 pub mod state;
+pub mod waiting_line;
+pub mod webots_version;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,8 +43,8 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::core::limits;
 use crate::core::metrics::Metrics;
+use crate::core::{error_body, limits};
 use crate::core::{server, shutdown};
 use crate::protocol::webots;
 use crate::roles::LoggingArgs;
@@ -58,7 +64,14 @@ pub async fn main(args: Args, logging: LoggingArgs) -> anyhow::Result<()> {
             &args.server,
             &logging,
             |c| args.apply(c, &logging),
-            |_| Ok(()),
+            |c| {
+                let problems = c.unusable_paths();
+                anyhow::ensure!(problems.is_empty(), "{}", problems.join("\n"));
+                Ok(super::Checked {
+                    resolved: c.resolved(DEFAULT_PORT),
+                    unknown: Vec::new(),
+                })
+            },
         );
     }
     let (config, _log) =
@@ -111,6 +124,19 @@ pub async fn run(
         .await??
     };
     state.set_machine(sampler.machine().clone());
+    if state.config.docker != compose::DockerMode::Compose {
+        match state.webots_version {
+            Some(version) => tracing::info!(
+                %version,
+                scene_format = version.scene_format(),
+                "Webots release launched"
+            ),
+            None => tracing::info!(
+                "Webots release not known (no webotsVersion, no readable <webotsHome>/resources/version.txt): \
+                 the scene is asked for with a plain --stream, which every release accepts"
+            ),
+        }
+    }
     if !state.config.notify.is_empty() {
         state
             .tracker
@@ -154,7 +180,10 @@ async fn client_socket(
     headers: HeaderMap,
 ) -> Response {
     if state.stop.is_cancelled() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "server shutting down\n").into_response();
+        return error_body::response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down",
+        );
     }
     let tracker = state.tracker.clone();
     let host = state.config.public_host(
@@ -166,9 +195,24 @@ async fn client_socket(
         .on_upgrade(move |socket| tracker.track_future(client::serve(socket, state, peer, host)))
 }
 
+/// The bare load, as the original, with the slots header a session server may use to send
+/// visitors into this server's line when every server is full.
 async fn load(State(state): State<Arc<AppState>>) -> Response {
+    let waiting = state.line.len();
+    let slots = webots::load::Slots {
+        // A newcomer starts at once only when nobody waits (a port just freed is the head's).
+        free: if waiting > 0 { 0 } else { state.ports.free() },
+        waiting,
+        room: state.line.max_length().saturating_sub(waiting),
+    };
     (
-        [("content-type", webots::load::SIMULATION_CONTENT_TYPE)],
+        [
+            (
+                "content-type",
+                webots::load::SIMULATION_CONTENT_TYPE.to_owned(),
+            ),
+            (webots::load::SLOTS_HEADER, slots.header_value()),
+        ],
         webots::load::simulation_body(state.load.current()),
     )
         .into_response()

@@ -109,10 +109,27 @@ pub fn render(state: &AppState) -> String {
             ),
         );
     }
+    if config.docker != super::compose::DockerMode::Compose {
+        let webots = state.webots_version.map_or_else(
+            || "release not known".to_owned(),
+            |version| format!("{version} (scene streamed as {})", version.scene_format()),
+        );
+        row(&mut page, "Webots", &webots);
+    }
     let (running, idle) = state.sessions.counts();
     let _ = writeln!(
         page,
         "<tr><th>Simulations</th><td id=\"simulations\">{running} running, {idle} idle</td></tr>"
+    );
+    let _ = writeln!(
+        page,
+        "<tr><th>Waiting line</th><td id=\"line\">{}</td></tr>",
+        line_summary(state)
+    );
+    let _ = writeln!(
+        page,
+        "<tr><th>Sockets awaiting start</th><td id=\"awaiting-start\">{}</td></tr>",
+        awaiting_start(state)
     );
     row(
         &mut page,
@@ -146,6 +163,7 @@ pub fn render(state: &AppState) -> String {
         );
     }
     page.push_str("</table>\n");
+    waiting_line(&mut page, state);
     repositories(
         &mut page,
         "Allowed repositories",
@@ -171,6 +189,8 @@ gcPoll("monitor.json", 1000, (m) => {
   load.textContent = m.load + "%";
   load.style.color = m.loadColour;
   gcText("simulations", m.running + " running, " + m.idle + " idle");
+  gcText("awaiting-start", m.awaitingStartText);
+  gcText("line", m.lineText);
   const lines = m.series.map((values, i) => ({ values, color: colours[i], slots: m.slots }));
   gcLines(document.getElementById("load-graph"), lines, 100);
 });"##;
@@ -189,10 +209,65 @@ pub fn json(state: &AppState) -> Value {
         "loadColour": colour(load),
         "running": running,
         "idle": idle,
+        "awaitingStart": state.arrivals.count(),
+        "line": state.line.len(),
+        "lineMax": state.line.max_length(),
+        "lineText": line_summary(state),
+        "waiting": state.line.list().iter().map(|client| json_value!({
+            "id": client.id,
+            "url": client.url,
+            "waitingSeconds": since(client.since),
+        })).collect::<Vec<_>>(),
+        "awaitingStartText": awaiting_start(state),
         "slots": super::load::HISTORY_SNAPSHOTS,
         "names": SERIES.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
         "series": series,
     })
+}
+
+/// How many clients wait for a simulator, against the line's length.
+fn line_summary(state: &AppState) -> String {
+    if state.line.max_length() == 0 {
+        return "off (maxQueueLength 0)".to_owned();
+    }
+    format!(
+        "{} waiting (at most {})",
+        state.line.len(),
+        state.line.max_length()
+    )
+}
+
+/// The clients in line, head first, while there are any.
+fn waiting_line(page: &mut String, state: &AppState) {
+    let waiting = state.line.list();
+    if waiting.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        page,
+        "<h2>Waiting for a simulator</h2>\n<table><tr><th>place</th><th>#</th><th>world</th><th>waiting for</th></tr>"
+    );
+    for (index, client) in waiting.iter().enumerate() {
+        let _ = writeln!(
+            page,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} s</td></tr>",
+            index + 1,
+            client.id,
+            escape(&client.url),
+            since(client.since)
+        );
+    }
+    page.push_str("</table>\n");
+}
+
+/// `/client` sockets open without a start message, against their cap: a flood of silent sockets
+/// shows here, not among the simulations.
+fn awaiting_start(state: &AppState) -> String {
+    format!(
+        "{} (at most {})",
+        state.arrivals.count(),
+        state.arrivals.capacity()
+    )
 }
 
 /// The `index`th of [`SERIES`] in one snapshot, in percent.

@@ -1,5 +1,6 @@
-//! What the handlers share: the config, the simulator port pool, the table of client sessions, the
-//! load history, the instance directories' root, and the shutdown token and task tracker.
+//! What the handlers share: the config, the simulator port pool and its waiting line, the sockets
+//! awaiting their start message, the table of client sessions, the load history, the instance
+//! directories' root, and the shutdown token and task tracker.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -7,12 +8,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
-use tokio::sync::Semaphore;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::arrivals::Arrivals;
 use super::config::Config;
 use super::load::{LoadHistory, MonitorCsv, Snapshot};
+use super::waiting_line::WaitingLine;
+use super::webots_version::{self, WebotsVersion};
 use crate::core::metrics::Metrics;
 use crate::core::sync::lock;
 use crate::supervisor::{MachineInfo, Sample};
@@ -22,10 +26,12 @@ static SERVER_SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
 pub struct AppState {
     pub config: Config,
+    /// The simulator slots: `maxConnections` ports, one per running simulation.
     pub ports: Arc<PortPool>,
-    /// One permit per open `/client` WebSocket, `maxConnections` in all: sockets that have not
-    /// sent `start` yet hold one too, so idle sockets cannot pile up beside the simulators.
-    pub clients: Arc<Semaphore>,
+    /// Clients that sent `start` while every port was taken.
+    pub line: Arc<WaitingLine>,
+    /// Sockets that have not sent `start` yet: they hold no port.
+    pub arrivals: Arc<Arrivals>,
     pub sessions: Arc<Sessions>,
     pub load: Arc<LoadHistory>,
     /// Parent of the per-client instance directories.
@@ -41,6 +47,9 @@ pub struct AppState {
     pub tracker: TaskTracker,
     pub metrics: Arc<Metrics>,
     pub started: SystemTime,
+    /// The release launched outside compose mode: `webotsVersion`, else the install's
+    /// `resources/version.txt`; `None` when neither says.
+    pub webots_version: Option<WebotsVersion>,
 }
 
 impl AppState {
@@ -67,6 +76,10 @@ impl AppState {
             ),
         };
         tokio::fs::create_dir_all(&instances_root).await?;
+        let webots_version = match config.webots_version {
+            Some(version) => Some(version),
+            None => webots_version::installed(&config.webots_home()).await,
+        };
         let sessions = Arc::new(Sessions::default());
         let gauges = Arc::clone(&sessions);
         metrics.add_collector(move |m| {
@@ -78,9 +91,25 @@ impl AppState {
                 m.gauge_set("simulations", help, &[("state", "idle")], idle as f64);
             }
         });
+        let ports = Arc::new(PortPool::new(first_simulator_port, config.max_connections));
+        let line = Arc::new(WaitingLine::new(
+            Arc::clone(&ports),
+            config.max_queue_length,
+        ));
+        let waiting = Arc::clone(&line);
+        metrics.add_collector(move |m| {
+            #[allow(clippy::cast_precision_loss)]
+            m.gauge_set(
+                "simulation_queue_length",
+                "Clients waiting in line for a simulator.",
+                &[],
+                waiting.len() as f64,
+            );
+        });
         Ok(Arc::new(Self {
-            ports: Arc::new(PortPool::new(first_simulator_port, config.max_connections)),
-            clients: Arc::new(Semaphore::new(usize::from(config.max_connections))),
+            ports,
+            line,
+            arrivals: Arc::new(Arrivals::new(config.max_clients_awaiting_start)),
             load: Arc::new(LoadHistory::new(config.load_formula)),
             sessions,
             config,
@@ -92,6 +121,7 @@ impl AppState {
             tracker: TaskTracker::new(),
             metrics,
             started: SystemTime::now(),
+            webots_version,
         }))
     }
 
@@ -163,6 +193,8 @@ pub struct PortPool {
     /// Kept as `u32` so a range ending at port 65535 needs no special case.
     ports: std::ops::Range<u32>,
     held: Mutex<BTreeSet<u16>>,
+    /// Bumped each time a port is given back, for the clients waiting in line.
+    released: watch::Sender<u64>,
 }
 
 /// A port handed to one session; dropping it returns the port.
@@ -178,7 +210,13 @@ impl PortPool {
         Self {
             ports: first..(first + u32::from(count)).min(u32::from(u16::MAX) + 1),
             held: Mutex::new(BTreeSet::new()),
+            released: watch::Sender::new(0),
         }
+    }
+
+    /// Sees each port given back from now on.
+    pub fn watch_releases(&self) -> watch::Receiver<u64> {
+        self.released.subscribe()
     }
 
     /// The lowest port not held by a session and free to bind on all interfaces (the simulator
@@ -200,7 +238,12 @@ impl PortPool {
     /// Whether a port is not held by a session (its bind is tested only when it is handed out):
     /// the simulation server's readiness.
     pub fn has_free(&self) -> bool {
-        lock(&self.held).len() < self.ports.len()
+        self.free() > 0
+    }
+
+    /// Ports not held by a session (some may still be taken by other processes).
+    pub fn free(&self) -> usize {
+        self.ports.len().saturating_sub(lock(&self.held).len())
     }
 
     /// The size of the range, for error messages.
@@ -212,6 +255,9 @@ impl PortPool {
 impl Drop for PortLease {
     fn drop(&mut self) {
         lock(&self.pool.held).remove(&self.port);
+        self.pool
+            .released
+            .send_modify(|count| *count = count.wrapping_add(1));
     }
 }
 

@@ -152,12 +152,12 @@ fn mesh_parts_follow_drakes_precedence() {
 fn gltf_parts_keep_their_material_with_moved_texture_indices() {
     let (first, second) = (texture(), texture());
     let gltf = part(PartMaterial::Gltf {
-        material: Material {
+        material: Box::new(Material {
             base_color_texture: Some(TextureRef::new(1, Sampler::default())),
             emissive_texture: Some(TextureRef::new(1, Sampler::default())),
             from_user_gltf: true,
             ..Material::default()
-        },
+        }),
         textures: vec![first, second.clone()],
     });
     let mut textures = vec![texture()];

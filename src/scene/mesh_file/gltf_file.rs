@@ -40,7 +40,7 @@ pub(super) fn load(source: &MeshFileSource, budget: &mut Budget) -> Result<MeshF
             mesh: scene.meshes[instance.mesh].clone(),
             part_to_geometry: R_GF * instance.model_to_world,
             material: PartMaterial::Gltf {
-                material: instance.material.clone(),
+                material: Box::new(instance.material.clone()),
                 textures: scene.textures.clone(),
             },
         })

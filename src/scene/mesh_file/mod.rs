@@ -85,9 +85,9 @@ pub enum PartMaterial {
         diffuse: [f64; 4],
         texture: Option<Arc<Texture>>,
     },
-    /// A glTF material, its texture indices into `textures`.
+    /// A glTF material, its texture indices into `textures` (boxed: the other variants are small).
     Gltf {
-        material: Material,
+        material: Box<Material>,
         textures: Vec<Arc<Texture>>,
     },
 }
@@ -145,7 +145,6 @@ struct Budget<'o> {
     options: &'o LoadOptions,
     reserve: &'o mut dyn FnMut(u64) -> Result<(), SceneError>,
     charged: u64,
-    triangles: u64,
     texture_pixels: u64,
     textures: HashMap<String, Option<Arc<Texture>>>,
 }
@@ -159,15 +158,13 @@ impl<'o> Budget<'o> {
             options,
             reserve,
             charged: 0,
-            triangles: 0,
             texture_pixels: 0,
             textures: HashMap::new(),
         }
     }
 
     /// Refuses a file over `maxTriangles`, counted so far.
-    fn triangles(&mut self, total: u64) -> Result<(), SceneError> {
-        self.triangles = total;
+    fn triangles(&self, total: u64) -> Result<(), SceneError> {
         SceneError::check_limit(
             "triangles",
             total,

@@ -116,7 +116,7 @@ fn fix_index(index: i32, count: usize, allow_zero: bool) -> Option<i32> {
         0 => allow_zero.then_some(-1),
         _ => {
             let resolved = i64::try_from(count).ok()? + i64::from(index);
-            (resolved >= 0).then(|| resolved as i32)
+            (resolved >= 0).then_some(resolved as i32)
         }
     }
 }

@@ -76,8 +76,7 @@ impl Materials {
                 } else {
                     material = MtlMaterial::new();
                 }
-                // tinyobjloader forgets `d` here, not `Kd`.
-                has_d = false;
+                (has_d, has_kd) = (false, false);
                 token.advance(7);
                 material.name = token.string();
             } else if at(&token, b"Kd") && is_space(token.peek(2)) {
@@ -177,14 +176,16 @@ mod tests {
         );
     }
 
-    /// Drake's patch makes a texture-only material white, but tinyobjloader never forgets `Kd`
-    /// was seen: after a material with `Kd`, a texture-only one keeps its black.
+    /// Drake's patch makes a texture-only material white, whatever the materials before it
+    /// set (measured with pydrake 1.51.1: a `map_Kd`-only material after one with `Kd` renders
+    /// its texture untinted; the older tinyobjloader this reader was first read from kept the
+    /// earlier `Kd`'s flag and drew it black).
     #[test]
-    fn map_kd_without_kd_is_white_until_some_kd_was_seen() {
+    fn map_kd_without_kd_is_white() {
         let first = load("newmtl tex\nmap_Kd a.png\n");
         assert_eq!(first.list[0].diffuse, [1.0; 3]);
         let after = load("newmtl red\nKd 1 0 0\nnewmtl tex\nmap_Kd a.png\n");
-        assert_eq!(after.list[1].diffuse, [0.0; 3]);
+        assert_eq!(after.list[1].diffuse, [1.0; 3]);
     }
 
     #[test]

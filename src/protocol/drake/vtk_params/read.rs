@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::validate::check_unit_interval;
 use super::{EnvironmentTexture, Rgba, VtkParams, VtkParamsError};
 use crate::core::config::strip_position;
+use crate::core::unknown_keys::{self, UnknownKey};
 
 /// [`Rgba`] as written, before its length and range are checked.
 #[derive(Deserialize)]
@@ -115,13 +116,10 @@ impl VtkParams {
     /// column), or a value [`Self::validate`] refuses.
     pub fn from_yaml(text: &str, path: &Path) -> Result<(Self, Vec<String>), VtkParamsError> {
         let origin = path.display().to_string();
-        let mut unknown = Vec::new();
+        let mut unknown_paths = Vec::new();
         let deserializer = serde_norway::Deserializer::from_str(text);
         let params: Self = serde_ignored::deserialize(deserializer, |field| {
-            unknown.push(format!(
-                "{origin}: unknown field {} ignored (written by a newer Drake?)",
-                field_path(&field)
-            ));
+            unknown_paths.push(field_path(&field));
         })
         .map_err(|error| VtkParamsError {
             origin: origin.clone(),
@@ -129,6 +127,19 @@ impl VtkParams {
             message: strip_position(&error.to_string()),
         })?;
         params.validate(&origin)?;
+        let known = serde_json::to_value(&params).unwrap_or_default();
+        let unknown = unknown_paths
+            .into_iter()
+            .map(|path| {
+                let candidates = unknown_keys::siblings(&known, &path);
+                let key = UnknownKey::new(path, candidates);
+                let why = match key.suggestion() {
+                    Some(known) => format!("did you mean {known}?"),
+                    None => "written by a newer Drake?".to_owned(),
+                };
+                format!("{origin}: unknown field {} ignored ({why})", key.path)
+            })
+            .collect();
         Ok((params, unknown))
     }
 }

@@ -166,7 +166,11 @@ fn unknown_fields_are_warnings_naming_their_path() {
             "  cone_angle: 30.0\n  penumbra: 5\n",
             1,
         )
-        .replacen("backend: ''", "backend: ''\nfuture_option: true", 1);
+        .replacen(
+            "backend: ''",
+            "backend: ''\nfuture_option: true\nexposur: 2",
+            1,
+        );
     let (params, unknown) = VtkParams::from_yaml(&text, &path).unwrap();
     assert_eq!(params.lights[2].cone_angle, 30.0);
     let origin = path.display();
@@ -177,6 +181,7 @@ fn unknown_fields_are_warnings_naming_their_path() {
                 "{origin}: unknown field lights[2].penumbra ignored (written by a newer Drake?)"
             ),
             format!("{origin}: unknown field future_option ignored (written by a newer Drake?)"),
+            format!("{origin}: unknown field exposur ignored (did you mean exposure?)"),
         ]
     );
 }

@@ -16,10 +16,12 @@ pub mod webots_yml;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
+/// The `docker` key's value, read with the config; `"compose"` selects this module.
+pub use super::config::DockerMode;
 use super::launch::{self, LaunchValues};
+use super::webots_version::{self, WebotsVersion};
 use super::Config;
+use crate::protocol::webots::client::StreamMode;
 use crate::supervisor::CommandSpec;
 
 /// The label every container, network and volume of this server's compose projects carries, with
@@ -48,55 +50,6 @@ const THEIA_COMPOSE: &str =
 
 /// The longest Webots version accepted from a world header.
 const MAX_VERSION_LEN: usize = 32;
-
-/// How simulations are isolated: config key `docker`, `false`, `true` (the launch template
-/// isolates them) or `"compose"` (this module).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum DockerMode {
-    #[default]
-    Off,
-    /// `true`: the launch template runs the simulator in a container (or another sandbox).
-    Template,
-    /// `"compose"`: one compose project per client.
-    Compose,
-}
-
-impl DockerMode {
-    /// Whether simulations run isolated, which lets repositories outside `allowedRepositories`
-    /// run on shared idle time.
-    pub fn isolates(self) -> bool {
-        self != DockerMode::Off
-    }
-}
-
-impl Serialize for DockerMode {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            DockerMode::Off => serializer.serialize_bool(false),
-            DockerMode::Template => serializer.serialize_bool(true),
-            DockerMode::Compose => serializer.serialize_str("compose"),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for DockerMode {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Flag(bool),
-            Name(String),
-        }
-        match Raw::deserialize(deserializer)? {
-            Raw::Flag(false) => Ok(DockerMode::Off),
-            Raw::Flag(true) => Ok(DockerMode::Template),
-            Raw::Name(name) if name == "compose" => Ok(DockerMode::Compose),
-            Raw::Name(name) => Err(serde::de::Error::custom(format!(
-                "docker must be true, false or \"compose\", not {name:?}"
-            ))),
-        }
-    }
-}
 
 /// Why a compose project could not be written; the text follows `loading: Error: `.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -159,7 +112,7 @@ pub struct ComposeProject {
 pub struct Launch<'a> {
     pub session: u64,
     pub port: u16,
-    pub mode: Option<&'a str>,
+    pub mode: Option<StreamMode>,
     /// The project directory (holding `worlds/`).
     pub project: &'a Path,
     /// The world file inside it.
@@ -206,6 +159,8 @@ pub async fn write_project(
             webots: Path::new(CONTAINER_WEBOTS),
             port: launch.port,
             mode: launch.mode,
+            // The image runs the release that saved the world.
+            version: WebotsVersion::parse(&version),
             world: &container_world,
             project: Path::new(CONTAINER_PROJECT),
             instance: Path::new(CONTAINER_PROJECT),
@@ -306,19 +261,16 @@ pub fn default_image(version: &str) -> String {
     format!("cyberbotics/webots.cloud:{version}-ubuntu{ubuntu}")
 }
 
-/// The second word of the world file's first line (`#VRML_SIM R2023b utf8` → `R2023b`), if it
-/// is a plausible image tag part.
+/// The version in the world file's header (see [`webots_version::world_header`]), if it is a
+/// plausible image tag part.
 async fn world_version(world: &Path) -> Option<String> {
-    let text = tokio::fs::read(world).await.ok()?;
-    let first = text.split(|b| *b == b'\n').next()?;
-    let first = String::from_utf8_lossy(first);
-    let version = first.split_whitespace().nth(1)?;
+    let version = webots_version::world_header(world).await?;
     let valid = version.len() <= MAX_VERSION_LEN
         && version
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
         && !version.starts_with(['.', '-']);
-    valid.then(|| version.to_owned())
+    valid.then_some(version)
 }
 
 /// The Dockerfile and compose templates.
@@ -379,20 +331,6 @@ mod tests {
             default_image("nightly"),
             "cyberbotics/webots.cloud:nightly-ubuntu22.04"
         );
-    }
-
-    #[test]
-    fn docker_key_accepts_booleans_and_compose() {
-        let parse = |text: &str| serde_json::from_str::<DockerMode>(text);
-        assert_eq!(parse("false").unwrap(), DockerMode::Off);
-        assert_eq!(parse("true").unwrap(), DockerMode::Template);
-        assert_eq!(parse("\"compose\"").unwrap(), DockerMode::Compose);
-        assert!(parse("\"swarm\"").is_err());
-        assert_eq!(
-            serde_json::to_string(&DockerMode::Compose).unwrap(),
-            "\"compose\""
-        );
-        assert!(DockerMode::Template.isolates() && !DockerMode::Off.isolates());
     }
 
     #[test]
