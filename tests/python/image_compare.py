@@ -18,8 +18,10 @@ COLOR_TOLERANCE = 20
 SAVE_DIR = os.environ.get("CONFORMANCE_SAVE_DIR")
 
 
-def differing_fraction(image_type: str, ours: np.ndarray, vtk: np.ndarray) -> float:
-    """The fraction of values (color: channel values; depth, label: pixels) that count as different."""
+def differing_fraction(image_type: str, ours: np.ndarray, vtk: np.ndarray, exact_labels: bool = False) -> float:
+    """The fraction of values (color: channel values; depth, label: pixels) that count as different.
+    `exact_labels`: the background must be kEmpty, as RenderEngineVtk's (the scene API answers
+    Drake's label buffer); otherwise a glTF server's white background (kDontCare) counts as kEmpty."""
     if ours.shape != vtk.shape:
         raise ValueError(f"{image_type}: shape {ours.shape} != {vtk.shape}")
     if image_type == "color":
@@ -29,8 +31,9 @@ def differing_fraction(image_type: str, ours: np.ndarray, vtk: np.ndarray) -> fl
         with np.errstate(invalid="ignore"):
             close = np.abs(ours - vtk) <= 0.001
         return float(np.mean(~(close | both_infinite)))
-    # RenderEngineVtk reports the background as kEmpty; a glTF server's white means kDontCare.
-    vtk = np.where(vtk == K_EMPTY, K_DONT_CARE, vtk)
+    if not exact_labels:
+        # RenderEngineVtk reports the background as kEmpty; a glTF server's white means kDontCare.
+        vtk = np.where(vtk == K_EMPTY, K_DONT_CARE, vtk)
     return float(np.mean(ours != vtk))
 
 
@@ -63,16 +66,16 @@ def mean_color_difference(ours: np.ndarray, vtk: np.ndarray) -> float:
     return float(np.mean(np.abs(ours[..., :3].astype(int) - vtk[..., :3].astype(int))))
 
 
-def compare_all(name: str, render, camera, limits: dict) -> list[str]:
-    """Renders color, depth and label with both engines (`render(renderer, image_type, camera)`),
-    prints each measured fraction against its limit, and returns the failures' descriptions.
-    `limits` has a fraction per image type and optionally `color_mean`, a bound on
-    mean_color_difference."""
+def compare_all(name: str, render, camera, limits: dict, ours_renderer: str = "gltf", exact_labels: bool = False) -> list[str]:
+    """Renders color, depth and label with both engines (`render(renderer, image_type, camera)`,
+    with renderer `ours_renderer` and "vtk"), prints each measured fraction against its limit, and
+    returns the failures' descriptions. `limits` has a fraction per image type and optionally
+    `color_mean`, a bound on mean_color_difference; `exact_labels` as in differing_fraction."""
     failures = []
     for image_type in ("color", "depth", "label"):
-        ours = render("gltf", image_type, camera)
+        ours = render(ours_renderer, image_type, camera)
         vtk = render("vtk", image_type, camera)
-        fraction = differing_fraction(image_type, ours, vtk)
+        fraction = differing_fraction(image_type, ours, vtk, exact_labels)
         limit = limits[image_type]
         verdict = "ok" if fraction <= limit else "FAIL"
         print(f"\n  {name:40} {image_type:5} differing {fraction:7.3%} (limit {limit:.1%}) {verdict}", end="")

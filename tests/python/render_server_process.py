@@ -22,20 +22,21 @@ def server_binary() -> Path:
 
 
 class RenderServer:
-    """`gltf-cloud render-server --port 0 ARGS…` until `stop()` (or the end of a `with` block).
+    """`gltf-cloud render-server --port PORT ARGS…` until `stop()` (or the end of a `with` block);
+    port 0 (the default) lets the system choose, `url` says which.
 
     Its log is kept in `lines` (drained on a thread, so the server never blocks on a full pipe);
     a server that exits before it listens raises with the log, so a bad `--vtk-params` file shows
     the server's own error.
     """
 
-    def __init__(self, binary: Path, *args: str, rust_log: str | None = None):
+    def __init__(self, binary: Path, *args: str, rust_log: str | None = None, port: int = 0):
         binary = Path(binary)
         if not binary.exists():
             raise FileNotFoundError(f"{binary} not built: run `cargo build` (make test does)")
         env = {**os.environ, "RUST_LOG": rust_log or os.environ.get("RUST_LOG", "info"), "NODEVICE_SELECT": "1"}
         self.process = subprocess.Popen(
-            [str(binary), "render-server", "--port", "0", *args], stderr=subprocess.PIPE, text=True, env=env
+            [str(binary), "render-server", "--port", str(port), *args], stderr=subprocess.PIPE, text=True, env=env
         )
         self.lines = []
         self.url = None
