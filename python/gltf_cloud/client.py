@@ -22,7 +22,7 @@ server's reason (gltf_cloud.errors); nothing here ever returns a blank image.
     rgba = frame.image(0, "color").pixels        # (480, 640, 4) uint8
     client.delete_scene(scene["scene"])
 
-The access token, when the server requires one, comes from `token=` or the `GLTF_CLOUD_TOKEN`
+The access token, when the server requires one, comes from `token=` or the `GLTF_CLOUD_ACCESS_TOKEN`
 environment variable and is sent as `Authorization: Bearer <token>`.
 """
 
@@ -41,7 +41,7 @@ from .assets import Asset
 from .errors import GltfCloudError, MissingAssetsError, ProtocolError, ServerUnavailableError, error_for_status
 from .wire import Frame, FrameDecodeError, decode_frame, encode_frame
 
-TOKEN_ENVIRONMENT_VARIABLE = "GLTF_CLOUD_TOKEN"
+TOKEN_ENVIRONMENT_VARIABLE = "GLTF_CLOUD_ACCESS_TOKEN"
 #: A 503 `busy` is retried this many times, waiting the server's Retry-After (at most
 #: MAX_BUSY_WAIT seconds each): nothing changes on a refused request, so a retry is always safe.
 BUSY_RETRIES = 3
@@ -53,7 +53,7 @@ class SceneClient:
 
     `base_url` is the server's root (``http://host:port``, or a prefix a proxy serves it under);
     `timeout` bounds each answer in seconds (a frame waits for its render); `token` is the access
-    token (default: the ``GLTF_CLOUD_TOKEN`` environment variable). Thread-safe: urllib3's pool
+    token (default: the ``GLTF_CLOUD_ACCESS_TOKEN`` environment variable). Thread-safe: urllib3's pool
     hands each concurrent request its own connection.
     """
 

@@ -227,7 +227,8 @@ fn presented(headers: &HeaderMap) -> Result<&str, &'static str> {
 
 /// 401 with the reason in the JSON error body and the challenge RFC 6750 asks for.
 fn unauthorized(message: &str, error: Option<&str>) -> Response {
-    let mut response = error_body::response(StatusCode::UNAUTHORIZED, message);
+    let mut response =
+        error_body::response_with_reason(StatusCode::UNAUTHORIZED, "unauthorized", message);
     let challenge = match error {
         Some(error) => format!("Bearer realm=\"gltf-cloud\", error=\"{error}\""),
         None => "Bearer realm=\"gltf-cloud\"".to_owned(),

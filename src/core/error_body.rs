@@ -30,7 +30,22 @@ pub fn json(code: u16, message: &str) -> String {
 
 /// A response with status `status` and [`json`] as its body.
 pub fn response(status: StatusCode, message: &str) -> Response {
-    let mut response = (status, json(status.as_u16(), message)).into_response();
+    with_body(status, json(status.as_u16(), message))
+}
+
+/// [`response`] with the scene API's stable `"reason"` beside the message (docs/scene-api.md), so
+/// a client tells, say, a missing token from a refused field without reading the prose.
+pub fn response_with_reason(status: StatusCode, reason: &str, message: &str) -> Response {
+    let mut body: serde_json::Value =
+        serde_json::from_str(&json(status.as_u16(), message)).unwrap_or_default();
+    if let Some(object) = body.as_object_mut() {
+        object.insert("reason".to_owned(), reason.into());
+    }
+    with_body(status, body.to_string())
+}
+
+fn with_body(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

@@ -17,7 +17,7 @@ from pydrake.systems.framework import DiagramBuilder
 from pydrake.systems.sensors import CameraInfo
 
 from drake_scenes import CAMERAS, SCENES, at, primitives, props
-from gltf_cloud import ServerUnavailableError
+from gltf_cloud import ServerError, ServerUnavailableError
 from gltf_cloud.client import SceneClient
 from gltf_cloud.drake import RemoteRenderer
 from image_compare import LIMITS, compare_all
@@ -132,3 +132,18 @@ def test_a_restarted_server_gets_the_scene_and_its_assets_again(tmp_path):
     with RenderServer(server_binary(), port=port):
         assert_matches("remote after the restart", scene.render, SMALL)
     assert scene.remote.statistics.registrations == 2
+
+
+def test_a_server_with_access_tokens_renders_for_the_token_and_refuses_without(tmp_path, monkeypatch):
+    """The token travels from `token=` or GLTF_CLOUD_ACCESS_TOKEN, the variable the render client
+    reads too; without it the server's 401 reaches the user with its reason, never an image."""
+    token = "scene-api-token-0123456789abcdef"
+    monkeypatch.setenv("GLTF_CLOUD_ACCESS_TOKENS", token)
+    with RenderServer(server_binary()) as server:
+        monkeypatch.delenv("GLTF_CLOUD_ACCESS_TOKENS")
+        refused = VtkAndRemoteScene(primitives(tmp_path), server.url)
+        with pytest.raises(ServerError) as error:
+            refused.render("remote", "color", SMALL)
+        assert error.value.status == 401 and error.value.reason == "unauthorized", error.value
+        monkeypatch.setenv("GLTF_CLOUD_ACCESS_TOKEN", token)
+        assert_matches("remote with a token", VtkAndRemoteScene(primitives(tmp_path), server.url).render, SMALL)

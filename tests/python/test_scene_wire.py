@@ -172,7 +172,7 @@ def stub():
 
 def test_token_from_argument_or_environment(stub):
     SceneClient(stub.url, token="abc").missing_assets(["0" * 64])
-    with mock.patch.dict(os.environ, {"GLTF_CLOUD_TOKEN": "from-env"}):
+    with mock.patch.dict(os.environ, {"GLTF_CLOUD_ACCESS_TOKEN": "from-env"}):
         SceneClient(stub.url).missing_assets(["0" * 64])
     with mock.patch.dict(os.environ, {}, clear=True):
         SceneClient(stub.url).missing_assets(["0" * 64])

@@ -136,7 +136,7 @@ class RemoteRenderer:
 
     `base_url` is the server (``http://127.0.0.1:8000``); `params` is the RenderEngineVtkParams
     the scene is drawn with (its environment map uploaded with it; None: the server's own look).
-    `token` (default: the ``GLTF_CLOUD_TOKEN`` environment variable) is the server's access token.
+    `token` (default: the ``GLTF_CLOUD_ACCESS_TOKEN`` environment variable) is the server's access token.
 
     The first call registers every perception geometry whose ('renderer', 'accepting') set is
     empty or names the camera's `renderer_name()`: SceneGraph needs no renderer of its own. Later

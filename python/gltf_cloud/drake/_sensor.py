@@ -68,7 +68,7 @@ class RemoteRgbdSensor(LeafSystem):
 
     Arguments as RgbdSensor's (`parent_id`, `X_PB`, `color_camera`, `depth_camera`), plus the
     server's `base_url`, the `params` (RenderEngineVtkParams) the scene is drawn with (None: the
-    server's look) and the access `token` (default: the ``GLTF_CLOUD_TOKEN`` environment variable).
+    server's look) and the access `token` (default: the ``GLTF_CLOUD_ACCESS_TOKEN`` environment variable).
 
     Ports, as RgbdSensor's: input ``geometry_query``; outputs ``color_image`` (ImageRgba8U),
     ``depth_image_32f`` (ImageDepth32F, metres), ``depth_image_16u`` (ImageDepth16U, mm),
