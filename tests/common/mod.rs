@@ -27,13 +27,25 @@ pub fn binary() -> std::path::PathBuf {
 
 /// The first of `count` consecutive ports that are free now, searched below the OS's ephemeral
 /// range (32768+ on Linux), where the port-0 sockets of tests running in parallel cannot land.
+/// Each call starts after the runs handed out before it: tests run in parallel, and two that
+/// searched from the same place found the same "free" port, so one test's simulator took the
+/// other's and its client waited in line instead of starting.
 pub fn free_port_run(count: u16) -> u16 {
-    (20_000..32_000 - count)
-        .step_by(usize::from(count))
-        .find(|&first| {
-            (first..first + count).all(|p| std::net::TcpListener::bind(("0.0.0.0", p)).is_ok())
-        })
-        .expect("a run of free ports below 32000")
+    use std::sync::atomic::{AtomicU16, Ordering};
+    const FIRST: u16 = 20_000;
+    const END: u16 = 32_000;
+    static NEXT: AtomicU16 = AtomicU16::new(FIRST);
+    for _ in 0..(END - FIRST) {
+        let mut first = NEXT.fetch_add(count, Ordering::Relaxed);
+        if first.saturating_add(count) > END {
+            NEXT.store(FIRST + count, Ordering::Relaxed);
+            first = FIRST;
+        }
+        if (first..first + count).all(|p| std::net::TcpListener::bind(("0.0.0.0", p)).is_ok()) {
+            return first;
+        }
+    }
+    panic!("no run of {count} free ports below {END}")
 }
 
 /// A response as the tests look at it.
