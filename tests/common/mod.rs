@@ -10,7 +10,8 @@ mod servers;
 pub(crate) use adapter::{adapter_or_skip, require_adapter};
 pub use process::{alive, exists};
 pub use servers::{
-    start, start_render_server, start_session_server, start_simulation_server, Running,
+    start, start_render_server, start_router, start_session_server, start_simulation_server,
+    Running,
 };
 
 use std::net::SocketAddr;

@@ -56,6 +56,26 @@ where
     }
 }
 
+/// The shared bootstrap alone (`core::server::serve`) serving `app`: no role, no readiness check,
+/// metrics into a registry nobody scrapes. For tests of the connection layer itself.
+pub async fn start_router(
+    app: axum::Router,
+    config: gltf_cloud::core::config::ServerConfig,
+) -> Running {
+    start(|listener, token| async move {
+        gltf_cloud::core::server::serve(
+            listener,
+            app,
+            &config,
+            std::sync::Arc::new(gltf_cloud::core::metrics::Metrics::default()),
+            token,
+            || Ok(()),
+        )
+        .await
+    })
+    .await
+}
+
 pub async fn start_render_server(config: render_server::Config) -> Running {
     start(|listener, shutdown| render_server::run(listener, config, shutdown)).await
 }

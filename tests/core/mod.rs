@@ -12,24 +12,12 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::Router;
 use gltf_cloud::core::config::ServerConfig;
-use gltf_cloud::core::metrics::Metrics;
-use gltf_cloud::core::{server, tls};
+use gltf_cloud::core::tls;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 async fn start(app: Router, config: ServerConfig) -> common::Running {
-    common::start(|listener, token| async move {
-        server::serve(
-            listener,
-            app,
-            &config,
-            Arc::new(Metrics::default()),
-            token,
-            || Ok(()),
-        )
-        .await
-    })
-    .await
+    common::start_router(app, config).await
 }
 
 #[tokio::test]

@@ -17,8 +17,7 @@ use axum::body::{Body, Bytes};
 use axum::routing::{get, post};
 use axum::Router;
 use gltf_cloud::core::config::ServerConfig;
-use gltf_cloud::core::metrics::Metrics;
-use gltf_cloud::core::{server, tls};
+use gltf_cloud::core::tls;
 use http_body_util::BodyExt;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -86,18 +85,7 @@ fn app(held: &Held) -> Router {
 
 async fn start(config: ServerConfig, held: &Held) -> common::Running {
     let app = app(held);
-    common::start(|listener, token| async move {
-        server::serve(
-            listener,
-            app,
-            &config,
-            Arc::new(Metrics::default()),
-            token,
-            || Ok(()),
-        )
-        .await
-    })
-    .await
+    common::start_router(app, config).await
 }
 
 /// Waits until the series `name` (without the common prefix) satisfies `ok`.

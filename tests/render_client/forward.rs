@@ -7,14 +7,12 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::Router;
 use gltf_cloud::core::config::ServerConfig;
-use gltf_cloud::core::metrics::Metrics;
-use gltf_cloud::core::{server, tls};
+use gltf_cloud::core::tls;
 
 /// A TLS server answering 201 with `Retry-After: 7` and, as JSON, the request it got.
 async fn start_echo(cert: &Path, key: &Path) -> common::Running {
@@ -42,18 +40,7 @@ async fn start_echo(cert: &Path, key: &Path) -> common::Running {
             )
         },
     );
-    common::start(|listener, token| async move {
-        server::serve(
-            listener,
-            app,
-            &config,
-            Arc::new(Metrics::default()),
-            token,
-            || Ok(()),
-        )
-        .await
-    })
-    .await
+    common::start_router(app, config).await
 }
 
 /// `gltf-cloud client --forward 127.0.0.1:0 ARGS…`, and the address it listens on.
