@@ -49,10 +49,12 @@ clean:
 	rm -rf out
 
 ## bench: pydrake's RenderEngineVtk vs our server through RenderEngineGltfClient, as ratios; then
-## the scene API: RemoteRenderer vs RenderEngineVtk vs RenderEngineGltfClient per image.
+## the scene API: RemoteRenderer vs RenderEngineVtk vs RenderEngineGltfClient per image, and what
+## a scene moving to another replica costs.
 bench: deps release
 	$(PYTHON) scripts/bench.py --binary $(CURDIR)/target/release/gltf-cloud
 	$(PYTHON) scripts/bench_scene_api.py --binary $(CURDIR)/target/release/gltf-cloud
+	$(PYTHON) scripts/bench_scene_move.py --binary $(CURDIR)/target/release/gltf-cloud
 
 ## gallery: each RenderEngineVtkParams set of tests/python/vtk_looks.py rendered by RenderEngineVtk
 ## and by our server started with the same params file, side by side with a difference image, in

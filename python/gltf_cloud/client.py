@@ -24,12 +24,17 @@ server's reason (gltf_cloud.errors); nothing here ever returns a blank image.
 
 The access token, when the server requires one, comes from `token=` or the `GLTF_CLOUD_ACCESS_TOKEN`
 environment variable and is sent as `Authorization: Bearer <token>`.
+
+Every request also carries `Gltf-Cloud-Affinity: <key>`, one random key per client. Servers ignore
+it; a proxy in front of several replicas hashes on it, so a client's scenes stay on the replica
+that holds them (docs/deploy.md, "Several render servers: keep a client on one").
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import time
 from typing import Iterable, Mapping, Sequence
 
@@ -42,6 +47,8 @@ from .errors import GltfCloudError, MissingAssetsError, ProtocolError, ServerUna
 from .wire import Frame, FrameDecodeError, decode_frame, encode_frame
 
 TOKEN_ENVIRONMENT_VARIABLE = "GLTF_CLOUD_ACCESS_TOKEN"
+#: The routing key a proxy hashes on to keep a client on one replica; the server ignores it.
+AFFINITY_HEADER = "Gltf-Cloud-Affinity"
 #: A 503 `busy` is retried this many times, waiting the server's Retry-After (at most
 #: MAX_BUSY_WAIT seconds each): nothing changes on a refused request, so a retry is always safe.
 BUSY_RETRIES = 3
@@ -53,14 +60,23 @@ class SceneClient:
 
     `base_url` is the server's root (``http://host:port``, or a prefix a proxy serves it under);
     `timeout` bounds each answer in seconds (a frame waits for its render); `token` is the access
-    token (default: the ``GLTF_CLOUD_ACCESS_TOKEN`` environment variable). Thread-safe: urllib3's pool
-    hands each concurrent request its own connection.
+    token (default: the ``GLTF_CLOUD_ACCESS_TOKEN`` environment variable); `affinity_key` is sent
+    as the ``Gltf-Cloud-Affinity`` header for a proxy to route on (default: random, one per client;
+    give processes that share scenes the same key). Thread-safe: urllib3's pool hands each
+    concurrent request its own connection.
     """
 
-    def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 120.0, connect_timeout: float = 5.0):
+    def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 120.0, connect_timeout: float = 5.0,
+                 affinity_key: str | None = None):
         self.base_url = base_url.rstrip("/")
         token = token if token is not None else os.environ.get(TOKEN_ENVIRONMENT_VARIABLE) or None
-        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.affinity_key = affinity_key or secrets.token_hex(16)
+        #: Assets and bytes this client has uploaded (what registering on a new replica cost).
+        self.uploaded_assets = 0
+        self.uploaded_bytes = 0
+        self._headers = {AFFINITY_HEADER: self.affinity_key}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
         # Connection attempts are retried (a request that never connected changed nothing); reads
         # are not, because a frame that timed out may have rendered and a retry would wait again.
         retries = urllib3.Retry(total=2, connect=2, read=0, redirect=0, status=0, other=0, backoff_factor=0.1)
@@ -132,8 +148,11 @@ class SceneClient:
 
     def put_asset(self, asset: Asset) -> bool:
         """Uploads one asset; True when the server did not hold it yet (201)."""
-        response = self.request("PUT", f"/v1/assets/{asset.sha256}", body=asset.read(),
+        body = asset.read()
+        response = self.request("PUT", f"/v1/assets/{asset.sha256}", body=body,
                                 content_type="application/octet-stream", expect=(200, 201))
+        self.uploaded_assets += 1
+        self.uploaded_bytes += len(body)
         return response.status == 201
 
     def upload_assets(self, assets: Iterable[Asset]) -> list[str]:

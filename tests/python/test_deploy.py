@@ -29,6 +29,7 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
+from nginx_process import nginx_binary, write_main_config
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -209,6 +210,13 @@ def test_render_server_runs_on_a_gpu_with_probes_and_a_budget():
     assert resource("Service", "render-server")["spec"]["selector"].items() <= pods.items()
     budget = resource("PodDisruptionBudget", "render-server")
     assert budget["spec"]["selector"]["matchLabels"].items() <= pods.items()
+
+
+def test_render_service_keeps_a_client_on_one_replica_longer_than_a_scene_lives():
+    service = resource("Service", "render-server")["spec"]
+    assert service["sessionAffinity"] == "ClientIP"
+    scene_idle = config("render").get("sceneIdleSeconds", 600)
+    assert service["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"] > scene_idle
 
 
 def test_autoscaler_scales_on_the_queue_gauge_the_adapter_serves():
@@ -460,15 +468,9 @@ def test_units_report_readiness_and_the_session_server_starts_after_the_simulati
 
 
 def nginx_test(conf_files: list[Path], workdir: Path) -> subprocess.CompletedProcess:
-    """`nginx -t` on the files, included in an http {} block whose every path (pid, logs,
-    temporary files) lies in `workdir`, so no root and no /var/lib/nginx are needed. The files
-    name the operator's certificate, which nginx -t loads, so a real pair made here stands in."""
-    nginx = tool("nginx")
-    if not nginx:
-        pytest.fail(
-            "nginx not installed: run scripts/install-deps.sh (it unpacks Debian's nginx into the "
-            "venv)"
-        )
+    """`nginx -t` on the files (nginx_process.write_main_config). The files name the operator's
+    certificate, which nginx -t loads, so a real pair made here stands in."""
+    nginx = nginx_binary()
     binary = Path(os.environ.get("GLTF_CLOUD_BIN", REPO / "target" / "debug" / "gltf-cloud"))
     certs = workdir / "certs"
     subprocess.run([str(binary), "make-cert", "--out-dir", str(certs)], check=True,
@@ -480,17 +482,9 @@ def nginx_test(conf_files: list[Path], workdir: Path) -> subprocess.CompletedPro
         copy = workdir / f"checked-{path.name}"
         copy.write_text(text)
         copies.append(copy)
-    includes = "\n".join(f"include {path};" for path in copies)
-    temporary = "\n".join(
-        f"{kind}_temp_path {workdir / kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    (workdir / "nginx.conf").write_text(
-        f"pid {workdir}/nginx.pid;\nerror_log {workdir}/error.log;\nevents {{}}\n"
-        f"http {{\naccess_log {workdir}/access.log;\n{temporary}\n{includes}\n}}\n"
-    )
+    main = write_main_config(copies, workdir)
     return subprocess.run(
-        [nginx, "-t", "-p", str(workdir), "-c", str(workdir / "nginx.conf")],
+        [nginx, "-t", "-p", str(workdir), "-c", str(main)],
         capture_output=True,
         text=True,
         timeout=60,
