@@ -11,7 +11,7 @@ import socket
 
 import numpy as np
 import pytest
-from pydrake.geometry import GeometryInstance, Sphere
+from pydrake.geometry import GeometryInstance, SceneGraph, Sphere
 from pydrake.multibody.plant import AddMultibodyPlantSceneGraph
 from pydrake.systems.framework import DiagramBuilder
 from pydrake.systems.sensors import CameraInfo
@@ -92,6 +92,32 @@ def test_geometry_added_and_removed_between_frames(scene_api_server, tmp_path):
     labels = scene.render("remote", "label", SMALL)
     assert 51 in labels and 50 not in labels
     assert scene.remote.statistics.registrations == 1 and scene.remote.statistics.patches == 2
+
+
+def test_a_changed_shape_is_followed_without_a_renderer_in_the_scene_graph(scene_api_server, tmp_path):
+    """SceneGraph.ChangeShape keeps the geometry's id and, with no renderer of SceneGraph's own
+    accepting the geometry (a remote renderer's usual set-up), bumps no geometry version."""
+    ground, box = primitives(tmp_path)[:2]
+    changed = ("box", Sphere(0.05), at(-0.1, 0.1, 0.05), box[3])
+    scene_graph = SceneGraph()
+    source = scene_graph.RegisterSource("change-shape")
+    ids = []
+    for name, shape, pose, properties in (ground, box):
+        instance = GeometryInstance(pose, shape, name)
+        instance.set_perception_properties(properties)
+        ids.append(scene_graph.RegisterAnchoredGeometry(source, instance))
+    context = scene_graph.CreateDefaultContext()
+    query = lambda: scene_graph.get_query_output_port().Eval(context)  # noqa: E731
+    truth = VtkAndRemoteScene([ground, changed], scene_api_server)  # RenderEngineVtk, born changed
+    with RemoteRenderer(scene_api_server) as remote:
+        before = render_pair(query(), remote, "remote", "label", SMALL)
+        scene_graph.ChangeShape(context, source, ids[1], changed[1], changed[2])
+        after = {t: render_pair(query(), remote, "remote", t, SMALL) for t in ("color", "depth", "label")}
+        assert remote.statistics.registrations == 1 and remote.statistics.patches == 1
+    assert np.count_nonzero(after["label"] == 10) < np.count_nonzero(before == 10) / 2
+    assert_matches("remote after ChangeShape",
+                   lambda renderer, image_type, camera: after[image_type] if renderer == "remote"
+                   else truth.render("vtk", image_type, camera), SMALL)
 
 
 @pytest.mark.parametrize("look", [look for look in LOOKS if look.name in ("lights", "environment-hdr", "pbr")],

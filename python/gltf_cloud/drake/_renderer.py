@@ -11,7 +11,15 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
-from pydrake.geometry import ColorRenderCamera, DepthRenderCamera, GeometryVersion, RenderEngineVtkParams, Role
+from pydrake.geometry import (
+    ColorRenderCamera,
+    Convex,
+    DepthRenderCamera,
+    GeometryVersion,
+    Mesh,
+    RenderEngineVtkParams,
+    Role,
+)
 from pydrake.math import RigidTransform
 from pydrake.systems.sensors import ImageDepth32F, ImageLabel16I, ImageRgba8U
 
@@ -71,12 +79,13 @@ class _ServerScene:
         self.sent = np.zeros((0, 12))  # X_WG (3×4, row by row) the server holds, per dynamic id
         self.accepted: dict[int, bool] = {}  # each geometry's answer to the accepting rule
         self.perception_ids: list = []  # SceneGraph's perception geometry when last followed
+        self.shapes: list = []  # _shapes_and_placements of perception_ids when last followed
 
     def register(self, query_object) -> None:
         """POST the whole scene (uploading only the assets the server lacks) with current poses."""
         inspector = query_object.inspector()
         described = describe_geometries(inspector, self.renderer_name, self.accepted)
-        poses = {value: query_object.GetPoseInWorld(d.geometry_id).GetAsMatrix34() for value, d in described.items()}
+        poses = {value: _pose_in_world(query_object, d) for value, d in described.items()}
         look, look_files, look_assets = self.renderer._look()
         summary = self.renderer.client.create_scene(
             [d.with_pose(poses[value]) for value, d in described.items()],
@@ -92,9 +101,12 @@ class _ServerScene:
         inspector = query_object.inspector()
         described = describe_geometries(inspector, self.renderer_name, self.accepted)
         old = self.geometries
-        changed = [value for value in old if value not in described or described[value].wire != old[value].wire]
+        placed = dict(zip((gid.get_value() for gid in self.perception_ids), self.shapes))
+        changed = [value for value in old if value not in described or described[value].wire != old[value].wire
+                   or (not described[value].dynamic and _placement(inspector, described[value].geometry_id)
+                       != placed.get(value, (None, None))[1])]
         added = [value for value in described if value not in old or value in changed]
-        poses = {value: query_object.GetPoseInWorld(described[value].geometry_id).GetAsMatrix34() for value in added}
+        poses = {value: _pose_in_world(query_object, described[value]) for value in added}
         if changed or added:
             self.renderer.client.patch_scene(
                 self.scene_id, remove=changed, add=[described[value].with_pose(poses[value]) for value in added],
@@ -109,13 +121,18 @@ class _ServerScene:
         """Whether SceneGraph's perception geometry is what the server has. The geometry version
         alone does not tell: SceneGraph bumps it only when one of its own renderers accepts the
         geometry, and the SceneGraph of a remote renderer usually has none. Ids are never reused
-        and perception properties cannot be replaced, so the list of ids tells the rest."""
-        return (inspector.geometry_version().IsSameAs(self.version, Role.kPerception)
-                and inspector.GetAllGeometryIds(Role.kPerception) == self.perception_ids)
+        and perception properties cannot be replaced, so the list of ids tells the rest, but for
+        SceneGraph.ChangeShape, which keeps the id and bumps no version without a renderer: each
+        geometry's shape and its pose in its frame are compared too (about 8 µs per geometry)."""
+        if not inspector.geometry_version().IsSameAs(self.version, Role.kPerception):
+            return False
+        ids = inspector.GetAllGeometryIds(Role.kPerception)
+        return ids == self.perception_ids and _shapes_and_placements(inspector, ids) == self.shapes
 
     def _adopt(self, inspector, described: dict[int, GeometryDescription], held: dict[int, np.ndarray]) -> None:
         self.version = GeometryVersion(inspector.geometry_version())
         self.perception_ids = inspector.GetAllGeometryIds(Role.kPerception)
+        self.shapes = _shapes_and_placements(inspector, self.perception_ids)
         self.geometries = described
         dynamic = [value for value, d in described.items() if d.dynamic]
         self.dynamic_ids = [described[value].geometry_id for value in dynamic]
@@ -129,6 +146,34 @@ class _ServerScene:
         return poses
 
 
+def _pose_in_world(query_object, description: GeometryDescription) -> np.ndarray:
+    """X_WG (3×4). An anchored geometry's is its pose in the world frame as the inspector has it:
+    QueryObject.GetPoseInWorld keeps an anchored geometry's pose from before SceneGraph.ChangeShape
+    moved it (pydrake 1.51), where RenderEngineVtk draws it where ChangeShape put it."""
+    if description.dynamic:
+        return query_object.GetPoseInWorld(description.geometry_id).GetAsMatrix34()
+    return query_object.inspector().GetPoseInFrame(description.geometry_id).GetAsMatrix34()
+
+
+def _placement(inspector, geometry_id) -> bytes:
+    """X_FG, the geometry's pose in its frame, as bytes to compare."""
+    return inspector.GetPoseInFrame(geometry_id).GetAsMatrix34().tobytes()
+
+
+def _shape_key(shape) -> str:
+    """A shape's type and every dimension, file and scale. repr says all of it but for an
+    in-memory mesh, whose contents it cuts short: there the file's SHA-256 stands in."""
+    if isinstance(shape, (Mesh, Convex)) and not shape.source().is_path():
+        in_memory = shape.source().in_memory()
+        return f"{type(shape).__name__}({in_memory.mesh_file.sha256().to_string()}, {shape.scale3()})"
+    return repr(shape)
+
+
+def _shapes_and_placements(inspector, ids) -> list[tuple[str, bytes]]:
+    """What SceneGraph.ChangeShape changes: each geometry's shape and X_FG."""
+    return [(_shape_key(inspector.GetShape(geometry_id)), _placement(inspector, geometry_id)) for geometry_id in ids]
+
+
 class RemoteRenderer:
     """Renders a SceneGraph's perception geometry on a gltf-cloud render server, with the
     arguments and image types of `QueryObject.RenderColorImage`, `RenderDepthImage` and
@@ -140,7 +185,8 @@ class RemoteRenderer:
 
     The first call registers every perception geometry whose ('renderer', 'accepting') set is
     empty or names the camera's `renderer_name()`: SceneGraph needs no renderer of its own. Later
-    calls send only the poses that changed, and follow geometry added or removed. A scene the server no longer knows (expired, restarted, another replica)
+    calls send only the poses that changed, and follow geometry added, removed or changed
+    (SceneGraph.ChangeShape). A scene the server no longer knows (expired, restarted, another replica)
     is registered again, uploading only what that server lacks, and the call retried once.
 
         from gltf_cloud.drake import RemoteRenderer
