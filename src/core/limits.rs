@@ -210,6 +210,14 @@ pub const MAX_SCENES: usize = 64;
 /// longer; one that comes back registers again (its assets are usually still held).
 pub const SCENE_IDLE: Duration = Duration::from_secs(600);
 
+/// What every resident scene may hold together, as a fraction of physical memory: the decoded
+/// meshes and textures (CPU and GPU bytes, each mesh or texture shared by several scenes counted
+/// once). Config key: `maxResidentBytes`. With the scene cache's [`CACHE_MEMORY_FRACTION`] it
+/// leaves half the machine to requests in flight and the rest; without it, `maxScenes` scenes of
+/// `maxDecodedBytes` each could ask for 64 GiB. A scene beyond it is refused with 503 (413 when
+/// it alone is larger).
+pub const RESIDENT_MEMORY_FRACTION: f64 = 0.25;
+
 /// Geometries one scene may hold. Config key: `maxSceneGeometries`. A cluttered Drake scene has
 /// a few thousand; each costs a draw call per image.
 pub const MAX_SCENE_GEOMETRIES: usize = 10_000;

@@ -147,6 +147,21 @@ pub enum Cached {
     Texture(Arc<Texture>),
     /// What loading a whole document produced; see [`SceneCache::scene`].
     Scene(Arc<SceneRecord>),
+    /// What another loader produced from content (a mesh file's parts), sized by itself: the
+    /// cache sits below the loaders and knows none of their types.
+    Derived(Arc<dyn Derived>),
+}
+
+/// A loader's result kept in the cache: its bytes as [`Cached`] counts a mesh's or a texture's.
+pub trait Derived: Any + Send + Sync {
+    /// Bytes held on the CPU.
+    fn cpu_bytes(&self) -> u64;
+    /// Bytes the renderer has uploaded for it so far.
+    fn gpu_bytes(&self) -> u64;
+    /// Bytes its GPU copy will take once drawn.
+    fn gpu_bytes_once_drawn(&self) -> u64;
+    /// Itself as `Any`, for the loader to take its own type back.
+    fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
 }
 
 /// A loaded [`Scene`] with its meshes and textures held weakly (and their keys, to mark them used
@@ -189,6 +204,7 @@ impl Cached {
             Self::Mesh(mesh) => mesh.cpu_bytes(),
             Self::Texture(texture) => texture.rgba.len() as u64,
             Self::Scene(record) => record.bytes(),
+            Self::Derived(value) => value.cpu_bytes(),
         }
     }
 
@@ -198,6 +214,7 @@ impl Cached {
             Self::Mesh(mesh) => mesh.gpu.bytes(),
             Self::Texture(texture) => texture.gpu.bytes(),
             Self::Scene(_) => 0,
+            Self::Derived(value) => value.gpu_bytes(),
         }
     }
 
@@ -210,6 +227,7 @@ impl Cached {
                 Self::Mesh(mesh) => mesh.gpu_bytes(),
                 Self::Texture(texture) => texture.rgba.len() as u64,
                 Self::Scene(_) => 0,
+                Self::Derived(value) => value.gpu_bytes_once_drawn(),
             }
     }
 }

@@ -202,6 +202,7 @@ pub struct ApiInfo {
 #[serde(rename_all = "camelCase")]
 pub struct Limits {
     pub max_scenes: usize,
+    pub max_resident_bytes: u64,
     pub scene_idle_seconds: f64,
     pub max_scene_geometries: usize,
     pub asset_cache_bytes: u64,

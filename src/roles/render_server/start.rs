@@ -78,6 +78,10 @@ fn check_config(config: &Config) -> anyhow::Result<crate::roles::Checked> {
         config_key!(Config, cache_bytes).to_owned(),
         config.cache_bytes().into(),
     );
+    resolved.insert(
+        config_key!(Config, max_resident_bytes).to_owned(),
+        config.max_resident_bytes().into(),
+    );
     Ok(crate::roles::Checked {
         resolved,
         unknown: look.unknown,
@@ -169,13 +173,14 @@ pub async fn run(
         static_scene: Arc::new(static_scene),
         metrics: Arc::clone(&metrics),
     });
-    let scene_api = Arc::new(SceneApi::new(Arc::clone(&pipeline)));
+    let cache = Arc::new(SceneCache::new(cache_bytes));
+    let scene_api = Arc::new(SceneApi::new(Arc::clone(&pipeline), Arc::clone(&cache)));
     scene_api::expire_idle_scenes(&scene_api, shutdown.clone());
     scene_api::register_metrics(&scene_api, &metrics);
     let state = Arc::new(AppState {
         scene_api: Arc::clone(&scene_api),
         pipeline,
-        cache: Arc::new(SceneCache::new(cache_bytes)),
+        cache,
         coverage: Arc::new(CoverageMemo::default()),
         stats: Stats::default(),
         started: Instant::now(),

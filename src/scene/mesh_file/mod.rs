@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use glam::DMat4;
 
+use super::cache::Derived;
 use super::gltf::images;
 use super::{LoadOptions, Material, Mesh, SceneError, Texture};
 use crate::core::config::config_key;
@@ -90,6 +91,42 @@ pub enum PartMaterial {
         material: Box<Material>,
         textures: Vec<Arc<Texture>>,
     },
+}
+
+impl MeshFile {
+    /// The textures its parts' materials hold.
+    pub fn textures(&self) -> impl Iterator<Item = &Arc<Texture>> {
+        self.parts.iter().flat_map(|part| {
+            let textures: &[Arc<Texture>] = match &part.material {
+                PartMaterial::FromProperties { sibling_png, .. } => sibling_png.as_slice(),
+                PartMaterial::Mtl { texture, .. } => texture.as_slice(),
+                PartMaterial::Gltf { textures, .. } => textures,
+            };
+            textures.iter()
+        })
+    }
+}
+
+/// A mesh file read once is kept in the scene cache, shared by every scene that draws it.
+impl Derived for MeshFile {
+    fn cpu_bytes(&self) -> u64 {
+        let meshes: u64 = self.parts.iter().map(|part| part.mesh.cpu_bytes()).sum();
+        meshes + self.textures().map(|t| t.rgba.len() as u64).sum::<u64>()
+    }
+
+    fn gpu_bytes(&self) -> u64 {
+        let meshes: u64 = self.parts.iter().map(|part| part.mesh.gpu.bytes()).sum();
+        meshes + self.textures().map(|t| t.gpu.bytes()).sum::<u64>()
+    }
+
+    fn gpu_bytes_once_drawn(&self) -> u64 {
+        let meshes: u64 = self.parts.iter().map(|part| part.mesh.gpu_bytes()).sum();
+        meshes + self.textures().map(|t| t.rgba.len() as u64).sum::<u64>()
+    }
+
+    fn as_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
+        self
+    }
 }
 
 /// Reads a mesh file within the limits of `options`.

@@ -4,6 +4,7 @@
 mod assets; // PUT, HEAD/GET, the missing list, limits, eviction
 mod frames; // poses, cameras, the three image types, encodings, depth and labels by value
 mod looks; // a scene's own RenderEngineVtkParams, its environment map an asset
+mod resident; // meshes shared between scenes and counted once; maxResidentBytes
 mod scenes; // every shape, missing assets, bad fields, edits, delete, expiry, caps
 
 use crate::common;

@@ -176,6 +176,9 @@ pub struct Config {
     pub cache_bytes: Option<u64>,
     /// The scene API's limits (docs/scene-api.md).
     pub max_scenes: usize,
+    /// `None`: [`limits::RESIDENT_MEMORY_FRACTION`] of physical memory
+    /// (see [`Config::max_resident_bytes`]).
+    pub max_resident_bytes: Option<u64>,
     /// Invalid values (negative, NaN) mean the default.
     pub scene_idle_seconds: f64,
     pub max_scene_geometries: usize,
@@ -193,11 +196,16 @@ pub struct Config {
 
 /// [`limits::CACHE_MEMORY_FRACTION`] of physical memory.
 pub fn default_cache_bytes() -> u64 {
+    fraction_of_memory(limits::CACHE_MEMORY_FRACTION)
+}
+
+/// `fraction` of physical memory ([`limits::CACHE_BYTES_FALLBACK`] where it cannot be read).
+fn fraction_of_memory(fraction: f64) -> u64 {
     let mut system = sysinfo::System::new();
     system.refresh_memory();
     match system.total_memory() {
         0 => limits::CACHE_BYTES_FALLBACK,
-        total => (total as f64 * limits::CACHE_MEMORY_FRACTION) as u64,
+        total => (total as f64 * fraction) as u64,
     }
 }
 
@@ -231,6 +239,7 @@ impl Default for Config {
             render_timeout_seconds: limits::RENDER_TIMEOUT.as_secs_f64(),
             cache_bytes: None,
             max_scenes: limits::MAX_SCENES,
+            max_resident_bytes: None,
             scene_idle_seconds: limits::SCENE_IDLE.as_secs_f64(),
             max_scene_geometries: limits::MAX_SCENE_GEOMETRIES,
             asset_cache_bytes: limits::ASSET_CACHE_BYTES,
@@ -261,6 +270,13 @@ impl Config {
     /// The scene cache's budget: the configured one, or a fraction of this machine's memory.
     pub fn cache_bytes(&self) -> u64 {
         self.cache_bytes.unwrap_or_else(default_cache_bytes)
+    }
+
+    /// What every resident scene may hold together: the configured bytes, or
+    /// [`limits::RESIDENT_MEMORY_FRACTION`] of this machine's memory.
+    pub fn max_resident_bytes(&self) -> u64 {
+        (self.max_resident_bytes)
+            .unwrap_or_else(|| fraction_of_memory(limits::RESIDENT_MEMORY_FRACTION))
     }
 
     /// The access tokens of `accessTokensFile` and the environment, `None` when there are none.

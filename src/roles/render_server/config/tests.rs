@@ -22,6 +22,7 @@ fn keys_named_in_messages_are_serde_keys() {
         config_key!(Config, render_timeout_seconds),
         config_key!(Config, vtk_params),
         config_key!(Config, max_scenes),
+        config_key!(Config, max_resident_bytes),
         config_key!(Config, max_scene_geometries),
         config_key!(Config, asset_cache_bytes),
         config_key!(Config, max_asset_bytes),

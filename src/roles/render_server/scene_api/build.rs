@@ -4,9 +4,12 @@
 //! [`super::coverage`]. And per frame, the scene one image draws ([`frame_scene`]): every
 //! geometry's content placed at its pose, coloured as the image type wants.
 //!
-//! Within one registration equal primitives share one mesh, and one mesh file (at any scale) is
-//! read once. Everything decoded is charged to the request's ticket and, for the scene as a
-//! whole, to `maxDecodedBytes` and `maxTriangles`, before it is allocated where the loaders allow.
+//! Equal primitives share one mesh, and one mesh file (at any scale), convex hull or texture is
+//! decoded once, across registrations too: what is decoded goes into the scene cache by content
+//! (the assets' SHA-256 names), so a second scene of the same robot, or the same scene registered
+//! again on this replica, reuses the meshes and their GPU buffers. Everything a scene holds counts,
+//! for the scene as a whole, against `maxDecodedBytes` and `maxTriangles`; what is decoded here is
+//! also charged to the request's ticket before it is allocated, where the loaders allow.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,13 +28,15 @@ use crate::protocol::scene_api::scene::{MeshFormat as WireFormat, MeshSource};
 use crate::render::VTK_DEFAULT_DIFFUSE;
 use crate::roles::render_server::Config;
 use crate::scene::appearance::{resolve_material, DiffuseMap, PhongProperties, Surface};
-use crate::scene::cache::ContentKey;
+use crate::scene::cache::{Cached, ContentKey, KeyHasher};
 use crate::scene::camera::drake_to_node_rotation;
 use crate::scene::gltf::images;
 use crate::scene::merge::{self, StaticScene};
 use crate::scene::mesh_file::{self, MeshFile, MeshFileSource, MeshFormat};
 use crate::scene::shapes::{self, Shape};
-use crate::scene::{CameraNode, Instance, LoadOptions, Material, Mesh, Scene, SceneError};
+use crate::scene::{
+    CameraNode, Instance, LoadOptions, Material, Mesh, Scene, SceneCache, SceneError,
+};
 
 /// What one geometry draws, in its own frame.
 pub struct GeometryContent {
@@ -140,6 +145,7 @@ fn scene_clusters(scene: &Scene) -> Vec<Cluster> {
 pub fn build_all(
     geometries: &[(String, CheckedGeometry)],
     assets: &AssetStore,
+    cache: &SceneCache,
     config: &Config,
     reserve: impl FnMut(u64) -> Result<(), SceneError>,
 ) -> Result<Vec<GeometryContent>, SceneApiError> {
@@ -163,6 +169,7 @@ pub fn build_all(
     }
     let mut builder = Builder {
         held,
+        cache,
         spend: Spend {
             options: config.load_options(true),
             reserve: Box::new(reserve),
@@ -198,6 +205,7 @@ fn scene_error(error: SceneError, path: &str) -> SceneApiError {
 /// One registration's decoding: the assets it reads, what it has spent, what it decoded.
 struct Builder<'r> {
     held: HashMap<String, Bytes>,
+    cache: &'r SceneCache,
     spend: Spend<'r>,
     primitives: HashMap<ContentKey, Arc<Mesh>>,
     files: HashMap<MeshSource, Arc<MeshFile>>,
@@ -217,14 +225,20 @@ struct Spend<'r> {
 impl Spend<'_> {
     /// Charges `bytes` more to the scene (`maxDecodedBytes`) and to the request's ticket.
     fn charge(&mut self, bytes: u64) -> Result<(), SceneError> {
+        self.count(bytes)?;
+        (self.reserve)(bytes)
+    }
+
+    /// Counts `bytes` the scene holds but this request did not allocate (taken from the cache)
+    /// against `maxDecodedBytes`.
+    fn count(&mut self, bytes: u64) -> Result<(), SceneError> {
         self.charged = self.charged.saturating_add(bytes);
         SceneError::check_limit(
             "bytes once decoded (estimated)",
             self.charged,
             self.options.max_decoded_bytes,
             config_key!(LoadOptions, max_decoded_bytes),
-        )?;
-        (self.reserve)(bytes)
+        )
     }
 
     /// Adds one instance of `mesh` to `scene`, counting its triangles against `maxTriangles`
@@ -351,8 +365,11 @@ impl Builder<'_> {
         if let Some(mesh) = self.primitives.get(&key) {
             return Ok(Arc::clone(mesh));
         }
-        let mesh = Arc::new(shapes::tessellate(shape));
-        self.spend.charge(mesh.cpu_bytes())?;
+        let mesh = cached_mesh(self.cache, &mut self.spend, key, |spend| {
+            let mesh = shapes::tessellate(shape);
+            spend.charge(mesh.cpu_bytes())?;
+            Ok(mesh)
+        })?;
         self.primitives.insert(key, Arc::clone(&mesh));
         Ok(mesh)
     }
@@ -368,20 +385,31 @@ impl Builder<'_> {
         if let Some(file) = self.files.get(source) {
             return Ok(Arc::clone(file));
         }
-        let main = self.main_file(source)?;
-        let resolve = resolver(source, &self.held);
-        let file_source = MeshFileSource {
-            format: format(source.format),
-            name: &source.name,
-            main: &main,
-            resolve: &resolve,
+        let key = source_key("scene api mesh file v1", source);
+        let cached = match self.cache.get(&key) {
+            Some(Cached::Derived(value)) => value.as_any().downcast::<MeshFile>().ok(),
+            _ => None,
         };
-        let spend = &mut self.spend;
-        let options = spend.options.clone();
-        let file = mesh_file::load_mesh_file_within(&file_source, &options, &mut |bytes| {
-            spend.charge(bytes)
-        })?;
-        let file = Arc::new(file);
+        let file = match cached {
+            Some(file) => {
+                self.spend
+                    .count(crate::scene::cache::Derived::cpu_bytes(&*file))?;
+                file
+            }
+            None => {
+                let (main, resolve) = (self.main_file(source)?, resolver(source, &self.held));
+                let spend = &mut self.spend;
+                let options = spend.options.clone();
+                let file = mesh_file::load_mesh_file_within(
+                    &file_source(source, &main, &resolve),
+                    &options,
+                    &mut |bytes| spend.charge(bytes),
+                )?;
+                let file = Arc::new(file);
+                self.cache.insert(key, Cached::Derived(file.clone()));
+                file
+            }
+        };
         self.files.insert(source.clone(), Arc::clone(&file));
         Ok(file)
     }
@@ -390,16 +418,14 @@ impl Builder<'_> {
         if let Some(hull) = self.hulls.get(source) {
             return Ok(Arc::clone(hull));
         }
-        let main = self.main_file(source)?;
-        let resolve = resolver(source, &self.held);
-        let file_source = MeshFileSource {
-            format: format(source.format),
-            name: &source.name,
-            main: &main,
-            resolve: &resolve,
-        };
-        let hull = Arc::new(mesh_file::load_convex(&file_source, &self.spend.options)?);
-        self.spend.charge(hull.cpu_bytes())?;
+        let (main, resolve) = (self.main_file(source)?, resolver(source, &self.held));
+        let key = source_key("scene api convex hull v1", source);
+        let hull = cached_mesh(self.cache, &mut self.spend, key, |spend| {
+            let hull =
+                mesh_file::load_convex(&file_source(source, &main, &resolve), &spend.options)?;
+            spend.charge(hull.cpu_bytes())?;
+            Ok(hull)
+        })?;
         self.hulls.insert(source.clone(), Arc::clone(&hull));
         Ok(hull)
     }
@@ -409,6 +435,15 @@ impl Builder<'_> {
     fn diffuse_map(&mut self, asset: &str, name: &str) -> Result<DiffuseMap, SceneError> {
         if let Some(map) = self.maps.get(asset) {
             return Ok(map.clone());
+        }
+        let mut hasher = KeyHasher::new("scene api diffuse map v1");
+        hasher.bytes(asset.as_bytes());
+        let key = hasher.finish();
+        if let Some(Cached::Texture(texture)) = self.cache.get(&key) {
+            self.spend.count(texture.rgba.len() as u64)?;
+            let map = DiffuseMap::Image(texture);
+            self.maps.insert(asset.to_owned(), map.clone());
+            return Ok(map);
         }
         let Some(bytes) = self.held.get(asset) else {
             return Err(SceneError::invalid(name, "the asset is not held"));
@@ -426,7 +461,12 @@ impl Builder<'_> {
             spend.charge(pixels.saturating_mul(TEXEL_BYTES))
         });
         let map = match decoded {
-            Ok(texture) => DiffuseMap::Image(Arc::new(texture)),
+            Ok(texture) => {
+                let texture = Arc::new(texture);
+                self.cache
+                    .insert(key, Cached::Texture(Arc::clone(&texture)));
+                DiffuseMap::Image(texture)
+            }
             Err(refused @ (SceneError::LimitExceeded { .. } | SceneError::Refused(_))) => {
                 return Err(refused)
             }
@@ -442,6 +482,51 @@ impl Builder<'_> {
 
 /// Bytes a decoded texel costs while decoding (the RGBA8 copy and the decoder's rows).
 const TEXEL_BYTES: u64 = 8;
+
+/// The mesh `cache` holds under `key` (counted against the scene's limit), else `make`'s, kept
+/// there.
+fn cached_mesh(
+    cache: &SceneCache,
+    spend: &mut Spend,
+    key: ContentKey,
+    make: impl FnOnce(&mut Spend) -> Result<Mesh, SceneError>,
+) -> Result<Arc<Mesh>, SceneError> {
+    if let Some(Cached::Mesh(mesh)) = cache.get(&key) {
+        spend.count(mesh.cpu_bytes())?;
+        return Ok(mesh);
+    }
+    let mesh = Arc::new(make(spend)?);
+    cache.insert(key, Cached::Mesh(Arc::clone(&mesh)));
+    Ok(mesh)
+}
+
+/// The cache key of what `domain` derives from a mesh file: the format, the names and the
+/// assets (by SHA-256) of the main file and every file it may read.
+fn source_key(domain: &str, source: &MeshSource) -> ContentKey {
+    let mut hasher = KeyHasher::new(domain);
+    hasher
+        .bytes(format!("{:?}", source.format).as_bytes())
+        .bytes(source.name.as_bytes())
+        .bytes(source.asset.as_bytes());
+    for (name, asset) in &source.files {
+        hasher.bytes(name.as_bytes()).bytes(asset.as_bytes());
+    }
+    hasher.finish()
+}
+
+/// What the mesh loaders read: `source`'s main file and the files it names.
+fn file_source<'a>(
+    source: &'a MeshSource,
+    main: &'a [u8],
+    resolve: &'a dyn Fn(&str) -> Option<Arc<[u8]>>,
+) -> MeshFileSource<'a> {
+    MeshFileSource {
+        format: format(source.format),
+        name: &source.name,
+        main,
+        resolve,
+    }
+}
 
 /// Looks a file the main file names up among the source's `files`, by the name exactly as written.
 fn resolver<'a>(

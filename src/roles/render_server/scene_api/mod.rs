@@ -36,6 +36,7 @@ use crate::core::metrics::Metrics;
 use crate::protocol::scene_api::error::Reason;
 use crate::protocol::scene_api::scene::{ApiInfo, Limits};
 use crate::protocol::scene_api::VERSION;
+use crate::scene::SceneCache;
 pub use assets::AssetStats;
 use assets::AssetStore;
 use error::SceneApiError;
@@ -45,6 +46,8 @@ pub use scenes::RegistryStats;
 /// What the scene API's handlers share.
 pub struct SceneApi {
     pipeline: Arc<Pipeline>,
+    /// The server's scene cache, shared with Drake's endpoint: decoded meshes and textures.
+    cache: Arc<SceneCache>,
     assets: AssetStore,
     scenes: Registry,
     /// The static scene's clusters in the world, for the coverage bound.
@@ -54,12 +57,17 @@ pub struct SceneApi {
 }
 
 impl SceneApi {
-    pub fn new(pipeline: Arc<Pipeline>) -> Self {
+    pub fn new(pipeline: Arc<Pipeline>, cache: Arc<SceneCache>) -> Self {
         let config = &pipeline.config;
         let assets = AssetStore::new(config.asset_cache_bytes, config.max_asset_bytes);
-        let scenes = Registry::new(config.max_scenes, config.scene_idle());
+        let scenes = Registry::new(
+            config.max_scenes,
+            config.max_resident_bytes(),
+            config.scene_idle(),
+        );
         let static_clusters = build::static_clusters(&pipeline.static_scene);
         Self {
+            cache,
             assets,
             scenes,
             static_clusters,
@@ -148,6 +156,7 @@ async fn info(State(api): State<Arc<SceneApi>>) -> Response {
         version: VERSION,
         limits: Limits {
             max_scenes: config.max_scenes,
+            max_resident_bytes: config.max_resident_bytes(),
             scene_idle_seconds: config.scene_idle().as_secs_f64(),
             max_scene_geometries: config.max_scene_geometries,
             asset_cache_bytes: config.asset_cache_bytes,
@@ -231,6 +240,18 @@ pub fn register_metrics(api: &Arc<SceneApi>, metrics: &Metrics) {
             "Geometries in all resident scenes.",
             &[],
             scenes.geometries as f64,
+        );
+        metrics.gauge_set(
+            "scene_api_resident_bytes",
+            "Decoded meshes and textures (CPU and GPU bytes) all resident scenes hold, each shared one once.",
+            &[],
+            scenes.resident_bytes as f64,
+        );
+        metrics.gauge_set(
+            "scene_api_resident_limit_bytes",
+            "What all resident scenes may hold together (maxResidentBytes).",
+            &[],
+            scenes.max_resident_bytes as f64,
         );
         metrics.counter_set(
             "scene_api_scenes_created_total",

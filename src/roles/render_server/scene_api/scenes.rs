@@ -1,8 +1,9 @@
 //! Resident scenes: the registry and `/v1/scenes[/{id}]`.
 //!
 //! A scene's id is 128 bits from the operating system's CSPRNG, so holding one is the only way to
-//! reach the scene. The registry is bounded by `maxScenes` (503 beyond: its table is shared by
-//! every client) and each scene by `maxSceneGeometries` (413). A scene unused for
+//! reach the scene. The registry is bounded by `maxScenes` and, in bytes of decoded content,
+//! by `maxResidentBytes` (503 beyond: both are shared by every client), and each scene by
+//! `maxSceneGeometries` (413). A scene unused for
 //! `sceneIdleSeconds` is dropped by the expiry task; with it go its meshes and textures and so
 //! their GPU copies, which live in the meshes' own slots. A frame still rendering an expired or
 //! deleted scene keeps what it took until it is answered.
@@ -23,7 +24,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ring::rand::{SecureRandom, SystemRandom};
 
-use super::build::{self, Placed};
+use super::build::{self, GeometryContent, Placed};
 use super::error::SceneApiError;
 use super::look;
 use super::{read_body, SceneApi};
@@ -46,6 +47,7 @@ pub struct Registry {
     scenes: Mutex<HashMap<String, Arc<ResidentScene>>>,
     random: SystemRandom,
     max_scenes: usize,
+    max_resident_bytes: u64,
     idle: Duration,
     created: AtomicU64,
     expired: AtomicU64,
@@ -74,16 +76,20 @@ pub struct SceneState {
 pub struct RegistryStats {
     pub scenes: usize,
     pub geometries: usize,
+    /// Decoded content every scene holds, shared parts once ([`ContentBytes`]).
+    pub resident_bytes: u64,
+    pub max_resident_bytes: u64,
     pub created: u64,
     pub expired: u64,
 }
 
 impl Registry {
-    pub fn new(max_scenes: usize, idle: Duration) -> Self {
+    pub fn new(max_scenes: usize, max_resident_bytes: u64, idle: Duration) -> Self {
         Self {
             scenes: Mutex::default(),
             random: SystemRandom::new(),
             max_scenes,
+            max_resident_bytes,
             idle,
             created: AtomicU64::new(0),
             expired: AtomicU64::new(0),
@@ -173,19 +179,99 @@ impl Registry {
     }
 
     pub fn stats(&self) -> RegistryStats {
-        let scenes = lock(&self.scenes);
+        let scenes: Vec<_> = lock(&self.scenes).values().cloned().collect();
         RegistryStats {
             scenes: scenes.len(),
-            geometries: (scenes.values())
+            geometries: (scenes.iter())
                 .map(|scene| lock(&scene.state).geometries.len())
                 .sum(),
+            resident_bytes: Self::resident(&scenes).bytes,
+            max_resident_bytes: self.max_resident_bytes,
             created: self.created.load(Ordering::Relaxed),
             expired: self.expired.load(Ordering::Relaxed),
         }
     }
 
+    /// What `scenes` hold, each shared mesh or texture once.
+    fn resident(scenes: &[Arc<ResidentScene>]) -> ContentBytes {
+        let mut counted = ContentBytes::default();
+        for scene in scenes {
+            for placed in lock(&scene.state).geometries.values() {
+                counted.add(&placed.content);
+            }
+        }
+        counted
+    }
+
+    /// Whether `built` fits beside what the resident scenes hold, within `maxResidentBytes`:
+    /// 413 when it could never fit, 503 (retry once a scene expires or is deleted) when it does
+    /// not fit now. Two registrations checked at once may both pass: the bound is exceeded by at
+    /// most what they add, which `maxDecodedBytes` bounds.
+    fn check_resident_room(&self, built: &[(u64, Placed)]) -> Result<(), SceneApiError> {
+        let mut alone = ContentBytes::default();
+        for (_, placed) in built {
+            alone.add(&placed.content);
+        }
+        let key = config_key!(Config, max_resident_bytes);
+        let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+        if alone.bytes > self.max_resident_bytes {
+            return Err(SceneApiError::new(
+                Reason::TooLarge,
+                format!(
+                    "the geometry decodes to {:.1} MiB, more than all resident scenes may hold \
+                     ({:.1} MiB, config key {key})",
+                    mib(alone.bytes),
+                    mib(self.max_resident_bytes)
+                ),
+            ));
+        }
+        let scenes: Vec<_> = lock(&self.scenes).values().cloned().collect();
+        let mut all = Self::resident(&scenes);
+        let held = all.bytes;
+        for (_, placed) in built {
+            all.add(&placed.content);
+        }
+        if all.bytes > self.max_resident_bytes {
+            return Err(SceneApiError::new(
+                Reason::Busy,
+                format!(
+                    "resident scenes hold {:.1} MiB of {:.1} MiB and this needs {:.1} MiB more; \
+                     retry once a scene expires or is deleted (config key {key})",
+                    mib(held),
+                    mib(self.max_resident_bytes),
+                    mib(all.bytes - held)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn idle_seconds(&self) -> f64 {
         self.idle.as_secs_f64()
+    }
+}
+
+/// Bytes of decoded content: each mesh (its CPU arrays and the GPU copy it gets once drawn) and
+/// each texture (RGBA8 on both sides) once, however many geometries and scenes share it (the
+/// scene cache hands equal content out as one `Arc`).
+#[derive(Default)]
+struct ContentBytes {
+    seen: HashSet<*const ()>,
+    bytes: u64,
+}
+
+impl ContentBytes {
+    fn add(&mut self, content: &GeometryContent) {
+        for mesh in &content.scene.meshes {
+            if self.seen.insert(Arc::as_ptr(mesh).cast()) {
+                self.bytes += mesh.cpu_bytes() + mesh.gpu_bytes();
+            }
+        }
+        for texture in &content.scene.textures {
+            if self.seen.insert(Arc::as_ptr(texture).cast()) {
+                self.bytes += 2 * texture.rgba.len() as u64;
+            }
+        }
     }
 }
 
@@ -273,6 +359,7 @@ async fn build_under_pipeline(
         let built = build::build_all(
             &geometries,
             &worker_api.assets,
+            &worker_api.cache,
             config,
             pipeline.loader_reserve(&ticket),
         );
@@ -318,6 +405,7 @@ pub async fn create(
     api.scenes.check_room()?;
     let paths = (0..checked.len()).map(|i| format!("geometries[{i}]"));
     let built = build_under_pipeline(&api, peer.ip(), paths.zip(checked).collect(), look).await?;
+    api.scenes.check_resident_room(&built.geometries)?;
     let state = SceneState {
         geometries: built.geometries.into_iter().collect(),
         frames: 0,
@@ -426,6 +514,7 @@ pub async fn patch(
     let built = build_under_pipeline(&api, peer.ip(), paths.zip(add).collect(), None)
         .await?
         .geometries;
+    api.scenes.check_resident_room(&built)?;
     {
         // Checked again: another edit may have landed while this one was building.
         let mut state = lock(&scene.state);
