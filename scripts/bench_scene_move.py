@@ -17,6 +17,7 @@ Printed: ms (median [min-max]) and the cost of a move in steady frames; the byte
 """
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -101,14 +102,13 @@ def main() -> None:
                    for name, geometries in workloads]
     print(f"\nscene API, a scene moving to another replica: ms for one 640x480 color image through "
           f"RemoteRenderer, {args.rounds} rounds, median [min-max], against {args.binary}")
-    print(f"{'workload':34} {'steady':>14} {'move, assets held':>20} {'move, fresh replica':>22} {'uploaded':>18}")
+    print(f"{'workload':34} {'steady':>16} {'move, assets held':>25} {'move, fresh replica':>25}  uploaded")
     for name, times, assets, size in results:
-        steady = sorted(times["steady"])[len(times["steady"]) // 2]
-        held = sorted(times["move, assets held"])[len(times["move, assets held"]) // 2]
-        fresh = sorted(times["move, fresh replica"])[len(times["move, fresh replica"]) // 2]
-        print(f"{name:34} {cell(times['steady']):>14} {cell(times['move, assets held']):>14} "
-              f"({held / steady:3.0f}x) {cell(times['move, fresh replica']):>15} ({fresh / steady:3.0f}x) "
-              f"{assets} assets, {size / 1e6:.1f} MB")
+        steady = statistics.median(times["steady"])
+        moved = [(cell(times[mode]), statistics.median(times[mode]) / steady) for mode in MODES[1:]]
+        print(f"{name:34} {cell(times['steady']):>16} "
+              + " ".join(f"{text:>17} ({ratio:4.1f}x)" for text, ratio in moved)
+              + f"  {assets} file{'s' * (assets != 1)}, {size / 1e6:.1f} MB")
 
 
 if __name__ == "__main__":

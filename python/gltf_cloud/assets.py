@@ -18,8 +18,10 @@ import hashlib
 import json
 import os
 import posixpath
+import re
 import struct
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -80,14 +82,13 @@ class _FileHashCache:
 _FILE_HASHES = _FileHashCache()
 
 
+_MTLLIB = re.compile(r"^[ \t]*mtllib[ \t]+([^\r\n]*)", re.M)
+
+
 def obj_references(obj_text: str) -> list[str]:
-    """The material libraries an OBJ names (`mtllib a.mtl b.mtl`), in order."""
-    names = []
-    for line in obj_text.splitlines():
-        fields = line.split()
-        if fields and fields[0] == "mtllib":
-            names.extend(fields[1:])
-    return names
+    """The material libraries an OBJ names (`mtllib a.mtl b.mtl`), in order. One regular
+    expression over the text: a robot's OBJ has hundreds of thousands of lines and one mtllib."""
+    return [name for match in _MTLLIB.finditer(obj_text) for name in match.group(1).split()]
 
 
 def mtl_references(mtl_text: str) -> list[str]:
@@ -165,17 +166,40 @@ def supporting_files(main_name: str, main: Asset, source: FileSource) -> dict[st
         return found[name]
 
     if extension == ".obj":
-        for library in obj_references(main.read().decode("utf-8", errors="replace")):
+        for library in _references(main, extension):
             mtl = add(library)
             if mtl is not None:
                 for texture in mtl_references(mtl.read().decode("utf-8", errors="replace")):
                     add(texture)
     elif extension in (".gltf", ".glb"):
-        data = main.read()
-        document = glb_json(data) if extension == ".glb" else _json_or_empty(data)
-        for uri in gltf_references(document):
+        for uri in _references(main, extension):
             add(uri, unquote(uri))
     return found
+
+
+#: The names each main file refers to, by its SHA-256: a scene registered again (a restarted
+#: server, another replica) or several geometries of one mesh read a large file once.
+_REFERENCES: "OrderedDict[tuple[str, str], list[str]]" = OrderedDict()
+_REFERENCES_KEPT = 256
+_REFERENCES_LOCK = threading.Lock()
+
+
+def _references(main: Asset, extension: str) -> list[str]:
+    key = (main.sha256, extension)
+    with _REFERENCES_LOCK:
+        if key in _REFERENCES:
+            _REFERENCES.move_to_end(key)
+            return _REFERENCES[key]
+    data = main.read()
+    if extension == ".obj":
+        names = obj_references(data.decode("utf-8", errors="replace"))
+    else:
+        names = gltf_references(glb_json(data) if extension == ".glb" else _json_or_empty(data))
+    with _REFERENCES_LOCK:
+        _REFERENCES[key] = names
+        if len(_REFERENCES) > _REFERENCES_KEPT:
+            _REFERENCES.popitem(last=False)
+    return names
 
 
 def _json_or_empty(data: bytes) -> dict:
