@@ -104,7 +104,8 @@ pub struct Args {
     /// Benchmark and check modes: print the results as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Conformance mode: run the built-in suite against the server; exits non-zero on a failure.
+    /// Conformance mode: run the built-in suite against the server (with --scene-api: the scene
+    /// API's cases); exits non-zero on a failure.
     #[arg(long)]
     pub check: bool,
     /// Scene mode: speak the render server's scene API (/v1: the scene registered once, then only
@@ -114,18 +115,13 @@ pub struct Args {
     /// conformance cases. Connections are always reused
     #[arg(long, conflicts_with_all = ["scenes", "out", "camera_position"])]
     pub scene_api: bool,
-    /// Scene mode: cameras in every frame, on a ring around the scene (1 or more).
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 1,
-        value_parser = at_least_one,
-        requires = "scene_api"
-    )]
-    pub cameras: usize,
-    /// Scene mode: how frames answer images: raw (Drake's buffers) or png (PNG, depth as TIFF).
-    #[arg(long, value_enum, default_value = "raw", requires = "scene_api")]
-    pub encoding: crate::protocol::scene_api::frame::Encoding,
+    /// Scene mode: cameras in every frame, on a ring around the scene (1 or more) [default: 1]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    pub cameras: Option<usize>,
+    /// Scene mode: how frames answer images: raw (Drake's buffers) or png (PNG, depth as TIFF)
+    /// [default: raw]
+    #[arg(long, value_enum)]
+    pub encoding: Option<crate::protocol::scene_api::frame::Encoding>,
     /// Forward mode: listen on HOST:PORT (this machine only) in plain HTTP and forward every
     /// request to --server-base-url, e.g. an https:// server (--ca-cert): for Drake's
     /// RenderEngineGltfClient, which cannot speak TLS. Without a value, 127.0.0.1:8000, Drake's
@@ -305,6 +301,11 @@ pub async fn main(args: Args, logging_args: LoggingArgs) -> anyhow::Result<()> {
         logging_args.format.log_format,
         logging_args.log_dir.as_deref(),
     )?;
+    // Checked here: clap counts a flag's implicit `false` as given, so `requires` cannot say it.
+    anyhow::ensure!(
+        args.scene_api || (args.cameras.is_none() && args.encoding.is_none()),
+        "--cameras and --encoding are scene mode's: add --scene-api"
+    );
     if let Some(listen) = &args.forward {
         return run_forward(&args, listen).await;
     }
@@ -375,10 +376,10 @@ async fn run_scene_api(args: &Args) -> anyhow::Result<()> {
     };
     let options = scene_api::bench::BenchOptions {
         frames,
-        cameras: args.cameras,
+        cameras: args.cameras.unwrap_or(1),
         concurrency: args.concurrency,
         images: types.into_iter().map(Into::into).collect(),
-        encoding: args.encoding,
+        encoding: args.encoding.unwrap_or_default(),
         intrinsics: camera.intrinsics,
         depth_range: camera.depth_range,
         progress: std::io::stderr().is_terminal(),

@@ -8,7 +8,6 @@ use std::time::Duration;
 use hyper::body::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::protocol::scene_api::error::ErrorBody;
 use crate::protocol::scene_api::frame::{self, AnswerImage, FrameHeader, PoseRecord};
@@ -73,9 +72,9 @@ pub struct FrameAnswer {
     pub received_bytes: usize,
 }
 
-/// The lowercase hex SHA-256 that names an asset.
+/// The lowercase hex SHA-256 that names an asset: the digest Drake's `scene_sha256` field carries.
 pub fn asset_name(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    crate::protocol::drake::fields::scene_sha256(bytes)
 }
 
 /// Talks to one server's `/v1`. Connections are always reused: a scene client sends many small

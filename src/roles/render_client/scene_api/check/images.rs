@@ -149,7 +149,7 @@ pub(super) async fn depth_values(suite: &Suite<'_>) -> Outcome {
             CURVED_TOLERANCE_M
         };
         let error = (got - expected).abs();
-        if !(error <= tolerance) {
+        if error.is_nan() || error > tolerance {
             return Err(format!(
                 "{:?} (id {}): depth {got} m at its top, expected {expected:.3} m (± {tolerance} m)",
                 placed.geometry.shape.kind, placed.geometry.id
