@@ -393,3 +393,42 @@ async fn the_access_token_travels_and_its_absence_is_named() {
     );
     server.stop().await;
 }
+
+/// An `https://` server: reached with `--ca-cert`, and without it a failed handshake, said once.
+#[tokio::test]
+async fn https_needs_the_ca_certificate() {
+    common::require_adapter!();
+    let dir = tempfile::tempdir().unwrap();
+    let files =
+        gltf_cloud::core::tls::write_self_signed(&["127.0.0.1".into()], dir.path(), false).unwrap();
+    let mut config = Config::default();
+    config.server.ssl_certificate = Some(files.cert.clone());
+    config.server.ssl_key = Some(files.key.clone());
+    let server = common::start_render_server(config).await;
+    let url = format!("https://{}", server.addr);
+    let args = [
+        "client",
+        "--scene-api",
+        "--server-base-url",
+        &url,
+        "--frames",
+        "1",
+        "--image-type",
+        "depth",
+        "--width",
+        "16",
+        "--height",
+        "12",
+    ];
+    let untrusted = run_binary(&args, None).await;
+    assert!(!untrusted.status.success());
+    let stderr = text(&untrusted.stderr);
+    assert!(
+        stderr.contains("TLS handshake failed") && stderr.contains("no frame was sent"),
+        "{stderr}"
+    );
+    let cert = files.cert.to_str().unwrap();
+    let trusted = run_binary(&[&args[..], &["--ca-cert", cert]].concat(), None).await;
+    assert!(trusted.status.success(), "{}", text(&trusted.stderr));
+    server.stop().await;
+}
