@@ -40,13 +40,16 @@ pub enum Command {
         #[command(flatten)]
         logging: LoggingArgs,
     },
-    /// Send glTF scenes to a render server in Drake's wire format; benchmark or check a server.
+    /// Send glTF scenes to a render server in Drake's wire format; benchmark or check a server,
+    /// over Drake's protocol or the scene API (--scene-api).
     #[command(
         visible_alias = "client",
         after_help = "Examples:
   gltf-cloud client scene.gltf --out images --image-type color,depth
   gltf-cloud client scene.gltf --frames 200 --concurrency 4 --json
-  gltf-cloud client --check --server-base-url http://gpu-host:8000"
+  gltf-cloud client --check --server-base-url http://gpu-host:8000
+  gltf-cloud client --scene-api --frames 200 --cameras 3 --server-base-url http://gpu-host:8000
+  gltf-cloud client --scene-api --check --server-base-url http://gpu-host:8000"
     )]
     RenderClient {
         #[command(flatten)]

@@ -61,6 +61,15 @@ fn a_concurrency_of_zero_is_refused() {
 }
 
 #[test]
+fn scene_mode_flags_without_scene_mode_are_refused() {
+    for flag in [["--cameras", "2"], ["--encoding", "png"]] {
+        let out = run(&["client", "absent.gltf", "--out", "out", flag[0], flag[1]]);
+        assert_eq!(out.status.code(), Some(1), "{flag:?}");
+        assert!(stderr(&out).contains("add --scene-api"), "{}", stderr(&out));
+    }
+}
+
+#[test]
 fn check_against_no_server_is_one_line() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", closed.local_addr().unwrap());

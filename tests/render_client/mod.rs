@@ -12,6 +12,7 @@
 use crate::common;
 
 mod forward; // the forward mode between a plain-HTTP client and a TLS server
+mod scene_mode; // --scene-api: the checks and the benchmark against our server (needs an adapter)
 mod vs_server; // the client against our own render server (needs a graphics adapter)
 
 use std::collections::BTreeMap;

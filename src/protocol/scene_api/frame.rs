@@ -78,6 +78,16 @@ pub enum ImageName {
     Label,
 }
 
+impl From<ImageType> for ImageName {
+    fn from(image_type: ImageType) -> Self {
+        match image_type {
+            ImageType::Color => Self::Color,
+            ImageType::Depth => Self::Depth,
+            ImageType::Label => Self::Label,
+        }
+    }
+}
+
 impl ImageName {
     pub fn image_type(self) -> ImageType {
         match self {

@@ -67,7 +67,7 @@ impl std::fmt::Display for BenchReport {
 }
 
 /// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
+pub(super) fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

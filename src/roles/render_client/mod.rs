@@ -1,6 +1,7 @@
 //! The `render-client` role: sends glTF scenes to a Drake-compatible render server exactly as
 //! Drake's `RenderEngineGltfClient` does, and writes the decoded images; or benchmarks a server
-//! (`--frames`); or runs the conformance suite against it (`--check`).
+//! (`--frames`); or runs the conformance suite against it (`--check`). Scene mode (`--scene-api`,
+//! [`scene_api`]) does the last two over the render server's scene API instead.
 //!
 //! The library API the CLI is built on is [`RenderClient`]: `render(scene, camera, image_type)`
 //! returns a decoded [`Image`] or an error worded as Drake's. The protocol types it takes and
@@ -13,6 +14,7 @@ pub mod client;
 mod exported;
 pub mod forward;
 pub mod output;
+pub mod scene_api;
 pub mod scenes;
 pub mod wire;
 
@@ -87,10 +89,11 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
 
-    /// Benchmark mode: send this many requests, cycling through the scenes and image types.
+    /// Benchmark mode: send this many requests, cycling through the scenes and image types (with
+    /// --scene-api: this many frames).
     #[arg(long, value_name = "N", conflicts_with = "check")]
     pub frames: Option<usize>,
-    /// Benchmark mode: requests in flight at once (1 or more).
+    /// Benchmark mode: requests (with --scene-api: frames) in flight at once (1 or more).
     #[arg(
         long,
         value_name = "C",
@@ -101,9 +104,24 @@ pub struct Args {
     /// Benchmark and check modes: print the results as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Conformance mode: run the built-in suite against the server; exits non-zero on a failure.
+    /// Conformance mode: run the built-in suite against the server (with --scene-api: the scene
+    /// API's cases); exits non-zero on a failure.
     #[arg(long)]
     pub check: bool,
+    /// Scene mode: speak the render server's scene API (/v1: the scene registered once, then only
+    /// poses sent) instead of Drake's protocol. With --frames F: register a built-in scene of every
+    /// shape type and benchmark F frames of moving poses over --cameras N cameras (--image-type,
+    /// --width, --height, --fov-y, … set each camera). With --check: run the scene API's
+    /// conformance cases. Connections are always reused
+    #[arg(long, conflicts_with_all = ["scenes", "out", "camera_position"])]
+    pub scene_api: bool,
+    /// Scene mode: cameras in every frame, on a ring around the scene (1 or more) [default: 1]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    pub cameras: Option<usize>,
+    /// Scene mode: how frames answer images: raw (Drake's buffers) or png (PNG, depth as TIFF)
+    /// [default: raw]
+    #[arg(long, value_enum)]
+    pub encoding: Option<crate::protocol::scene_api::frame::Encoding>,
     /// Forward mode: listen on HOST:PORT (this machine only) in plain HTTP and forward every
     /// request to --server-base-url, e.g. an https:// server (--ca-cert): for Drake's
     /// RenderEngineGltfClient, which cannot speak TLS. Without a value, 127.0.0.1:8000, Drake's
@@ -113,7 +131,7 @@ pub struct Args {
         value_name = "HOST:PORT",
         num_args = 0..=1,
         default_missing_value = "127.0.0.1:8000",
-        conflicts_with_all = ["check", "frames", "out", "scenes"]
+        conflicts_with_all = ["check", "frames", "out", "scenes", "scene_api"]
     )]
     pub forward: Option<String>,
 }
@@ -254,17 +272,20 @@ impl CameraArgs {
 }
 
 impl Args {
-    fn client(&self) -> anyhow::Result<RenderClient> {
-        let options = ClientOptions {
+    fn options(&self) -> anyhow::Result<ClientOptions> {
+        Ok(ClientOptions {
             keep_alive: self.keep_alive,
             timeout: Some(Duration::from_secs(self.timeout)),
             ca_cert: self.ca_cert.clone(),
             token: auth::client_token(self.token_file.as_deref())?,
-        };
+        })
+    }
+
+    fn client(&self) -> anyhow::Result<RenderClient> {
         Ok(RenderClient::new(
             &self.server_base_url,
             &self.render_endpoint,
-            &options,
+            &self.options()?,
         )?)
     }
 }
@@ -280,8 +301,16 @@ pub async fn main(args: Args, logging_args: LoggingArgs) -> anyhow::Result<()> {
         logging_args.format.log_format,
         logging_args.log_dir.as_deref(),
     )?;
+    // Checked here: clap counts a flag's implicit `false` as given, so `requires` cannot say it.
+    anyhow::ensure!(
+        args.scene_api || (args.cameras.is_none() && args.encoding.is_none()),
+        "--cameras and --encoding are scene mode's: add --scene-api"
+    );
     if let Some(listen) = &args.forward {
         return run_forward(&args, listen).await;
+    }
+    if args.scene_api {
+        return run_scene_api(&args).await;
     }
     let client = args.client()?;
     if args.check {
@@ -328,6 +357,34 @@ async fn run_forward(args: &Args, listen: &str) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     forward::run(listener, forwarder, crate::core::shutdown::on_signals()?).await
+}
+
+/// `--scene-api`: the scene API's checks or benchmark.
+async fn run_scene_api(args: &Args) -> anyhow::Result<()> {
+    let client = scene_api::SceneApiClient::new(&args.server_base_url, &args.options()?)?;
+    if args.check {
+        return scene_api::run_check(&client, args.json).await;
+    }
+    let frames = args
+        .frames
+        .context("scene mode needs --frames F (benchmark) or --check")?;
+    let camera = args.camera.camera()?;
+    let types = if args.image_type.is_empty() {
+        ImageType::ALL.to_vec()
+    } else {
+        args.image_type.clone()
+    };
+    let options = scene_api::bench::BenchOptions {
+        frames,
+        cameras: args.cameras.unwrap_or(1),
+        concurrency: args.concurrency,
+        images: types.into_iter().map(Into::into).collect(),
+        encoding: args.encoding.unwrap_or_default(),
+        intrinsics: camera.intrinsics,
+        depth_range: camera.depth_range,
+        progress: std::io::stderr().is_terminal(),
+    };
+    scene_api::run_bench(&client, &options, args.json).await
 }
 
 /// A scene file as read, with the image types to render it as.

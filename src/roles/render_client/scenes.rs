@@ -67,7 +67,7 @@ impl AnalyticScene {
 
 /// Accumulates glTF arrays the way VTK's exporter lays them out.
 #[derive(Default)]
-struct GltfWriter {
+pub(super) struct GltfWriter {
     accessors: Vec<Value>,
     buffer_views: Vec<Value>,
     buffers: Vec<Value>,
@@ -102,18 +102,55 @@ impl GltfWriter {
     /// A box mesh in its local frame, placed by the node matrix `[rotation | center]`.
     fn add_box(&mut self, half: DVec3, rotation: DMat3, center: DVec3, base_color: [f64; 4]) {
         let (positions, indices) = box_mesh(half);
-        let position_bytes: Vec<u8> = positions
-            .iter()
-            .flat_map(|p| p.iter().flat_map(|c| c.to_le_bytes()))
-            .collect();
+        let (x, y, z) = (rotation.x_axis, rotation.y_axis, rotation.z_axis);
+        let matrix = [
+            x.x, x.y, x.z, 0.0, y.x, y.y, y.z, 0.0, z.x, z.y, z.z, 0.0, center.x, center.y,
+            center.z, 1.0,
+        ];
+        self.add_mesh(&positions, None, &indices, matrix, base_color);
+    }
+
+    /// A triangle mesh in its local frame (with normals, as VTK exports a shape's polydata),
+    /// placed by the column-major node `matrix`.
+    pub(super) fn add_mesh(
+        &mut self,
+        positions: &[[f32; 3]],
+        normals: Option<&[[f32; 3]]>,
+        indices: &[u32],
+        matrix: [f64; 16],
+        base_color: [f64; 4],
+    ) {
+        let vec3_bytes = |values: &[[f32; 3]]| -> Vec<u8> {
+            values
+                .iter()
+                .flat_map(|p| p.iter().flat_map(|c| c.to_le_bytes()))
+                .collect()
+        };
         let index_bytes: Vec<u8> = indices.iter().flat_map(|i| i.to_le_bytes()).collect();
-        let h = half.as_vec3();
+        let (min, max) =
+            positions
+                .iter()
+                .fold(([f32::MAX; 3], [f32::MIN; 3]), |(mut min, mut max), p| {
+                    for axis in 0..3 {
+                        min[axis] = min[axis].min(p[axis]);
+                        max[axis] = max[axis].max(p[axis]);
+                    }
+                    (min, max)
+                });
         let position = self.add_accessor(
-            &position_bytes,
+            &vec3_bytes(positions),
             ARRAY_BUFFER,
             json!({"componentType": FLOAT, "count": positions.len(), "type": "VEC3",
-                   "min": [-h.x, -h.y, -h.z], "max": [h.x, h.y, h.z]}),
+                   "min": min, "max": max}),
         );
+        let mut attributes = json!({"POSITION": position});
+        if let Some(normals) = normals {
+            attributes["NORMAL"] = json!(self.add_accessor(
+                &vec3_bytes(normals),
+                ARRAY_BUFFER,
+                json!({"componentType": FLOAT, "count": normals.len(), "type": "VEC3"}),
+            ));
+        }
         let index = self.add_accessor(
             &index_bytes,
             ELEMENT_ARRAY_BUFFER,
@@ -123,19 +160,17 @@ impl GltfWriter {
             "baseColorFactor": base_color, "metallicFactor": 0.0, "roughnessFactor": 1.0}}));
         self.meshes.push(json!({
             "name": format!("mesh{}", self.meshes.len()),
-            "primitives": [{"attributes": {"POSITION": position}, "indices": index,
+            "primitives": [{"attributes": attributes, "indices": index,
                             "material": self.materials.len() - 1, "mode": 4}],
         }));
-        let (x, y, z) = (rotation.x_axis, rotation.y_axis, rotation.z_axis);
         self.nodes.push(json!({
-            "matrix": [x.x, x.y, x.z, 0.0, y.x, y.y, y.z, 0.0, z.x, z.y, z.z, 0.0,
-                       center.x, center.y, center.z, 1.0],
+            "matrix": matrix,
             "mesh": self.meshes.len() - 1,
             "name": format!("mesh{}", self.meshes.len() - 1),
         }));
     }
 
-    fn finish(self) -> Vec<u8> {
+    pub(super) fn finish(self) -> Vec<u8> {
         let children: Vec<usize> = (1..=self.nodes.len()).collect();
         let mut nodes = vec![json!({"children": children, "name": "Renderer Node"})];
         nodes.extend(self.nodes);
@@ -155,7 +190,7 @@ impl GltfWriter {
 }
 
 /// 24 vertices (four per face, so faces stay flat) and 12 counter-clockwise triangles.
-fn box_mesh(half: DVec3) -> (Vec<[f32; 3]>, Vec<u32>) {
+pub(super) fn box_mesh(half: DVec3) -> (Vec<[f32; 3]>, Vec<u32>) {
     let mut positions = Vec::with_capacity(24);
     let mut indices = Vec::with_capacity(36);
     for axis in 0..3 {

@@ -124,10 +124,12 @@ pub fn render_url(base_url: &str, render_endpoint: &str) -> String {
     }
 }
 
-/// An HTTP answer: status and whole body.
+/// An HTTP answer: status, headers and whole body.
 #[derive(Debug, Clone)]
 pub struct Answer {
     pub status: u16,
+    /// Read by the scene API's checks (`Location`, `Content-Type`, `Retry-After`).
+    pub headers: hyper::HeaderMap,
     pub body: Bytes,
 }
 
@@ -204,21 +206,55 @@ impl Transport {
     pub async fn post(&self, form: &Form) -> Result<Answer, TransportError> {
         let boundary = new_boundary();
         let body = form.multipart_body(&boundary);
-        let mut request = hyper::Request::builder()
-            .method("POST")
-            .uri(self.target.path())
-            .header("Host", self.target.authority())
+        let request = self
+            .request("POST", self.target.path())
             .header("Accept", "*/*");
-        if let Some(authorization) = &self.authorization {
-            request = request.header("Authorization", authorization);
-        }
-        let request = request
+        let request = self
+            .with_authorization(request)
             .header("Content-Length", body.len())
             .header(
                 "Content-Type",
                 format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(Full::new(Bytes::from(body)))
+            );
+        self.send(request, Bytes::from(body)).await
+    }
+
+    /// A request to `path` on this transport's host, its `Host` header set (the scene API's client
+    /// adds its own headers, then [`Self::send`]s it).
+    pub fn request(&self, method: &str, path: &str) -> hyper::http::request::Builder {
+        hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("Host", self.target.authority())
+    }
+
+    /// Adds `Authorization` when a token was given.
+    pub fn with_authorization(
+        &self,
+        request: hyper::http::request::Builder,
+    ) -> hyper::http::request::Builder {
+        match &self.authorization {
+            Some(authorization) => request.header("Authorization", authorization),
+            None => request,
+        }
+    }
+
+    /// The path of the transport's URL (a base URL's prefix, for the scene API's paths).
+    pub fn path(&self) -> &str {
+        self.target.path()
+    }
+
+    /// Sends one request with `body` on a reused or new connection and reads the whole answer.
+    ///
+    /// # Errors
+    /// Connection, TLS or HTTP-level failures; any HTTP status is an [`Answer`].
+    pub async fn send(
+        &self,
+        request: hyper::http::request::Builder,
+        body: Bytes,
+    ) -> Result<Answer, TransportError> {
+        let request = request
+            .body(Full::new(body))
             .map_err(|e| TransportError::BadUrl {
                 url: self.url.clone(),
                 reason: e.to_string(),
@@ -241,6 +277,7 @@ impl Transport {
         }
         Ok(Answer {
             status: answer.status.as_u16(),
+            headers: answer.headers,
             body: answer.body,
         })
     }
