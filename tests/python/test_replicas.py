@@ -5,6 +5,7 @@ spread over both, and when a client's replica goes away RemoteRenderer registers
 other and carries on, with the same image."""
 
 import re
+import subprocess
 
 import numpy as np
 import pytest
@@ -100,3 +101,12 @@ def test_every_request_of_the_package_names_its_affinity_key():
     assert client.affinity_key == "robot-7"
     assert client._headers[AFFINITY_HEADER] == "robot-7"
     assert SceneClient("http://127.0.0.1:9").affinity_key != SceneClient("http://127.0.0.1:9").affinity_key
+
+
+def test_the_render_clients_scene_checks_pass_through_the_proxy(replicas):
+    # Seventeen cases, each several requests about one scene: every one must reach its replica.
+    checked = subprocess.run(
+        [str(server_binary()), "client", "--scene-api", "--check", "--server-base-url", replicas.url],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr

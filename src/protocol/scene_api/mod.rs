@@ -18,3 +18,8 @@ pub mod scene;
 pub const VERSION: u32 = 1;
 /// The prefix of every path of this version.
 pub const PREFIX: &str = "/v1";
+
+/// The header a scene-API client sends with one key of its own on every request. Servers ignore
+/// it; a proxy in front of several replicas hashes on it, so that a client's requests reach the
+/// replica holding its scenes (docs/deploy.md, "Several render servers").
+pub const AFFINITY_HEADER: &str = "Gltf-Cloud-Affinity";

@@ -14,6 +14,7 @@ use crate::protocol::scene_api::frame::{self, AnswerImage, FrameHeader, PoseReco
 use crate::protocol::scene_api::scene::{
     ApiInfo, AssetList, MissingAssets, PatchRequest, SceneCreated, SceneRequest, SceneSummary,
 };
+use crate::protocol::scene_api::AFFINITY_HEADER;
 use crate::roles::render_client::client::ClientOptions;
 use crate::roles::render_client::wire::{self, Answer, Transport, TransportError};
 
@@ -82,6 +83,8 @@ pub fn asset_name(bytes: &[u8]) -> String {
 pub struct SceneApiClient {
     transport: Transport,
     timeout: Option<Duration>,
+    /// This client's [`AFFINITY_HEADER`] value ([`affinity_key`]).
+    affinity: String,
 }
 
 impl SceneApiClient {
@@ -96,6 +99,7 @@ impl SceneApiClient {
         Ok(Self {
             transport,
             timeout: options.timeout,
+            affinity: affinity_key(),
         })
     }
 
@@ -131,6 +135,7 @@ impl SceneApiClient {
         let request = self
             .transport
             .with_authorization(request)
+            .header(AFFINITY_HEADER, &self.affinity)
             .header("Content-Length", body.len());
         self.bounded(self.transport.send(request, Bytes::from(body)))
             .await
@@ -318,4 +323,18 @@ impl SceneApiClient {
             None => exchange.await,
         }
     }
+}
+
+/// A key for [`AFFINITY_HEADER`]: a proxy routes by it, so it must differ between clients but need
+/// not be secret. The standard library's per-process random hash keys, over the time and the
+/// process id.
+fn affinity_key() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    hasher.write_u128(since_epoch.as_nanos());
+    hasher.write_u32(std::process::id());
+    format!("{:016x}", hasher.finish())
 }
