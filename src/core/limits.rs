@@ -250,7 +250,7 @@ pub const MIN_SIMULATION_TIMEOUT_S: u64 = 360;
 
 /// Load (percent) up to which simulations from repositories outside `allowedRepositories` may run
 /// on an isolated server. Config key: `shareIdleTime`; the original's default.
-pub const SHARE_IDLE_TIME: f64 = 50.0;
+pub const SHARE_IDLE_TIME: i64 = 50;
 
 /// How long a simulator may take to print its readiness marker. Config key:
 /// `startupTimeoutSeconds`. Webots loading a large world over a slow disk takes tens of seconds.

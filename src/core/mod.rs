@@ -1,5 +1,5 @@
 //! The shared core under every role: access tokens, config files, limits, logging, TLS, metrics, signals, the
-//! server bootstrap, the outbound HTTP client, and small text helpers (HTML escaping, quoting).
+//! server bootstrap, the outbound HTTP client, and small text helpers (HTML escaping, quoting, paths hidden from clients).
 //! It depends on external crates only; nothing here knows about rendering or simulation.
 
 pub mod auth;
@@ -11,6 +11,7 @@ pub mod limits;
 pub mod logging;
 pub mod metrics;
 pub mod quote;
+pub mod redact;
 pub mod server;
 pub mod shutdown;
 pub mod sync;

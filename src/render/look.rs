@@ -2,7 +2,7 @@
 //! lights, the background, the default diffuse colour, what switches shading to PBR, the exposure,
 //! and what the effects need (environment map, shadow map size, SSAO). Plain data: the GPU
 //! resources built from it are `look_resources.rs`'s. How each maps to pixels is
-//! `shared/docs/vtk-looks.md`; the calibration is in the [module docs](super).
+//! `docs/upstream/vtk-effects.md`; the calibration is in the [module docs](super).
 
 use glam::{DMat4, DVec3};
 
@@ -43,7 +43,7 @@ pub struct LookDescription {
     pub ssao: Option<SsaoParameter>,
 }
 
-/// One light as the scene shader uses it (vtk-looks.md §1).
+/// One light as the scene shader uses it (vtk-effects.md §1).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Light {
     pub kind: LightKind,
@@ -123,7 +123,7 @@ impl LookDescription {
         let environment_map = params.environment_map.as_ref().is_some_and(|map| {
             matches!(map.texture, EnvironmentTexture::EquirectangularMap { .. })
         });
-        // vtk-looks.md §1: no lights → one default camera light, unless an environment map
+        // vtk-effects.md §1: no lights → one default camera light, unless an environment map
         // lights the scene.
         let fallback = [LightParameter::default()];
         let params_lights: &[LightParameter] = match (params.lights.is_empty(), environment_map) {
@@ -160,7 +160,7 @@ impl LookDescription {
             .any(|light| light.kind != LightKind::Directional)
     }
 
-    /// Whether `scene` is shaded PBR (vtk-looks.md §3: sticky, engine-wide in VTK; here decided
+    /// Whether `scene` is shaded PBR (vtk-effects.md §3: sticky, engine-wide in VTK; here decided
     /// per scene, which is the same for a client that always sends its user glTFs).
     pub fn pbr(&self, scene: &crate::scene::Scene) -> bool {
         self.force_pbr || scene.user_gltf

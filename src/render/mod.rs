@@ -80,7 +80,7 @@
 //!   20k triangles took 77–82 ms with MSAA and 46 ms with FXAA (its label render: 31–35 ms).
 //!   Classic 9-tap FXAA, tried first, blurred edges two pixels wide and doubled the difference.
 //!
-//! ## Looks from `RenderEngineVtkParams` (shared/docs/vtk-looks.md §1–§4)
+//! ## Looks from `RenderEngineVtkParams` (docs/upstream/vtk-effects.md §1–§4)
 //! Each formula below was read from VTK/Drake and checked against pydrake 1.51.1 renders of an
 //! 8 m plate under a camera 3 m up (64×64, 60°, diffuse 0.8/0.6/0.4); `tests/render/looks.rs`
 //! asserts every measured value to ±1 level, and the formula at many pixels where the

@@ -37,7 +37,7 @@ pub struct Scene {
     /// `None` when the glTF has no camera node (Drake's empty scene): only background is drawn.
     pub camera: Option<CameraNode>,
     /// The scene holds content Drake merged from a user `.gltf` mesh (drake-gltf-protocol §3.6),
-    /// which switches RenderEngineVtk to PBR shading for every object (vtk-looks.md §3).
+    /// which switches RenderEngineVtk to PBR shading for every object (vtk-effects.md §3).
     pub user_gltf: bool,
 }
 

@@ -1,4 +1,4 @@
-//! Shadows and environment maps (vtk-looks.md §5–§6) against the pixel values measured with
+//! Shadows and environment maps (vtk-effects.md §5–§6) against the pixel values measured with
 //! pydrake 1.51.1, on the doc's scenes: a plate whose top is the plane z = 0 seen from 3 m above
 //! (64×64, 60° vertical field of view; image right = +x, image down = −y).
 
@@ -103,7 +103,7 @@ fn a_cube_casts_a_black_shadow_beside_a_plane_lit_at_45_degrees() {
         &plate_and_cube(),
         ImageKind::Color,
     );
-    // vtk-looks.md §5: shadow 0, lit plane 144 (0.8·cos 45°·255).
+    // vtk-effects.md §5: shadow 0, lit plane 144 (0.8·cos 45°·255).
     for x in [0.4, 0.5, 0.6] {
         for y in [-0.15, 0.0, 0.15] {
             let p = DVec3::new(x, y, 0.0);
@@ -134,7 +134,7 @@ fn a_cube_casts_a_black_shadow_beside_a_plane_lit_at_45_degrees() {
 #[test]
 fn spot_lights_and_pbr_surfaces_are_shadowed_too() {
     common::require_adapter!();
-    // vtk-looks.md §5: a spot (cone < 90°) casts; the PBR path's shadow is also 0.
+    // vtk-effects.md §5: a spot (cone < 90°) casts; the PBR path's shadow is also 0.
     let spot = LightParameter {
         kind: LightKind::Spot,
         frame: LightFrame::World,
@@ -245,7 +245,7 @@ fn face_on_box() -> Scene {
 fn the_skybox_shows_a_uniform_map_brightened_by_one_over_gamma() {
     common::require_adapter!();
     let dir = tempfile::tempdir().unwrap();
-    // vtk-looks.md §6: uniform HDR 0.5 → background 186 (0.5^(1/2.2)); PNG 128 → 186.
+    // vtk-effects.md §6: uniform HDR 0.5 → background 186 (0.5^(1/2.2)); PNG 128 → 186.
     let hdr = write(&dir, "uniform.hdr", &uniform_hdr([128, 128, 128, 128]));
     let png = write(&dir, "uniform.png", &png(64, 32, &[128; 64 * 32 * 3]));
     for path in [hdr, png] {
@@ -279,7 +279,7 @@ fn without_a_skybox_the_background_is_the_clear_colour() {
 fn uniform_environments_light_a_box_as_measured() {
     common::require_adapter!();
     let dir = tempfile::tempdir().unwrap();
-    // vtk-looks.md §6 [E]: box (albedo 0.8, metallic 0, roughness 0.5) under uniform HDR 0.5 →
+    // vtk-effects.md §6 [E]: box (albedo 0.8, metallic 0, roughness 0.5) under uniform HDR 0.5 →
     // 166; under a uniform PNG of 128 → 114.
     let hdr = write(&dir, "uniform.hdr", &uniform_hdr([128, 128, 128, 128]));
     let png = write(&dir, "uniform.png", &png(64, 32, &[128; 64 * 32 * 3]));
@@ -297,7 +297,7 @@ fn uniform_environments_light_a_box_as_measured() {
 #[test]
 fn an_hdr_environment_adds_to_the_lights() {
     common::require_adapter!();
-    // vtk-looks.md §6 [E]: HDR 0.5 with the default camera light → 213 (IBL 0.3882 + direct
+    // vtk-effects.md §6 [E]: HDR 0.5 with the default camera light → 213 (IBL 0.3882 + direct
     // 0.2864, then ^(1/2.2)).
     let dir = tempfile::tempdir().unwrap();
     let hdr = write(&dir, "uniform.hdr", &uniform_hdr([128, 128, 128, 128]));
@@ -317,7 +317,7 @@ fn an_hdr_environment_adds_to_the_lights() {
 #[test]
 fn effects_draw_into_the_float_target_of_a_tone_mapped_look() {
     common::require_adapter!();
-    // vtk-looks.md §6 [E]: HDR 0.5 with exposure 1 → box 159, background 172 (the skybox goes
+    // vtk-effects.md §6 [E]: HDR 0.5 with exposure 1 → box 159, background 172 (the skybox goes
     // through the tone curve); SSAO and shadows run on the same float target.
     let dir = tempfile::tempdir().unwrap();
     let hdr = write(&dir, "uniform.hdr", &uniform_hdr([128, 128, 128, 128]));
@@ -400,7 +400,7 @@ fn looking(forward: DVec3) -> Option<CameraNode> {
 #[test]
 fn the_skybox_maps_azimuth_and_elevation_as_vtk_does() {
     common::require_adapter!();
-    // vtk-looks.md §6 [E]: quadrants R|G|B|Y (left to right) over the top half of the file,
+    // vtk-effects.md §6 [E]: quadrants R|G|B|Y (left to right) over the top half of the file,
     // magenta below; looking out at azimuth 45°/135°/225°/315° shows G/R/Y/B, down magenta.
     let quadrants = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0]];
     let rgb: Vec<u8> = (0..32)
@@ -458,7 +458,7 @@ fn an_unreadable_environment_map_fails_the_look_naming_its_path() {
     assert!(error.contains("/nonexistent/sky.hdr"), "{error}");
 }
 
-/// vtk-looks.md §7's scene: the plate and cube seen from (2.5, 0, 2.5), lit straight down.
+/// vtk-effects.md §7's scene: the plate and cube seen from (2.5, 0, 2.5), lit straight down.
 fn ssao_scene() -> (Scene, Vec<LightParameter>) {
     let position = DVec3::new(2.5, 0.0, 2.5);
     let Some(mut camera) = looking(-position) else {
@@ -505,7 +505,7 @@ fn ssao_darkens_creases_and_leaves_the_background_and_other_images_alone() {
     let Image::Color { rgba: b, .. } = &with else {
         unreachable!()
     };
-    // vtk-looks.md §7: the background is unchanged (away from edges, which FXAA blends with
+    // vtk-effects.md §7: the background is unchanged (away from edges, which FXAA blends with
     // the darkened geometry); nothing gets brighter.
     let background = [204, 229, 255, 255];
     let open_background = |u: u32, v: u32| {

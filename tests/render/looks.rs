@@ -1,5 +1,5 @@
 //! The looks `RenderEngineVtkParams` make, against the pixel values measured with pydrake 1.51.1
-//! (shared/docs/vtk-looks.md §2–§4) and, where the measurement was a formula check at unnamed
+//! (docs/upstream/vtk-effects.md §2–§4) and, where the measurement was a formula check at unnamed
 //! pixels, against that formula at every pixel tested (the doc found it within ±1 level).
 //!
 //! The scene is the doc's: an 8×8 m plate whose top is the plane z = 0, a camera 3 m above it
@@ -340,7 +340,7 @@ fn lights_never_change_depth_or_labels() {
     }
 }
 
-// ----- PBR (vtk-looks.md §3) -----------------------------------------------------------------
+// ----- PBR (vtk-effects.md §3) -----------------------------------------------------------------
 
 fn forced_pbr(lights: Vec<LightParameter>) -> VtkParams {
     VtkParams {
@@ -574,7 +574,7 @@ fn single_sided_user_materials_cull_back_faces() {
     );
 }
 
-// ----- exposure (vtk-looks.md §4) ------------------------------------------------------------
+// ----- exposure (vtk-effects.md §4) ------------------------------------------------------------
 
 #[test]
 fn exposure_tone_maps_object_and_background_as_measured() {

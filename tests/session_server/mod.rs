@@ -27,6 +27,7 @@ use gltf_cloud::protocol::webots::session::NO_SERVER_AVAILABLE;
 use gltf_cloud::roles::session_server::{run, Config, MailSecurity, SimulationServer};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
@@ -398,18 +399,25 @@ async fn availability_socket_sends_the_state_on_open_then_only_changes() {
     let plain = common::get(session.addr, "/").await;
     assert!((400..500).contains(&plain.status), "{}", plain.status);
 
-    // Shutdown closes the sockets.
+    // Shutdown closes the sockets, saying why in the close frame.
     session.stop().await;
     let closed = tokio::time::timeout(PATIENCE, async {
         loop {
             match first.next().await {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(Message::Close(frame))) => break frame,
+                None | Some(Err(_)) => break None,
                 Some(Ok(_)) => {}
             }
         }
     })
-    .await;
-    assert!(closed.is_ok(), "socket closed at shutdown");
+    .await
+    .expect("socket closed at shutdown")
+    .expect("a close frame");
+    assert_eq!(closed.code, CloseCode::Away);
+    assert_eq!(
+        closed.reason.as_str(),
+        gltf_cloud::protocol::webots::session::SHUTDOWN_CLOSE_REASON
+    );
 }
 
 #[tokio::test]

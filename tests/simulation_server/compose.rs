@@ -6,6 +6,7 @@
 //! Over 600 lines on purpose: one scenario per test, each read on its own, sharing the harness
 //! (the fake-docker config, its call records, frame readers) in the first third.
 
+use super::expect_shutdown_notice;
 use crate::common::{self, alive};
 
 use std::net::SocketAddr;
@@ -387,7 +388,7 @@ async fn project_dockerfile_and_makefile_are_used_and_shutdown_takes_the_project
     let state = dir.path().join("docker");
     expect_down(&state, &name, stopping, GRACE + Duration::from_secs(1)).await;
     assert!(!alive(pid));
-    assert_eq!(next_text(&mut client).await, None);
+    expect_shutdown_notice(&mut client).await;
 }
 
 #[tokio::test]
@@ -613,5 +614,5 @@ async fn sigterm_to_the_binary_takes_the_project_down() {
     assert!(status.success(), "exit status {status}: {log:#?}");
     assert!(!alive(pid), "compose up left running: {log:#?}");
     assert_eq!(entries(&server.dir.path().join("instances")), 0);
-    assert_eq!(next_text(&mut client).await, None);
+    expect_shutdown_notice(&mut client).await;
 }

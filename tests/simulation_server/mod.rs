@@ -10,20 +10,21 @@ use crate::common;
 use crate::common::alive;
 
 mod admission; // silent sockets hold no simulator; the waiting line
+mod binary; // the real binary: what clients are told and the log keeps; SIGTERM
 mod compose; // "docker": "compose" with a recording fake docker
 mod supervision; // hostile simulators: setsid grandchildren, output floods
 mod versions; // x3d and w3d: the scene format's name by Webots release
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use gltf_cloud::protocol::webots::client as client_protocol;
+use gltf_cloud::protocol::webots::pyfloat::JsonNumber;
 use gltf_cloud::roles::simulation_server::{self, Config};
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_util::sync::CancellationToken;
 
 pub(crate) type Client =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
@@ -172,6 +173,13 @@ async fn next_after_heartbeats(client: &mut Client) -> Option<String> {
             other => return other,
         }
     }
+}
+
+/// After a shutdown: the client is told so, then the socket closes.
+pub(crate) async fn expect_shutdown_notice(client: &mut Client) {
+    let notice = format!("loading: Error: {}", client_protocol::SHUTTING_DOWN);
+    assert_eq!(next_after_heartbeats(client).await, Some(notice));
+    assert_eq!(next_after_heartbeats(client).await, None);
 }
 
 async fn send(client: &mut Client, text: &str) {
@@ -484,7 +492,7 @@ async fn repository_rules_refuse_with_the_original_texts() {
 
     let server = start(&[], |c| {
         c.docker = simulation_server::compose::DockerMode::Template;
-        c.share_idle_time = 0.0;
+        c.share_idle_time = JsonNumber::Int(0);
     })
     .await;
     let mut client = server.connect().await;
@@ -753,7 +761,7 @@ async fn shutdown_stops_every_simulator_group_before_run_returns() {
         assert!(!alive(pid), "{pid} survived the server");
     }
     assert_eq!(entries(&instances), 0);
-    assert_eq!(next_after_heartbeats(&mut first).await, None);
+    expect_shutdown_notice(&mut first).await;
 }
 
 #[tokio::test]
@@ -853,7 +861,8 @@ async fn notify_posts_the_server_url_and_a_dead_directory_is_not_fatal() {
         body.contains(&format!("url=http%3A%2F%2F127.0.0.1%3A{port}")),
         "{body}"
     );
-    assert!(body.contains("shareIdleTime=50.0"), "{body}");
+    // The original announced its default as Python writes the int 50.
+    assert!(body.contains("shareIdleTime=50&"), "{body}");
     assert!(
         body.contains("allowedRepositories=https%3A%2F%2Fgithub.com%2Fgood"),
         "{body}"
@@ -861,85 +870,6 @@ async fn notify_posts_the_server_url_and_a_dead_directory_is_not_fatal() {
     // The unreachable directory is being retried; the server serves regardless.
     assert_eq!(common::get(server.addr, "/healthz").await.status, 200);
     server.stop().await;
-}
-
-/// The real binary, stopped by SIGTERM while simulators (with grandchildren ignoring SIGTERM)
-/// run: no process and no instance directory may outlive it.
-#[tokio::test]
-async fn sigterm_to_the_binary_leaves_no_simulator_and_no_directory() {
-    use std::io::{BufRead, BufReader};
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path(), &["--fake-grandchild", "--fake-ignore-term"]);
-    let mut json = serde_json::to_value(&config).unwrap();
-    json["port"] = 0.into();
-    json["host"] = "127.0.0.1".into();
-    let path = dir.path().join("simulation.json");
-    std::fs::write(&path, json.to_string()).unwrap();
-    let mut child = std::process::Command::new(common::binary())
-        .args(["simulation", "--config", path.to_str().unwrap()])
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (addr_sender, addr_receiver) = std::sync::mpsc::channel();
-    let log = std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let _ = addr_sender.send(rest.trim().to_owned());
-            }
-            lines.push(line);
-        }
-        lines
-    });
-    let addr: SocketAddr = addr_receiver.recv_timeout(STEP).unwrap().parse().unwrap();
-    let server = Server {
-        running: common::Running {
-            addr,
-            shutdown: CancellationToken::new(),
-            task: tokio::spawn(async { Ok(()) }),
-        },
-        dir,
-    };
-    let mut client = server.connect().await;
-    let port = start_demo(&server, &mut client).await;
-    let (simulator, grandchild) = server.pids(port).await;
-    assert_eq!(entries(&server.instances()), 1);
-
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < STEP,
-            "server did not exit after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let log = log.join().unwrap();
-    assert!(status.success(), "exit status {status}: {log:#?}");
-    // The first heartbeat was the readiness marker; heartbeats stay out of the INFO log.
-    assert!(
-        log.iter().any(|l| l.contains("simulator ready")),
-        "{log:#?}"
-    );
-    assert!(
-        !log.iter().any(|l| l.trim_end().ends_with("line=.")),
-        "a heartbeat logged at INFO: {log:#?}"
-    );
-    assert!(
-        !alive(simulator) && !alive(grandchild),
-        "orphans left: {log:#?}"
-    );
-    assert_eq!(entries(&server.instances()), 0);
-    assert_eq!(next_after_heartbeats(&mut client).await, None);
 }
 
 /// Without `instancesDir`, instance directories live in a root made for this server alone under

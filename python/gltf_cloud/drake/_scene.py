@@ -2,7 +2,7 @@
 the look, and the assets they name.
 
 It reads SceneGraph through its QueryObject (a Python RenderEngine cannot be registered with
-SceneGraph in pydrake 1.51: shared/docs/pydrake-integration.md) and follows RenderEngineVtk's own
+SceneGraph in pydrake 1.51: docs/upstream/pydrake-facts.md) and follows RenderEngineVtk's own
 rules, so that the server draws what RenderEngineVtk would: which geometry a renderer accepts,
 which meshes it reads (OBJ and glTF; anything else is ignored with Drake's warning), a texture
 that cannot be read (dropped, the colour then white), and reserved labels.

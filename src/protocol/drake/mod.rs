@@ -1,5 +1,5 @@
-//! Drake's glTF render protocol (`docs/drake-gltf-protocol.md`), spoken by the render server and
-//! the render client:
+//! Drake's glTF render protocol (`docs/upstream/drake-render-protocol.md`), spoken by the render
+//! server and the render client:
 //! - [`image`]: the `image_type` values, the depth range and Drake's millimetre depth;
 //! - [`fields`]: the form's field names, their `%f` text, and reading them back;
 //! - [`intrinsics`]: Drake's camera rules (`CameraInfo`, `ClippingRange`, `DepthRange`);

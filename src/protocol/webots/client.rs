@@ -124,6 +124,16 @@ pub const HEARTBEAT: &str = ".";
 /// sending them in an error frame is a compatible extension (doc §7).
 pub const TOO_MANY_CONNECTIONS: &str = "Too many open connections";
 
+/// Told to every connected client, in an error frame, when the server stops (SIGTERM, SIGINT):
+/// the original had no word for it and left its clients' sockets to drop (doc §3.8); the web
+/// client shows this text where its simulation was.
+pub const SHUTTING_DOWN: &str =
+    "the simulation server is shutting down; start the simulation again in a moment";
+
+/// The close frame's reason after [`SHUTTING_DOWN`], with code 1001 (going away), for clients
+/// that read the close rather than the text.
+pub const SHUTDOWN_CLOSE_REASON: &str = "simulation server shutting down";
+
 /// `loading: Error: <reason>`, the error frame the NEW web client shows to the user.
 pub fn error_frame(reason: &str) -> String {
     format!("loading: Error: {reason}")

@@ -1,25 +1,26 @@
 //! The simulation server's announcement to a directory such as webots.cloud's `setup.php`
 //! (doc §3.11): an `application/x-www-form-urlencoded` POST of the original's three fields.
 
-use super::{address, pyfloat};
+use super::address;
+use super::pyfloat::JsonNumber;
 
 /// The content type of [`announcement`].
 pub const CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 
 /// The form body: `url` (`http(s)://host:port` or `http(s)://host/port`), `shareIdleTime` (as
-/// Python writes the float) and `allowedRepositories` (comma-separated).
+/// Python writes the config's number) and `allowedRepositories` (comma-separated).
 pub fn announcement(
     ssl: bool,
     host: &str,
     port: u16,
     port_rewrite: bool,
-    share_idle_time: f64,
+    share_idle_time: JsonNumber,
     allowed_repositories: &[String],
 ) -> String {
     let own_url = address::http_url(ssl, &address::host_port(host, port, port_rewrite));
     form_encode(&[
         ("url", own_url.as_str()),
-        ("shareIdleTime", &pyfloat::format(share_idle_time)),
+        ("shareIdleTime", &share_idle_time.to_string()),
         ("allowedRepositories", &allowed_repositories.join(",")),
     ])
 }
@@ -59,9 +60,12 @@ mod tests {
     #[test]
     fn announcement_has_the_original_fields() {
         let allowed = ["https://github.com/a".to_owned(), "b".to_owned()];
+        // requests form-encodes `str(value)`: the int 50 as `50`, a float as Python writes it.
         assert_eq!(
-            announcement(true, "sim.example.org", 2000, true, 50.0, &allowed),
-            "url=https%3A%2F%2Fsim.example.org%2F2000&shareIdleTime=50.0&allowedRepositories=https%3A%2F%2Fgithub.com%2Fa%2Cb"
+            announcement(true, "sim.example.org", 2000, true, JsonNumber::Int(50), &allowed),
+            "url=https%3A%2F%2Fsim.example.org%2F2000&shareIdleTime=50&allowedRepositories=https%3A%2F%2Fgithub.com%2Fa%2Cb"
         );
+        let fraction = announcement(false, "h", 2000, false, JsonNumber::Float(12.5), &[]);
+        assert!(fraction.contains("&shareIdleTime=12.5&"), "{fraction}");
     }
 }

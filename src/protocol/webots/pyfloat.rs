@@ -93,9 +93,71 @@ pub fn format(value: f64) -> String {
     }
 }
 
+/// A number from a config file as Python's `json.load` keeps it, an `int` (`50`) or a `float`
+/// (`50.0`), so that it is written back as the original wrote it with `str()`: the default
+/// `shareIdleTime` is announced as `50`, not `50.0`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum JsonNumber {
+    Int(i64),
+    Float(f64),
+}
+
+impl<'de> serde::Deserialize<'de> for JsonNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let number = serde_json::Number::deserialize(deserializer)?;
+        Ok(match (number.as_i64(), number.as_f64()) {
+            (Some(value), _) => Self::Int(value),
+            (None, Some(value)) => Self::Float(value),
+            (None, None) => {
+                return Err(serde::de::Error::custom(format!(
+                    "{number} is out of range"
+                )))
+            }
+        })
+    }
+}
+
+impl JsonNumber {
+    pub fn value(self) -> f64 {
+        match self {
+            // Exact for every value a percentage or a count in a config file takes.
+            #[allow(clippy::cast_precision_loss)]
+            Self::Int(value) => value as f64,
+            Self::Float(value) => value,
+        }
+    }
+}
+
+impl std::fmt::Display for JsonNumber {
+    /// Python's `str()` of the number.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Int(value) => write!(f, "{value}"),
+            Self::Float(value) => f.write_str(&format(*value)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_numbers_keep_their_python_type() {
+        let read = |text: &str| serde_json::from_str::<JsonNumber>(text).unwrap();
+        assert_eq!(read("50").to_string(), "50");
+        assert_eq!(read("50.0").to_string(), "50.0");
+        assert_eq!(read("12.5").to_string(), "12.5");
+        assert_eq!(read("1e2").to_string(), "100.0");
+        assert_eq!(read("-3").value(), -3.0);
+        assert_eq!(serde_json::to_string(&read("50")).unwrap(), "50");
+        assert_eq!(serde_json::to_string(&read("50.0")).unwrap(), "50.0");
+        let text = serde_json::from_str::<JsonNumber>("\"50\"")
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("expected a JSON number"), "{text}");
+    }
 
     #[test]
     fn accepts_what_python_float_accepts() {

@@ -5,6 +5,10 @@ use super::address;
 /// The `/session` answer when no simulation server can take a session (with status 200).
 pub const NO_SERVER_AVAILABLE: &str = "Error: no simulation server available at the moment.";
 
+/// The close frame's reason (code 1001, going away) for availability sockets when the server
+/// stops; the original dropped them without one.
+pub const SHUTDOWN_CLOSE_REASON: &str = "session server shutting down";
+
 /// Tornado's default content type, which the original's text answers (`/session`, `/load`,
 /// `/monitor`) carry.
 pub const CONTENT_TYPE: &str = "text/html; charset=UTF-8";

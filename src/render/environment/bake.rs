@@ -1,4 +1,4 @@
-//! The GPU textures of an environment map, made once at start (vtk-looks.md §6): the
+//! The GPU textures of an environment map, made once at start (vtk-effects.md §6): the
 //! equirectangular image with its mips (the skybox and the bakes read it), the irradiance cube
 //! map of an 8-bit map, the prefiltered specular cube map and the split-sum BRDF table. Compute
 //! passes do the sums: VTK's own irradiance bake takes about 55 s on the CPU.
@@ -448,7 +448,7 @@ mod tests {
         let view = brdf_lut(&gpu.device, &mut encoder);
         gpu.queue.submit([encoder.finish()]);
         let texture = view.texture();
-        // vtk-looks.md §6: (N·V ≈ 1, r 0.5) → (0.8953, 0.0000); (0.5, 0.5) → (0.7272, 0.0185).
+        // vtk-effects.md §6: (N·V ≈ 1, r 0.5) → (0.8953, 0.0000); (0.5, 0.5) → (0.7272, 0.0185).
         let at = |n_dot_v: f32, r: f32| {
             let texel = |v: f32| ((v * BRDF_LUT_SIZE as f32 - 0.5).round() as u32).min(511);
             read_texel(&gpu, texture, texel(n_dot_v), texel(r))

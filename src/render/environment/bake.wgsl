@@ -1,4 +1,4 @@
-// The environment bakes, run once at start (vtk-looks.md §6): the irradiance cube map of an 8-bit
+// The environment bakes, run once at start (vtk-effects.md §6): the irradiance cube map of an 8-bit
 // map (`vtkPBRIrradianceTexture`) and the prefiltered specular cube map (`vtkPBRPrefilterTexture`).
 // Prepended: direction.wgsl.
 

@@ -1,4 +1,4 @@
-// The split-sum BRDF table of `vtkPBRLUTTexture` (vtk-looks.md §6): x = N·V, y = roughness, each
+// The split-sum BRDF table of `vtkPBRLUTTexture` (vtk-effects.md §6): x = N·V, y = roughness, each
 // at its texel centre; (A, B) = (Σ (1−Fc)·G_vis, Σ Fc·G_vis) / N over 1024 Hammersley GGX samples,
 // Schlick-GGX with k = roughness²/2. Prepended: direction.wgsl.
 

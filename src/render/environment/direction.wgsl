@@ -1,4 +1,4 @@
-// World directions and the environment's textures (vtk-looks.md §6), shared by the bake shaders,
+// World directions and the environment's textures (vtk-effects.md §6), shared by the bake shaders,
 // the skybox and the scene shader's lookups. Names start with `env_` because this file is
 // concatenated into other shaders.
 

@@ -1,5 +1,5 @@
 //! Reading the equirectangular image of an `EquirectangularMap` from the server's disk, as
-//! RenderEngineVtk does (vtk-looks.md §6, `ReadEquirectangularFile`): `.png`, `.jpg` and `.jpeg`
+//! RenderEngineVtk does (vtk-effects.md §6, `ReadEquirectangularFile`): `.png`, `.jpg` and `.jpeg`
 //! are 8-bit textures whose bytes are *not* sRGB-decoded (the lighting bake raises them to the
 //! power 2.2, the skybox shows them brightened to the power 1/2.2); anything else is read as
 //! Radiance HDR (`.hdr`, `.pic`), linear radiance divided by the header's `EXPOSURE`, like
@@ -125,8 +125,8 @@ impl Equirect {
 pub(in crate::render) mod tests {
     use super::*;
 
-    /// A flat (not run-length encoded) Radiance file, as the measurements of vtk-looks.md §6 used;
-    /// `header`: extra header lines, each ending in a newline.
+    /// A flat (not run-length encoded) Radiance file, as the measurements of vtk-effects.md §6
+    /// used; `header`: extra header lines, each ending in a newline.
     pub fn flat_hdr(width: u32, height: u32, rgbe: [u8; 4], header: &str) -> Vec<u8> {
         let mut bytes =
             format!("#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n{header}\n-Y {height} +X {width}\n")

@@ -1,5 +1,5 @@
 //! Diffuse lighting from an HDR environment: the 9 real spherical-harmonic coefficients of the
-//! whole image, computed as `vtkSphericalHarmonics` does (f64 over every texel, vtk-looks.md §6),
+//! whole image, computed as `vtkSphericalHarmonics` does (f64 over every texel, vtk-effects.md §6),
 //! and premultiplied by each basis constant and band factor the way `vtkOpenGLRenderer` uploads
 //! them, so the shader's sum is the irradiance over π: a uniform map of radiance L gives L.
 

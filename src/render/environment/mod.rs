@@ -1,4 +1,4 @@
-//! The environment map (vtk-looks.md §6): an equirectangular image on the server's disk that
+//! The environment map (vtk-effects.md §6): an equirectangular image on the server's disk that
 //! lights every PBR surface (diffuse irradiance from spherical harmonics for HDR maps or a
 //! baked irradiance cube map for 8-bit ones, specular from a prefiltered cube map and the
 //! split-sum BRDF table) and, with `skybox: true`, is drawn as the background. Read and baked

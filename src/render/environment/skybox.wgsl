@@ -1,4 +1,4 @@
-// The skybox (vtk-looks.md §6): every pixel of the background shows the environment map along its
+// The skybox (vtk-effects.md §6): every pixel of the background shows the environment map along its
 // viewing ray, pow(texel, 1/2.2) read bilinearly from mip 0, as `vtkOpenGLSkybox` with
 // `GammaCorrectOn` does. Drawn first in the scene pass, so geometry covers it. Prepended:
 // direction.wgsl.

@@ -1,4 +1,4 @@
-// Image-based lighting (vtk-looks.md §6), the effects' part of the scene shader: group 2 bindings
+// Image-based lighting (vtk-effects.md §6), the effects' part of the scene shader: group 2 bindings
 // 0–4 (`look_group.rs`). Without an environment map `mode` is 0 and every lookup is 0, which
 // is §3's "no ambient at all".
 

@@ -27,7 +27,7 @@ const SCENE_WGSL: &str = concat!(
 /// How a colour draw is shaded and blended: what picks its pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(in crate::render) struct ColourVariant {
-    /// RenderEngineVtk's PBR path rather than Phong (vtk-looks.md §3).
+    /// RenderEngineVtk's PBR path rather than Phong (vtk-effects.md §3).
     pub pbr: bool,
     pub coverage: Coverage,
     /// Back faces culled: a user glTF material that is not `doubleSided` (VTK's

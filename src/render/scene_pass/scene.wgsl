@@ -27,7 +27,7 @@ fn received(light: u32, p: vec3<f32>) -> f32 {
     return 1.0;
 }
 
-// One light, resolved into the world for this frame (render/look.rs, vtk-looks.md §1).
+// One light, resolved into the world for this frame (render/look.rs, vtk-effects.md §1).
 struct Light {
     // xyz: position; w: 1 for positional lights (point, spot), 0 for directional ones.
     position: vec4<f32>,
@@ -210,7 +210,7 @@ fn base_color(in: VertexOutput) -> vec4<f32> {
     return base;
 }
 
-// RenderEngineVtk's Phong path (vtk-looks.md §2), measured: Lambert diffuse from every light, no
+// RenderEngineVtk's Phong path (vtk-effects.md §2), measured: Lambert diffuse from every light, no
 // ambient, no specular, no gamma; the texel multiplies the diffuse colour undecoded.
 fn shade_phong(in: VertexOutput, front_facing: bool) -> vec4<f32> {
     let normal = facing_normal(in, front_facing);
@@ -233,7 +233,7 @@ fn srgb_to_linear(c: vec3<f32>) -> vec3<f32> {
 
 const PI: f32 = 3.14159265358979;
 
-// RenderEngineVtk's PBR path (vtk-looks.md §3): VTK's BRDF with Drake's two patches (roughness
+// RenderEngineVtk's PBR path (vtk-effects.md §3): VTK's BRDF with Drake's two patches (roughness
 // remapped to 0.95·r + 0.05 for direct lights; multi-scattering image-based lighting), then a
 // plain 2.2 gamma. Returns linear colour before gamma, and the opacity.
 fn shade_pbr(in: VertexOutput, front_facing: bool) -> vec4<f32> {

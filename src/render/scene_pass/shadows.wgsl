@@ -1,4 +1,4 @@
-// Shadows (vtk-looks.md §5), the effects' part of the scene shader: group 2 bindings 5–6
+// Shadows (vtk-effects.md §5), the effects' part of the scene shader: group 2 bindings 5–6
 // (`look_group.rs`). Each casting light has an exponential shadow map holding
 // exp(80·light depth) of the first opaque surface it sees (its bits in an R32Uint layer);
 // `shadow_factor` is VTK's `vtkShadowMapPass` receiver.

@@ -1,4 +1,4 @@
-// The shadow-map bake (vtk-looks.md §5, `vtkShadowMapBakerPass`): every opaque mesh drawn from a
+// The shadow-map bake (vtk-effects.md §5, `vtkShadowMapBakerPass`): every opaque mesh drawn from a
 // casting light, writing exp(80·light depth) (its f32 bits: R32Uint is renderable everywhere)
 // with the nearest surface kept by the depth test.
 

@@ -1,5 +1,5 @@
 //! Each casting light's camera, as `vtkShadowMapBakerPass::BuildCameraLight` builds it from the
-//! scene's bounding box (vtk-looks.md §5), in f64: a directional light looks along its direction
+//! scene's bounding box (vtk-effects.md §5), in f64: a directional light looks along its direction
 //! with a parallel projection just covering the box; a spot looks from its position with a
 //! 2·cone view angle and near/far planes fitted to the box.
 
@@ -181,7 +181,7 @@ mod tests {
     use super::*;
 
     fn plane_and_cube() -> Bounds {
-        // vtk-looks.md §5's scene: a 4×4 plane at z = 0 and a cube above it.
+        // vtk-effects.md §5's scene: a 4×4 plane at z = 0 and a cube above it.
         Bounds {
             min: DVec3::new(-2.0, -2.0, -0.05),
             max: DVec3::new(2.0, 2.0, 0.5),

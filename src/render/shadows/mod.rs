@@ -1,4 +1,4 @@
-//! Shadows (vtk-looks.md §5): VTK's exponential shadow maps. Before the scene pass, every opaque
+//! Shadows (vtk-effects.md §5): VTK's exponential shadow maps. Before the scene pass, every opaque
 //! mesh is drawn from each casting light (directional lights and spots narrower than 90°; point
 //! lights never cast) into one layer of a `shadow_map_size`² map per light, cleared to the
 //! background's red as VTK clears it; the scene shader's `shadow_factor` (`shadows.wgsl`) then

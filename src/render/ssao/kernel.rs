@@ -1,4 +1,4 @@
-//! VTK's SSAO sample kernel (`vtkSSAOPass::ComputeKernel`, vtk-looks.md §7), reproduced number
+//! VTK's SSAO sample kernel (`vtkSSAOPass::ComputeKernel`, vtk-effects.md §7), reproduced number
 //! for number: libstdc++'s `default_random_engine` (minstd_rand0) seeded with 1, each draw turned
 //! into a float in [0, 1) the way `uniform_real_distribution<float>` does, points of the unit
 //! half-ball (z ≥ 0) found by rejection and pulled towards the centre by 0.1 + 0.9·(i/N)².
@@ -58,7 +58,7 @@ mod tests {
 
     #[test]
     fn samples_match_vtk_measured_with_gcc() {
-        // vtk-looks.md §7, N = 128: sample 0 and sample 127 as g++ 12 computed them.
+        // vtk-effects.md §7, N = 128: sample 0 and sample 127 as g++ 12 computed them.
         let k = kernel(128);
         let close = |a: [f32; 4], b: [f32; 3]| (0..3).all(|i| (a[i] - b[i]).abs() < 5e-7);
         assert!(

@@ -1,4 +1,4 @@
-//! Screen-space ambient occlusion (vtk-looks.md §7, `vtkSSAOPass`): after the scene pass, each
+//! Screen-space ambient occlusion (vtk-effects.md §7, `vtkSSAOPass`): after the scene pass, each
 //! pixel's occlusion is estimated from the depth buffer with VTK's kernel (`kernel.rs`), radius,
 //! bias, intensity scale and shift, stored as R8 like VTK, then (3×3 blurred with VTK's weights
 //! when `blur`) multiplied into the colour image through the blend state, before tone mapping.

@@ -1,4 +1,4 @@
-// Screen-space ambient occlusion (vtk-looks.md §7, `vtkSSAOPass`), after the scene pass on the
+// Screen-space ambient occlusion (vtk-effects.md §7, `vtkSSAOPass`), after the scene pass on the
 // float colour image: `fs_occlusion` computes each pixel's AO from the depth buffer (view-space
 // positions and normals reconstructed from it) into an R8 target, as VTK stores it;
 // `fs_combine` multiplies the colour by it (3×3 blurred or not) through the blend state, so the

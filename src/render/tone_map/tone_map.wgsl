@@ -1,5 +1,5 @@
 // VTK's generic filmic tone mapping with its Uncharted 2 presets, as RenderEngineVtk's `exposure`
-// sets it up (vtk-looks.md §4; vtkToneMappingPass): every pixel of the float scene colour, the
+// sets it up (vtk-effects.md §4; vtkToneMappingPass): every pixel of the float scene colour, the
 // background included, read as gamma-encoded.
 
 // Contrast a, shoulder d, and the clipping point b and toe speed c VTK derives from them (with

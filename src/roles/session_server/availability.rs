@@ -5,7 +5,7 @@
 //! Each client follows the poller's `watch` channel on its own, so a slow client delays nobody and
 //! a client that missed a quick `1 → 0 → 1` while busy is not sent a value it already has.
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use tokio::sync::watch;
 
@@ -30,8 +30,13 @@ async fn follow(mut socket: WebSocket, mut availability: watch::Receiver<bool>) 
         tokio::select! {
             changed = availability.changed() => {
                 if changed.is_err() {
-                    // The poller has stopped: the server is shutting down.
-                    let _ = socket.send(Message::Close(None)).await;
+                    // The poller has stopped: the server is shutting down. Its clients read only
+                    // `0`/`1` texts, so the reason goes in the close frame alone.
+                    let close = CloseFrame {
+                        code: close_code::AWAY,
+                        reason: session::SHUTDOWN_CLOSE_REASON.into(),
+                    };
+                    let _ = socket.send(Message::Close(Some(close))).await;
                     break;
                 }
                 let now = *availability.borrow_and_update();

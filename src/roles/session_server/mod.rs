@@ -1,5 +1,5 @@
-//! The `session` role: the Webots cloud session server (doc §2), wire-compatible with
-//! `session_server.py`. It sends each browser to the least-loaded simulation server.
+//! The `session` role: the Webots cloud session server (doc §2: "doc §N" in this role cites
+//! `docs/upstream/webots-servers.md`), wire-compatible with `session_server.py`. It sends each browser to the least-loaded simulation server.
 //!
 //! Routes: `GET /session` (the chosen server's WebSocket URL), WebSocket `/` (availability),
 //! `GET /load` (mean load), `GET /monitor` (HTML). The loads come from a background poller

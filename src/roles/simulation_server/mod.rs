@@ -1,7 +1,8 @@
 //! The `simulation` role: a Webots-compatible cloud simulation server. Each browser client on the
 //! `/client` WebSocket gets a project checked out into its own instance directory and one
 //! simulator launched from the launch template and supervised until the client leaves; `/load`
-//! and `/monitor` report the machine (doc §3 of webots-cloud-protocol.md).
+//! and `/monitor` report the machine (doc §3: "doc §N" in this role cites
+//! `docs/upstream/webots-servers.md`).
 //!
 //! This file starts the server and routes requests; its parts:
 //! - [`config`]: flags, the config file and defaults.

@@ -134,7 +134,7 @@ pub fn render(state: &AppState) -> String {
     row(
         &mut page,
         "Share idle time",
-        &format!("{}%", pyfloat::format(config.share_idle_time)),
+        &format!("{}%", config.share_idle_time),
     );
     row(
         &mut page,

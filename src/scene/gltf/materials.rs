@@ -55,7 +55,7 @@ impl Loader<'_, '_> {
     }
 
     /// `materials[index]` for a primitive; `user`: it belongs to a merged user glTF, whose
-    /// PBR factors and textures apply (VTK's content keeps VTK's defaults, vtk-looks.md §3).
+    /// PBR factors and textures apply (VTK's content keeps VTK's defaults, vtk-effects.md §3).
     pub(super) fn material(
         &mut self,
         index: usize,
@@ -93,7 +93,7 @@ impl Loader<'_, '_> {
             .then(|| material.alpha_cutoff.unwrap_or(0.5) as f32);
         // VTK's exported factors (metallic 0, roughness 1) are never read by RenderEngineVtk,
         // whose own actors keep VTK's defaults; user glTFs go through VTK's importer, which
-        // applies glTF's (vtk-looks.md §3).
+        // applies glTF's (vtk-effects.md §3).
         let defaults = Material::default();
         let (metallic, roughness, emissive) = if user {
             (

@@ -86,3 +86,29 @@ async fn an_environment_map_comes_from_an_asset() {
     assert_refused(&reply, 400, "bad_request", Some("look"));
     api.stop().await;
 }
+
+/// An environment map whose header reads but whose pixels do not fails where the renderer reads
+/// this server's temporary copy of it; the 400 names the client's path, not that file.
+#[tokio::test]
+async fn a_broken_environment_map_is_named_as_the_client_named_it() {
+    common::require_adapter!();
+    let api = Api::start(Config::default()).await;
+    let whole = sky([0, 0, 255]);
+    // The signature and the IHDR chunk: the size reads, the image data is missing.
+    let broken = whole[..33].to_vec();
+    assert_eq!(api.put_asset(&broken).await.status, 201);
+    let look = "environment_map:\n  skybox: true\n  texture: !EquirectangularMap\n    path: /home/me/blue.png\n";
+    let scene = json!({"geometries": [], "look": look,
+        "look_files": {"/home/me/blue.png": sha256(&broken)}});
+    let reply = api.call("POST", "/v1/scenes", Some(scene)).await;
+    let body = assert_refused(&reply, 400, "bad_request", Some("look"));
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("/home/me/blue.png"), "{message}");
+    let temporary = std::env::temp_dir();
+    assert!(
+        !message.contains("gltf-cloud-environment")
+            && !message.contains(temporary.to_str().unwrap()),
+        "{message}"
+    );
+    api.stop().await;
+}

@@ -75,10 +75,16 @@ pub fn build(
         written = Some(file);
     }
     let look = Look::from_params(&params, gpu).map_err(|error| {
-        SceneApiError::field(
-            Reason::BadRequest,
-            FieldError::new("look", error.to_string()),
-        )
+        // The renderer names the file it read, this server's temporary copy: the client is
+        // told the name it gave (and the server's temporary folder stays unseen).
+        let mut message = error.to_string();
+        if let (Some(file), Some((path, _))) = (&written, &checked.environment) {
+            message = message.replace(
+                &file.path.display().to_string(),
+                &path.display().to_string(),
+            );
+        }
+        SceneApiError::field(Reason::BadRequest, FieldError::new("look", message))
     });
     drop(written);
     look

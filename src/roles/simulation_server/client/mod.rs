@@ -1,11 +1,13 @@
 //! One `/client` WebSocket session: wait for `start` or `init`, take a port (waiting in line while
 //! every port is taken), prepare the project, launch the simulator, announce it when ready, relay
 //! heartbeats and `reset controller`, and on any ending (client gone, simulator gone, time limit,
-//! server shutdown) stop the simulator's process group, remove the instance directory and give
-//! the port back.
+//! server shutdown, which the client is told first) stop the simulator's process group, remove
+//! the instance directory and give the port back.
 //!
 //! Every failure the client can see is sent as `loading: Error: <reason>` before the socket is
 //! closed, which the web client shows; the original left the client waiting instead (doc §3.7).
+//! The reason reaches the client without the server's paths (a crashed simulator's last lines
+//! name its instance directory); the log keeps it whole, under the client's id.
 //!
 //! This file holds the session's life from socket to clean-up; its steps:
 //! - [`setup`]: the start request, the instance directory and the project in it.
@@ -16,12 +18,13 @@ mod output;
 mod setup;
 mod simulate;
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket};
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -35,6 +38,7 @@ use super::state::{AppState, SessionInfo, SimulationState};
 use super::waiting_line::Admission;
 use crate::core::config::config_key;
 use crate::core::limits;
+use crate::core::redact::hide_paths;
 use crate::protocol::webots::client::{self as protocol, ClientMessage, ProtocolError};
 use crate::supervisor::{OutputLog, ProcessGroup};
 
@@ -289,12 +293,21 @@ impl Session {
         };
         match end {
             End::Failed(reason) | End::NoStart(reason) => {
+                // The log has the full text under this client's id; the client gets it without
+                // the server's paths, and that id to quote to an operator.
                 tracing::info!(%reason, "session failed");
-                let _ = self.socket.send(text(protocol::error_frame(&reason))).await;
+                let shown = shown_to_client(&reason, self.instance.as_deref(), self.id);
+                let _ = self.socket.send(text(protocol::error_frame(&shown))).await;
                 let _ = self.socket.send(Message::Close(None)).await;
             }
             End::Shutdown => {
-                let _ = self.socket.send(Message::Close(None)).await;
+                let frame = protocol::error_frame(protocol::SHUTTING_DOWN);
+                let _ = self.socket.send(text(frame)).await;
+                let close = CloseFrame {
+                    code: close_code::AWAY,
+                    reason: protocol::SHUTDOWN_CLOSE_REASON.into(),
+                };
+                let _ = self.socket.send(Message::Close(Some(close))).await;
             }
             End::ClientLeft => tracing::info!("client left"),
         }
@@ -333,6 +346,17 @@ fn client_frame(frame: Option<Result<Message, axum::Error>>) -> Result<Option<Cl
         Some(Ok(Message::Text(text))) => Ok(Some(protocol::parse(text.as_str())?)),
         Some(Ok(Message::Binary(_))) => Err(ProtocolError::Binary.into()),
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(None),
+    }
+}
+
+/// `reason` as the client may see it: paths in its instance directory relative to it, any other
+/// server path hidden, and then the client id under which the log holds the full text.
+fn shown_to_client(reason: &str, instance: Option<&Path>, id: u64) -> String {
+    match hide_paths(reason, instance) {
+        Cow::Borrowed(reason) => reason.to_owned(),
+        Cow::Owned(hidden) => format!(
+            "{hidden} (server paths hidden; the server's log has them under client id {id})"
+        ),
     }
 }
 

@@ -68,7 +68,7 @@ pub(super) async fn prepare_project(
                 allowed: config.allowed_repositories.as_deref(),
                 blocked: &config.blocked_repositories,
                 isolated: config.docker.isolates(),
-                share_idle_time: config.share_idle_time,
+                share_idle_time: config.share_idle_time.value(),
             }
             .check(url, state.load.current())?;
             let git = GitSettings {

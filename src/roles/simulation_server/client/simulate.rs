@@ -9,6 +9,7 @@ use tokio::time::Instant;
 
 use super::output::{drain, log_output, OutputTail};
 use super::{client_frame, text, End, Session};
+use crate::core::redact::hide_paths;
 use crate::protocol::webots::client::{self as protocol, ClientMessage};
 use crate::roles::simulation_server::compose::{self, DockerMode};
 use crate::roles::simulation_server::launch::{self, LaunchValues};
@@ -130,6 +131,8 @@ impl Session {
                                 self.state.sessions.add_container(self.id, container);
                             }
                             if let Some(frame) = seen.loading {
+                                // Build output names the instance directory, as crashes do.
+                                let frame = hide_paths(&frame, Some(instance)).into_owned();
                                 if self.socket.send(text(frame)).await.is_err() {
                                     return End::ClientLeft;
                                 }

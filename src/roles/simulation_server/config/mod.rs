@@ -12,6 +12,7 @@ use super::load::LoadFormula;
 use super::webots_version::WebotsVersion;
 use crate::core::config::{config_key, seconds, ServerConfig};
 use crate::core::limits;
+use crate::protocol::webots::pyfloat::JsonNumber;
 use crate::roles::{LoggingArgs, RoleConfig, ServerArgs};
 
 /// The role's name: its log directory and its start-up log line.
@@ -196,7 +197,8 @@ pub struct Config {
     pub compose_down_timeout_seconds: f64,
     pub allowed_repositories: Option<Vec<String>>,
     pub blocked_repositories: Vec<String>,
-    pub share_idle_time: f64,
+    /// Kept as written (`50` or `50.0`): announced and shown as the original wrote it.
+    pub share_idle_time: JsonNumber,
     /// URLs told about this server at start-up (webots.cloud's `setup.php`); off by default. One
     /// URL may be given as a string, as the original accepts.
     #[serde(deserialize_with = "crate::core::config::one_or_many")]
@@ -251,7 +253,7 @@ impl Default for Config {
             compose_down_timeout_seconds: limits::COMPOSE_DOWN_TIMEOUT.as_secs_f64(),
             allowed_repositories: None,
             blocked_repositories: Vec::new(),
-            share_idle_time: limits::SHARE_IDLE_TIME,
+            share_idle_time: JsonNumber::Int(limits::SHARE_IDLE_TIME),
             notify: Vec::new(),
             timeout: limits::SIMULATION_TIMEOUT_S,
             persistant_docker_images: Vec::new(),
