@@ -13,13 +13,14 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::budget::{CoverageMemo, MemoryBudget};
+use super::config::PREVIEW_FOLDER;
 use super::error::ApiError;
 use super::pipeline::Pipeline;
 use super::pool::RenderPool;
 use super::scene_api::{self, SceneApi};
 use super::state::{ActiveLook, AppState};
 use super::stats::Stats;
-use super::{drake, metrics, status, Args, Config, DEFAULT_PORT, ROLE};
+use super::{drake, metrics, previews, status, Args, Config, DEFAULT_PORT, ROLE};
 use crate::core::config::config_key;
 use crate::core::limits;
 use crate::core::metrics::Metrics;
@@ -168,6 +169,7 @@ pub async fn run(
         )),
         static_scene: Arc::new(static_scene),
         metrics: Arc::clone(&metrics),
+        previews: config.status_previews.then(Arc::default),
     });
     let scene_api = Arc::new(SceneApi::new(Arc::clone(&pipeline)));
     scene_api::expire_idle_scenes(&scene_api, shutdown.clone());
@@ -214,9 +216,16 @@ pub async fn run(
 /// Which front door answers which path (the scene API's, under `/v1`, are merged beside);
 /// the status pages; 404 for the rest.
 fn router(endpoint: &str, config: &Config, state: Arc<AppState>) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/", get(status::page_handler))
-        .route("/status.json", get(status::json_handler))
+        .route("/status.json", get(status::json_handler));
+    for image_type in ImageType::ALL {
+        router = router.route(
+            &format!("{PREVIEW_FOLDER}/{}.png", image_type.as_str()),
+            get(move |state| previews::png_handler(state, image_type)),
+        );
+    }
+    router
         .route(
             endpoint,
             post(drake::render)
