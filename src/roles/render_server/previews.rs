@@ -16,14 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use tokio::task::JoinError;
 
-use super::error::ApiError;
-use super::state::AppState;
-use super::Config;
-use crate::core::config::config_key;
 use crate::core::sync::lock;
 use crate::protocol::drake::encode::{self, Deflate};
 use crate::protocol::drake::image::ImageType;
@@ -144,16 +138,17 @@ impl Previews {
 
     /// The latest image of `image_type` as PNG, encoded on a blocking thread the first time it is
     /// asked for; `None` before the first image.
-    async fn png(&self, image_type: ImageType) -> Result<Option<Bytes>, ApiError> {
+    ///
+    /// # Errors
+    /// When the encoding thread panicked.
+    pub async fn png(&self, image_type: ImageType) -> Result<Option<Bytes>, JoinError> {
         let slot = &self.latest[index(image_type)];
         let (sequence, thumbnail) = match &*lock(slot) {
             None => return Ok(None),
             Some(Latest { png: Some(png), .. }) => return Ok(Some(png.clone())),
             Some(latest) => (latest.sequence, Arc::clone(&latest.thumbnail)),
         };
-        let png = tokio::task::spawn_blocking(move || Bytes::from(thumbnail.png()))
-            .await
-            .map_err(|e| ApiError::Internal(format!("encoding the preview stopped: {e}")))?;
+        let png = tokio::task::spawn_blocking(move || Bytes::from(thumbnail.png())).await?;
         if let Some(latest) = lock(slot).as_mut() {
             // A newer image may have arrived meanwhile; it gets its own PNG.
             if latest.sequence == sequence {
@@ -161,31 +156,6 @@ impl Previews {
             }
         }
         Ok(Some(png))
-    }
-}
-
-/// `GET /status/preview/{color,depth,label}.png`: the latest image of that type, 404 with the
-/// reason before the first one or when previews are off.
-pub async fn png_handler(state: State<Arc<AppState>>, image_type: ImageType) -> Response {
-    let name = image_type.as_str();
-    let Some(previews) = &state.pipeline.previews else {
-        return ApiError::NotFound(format!(
-            "previews are off on this server (config key {})",
-            config_key!(Config, status_previews)
-        ))
-        .into_response();
-    };
-    match previews.png(image_type).await {
-        Ok(Some(png)) => (
-            [
-                (header::CONTENT_TYPE, "image/png"),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            png,
-        )
-            .into_response(),
-        Ok(None) => ApiError::NotFound(format!("no {name} image rendered yet")).into_response(),
-        Err(error) => error.into_response(),
     }
 }
 

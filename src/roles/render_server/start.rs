@@ -20,7 +20,7 @@ use super::pool::RenderPool;
 use super::scene_api::{self, SceneApi};
 use super::state::{ActiveLook, AppState};
 use super::stats::Stats;
-use super::{drake, metrics, previews, status, Args, Config, DEFAULT_PORT, ROLE};
+use super::{drake, metrics, status, Args, Config, DEFAULT_PORT, ROLE};
 use crate::core::config::config_key;
 use crate::core::limits;
 use crate::core::metrics::Metrics;
@@ -222,7 +222,7 @@ fn router(endpoint: &str, config: &Config, state: Arc<AppState>) -> Router {
     for image_type in ImageType::ALL {
         router = router.route(
             &format!("{PREVIEW_FOLDER}/{}.png", image_type.as_str()),
-            get(move |state| previews::png_handler(state, image_type)),
+            get(move |state| status::preview_handler(state, image_type)),
         );
     }
     router

@@ -8,13 +8,17 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::response::Html;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
 use serde_json::{json, Value};
 
+use super::error::ApiError;
 use super::previews::Previews;
 use super::scene_api::Figures;
 use super::state::AppState;
 use super::stats::RECENT;
+use super::Config;
+use crate::core::config::config_key;
 use crate::core::html::{escape, LIVE_CHART_JS};
 use crate::protocol::drake::image::ImageType;
 use crate::protocol::drake::preview::{self, RESERVED_LABEL_RGB, TOO_FAR_RGB, TOO_NEAR_RGB};
@@ -187,8 +191,8 @@ fn page(status: &Value) -> String {
     format!(
         "<!doctype html><html><head><meta charset=utf-8><title>gltf-cloud render server</title>\
 <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 10px;text-align:left}}\
-svg{{border:1px solid #ccc;background:#fff}}figure{{display:inline-block;margin:0 1em 1em 0;vertical-align:top}}\
-figure img{{height:192px;border:1px solid #ccc;image-rendering:pixelated}}\
+svg{{border:1px solid #ccc;background:#fff}}figure{{display:inline-block;width:258px;margin:0 1em 1em 0;vertical-align:top;font-size:90%}}\
+figure img{{width:256px;height:192px;object-fit:contain;background:#f4f4f4;border:1px solid #ccc;image-rendering:pixelated}}\
 .swatch{{display:inline-block;width:1em;height:1em;border:1px solid #999;vertical-align:middle}}</style></head><body>\
 <h1>gltf-cloud render server</h1>\
 <p>Drake glTF render protocol: <code>POST /{endpoint}</code> · version {version} · up <span id=uptime>{uptime}</span></p>\
@@ -251,6 +255,31 @@ scale 0–<span id=scale>0</span> ms; last <span id=last>none yet</span>).</p>\
     )
 }
 
+/// `GET /status/preview/{color,depth,label}.png`: the latest image of that type, 404 with the
+/// reason before the first one or when previews are off.
+pub async fn preview_handler(state: State<Arc<AppState>>, image_type: ImageType) -> Response {
+    let Some(previews) = &state.pipeline.previews else {
+        return ApiError::NotFound(format!(
+            "previews are off on this server (config key {})",
+            config_key!(Config, status_previews)
+        ))
+        .into_response();
+    };
+    match previews.png(image_type).await {
+        Ok(Some(png)) => (
+            [
+                (header::CONTENT_TYPE, "image/png"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            png,
+        )
+            .into_response(),
+        Ok(None) => ApiError::NotFound(format!("no {} image rendered yet", image_type.as_str()))
+            .into_response(),
+        Err(e) => ApiError::Internal(format!("encoding the preview stopped: {e}")).into_response(),
+    }
+}
+
 /// The latest images with their captions, and what their colours mean (drawn from the colours the
 /// previews use, so the legend cannot drift from them); a note instead when previews are off.
 fn previews_html(status: &Value) -> String {
@@ -297,7 +326,8 @@ fn previews_html(status: &Value) -> String {
          <p>Depth: <span class=swatch style=\"width:6em;background:linear-gradient(to right,{ramp})\"></span> \
          near to far over the image's own measured range (the caption's metres); {too_near} \
          (closer than min_depth); {too_far} (past max_depth, or nothing hit).<br>\
-         Labels: one colour per label; {reserved}.</p>",
+         Labels: one colour per label; {reserved} (white is also where nothing was hit: Drake's \
+         front door reads it as kDontCare, the scene API as kEmpty).</p>",
         long_side = super::previews::LONG_SIDE,
         ramp = ramp.join(","),
         too_near = swatch(TOO_NEAR_RGB, "too near"),
