@@ -38,6 +38,7 @@ pub enum Source {
 }
 
 impl Source {
+    /// As the page's captions and `/status.json` give it.
     pub fn describe(self) -> String {
         match self {
             Self::Drake => "Drake".to_owned(),
