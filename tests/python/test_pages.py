@@ -5,8 +5,9 @@ Each server is started on port 0 with the binary `make test` builds (GLTF_CLOUD_
 Chromium (Debian's `chromium`) loads the page and is driven over the DevTools protocol with
 websocket-client. Each page must load with no console error or uncaught exception, draw its chart
 from the server's JSON, and redraw it without a reload (the count in `document.body.dataset.updates`
-grows, and the chart's paths follow the server's data). A screenshot of each page is written to
-out/pages/.
+grows, and the chart's paths follow the server's data). The render server's page also shows the
+latest image of each type, which must load and be replaced after newer renders. A screenshot of
+each page (the whole page) is written to out/pages/.
 """
 
 import json
@@ -152,11 +153,13 @@ class Browser:
     def screenshot(self, name: str) -> Path:
         import base64
 
+        # The whole page, below the window too (the render server's images are at its end).
         height = self.evaluate("document.documentElement.scrollHeight")
         shot = self.call(
             "Page.captureScreenshot",
             format="png",
-            clip={"x": 0, "y": 0, "width": 1000, "height": min(height, 1100), "scale": 1},
+            captureBeyondViewport=True,
+            clip={"x": 0, "y": 0, "width": 1000, "height": min(height, 3000), "scale": 1},
         )
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
@@ -195,7 +198,47 @@ def assert_live(browser: Browser, url: str, graph: str, path_count: str):
     assert not browser.errors(), browser.errors()
 
 
-def test_render_server_status_page_charts_recent_renders(browser):
+PREVIEW_TYPES = ("color", "depth", "label")
+
+
+def previews_shown(browser: Browser) -> dict:
+    """Each latest image as the page shows it: loaded or not, its natural size, the sequence number
+    it was fetched for, and a digest of its pixels (read back through a canvas)."""
+    return browser.evaluate(
+        """Object.fromEntries(%s.map((type) => {
+          const image = document.getElementById("preview-" + type);
+          const loaded = !image.hidden && image.complete && image.naturalWidth > 0;
+          let digest = 0;
+          if (loaded) {
+            const canvas = document.createElement("canvas");
+            canvas.width = image.naturalWidth;
+            canvas.height = image.naturalHeight;
+            const context = canvas.getContext("2d");
+            context.drawImage(image, 0, 0);
+            const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+            for (let i = 0; i < pixels.length; i++) digest = (digest * 31 + pixels[i]) >>> 0;
+          }
+          const caption = document.getElementById("preview-" + type + "-caption").textContent;
+          return [type, { loaded, width: image.naturalWidth, height: image.naturalHeight,
+                          sequence: image.dataset.sequence || null, digest, caption }];
+        }))"""
+        % json.dumps(list(PREVIEW_TYPES))
+    )
+
+
+def render_tabletops(server: Server, out: Path, width: int, height: int):
+    """One image of each type of the example scene (pydrake's export, one file per type)."""
+    scenes = [str(REPO / "examples" / kind / "tabletop.gltf") for kind in PREVIEW_TYPES]
+    subprocess.run(
+        [str(BINARY), "render-client", "--server-base-url", server.url, "--out", str(out)]
+        + ["--width", str(width), "--height", str(height), *scenes],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def test_render_server_status_page_charts_recent_renders(browser, tmp_path):
     server = Server("render-server", "--render-workers", "2")
     try:
         browser.open(server.url + "/")
@@ -205,6 +248,7 @@ def test_render_server_status_page_charts_recent_renders(browser):
         text = browser.evaluate("document.body.innerText")
         for shown in ("llvmpipe", "Vulkan", "waiting for a worker", "workers rendering", "of 2"):
             assert shown in text, f"{shown!r} not on the page:\n{text}"
+        assert text.count("no image yet") == 3, text
         # Renders while the page is open (render-client's conformance check of the server, with
         # its built-in scenes): the chart follows without a reload.
         subprocess.run(
@@ -220,7 +264,43 @@ def test_render_server_status_page_charts_recent_renders(browser):
         assert browser.evaluate("document.getElementById('color').textContent") == str(
             status["renders"]["color"]
         )
+
+        # The latest image of each type follows without a reload, fetched once per new image.
+        render_tabletops(server, tmp_path / "first", 320, 240)
+        every_loaded = " && ".join(
+            f"(() => {{ const i = document.getElementById('preview-{t}'); "
+            "return !i.hidden && i.complete && i.naturalWidth > 0; })()"
+            for t in PREVIEW_TYPES
+        )
+        latest = json.load(urllib.request.urlopen(server.url + "/status.json", timeout=10))
+        newest = ",".join(f"'{latest['previews'][t]['sequence']}'" for t in PREVIEW_TYPES)
+        browser.wait_for(
+            f"[{newest}].join() === {json.dumps(list(PREVIEW_TYPES))}"
+            ".map((t) => document.getElementById('preview-' + t).dataset.sequence).join()"
+            f" && {every_loaded}",
+            "the three latest images",
+        )
+        first = previews_shown(browser)
+        for kind, shown in first.items():
+            assert (shown["width"], shown["height"]) == (256, 192), (kind, shown)
+            assert "320×240 from Drake" in shown["caption"], (kind, shown)
+        render_tabletops(server, tmp_path / "second", 300, 100)
+        # 300×100 keeps its aspect at 256 px wide.
+        resized = " && ".join(
+            f"document.getElementById('preview-{t}').naturalHeight === 85" for t in PREVIEW_TYPES
+        )
+        browser.wait_for(f"{every_loaded} && {resized}", "the newer images")
+        second = previews_shown(browser)
+        for kind in PREVIEW_TYPES:
+            assert second[kind]["width"] == 256, (kind, second[kind])
+            assert second[kind]["sequence"] != first[kind]["sequence"], kind
+            assert second[kind]["digest"] != first[kind]["digest"], kind
+            assert "300×100 from Drake" in second[kind]["caption"], (kind, second[kind])
+        # Depth's colours span the measured range, which its caption gives in metres.
+        assert re.search(r", \d+\.\d\d–\d+\.\d\d m$", second["depth"]["caption"]), second["depth"]
+
         assert_live(browser, server.url + "/", "render-times", 1)
+        browser.wait_for(every_loaded, "the images after a reload")
         browser.screenshot("render-server")
     finally:
         server.stop()

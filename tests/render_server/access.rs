@@ -57,7 +57,12 @@ async fn without_a_valid_token_only_the_probes_and_metrics_answer() {
         missing.headers["www-authenticate"],
         "Bearer realm=\"gltf-cloud\""
     );
-    for path in ["/", "/status.json", "/no-such-path"] {
+    for path in [
+        "/",
+        "/status.json",
+        "/status/preview/color.png",
+        "/no-such-path",
+    ] {
         let reply = common::get(server.addr, path).await;
         assert_error(&reply, 401, "Authorization: Bearer");
     }

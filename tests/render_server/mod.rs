@@ -7,6 +7,7 @@ mod admission; // who holds a render slot, and for how long (issue 21)
 mod budget; // hostile requests against the per-request budget (issue 14)
 mod cache; // the scene cache, concurrency and peer-exact answers
 mod held; // what clients not being served hold: HTTP/2 streams, unread answers (issue 21)
+mod previews; // the status page's latest images (issue 22)
 mod scene_api; // resident scenes under /v1 (issue 20)
 mod static_scene; // the server-side scene (--scene) and start-up errors of the look's params
 

@@ -6,6 +6,10 @@
 pub const LABEL_DONT_CARE: i16 = 32764;
 /// Drake's `RenderLabel::kEmpty`.
 pub const LABEL_EMPTY: i16 = 32766;
+/// Drake's `RenderLabel::kDoNotRender`.
+pub const LABEL_DO_NOT_RENDER: i16 = 32765;
+/// Drake's `RenderLabel::kUnspecified`.
+pub const LABEL_UNSPECIFIED: i16 = 32767;
 
 /// The red and green bytes Drake writes for `label` (blue is 0).
 pub fn to_red_green(label: i16) -> [u8; 2] {

@@ -5,6 +5,7 @@
 //! - [`intrinsics`]: Drake's camera rules (`CameraInfo`, `ClippingRange`, `DepthRange`);
 //! - [`error_body`]: which error bodies Drake shows, and the JSON error body;
 //! - [`label`]: render labels as colours and back;
+//! - [`preview`]: depth and label images in colours people read;
 //! - [`encode`] and [`decode`]: the PNG/TIFF answers, written and read back by Drake's rules;
 //! - [`camera`]: Drake's camera pose and how its exporter writes it into the glTF;
 //! - [`vtk_params`]: `RenderEngineVtkParams`, the look a Drake user tuned RenderEngineVtk with.
@@ -17,4 +18,5 @@ pub mod fields;
 pub mod image;
 pub mod intrinsics;
 pub mod label;
+pub mod preview;
 pub mod vtk_params;

@@ -12,11 +12,10 @@ use super::error::FieldError;
 use super::pose::{self, Pose};
 use super::scene::{AssetFile, Geometry, MeshSource, Scale, Shape, ShapeType};
 use crate::core::quote::quote;
+/// The geometry is left out of label images.
+pub use crate::protocol::drake::label::LABEL_DO_NOT_RENDER;
 use crate::protocol::drake::label::{LABEL_DONT_CARE, LABEL_EMPTY};
 use crate::protocol::drake::vtk_params::{EnvironmentMap, EnvironmentTexture, VtkParams};
-
-/// Drake's `RenderLabel::kDoNotRender`: the geometry is left out of label images.
-pub const LABEL_DO_NOT_RENDER: i16 = 32765;
 
 /// A shape whose parameters were checked.
 #[derive(Debug, Clone, PartialEq)]

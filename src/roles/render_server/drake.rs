@@ -15,6 +15,7 @@ use super::budget::{self, CoverageMemo};
 use super::error::ApiError;
 use super::form::{self, FormLimits, RenderRequest};
 use super::pipeline::{answer, Pipeline, View};
+use super::previews::Source;
 use super::state::AppState;
 use super::{Config, DepthFormat};
 use crate::core::config::config_key;
@@ -160,6 +161,7 @@ async fn render_request(
         look: Arc::clone(pipeline.pool.default_look()),
         intrinsics,
         kind,
+        source: Source::Drake,
     };
     let rendered = pipeline.render(view, ticket, deadline).await?;
     let image = rendered.image;

@@ -5,7 +5,8 @@
 //! wire format and hands the pipeline what to draw: Drake's multipart `POST /render`
 //! ([`drake`], its form in [`form`]) and the scene API's resident scenes under `/v1`
 //! ([`scene_api`]). [`start`] starts the role and routes paths to front doors;
-//! [`metrics`] and [`status`] are the operator's views.
+//! [`metrics`] and [`status`] are the operator's views, [`previews`] the latest images `status`
+//! shows.
 //!
 //! Drake's request path, in order: multipart read → field validation and SHA-256 check →
 //! admission (503 when the queue is full) → glTF load on a blocking thread ([`crate::scene`]) → cost
@@ -26,6 +27,7 @@ pub(crate) mod form;
 mod metrics;
 mod pipeline;
 mod pool;
+mod previews;
 mod scene_api;
 mod start;
 mod state;

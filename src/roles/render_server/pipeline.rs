@@ -25,6 +25,7 @@ use tokio::sync::oneshot;
 use super::budget::{AbandonOnDrop, MemoryBudget, Ticket};
 use super::error::ApiError;
 use super::pool::{Job, RenderPool};
+use super::previews::{Previews, Source, Tap};
 use super::Config;
 use crate::core::config::config_key;
 use crate::core::metrics::Metrics;
@@ -46,6 +47,8 @@ pub struct Pipeline {
     /// Drawn into every image; its GPU copies stay resident, outside the cache.
     pub static_scene: Arc<StaticScene>,
     pub metrics: Arc<Metrics>,
+    /// The latest image of each type, for the status page; `None` when `statusPreviews` is off.
+    pub previews: Option<Arc<Previews>>,
 }
 
 /// An admitted request's ticket, abandoned when this is dropped before the request finished (the
@@ -56,13 +59,14 @@ pub struct Admitted {
 }
 
 /// One image to render: the scene as this image sees it (its camera, its materials for the image
-/// type), the look it is drawn with, the intrinsics and the kind.
+/// type), the look it is drawn with, the intrinsics and the kind, and who asked for it.
 pub struct View {
     pub scene: Scene,
     /// The server's look ([`RenderPool::default_look`]), or a resident scene's own.
     pub look: Arc<Look>,
     pub intrinsics: Intrinsics,
     pub kind: ImageKind,
+    pub source: Source,
 }
 
 /// A rendered image and how long the worker spent on it.
@@ -174,6 +178,7 @@ impl Pipeline {
             look,
             intrinsics,
             kind,
+            source,
         } = view;
         let image_bytes = u64::from(intrinsics.width) * u64::from(intrinsics.height) * 4 * 2;
         self.reserve(ticket, image_bytes)?;
@@ -186,6 +191,10 @@ impl Pipeline {
             deadline,
             ticket: Arc::clone(ticket),
             reply,
+            preview: (self.previews.as_ref()).map(|previews| Tap {
+                previews: Arc::clone(previews),
+                source,
+            }),
         })?;
         let rendered = rendered.await.map_err(|_| {
             if Instant::now() >= deadline {

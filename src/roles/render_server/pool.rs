@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
 use super::budget::Ticket;
+use super::previews::Tap;
 use crate::core::sync::lock;
 use crate::render::{Gpu, Image, ImageKind, Look, RenderError, Renderer};
 use crate::scene::camera::Intrinsics;
@@ -39,6 +40,8 @@ pub struct Job {
     pub deadline: Instant,
     pub ticket: Arc<Ticket>,
     pub reply: oneshot::Sender<Rendered>,
+    /// Where the image is kept for the status page, unless previews are off.
+    pub preview: Option<Tap>,
 }
 
 /// A worker's answer: the image, or why not, and how long the GPU work took.
@@ -269,6 +272,7 @@ fn work(gpu: &Arc<Gpu>, receiver: &Mutex<mpsc::Receiver<Slot>>, load: &Load) {
             look,
             ticket,
             reply,
+            preview,
             ..
         } = job;
         drop((scene, look, ticket));
@@ -279,11 +283,13 @@ fn work(gpu: &Arc<Gpu>, receiver: &Mutex<mpsc::Receiver<Slot>>, load: &Load) {
                 "the renderer failed unexpectedly".to_owned(),
             ))
         });
+        let elapsed = started.elapsed();
+        if let (Some(preview), Ok(image)) = (&preview, &result) {
+            // Here, while the image is still in this core's cache, and off the runtime.
+            preview.keep(image);
+        }
         load.busy.fetch_sub(1, Ordering::Relaxed);
         // The requester may have gone (client disconnected); nothing to do then.
-        let _ = reply.send(Rendered {
-            result,
-            elapsed: started.elapsed(),
-        });
+        let _ = reply.send(Rendered { result, elapsed });
     }
 }

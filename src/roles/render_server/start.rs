@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::budget::{CoverageMemo, MemoryBudget};
+use super::config::PREVIEW_FOLDER;
 use super::error::ApiError;
 use super::pipeline::Pipeline;
 use super::pool::RenderPool;
@@ -172,6 +173,7 @@ pub async fn run(
         )),
         static_scene: Arc::new(static_scene),
         metrics: Arc::clone(&metrics),
+        previews: config.status_previews.then(Arc::default),
     });
     let cache = Arc::new(SceneCache::new(cache_bytes));
     let scene_api = Arc::new(SceneApi::new(Arc::clone(&pipeline), Arc::clone(&cache)));
@@ -219,9 +221,16 @@ pub async fn run(
 /// Which front door answers which path (the scene API's, under `/v1`, are merged beside);
 /// the status pages; 404 for the rest.
 fn router(endpoint: &str, config: &Config, state: Arc<AppState>) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/", get(status::page_handler))
-        .route("/status.json", get(status::json_handler))
+        .route("/status.json", get(status::json_handler));
+    for image_type in ImageType::ALL {
+        router = router.route(
+            &format!("{PREVIEW_FOLDER}/{}.png", image_type.as_str()),
+            get(move |state| status::preview_handler(state, image_type)),
+        );
+    }
+    router
         .route(
             endpoint,
             post(drake::render)

@@ -6,6 +6,7 @@ use crate::common;
 
 use gltf_cloud::protocol::drake::decode::{ColorImage, Decoded, DepthImage};
 use gltf_cloud::protocol::drake::label::{LABEL_DONT_CARE, LABEL_EMPTY};
+use gltf_cloud::protocol::drake::preview;
 use gltf_cloud::protocol::scene_api::frame::{
     self, AnswerImage, Encoding, FrameHeader, ImageFormat, ImageName, PoseRecord, POSE_RECORD_BYTES,
 };
@@ -321,5 +322,45 @@ async fn the_largest_frame_fits_one_admitted_request() {
         .enumerate()
         .all(|(i, image)| image.camera == i / 3));
     assert_eq!(api.metric("scene_api_images_total").await, 48.0);
+    api.stop().await;
+}
+
+/// A frame's images become the status page's previews, their camera named (never the scene's id),
+/// in the preview colours: label 7's hue over the white background, the box top the depth ramp's
+/// near end over nothing hit (black).
+#[tokio::test]
+async fn a_frames_images_become_the_status_pages_previews() {
+    common::require_adapter!();
+    let api = Api::start(Config::default()).await;
+    let scene = red_box_at(&api, 0.0).await;
+    let images = vec![ImageName::Color, ImageName::Depth, ImageName::Label];
+    api.images(&scene, vec![camera_above(images)], &[], Encoding::Raw)
+        .await;
+    let status: Value =
+        serde_json::from_slice(&api.call("GET", "/status.json", None).await.body).unwrap();
+    for name in ["color", "depth", "label"] {
+        assert_eq!(
+            status["previews"][name]["source"], "scene API, camera 0",
+            "{status}"
+        );
+    }
+    assert!(!status.to_string().contains(&scene), "{status}");
+    let rgb_at = |reply: common::Reply, u: usize, v: usize| -> [u8; 3] {
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let mut reader = png::Decoder::new(std::io::Cursor::new(reply.body))
+            .read_info()
+            .unwrap();
+        let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buffer).unwrap();
+        assert_eq!((info.width, info.color_type), (64, png::ColorType::Rgb));
+        let at = (v * 64 + u) * 3;
+        buffer[at..at + 3].try_into().unwrap()
+    };
+    let label = || api.call("GET", "/status/preview/label.png", None);
+    assert_eq!(rgb_at(label().await, 31, 23), preview::label_rgb(7));
+    assert_eq!(rgb_at(label().await, 0, 0), [255, 255, 255]);
+    let depth = || api.call("GET", "/status/preview/depth.png", None);
+    assert_eq!(rgb_at(depth().await, 31, 23), preview::ramp(0.0));
+    assert_eq!(rgb_at(depth().await, 0, 0), preview::TOO_FAR_RGB);
     api.stop().await;
 }

@@ -32,8 +32,9 @@ pub enum DepthFormat {
 }
 
 /// The render server's own pages, which the render endpoint may not take (beside the bootstrap's
-/// [`server::BOOTSTRAP_PATHS`]).
+/// [`server::BOOTSTRAP_PATHS`]), and the folder of the page's images.
 const STATUS_PATHS: [&str; 2] = ["/", "/status.json"];
+pub(super) const PREVIEW_FOLDER: &str = "/status/preview";
 
 /// Command-line flags of `gltf-cloud render-server`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -185,6 +186,9 @@ pub struct Config {
     pub asset_cache_bytes: u64,
     pub max_asset_bytes: u64,
     pub max_cameras_per_frame: usize,
+    /// Whether `GET /` shows the latest images ([`super::previews`]): whoever may open the page
+    /// sees what clients render.
+    pub status_previews: bool,
     /// Tokens one of which every request must carry ([`auth`]); none here and in the
     /// environment: open to anyone who reaches the server.
     pub access_tokens_file: Option<PathBuf>,
@@ -245,6 +249,7 @@ impl Default for Config {
             asset_cache_bytes: limits::ASSET_CACHE_BYTES,
             max_asset_bytes: limits::MAX_ASSET_BYTES,
             max_cameras_per_frame: limits::MAX_CAMERAS_PER_FRAME,
+            status_previews: true,
             access_tokens_file: None,
             access_tokens_env: None,
         }
@@ -328,9 +333,9 @@ impl Config {
         let endpoint = format!("/{}", self.endpoint.trim_matches('/'));
         let mut reserved = STATUS_PATHS.iter().chain(&server::BOOTSTRAP_PATHS);
         let scene_api = crate::protocol::scene_api::PREFIX;
-        let under_scene_api =
-            endpoint == scene_api || endpoint.starts_with(&format!("{scene_api}/"));
-        if reserved.any(|path| *path == endpoint) || under_scene_api {
+        let under =
+            |folder: &str| endpoint == folder || endpoint.starts_with(&format!("{folder}/"));
+        if reserved.any(|path| *path == endpoint) || under(scene_api) || under(PREVIEW_FOLDER) {
             anyhow::bail!(
                 "endpoint {:?} is reserved; choose another path (config key {})",
                 self.endpoint,

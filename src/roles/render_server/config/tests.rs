@@ -27,6 +27,7 @@ fn keys_named_in_messages_are_serde_keys() {
         config_key!(Config, asset_cache_bytes),
         config_key!(Config, max_asset_bytes),
         config_key!(Config, max_cameras_per_frame),
+        config_key!(Config, status_previews),
     ] {
         assert!(
             keys.iter().any(|k| k == key),
@@ -170,4 +171,31 @@ fn the_example_look_config_reads() {
     assert_eq!(look.params.lights.len(), 2);
     assert!(look.params.cast_shadows);
     assert!(look.warnings.is_empty() && look.notes.is_empty());
+}
+
+/// `statusPreviews` is a boolean, on unless turned off; anything else is refused, named.
+#[test]
+fn status_previews_is_a_boolean_on_by_default() {
+    assert!(parse("{}").value.status_previews);
+    assert!(!parse(r#"{"statusPreviews": false}"#).value.status_previews);
+    let refused = crate::core::config::parse::<Config>(
+        r#"{"statusPreviews": "off"}"#,
+        std::path::Path::new("render.json"),
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(refused.contains("statusPreviews"), "{refused}");
+}
+
+/// The status page's images are the server's own paths: an endpoint may not take them.
+#[test]
+fn the_preview_folder_is_reserved() {
+    for endpoint in ["status/preview", "/status/preview/color.png"] {
+        let config = Config {
+            endpoint: endpoint.to_owned(),
+            ..Config::default()
+        };
+        assert!(config.endpoint_path().is_err(), "{endpoint}");
+    }
 }

@@ -34,6 +34,7 @@ use crate::protocol::scene_api::frame::{
 use crate::protocol::scene_api::pose;
 use crate::render::{Image, ImageKind};
 use crate::roles::render_server::pipeline::{answer, View};
+use crate::roles::render_server::previews::Source;
 use crate::roles::render_server::Config;
 
 /// Renders one frame of the scene `id`.
@@ -152,6 +153,7 @@ pub async fn render(
                     look: Arc::clone(&look),
                     intrinsics: camera.intrinsics(),
                     kind,
+                    source: Source::SceneApi { camera: index },
                 });
                 wanted.push((index, image));
             }
