@@ -7,7 +7,9 @@ alternating between rounds), so the machine's load, which moves by ±50 % within
 shared machine, hits both alike. Printed per workload and image type: ms per call through
 RenderEngineGltfClient (what a Drake user waits for) and the server's render stage (its debug
 `rendered` log line: the adapter drawing and reading back the image, without the client's share
-around it), as after/before ratios, the median over rounds of each round's ratio [min-max]. Then
+around it), as after/before ratios, the median over rounds of each round's ratio [min-max], and the
+server's CPU for those calls (all its threads, from /proc, summed over the rounds): CPU time
+barely moves with the machine's load, where wall time does. Then
 throughput (the client bench mode at concurrency 4, the two servers in alternate rounds) and, unless
 `--skip-features`, each look of tests/python/vtk_looks.py in colour. Ratios near 1.00 with spreads
 on both sides mean no measurable change; the figures are never pass/fail thresholds.
@@ -20,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import FEATURES, IMAGE_TYPES, REPO, SERVER_LOG, client_bench, drake_gltf_files, median_spread, multi_camera
+from bench import (FEATURES, IMAGE_TYPES, REPO, SERVER_LOG, client_bench, cpu_seconds, drake_gltf_files, median_spread,
+                   multi_camera)
 from drake_scenes import CAMERAS, SCENES, TwoEngineScene
 from render_server_process import RenderServer
 from vtk_looks import LOOKS, primitives_and_unpainted, write_params
@@ -41,6 +44,7 @@ class Timed:
         self.server = RenderServer(binary, *args, rust_log=SERVER_LOG)
         self.calls = []  # (workload, image_type, round) per request, after the warm-up
         self.warm = 0
+        self.cpu = {}  # (workload, image_type): server CPU seconds over the timed calls
 
     def mark_warm(self) -> None:
         time.sleep(0.2)
@@ -82,25 +86,32 @@ def interleaved(args, builds, workloads, image_types):
         for name, scenes, cameras in workloads:
             for t in image_types:
                 for build in order:
+                    pid = builds[build].server.process.pid
+                    cpu = cpu_seconds(pid)[0]
                     started = time.perf_counter()
                     for camera in cameras:
                         scenes[build].render("gltf", t, camera)
                         builds[build].calls.append((name, t, index))
                     timings[(name, t)][build].append((time.perf_counter() - started) * 1e3)
+                    used = builds[build].cpu
+                    used[(name, t)] = used.get((name, t), 0.0) + cpu_seconds(pid)[0] - cpu
     return timings
 
 
 def print_table(title, args, builds, timings) -> None:
     stages = {build: builds[build].render_stages() for build in BUILDS}
     print(f"\n{title}")
-    print(f"{'workload':28} {'image':6} {'before ms':>10} {'after ms':>10} {'after/before':>19} {'render after/before':>21}")
+    print(f"{'workload':28} {'image':6} {'before ms':>10} {'after ms':>10} {'after/before':>19} {'render after/before':>21} "
+          f"{'server CPU ms':>15} {'after/before':>12}")
     for (name, t), per_build in timings.items():
         before, after = per_build["before"], per_build["after"]
         calls = ratio_cell([a / b for a, b in zip(after, before)])
         render = [stages["after"][(name, t, i)] / stages["before"][(name, t, i)]
                   for i in range(args.rounds) if stages["before"].get((name, t, i)) and stages["after"].get((name, t, i))]
+        cpu = {b: builds[b].cpu.get((name, t), 0.0) * 1e3 / args.rounds for b in BUILDS}
+        cpu_ratio = f"{cpu['after'] / cpu['before']:12.2f}" if cpu["before"] else f"{'n/a':>12}"
         print(f"{name:28} {t:6} {statistics.median(before):10.1f} {statistics.median(after):10.1f} {calls:>19} "
-              f"{ratio_cell(render) if render else 'n/a':>21}")
+              f"{ratio_cell(render) if render else 'n/a':>21} {cpu['before']:6.1f}/{cpu['after']:<7.1f} {cpu_ratio}")
 
 
 def compare(args, binary: Path, baseline: Path) -> None:
