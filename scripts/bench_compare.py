@@ -112,6 +112,18 @@ def print_table(title, args, builds, timings) -> None:
         cpu_ratio = f"{cpu['after'] / cpu['before']:12.2f}" if cpu["before"] else f"{'n/a':>12}"
         print(f"{name:28} {t:6} {statistics.median(before):10.1f} {statistics.median(after):10.1f} {calls:>19} "
               f"{ratio_cell(render) if render else 'n/a':>21} {cpu['before']:6.1f}/{cpu['after']:<7.1f} {cpu_ratio}")
+    # Every workload together, per image type: small scenes alone are within the noise.
+    names = sorted({name for name, _ in timings})
+    for t in sorted({t for _, t in timings}, key=IMAGE_TYPES.index):
+        rows = [timings[(name, t)] for name in names if (name, t) in timings]
+        if len(rows) < 2:
+            continue
+        before = [sum(r["before"][i] for r in rows) for i in range(args.rounds)]
+        after = [sum(r["after"][i] for r in rows) for i in range(args.rounds)]
+        cpu = {b: sum(builds[b].cpu.get((name, t), 0.0) for name in names) * 1e3 / args.rounds for b in BUILDS}
+        print(f"{'all of the above':28} {t:6} {statistics.median(before):10.1f} {statistics.median(after):10.1f} "
+              f"{ratio_cell([a / b for a, b in zip(after, before)]):>19} {'':>21} "
+              f"{cpu['before']:6.1f}/{cpu['after']:<7.1f} {cpu['after'] / cpu['before']:12.2f}")
 
 
 def compare(args, binary: Path, baseline: Path) -> None:
