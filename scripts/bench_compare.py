@@ -102,7 +102,7 @@ def print_table(title, args, builds, timings) -> None:
     stages = {build: builds[build].render_stages() for build in BUILDS}
     print(f"\n{title}")
     print(f"{'workload':28} {'image':6} {'before ms':>10} {'after ms':>10} {'after/before':>19} {'render after/before':>21} "
-          f"{'server CPU ms':>15} {'after/before':>12}")
+          f"{'CPU ms bef/aft':>15} {'after/before':>12}")
     for (name, t), per_build in timings.items():
         before, after = per_build["before"], per_build["after"]
         calls = ratio_cell([a / b for a, b in zip(after, before)])
