@@ -23,6 +23,9 @@ the body. Last, each look's cost (`--features-only` runs only this): one server 
 RenderEngineVtkParams set of tests/python/vtk_looks.py (default, lights, PBR, exposure, shadows,
 environment map), color through the real client, each against the default look in the same run.
 Timings are ratios within one run on one machine, never pass/fail thresholds.
+
+`--baseline-binary PATH` compares two builds instead (before = PATH, after = --binary) in one
+interleaved run, per workload and image type (scripts/bench_compare.py).
 """
 
 import argparse
@@ -313,8 +316,15 @@ def main() -> None:
     parser.add_argument("--skip-large", action="store_true", help="skip the large-scene test")
     parser.add_argument("--features-only", action="store_true", help="only the per-feature cost section")
     parser.add_argument("--skip-features", action="store_true", help="skip the per-feature cost section")
+    parser.add_argument("--baseline-binary", help="instead of the sections above, compare --binary (after) with "
+                        "this build (before) in one interleaved run (scripts/bench_compare.py)")
     args = parser.parse_args()
     binary = Path(args.binary)
+    if args.baseline_binary:
+        from bench_compare import compare
+
+        compare(args, binary, Path(args.baseline_binary))
+        return
     if not args.features_only:
         server_added_and_throughput(args, binary)
         if not args.skip_large:

@@ -218,6 +218,11 @@ impl LookBindings {
         self.cast_shadows
     }
 
+    /// Whether the look has an environment map: PBR surfaces then read it (image-based lighting).
+    pub fn lights_with_environment(&self) -> bool {
+        self.resources.environment.is_some()
+    }
+
     /// Group 2 of the scene pipelines.
     pub fn bind_group(&self) -> &wgpu::BindGroup {
         &self.bind_group

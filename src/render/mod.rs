@@ -129,8 +129,8 @@
 //!
 //! The default params keep the shader math they had before the looks, so `make demo`'s images
 //! are byte-identical, with no float target and no tone-mapping pass. What the looks' generality
-//! costs them is compiled out by pipeline constants (no positional lights, vertex colours or
-//! shadows; the light count as a constant) and a narrow vertex stage without the interpolants
+//! costs them is compiled out by pipeline constants (no positional lights, vertex colours,
+//! shadows, environment map or material textures; the light count as a constant) and a narrow vertex stage without the interpolants
 //! only those read. On lavapipe the default colour image's rasterising CPU (tabletop, median of
 //! 9 interleaved rounds) is 16.8 ms before the looks, 19.3 ms with them unspecialised and 18.3 ms
 //! now (docs/performance.md).

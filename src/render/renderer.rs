@@ -141,6 +141,9 @@ impl Renderer {
             positional_lights: description.has_positional_lights(),
             shadows: effects.as_ref().is_some_and(|e| e.casts_shadows()),
             lights: description.lights.len().min(MAX_LIGHTS) as u8,
+            environment: effects
+                .as_ref()
+                .is_some_and(|e| e.lights_with_environment()),
         });
         let scene_effects = effects.as_ref().map(|effects| Effects {
             bind_group: effects.bind_group(),

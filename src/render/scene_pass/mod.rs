@@ -112,6 +112,11 @@ impl ScenePass {
                     vertex_colors: draw.vertex_colors,
                     shadows: shading.shadows,
                     lights: shading.lights,
+                    environment: shading.environment,
+                    // Lavapipe (Mesa 22.3) smashes its stack drawing a shader that loads
+                    // the shadow maps but samples no texture, so a look that casts shadows
+                    // keeps the sampling branches.
+                    textured: draw.texture.is_some() || shading.shadows,
                 };
                 let mut current = None;
                 let mut pipeline_for = |draw: &Draw, blended: bool| {
@@ -175,6 +180,8 @@ pub(in crate::render) struct Shading {
     pub shadows: bool,
     /// The look's light count (at most [`MAX_LIGHTS`](crate::render::MAX_LIGHTS)).
     pub lights: u8,
+    /// The look has an environment map (image-based lighting).
+    pub environment: bool,
 }
 
 /// The background for colour, white for labels, and for depth the bits of +inf, "nothing hit"

@@ -43,6 +43,10 @@ pub(in crate::render) struct ColourVariant {
     pub shadows: bool,
     /// The look's light count, 0 to [`MAX_LIGHTS`] (the shader's `light_count`).
     pub lights: u8,
+    /// The look has an environment map (the shader's `environment_lighting`).
+    pub environment: bool,
+    /// The draw's material binds a texture (the shader's `textured`).
+    pub textured: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,13 +59,16 @@ pub(in crate::render) enum Coverage {
 }
 
 impl ColourVariant {
-    /// The default look's opaque and blended draws (one light: the headlight).
-    const DEFAULTS: [Self; 2] = [
-        Self::phong(Coverage::Opaque),
-        Self::phong(Coverage::Blended),
+    /// The default look's opaque and blended draws, untextured and textured (one light: the
+    /// headlight).
+    const DEFAULTS: [Self; 4] = [
+        Self::phong(Coverage::Opaque, false),
+        Self::phong(Coverage::Blended, false),
+        Self::phong(Coverage::Opaque, true),
+        Self::phong(Coverage::Blended, true),
     ];
 
-    const fn phong(coverage: Coverage) -> Self {
+    const fn phong(coverage: Coverage, textured: bool) -> Self {
         Self {
             pbr: false,
             coverage,
@@ -71,10 +78,12 @@ impl ColourVariant {
             vertex_colors: false,
             shadows: false,
             lights: 1,
+            environment: false,
+            textured,
         }
     }
 
-    const COUNT: usize = 2 * 3 * 3 * 2 * 2 * 2 * 2 * (MAX_LIGHTS + 1);
+    const COUNT: usize = 2 * 3 * 3 * 2 * 2 * 2 * 2 * 2 * 2 * (MAX_LIGHTS + 1);
 
     fn index(self) -> usize {
         let coverage = match self.coverage {
@@ -93,6 +102,7 @@ impl ColourVariant {
             * 2
             + usize::from(self.vertex_colors);
         let index = index * 2 + usize::from(self.shadows);
+        let index = (index * 2 + usize::from(self.environment)) * 2 + usize::from(self.textured);
         index * (MAX_LIGHTS + 1) + usize::from(self.lights).min(MAX_LIGHTS)
     }
 
@@ -132,7 +142,9 @@ pub(super) struct Pipelines {
     device: wgpu::Device,
     shader: wgpu::ShaderModule,
     layout: wgpu::PipelineLayout,
-    colour: [OnceLock<wgpu::RenderPipeline>; ColourVariant::COUNT],
+    /// Indexed by [`ColourVariant::index`]; on the heap, as the array is too large for the stack of
+    /// the thread that creates the device.
+    colour: Box<[OnceLock<wgpu::RenderPipeline>]>,
     label: wgpu::RenderPipeline,
     depth: wgpu::RenderPipeline,
 }
@@ -156,7 +168,7 @@ impl Pipelines {
         let pipelines = Self {
             label: create(device, &shader, &layout, &Kind::Label),
             depth: create(device, &shader, &layout, &Kind::Depth),
-            colour: std::array::from_fn(|_| OnceLock::new()),
+            colour: (0..ColourVariant::COUNT).map(|_| OnceLock::new()).collect(),
             device: device.clone(),
             shader,
             layout,
@@ -213,6 +225,11 @@ fn create(
             ("vertex_colors", f64::from(u8::from(variant.vertex_colors))),
             ("cast_shadows", f64::from(u8::from(variant.shadows))),
             ("light_count", f64::from(variant.lights)),
+            (
+                "environment_lighting",
+                f64::from(u8::from(variant.environment)),
+            ),
+            ("textured", f64::from(u8::from(variant.textured))),
         ],
         Kind::Label | Kind::Depth => Vec::new(),
     };

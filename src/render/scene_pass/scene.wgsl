@@ -15,6 +15,13 @@ override vertex_colors: bool = true;
 // False unless the look casts shadows: the receiver's map lookups then compile out (the default
 // look's colour render stage on lavapipe: 16.5 ms with them compiled in, 11 ms without).
 override cast_shadows: bool = true;
+// False unless the look has an environment map: PBR's image-based lighting then compiles out.
+// Without a map its lookups return 0, but lavapipe (llvmpipe's SIMD lanes run both sides of a
+// branch under a mask) would still sample the three maps per fragment.
+override environment_lighting: bool = true;
+// False for a draw whose material binds no texture: every sampling branch compiles out, for the
+// same reason (a uniform `draw.textures` bit does not spare lavapipe the samples).
+override textured: bool = true;
 // The look's light count: a constant loop bound lets the compiler unroll the light loop and
 // index the lights statically (with the default look's one light, about 1 ms less rasterising
 // per 640×480 image on lavapipe than a bound read from the frame uniform).
@@ -94,7 +101,7 @@ const TEXTURE_OCCLUSION: u32 = 3u;
 const TEXTURE_EMISSIVE: u32 = 4u;
 
 fn has_texture(kind: u32) -> bool {
-    return (draw.textures & (1u << kind)) != 0u;
+    return textured && (draw.textures & (1u << kind)) != 0u;
 }
 
 // TEXCOORD_0 through texture `kind`'s transform.
@@ -298,17 +305,20 @@ fn shade_pbr(in: VertexOutput, front_facing: bool) -> vec4<f32> {
         lo += radiance * (diffuse + distribution * visibility * fresnel) * n_dot_l;
     }
 
-    // Image-based lighting (zero without an environment map).
-    let brdf = environment_brdf(n_dot_v, roughness);
-    let irradiance = environment_irradiance(n);
-    let prefiltered = environment_prefiltered(reflect(-v, n), roughness);
-    let fss_ess = (f0 + (max(vec3<f32>(1.0 - roughness), f0) - f0) * pow(1.0 - n_dot_v, 5.0)) * brdf.x
-        + f90 * brdf.y;
-    let ems = 1.0 - brdf.x - brdf.y;
-    let f_avg = f0 + (1.0 - f0) / 21.0;
-    let fms_ems = ems * fss_ess * f_avg / (1.0 - f_avg * ems);
-    let k_d = (1.0 - metallic) * (1.0 - 0.04) * albedo * (1.0 - fss_ess - fms_ems);
-    var colour = (fms_ems + k_d) * irradiance + fss_ess * prefiltered;
+    // Image-based lighting (zero without an environment map, so left out).
+    var colour = vec3<f32>(0.0);
+    if environment_lighting {
+        let brdf = environment_brdf(n_dot_v, roughness);
+        let irradiance = environment_irradiance(n);
+        let prefiltered = environment_prefiltered(reflect(-v, n), roughness);
+        let fss_ess = (f0 + (max(vec3<f32>(1.0 - roughness), f0) - f0) * pow(1.0 - n_dot_v, 5.0)) * brdf.x
+            + f90 * brdf.y;
+        let ems = 1.0 - brdf.x - brdf.y;
+        let f_avg = f0 + (1.0 - f0) / 21.0;
+        let fms_ems = ems * fss_ess * f_avg / (1.0 - f_avg * ems);
+        let k_d = (1.0 - metallic) * (1.0 - 0.04) * albedo * (1.0 - fss_ess - fms_ems);
+        colour = (fms_ems + k_d) * irradiance + fss_ess * prefiltered;
+    }
 
     colour += lo;
     if has_texture(TEXTURE_OCCLUSION) {
