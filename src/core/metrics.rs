@@ -1,21 +1,31 @@
-//! A small Prometheus registry: counters, gauges and histograms with labels, rendered in the text
-//! exposition format on `GET /metrics`.
+//! Each server's Prometheus registry, from the Prometheus project's own `prometheus-client`, and
+//! its exposition on `GET /metrics`.
 //!
-//! Each server owns one [`Metrics`] (not a global), so several servers in one test process keep
-//! separate figures. Code names a metric without its namespace (`http_requests_total`); the scrape
-//! prefixes every name with [`PREFIX`] here, in one place, so no family can be left unprefixed.
-//! Names are in base units (`_seconds`, `_bytes`) and counters end in `_total`, as Prometheus asks. Values that live elsewhere (queue depth, per-server loads) are read at scrape
-//! time through [`Metrics::add_collector`] instead of being copied on every change.
+//! Each server owns one [`Registry`] (not a global), so several servers in one test process keep
+//! separate figures. The crate writes what the formats require: the [`PREFIX`] on every name, a
+//! counter's `_total`, an info metric's `_info`, a `# UNIT` where one is given, label escaping, and
+//! OpenMetrics' `# EOF`. Code registers names without the prefix or a counter's `_total` (the crate
+//! refuses `_total` in debug builds); help texts end without a full stop, which the crate adds.
+//! Figures that live elsewhere (a queue, a cache) are read when scraped through [`scraped`].
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
+use std::fmt;
+use std::sync::{Arc, Weak};
 
-use super::sync::lock;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    prometheus_text, text, DescriptorEncoder, EncodeGaugeValue, EncodeLabelSet, EncodeMetric,
+};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::metrics::MetricType;
+pub use prometheus_client::registry::{Registry, Unit};
 
 /// The namespace of every metric this project exports, so dashboards and alert rules can tell
 /// gltf-cloud's series from those of other jobs scraped beside it.
-pub const PREFIX: &str = "gltf_cloud_";
+pub const PREFIX: &str = "gltf_cloud";
 
 /// Upper bounds, in seconds, of the duration histograms' buckets: 1 ms to 60 s, which spans a
 /// health check and a large software render.
@@ -23,294 +33,215 @@ pub const DURATION_BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0,
 ];
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Counter,
-    Gauge,
-    Histogram,
+/// What Prometheus asks for first and gets: OpenMetrics 1.0 text.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct Build {
+    version: &'static str,
+    role: &'static str,
 }
 
-impl Kind {
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Counter => "counter",
-            Kind::Gauge => "gauge",
-            Kind::Histogram => "histogram",
-        }
-    }
+/// A server's registry, with `build_info{version,role}` (value 1): the series dashboards join on to
+/// tell which version of which role is running.
+pub fn registry(role: &'static str) -> Registry {
+    let mut registry = Registry::with_prefix(PREFIX);
+    registry.register(
+        "build",
+        "The running build (value 1), with its version and server role as labels",
+        Info::new(Build {
+            version: env!("CARGO_PKG_VERSION"),
+            role,
+        }),
+    );
+    registry
 }
 
-enum Series {
-    Value(f64),
-    Histogram {
-        counts: Vec<u64>,
-        sum: f64,
-        count: u64,
-    },
+/// Duration histograms by a label set, each with [`DURATION_BUCKETS`].
+pub type Durations<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// A histogram of durations in seconds, with [`DURATION_BUCKETS`].
+pub fn durations() -> Histogram {
+    Histogram::new(DURATION_BUCKETS)
 }
 
-struct Family {
-    help: &'static str,
-    kind: Kind,
-    /// Keyed by the rendered label set, e.g. `route="/render",status="200"`.
-    series: BTreeMap<String, Series>,
+/// An empty [`Durations`] family.
+pub fn durations_by<L: Clone + std::hash::Hash + Eq>() -> Durations<L> {
+    Family::new_with_constructor(durations)
 }
 
-type Collector = Box<dyn Fn(&Metrics) + Send + Sync>;
-
-/// One server's metrics.
-#[derive(Default)]
-pub struct Metrics {
-    families: Mutex<BTreeMap<&'static str, Family>>,
-    collectors: Mutex<Vec<Collector>>,
-}
-
-/// A label set: `(name, value)` pairs in a fixed order.
-pub type Labels<'a> = &'a [(&'a str, &'a str)];
-
-impl Metrics {
-    /// A server's registry, with `build_info{version,role}` set to 1: the series dashboards join on
-    /// to tell which version of which role is running.
-    pub fn for_role(role: &str) -> Self {
-        let metrics = Self::default();
-        metrics.gauge_set(
-            "build_info",
-            "The running build (value 1), with its version and server role as labels.",
-            &[("version", env!("CARGO_PKG_VERSION")), ("role", role)],
-            1.0,
-        );
-        metrics
-    }
-
-    /// Adds `by` to a counter.
-    pub fn counter_add(&self, name: &'static str, help: &'static str, labels: Labels<'_>, by: f64) {
-        self.update(name, help, Kind::Counter, labels, |series| {
-            if let Series::Value(v) = series {
-                *v += by;
-            }
-        });
-    }
-
-    /// Sets a counter to a total kept elsewhere (read by a collector); the source only grows.
-    pub fn counter_set(
-        &self,
-        name: &'static str,
-        help: &'static str,
-        labels: Labels<'_>,
-        total: f64,
-    ) {
-        self.update(name, help, Kind::Counter, labels, |series| {
-            *series = Series::Value(total)
-        });
-    }
-
-    /// Sets a gauge.
-    pub fn gauge_set(
-        &self,
-        name: &'static str,
-        help: &'static str,
-        labels: Labels<'_>,
-        value: f64,
-    ) {
-        self.update(name, help, Kind::Gauge, labels, |series| {
-            *series = Series::Value(value)
-        });
-    }
-
-    /// Adds `by` (possibly negative) to a gauge.
-    pub fn gauge_add(&self, name: &'static str, help: &'static str, labels: Labels<'_>, by: f64) {
-        self.update(name, help, Kind::Gauge, labels, |series| {
-            if let Series::Value(v) = series {
-                *v += by;
-            }
-        });
-    }
-
-    /// Records one observation, in seconds, in a histogram with [`DURATION_BUCKETS`].
-    pub fn observe_seconds(
-        &self,
-        name: &'static str,
-        help: &'static str,
-        labels: Labels<'_>,
-        seconds: f64,
-    ) {
-        self.update(name, help, Kind::Histogram, labels, |series| {
-            if let Series::Histogram { counts, sum, count } = series {
-                for (bound, n) in DURATION_BUCKETS.iter().zip(counts.iter_mut()) {
-                    if seconds <= *bound {
-                        *n += 1;
-                    }
-                }
-                *sum += seconds;
-                *count += 1;
-            }
-        });
-    }
-
-    /// Registers a function run before each scrape, to set gauges from state owned elsewhere.
-    pub fn add_collector(&self, collector: impl Fn(&Metrics) + Send + Sync + 'static) {
-        lock(&self.collectors).push(Box::new(collector));
-    }
-
-    /// The whole registry in Prometheus text format (version 0.0.4).
-    pub fn render(&self) -> String {
-        for collector in lock(&self.collectors).iter() {
-            collector(self);
-        }
-        let families = lock(&self.families);
-        let mut out = String::new();
-        for (name, family) in families.iter() {
-            let name = format!("{PREFIX}{name}");
-            let _ = writeln!(out, "# HELP {name} {}", family.help);
-            let _ = writeln!(out, "# TYPE {name} {}", family.kind.name());
-            for (labels, series) in &family.series {
-                match series {
-                    Series::Value(v) => {
-                        let _ = writeln!(out, "{name}{} {}", braces(labels), number(*v));
-                    }
-                    Series::Histogram { counts, sum, count } => {
-                        let sep = if labels.is_empty() { "" } else { "," };
-                        for (bound, n) in DURATION_BUCKETS.iter().zip(counts) {
-                            let _ =
-                                writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {n}");
-                        }
-                        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {count}");
-                        let _ = writeln!(out, "{name}_sum{} {}", braces(labels), number(*sum));
-                        let _ = writeln!(out, "{name}_count{} {count}", braces(labels));
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    fn update(
-        &self,
-        name: &'static str,
-        help: &'static str,
-        kind: Kind,
-        labels: Labels<'_>,
-        f: impl FnOnce(&mut Series),
-    ) {
-        let mut families = lock(&self.families);
-        let family = families.entry(name).or_insert_with(|| Family {
-            help,
-            kind,
-            series: BTreeMap::new(),
-        });
-        if family.kind != kind {
-            tracing::error!(
-                metric = name,
-                "metric used with two different types; update ignored"
-            );
-            return;
-        }
-        let series = family
-            .series
-            .entry(render_labels(labels))
-            .or_insert_with(|| match kind {
-                Kind::Histogram => Series::Histogram {
-                    counts: vec![0; DURATION_BUCKETS.len()],
-                    sum: 0.0,
-                    count: 0,
-                },
-                Kind::Counter | Kind::Gauge => Series::Value(0.0),
-            });
-        f(series);
-    }
-}
-
-fn render_labels(labels: Labels<'_>) -> String {
-    let mut out = String::new();
-    for (i, (name, value)) in labels.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let escaped = value
-            .replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('\n', "\\n");
-        let _ = write!(out, "{name}=\"{escaped}\"");
-    }
-    out
-}
-
-fn braces(labels: &str) -> String {
-    if labels.is_empty() {
-        String::new()
+/// The registry in the format the scraper's `Accept` header asks for: OpenMetrics, which
+/// Prometheus asks for, else the classic text format (0.0.4) every other scraper and `curl` read.
+/// Returns the content type and the body.
+///
+/// # Errors
+/// A collector failed to write its figures.
+pub fn exposition(registry: &Registry, accept: &str) -> Result<(&'static str, String), fmt::Error> {
+    let mut body = String::new();
+    if accept.contains("application/openmetrics-text") {
+        text::encode(&mut body, registry)?;
+        Ok((OPENMETRICS_CONTENT_TYPE, body))
     } else {
-        format!("{{{labels}}}")
+        prometheus_text::encode(&mut body, registry)?;
+        Ok((prometheus_text::CONTENT_TYPE, body))
     }
 }
 
-fn number(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".to_owned()
-    } else if v.is_infinite() {
-        if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned()
-    } else {
-        format!("{v}")
+/// Registers figures read when scraped from `source`, by `encode`; through a weak reference, so
+/// the registry never keeps the source (a worker pool, a cache) alive, and a dropped one is left
+/// out. For state that already counts what it holds, instead of copying each change to a gauge.
+pub fn scraped<T: Send + Sync + 'static>(
+    registry: &mut Registry,
+    source: &Arc<T>,
+    encode: fn(&T, &mut Figures<'_>) -> fmt::Result,
+) {
+    registry.register_collector(Box::new(Scraped {
+        source: Arc::downgrade(source),
+        encode,
+    }));
+}
+
+struct Scraped<T> {
+    source: Weak<T>,
+    encode: fn(&T, &mut Figures<'_>) -> fmt::Result,
+}
+
+impl<T> fmt::Debug for Scraped<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Scraped")
+    }
+}
+
+impl<T: Send + Sync + 'static> Collector for Scraped<T> {
+    fn encode(&self, encoder: DescriptorEncoder) -> fmt::Result {
+        match self.source.upgrade() {
+            Some(source) => (self.encode)(&source, &mut Figures(encoder)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Where a [`scraped`] source writes its figures, named and described as registered ones are.
+pub struct Figures<'a>(DescriptorEncoder<'a>);
+
+impl Figures<'_> {
+    /// One gauge; `unit` is the name's last word where it ends in one (`_bytes`).
+    pub fn gauge(
+        &mut self,
+        name: &str,
+        help: &str,
+        unit: Option<Unit>,
+        value: impl EncodeGaugeValue,
+    ) -> fmt::Result {
+        let help = format!("{help}.");
+        let encoder = self
+            .0
+            .encode_descriptor(name, &help, unit.as_ref(), MetricType::Gauge)?;
+        ConstGauge::new(value).encode(encoder)
+    }
+
+    /// One gauge per label set.
+    pub fn gauges<L: EncodeLabelSet, V: EncodeGaugeValue>(
+        &mut self,
+        name: &str,
+        help: &str,
+        unit: Option<Unit>,
+        series: impl IntoIterator<Item = (L, V)>,
+    ) -> fmt::Result {
+        let help = format!("{help}.");
+        let mut family = self
+            .0
+            .encode_descriptor(name, &help, unit.as_ref(), MetricType::Gauge)?;
+        for (labels, value) in series {
+            ConstGauge::new(value).encode(family.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
+
+    /// One counter, from a total kept by its source (which only grows).
+    pub fn counter(&mut self, name: &str, help: &str, total: u64) -> fmt::Result {
+        let help = format!("{help}.");
+        let encoder = self
+            .0
+            .encode_descriptor(name, &help, None, MetricType::Counter)?;
+        ConstCounter::new(total).encode(encoder)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prometheus_client::metrics::counter::Counter;
 
-    #[test]
-    fn renders_all_kinds_with_escaped_labels() {
-        let m = Metrics::default();
-        m.counter_add(
-            "http_requests_total",
-            "Requests.",
-            &[("route", "/a\"b"), ("status", "200")],
-            1.0,
-        );
-        m.counter_add(
-            "http_requests_total",
-            "Requests.",
-            &[("route", "/a\"b"), ("status", "200")],
-            1.0,
-        );
-        m.gauge_set("queue_depth", "Queued.", &[], 3.0);
-        m.observe_seconds("duration_seconds", "Time.", &[("type", "color")], 0.02);
-        let text = m.render();
-        assert!(
-            text.contains("gltf_cloud_http_requests_total{route=\"/a\\\"b\",status=\"200\"} 2\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("# TYPE gltf_cloud_queue_depth gauge\ngltf_cloud_queue_depth 3\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("gltf_cloud_duration_seconds_bucket{type=\"color\",le=\"0.01\"} 0\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("gltf_cloud_duration_seconds_bucket{type=\"color\",le=\"0.025\"} 1\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("gltf_cloud_duration_seconds_count{type=\"color\"} 1\n"),
-            "{text}"
-        );
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+    struct Route {
+        route: String,
+    }
+
+    fn sample_registry() -> (Registry, Arc<u64>) {
+        let mut registry = registry("render");
+        let requests = Family::<Route, Counter>::default();
+        registry.register("http_requests", "Requests", requests.clone());
+        requests
+            .get_or_create(&Route {
+                route: "/a\"b".to_owned(),
+            })
+            .inc();
+        let waiting = Arc::new(3);
+        scraped(&mut registry, &waiting, |waiting, figures| {
+            figures.gauge("queue_depth", "Queued", None, *waiting)?;
+            figures.counter("skipped", "Skipped", 2)
+        });
+        (registry, waiting)
     }
 
     #[test]
-    fn build_info_names_version_and_role() {
-        let text = Metrics::for_role("render").render();
-        let expected = format!(
-            "# TYPE gltf_cloud_build_info gauge\ngltf_cloud_build_info{{version=\"{}\",role=\"render\"}} 1\n",
-            env!("CARGO_PKG_VERSION")
-        );
-        assert!(text.contains(&expected), "{text}");
+    fn classic_text_names_counters_total_and_escapes_labels() {
+        let (registry, _waiting) = sample_registry();
+        let (content_type, text) = exposition(&registry, "*/*").unwrap();
+        assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
+        for expected in [
+            "# HELP gltf_cloud_http_requests_total Requests.\n",
+            "# TYPE gltf_cloud_http_requests_total counter\n",
+            "gltf_cloud_http_requests_total{route=\"/a\\\"b\"} 1\n",
+            "# TYPE gltf_cloud_queue_depth gauge\ngltf_cloud_queue_depth 3\n",
+            "# HELP gltf_cloud_skipped_total Skipped.\n",
+            "gltf_cloud_skipped_total 2\n",
+            &format!(
+                "# TYPE gltf_cloud_build_info gauge\ngltf_cloud_build_info{{version=\"{}\",role=\"render\"}} 1\n",
+                env!("CARGO_PKG_VERSION")
+            ),
+        ] {
+            assert!(text.contains(expected), "{expected:?} in {text}");
+        }
+        assert!(!text.contains("# EOF"), "{text}");
     }
 
     #[test]
-    fn collectors_run_at_scrape_time() {
-        let m = Metrics::default();
-        m.add_collector(|m| m.gauge_set("answer", "Set by a collector.", &[], 42.0));
-        assert!(m.render().contains("\ngltf_cloud_answer 42\n"));
+    fn openmetrics_when_asked_and_ends_with_eof() {
+        let (registry, _waiting) = sample_registry();
+        let accept =
+            "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.2";
+        let (content_type, text) = exposition(&registry, accept).unwrap();
+        assert_eq!(content_type, OPENMETRICS_CONTENT_TYPE);
+        assert!(text.ends_with("\n# EOF\n"), "{text}");
+        for expected in [
+            "# TYPE gltf_cloud_http_requests counter\n",
+            "gltf_cloud_http_requests_total{route=\"/a\\\"b\"} 1\n",
+            "# TYPE gltf_cloud_build info\n",
+            "# TYPE gltf_cloud_skipped counter\ngltf_cloud_skipped_total 2\n",
+        ] {
+            assert!(text.contains(expected), "{expected:?} in {text}");
+        }
+    }
+
+    #[test]
+    fn a_dropped_source_is_left_out() {
+        let (registry, waiting) = sample_registry();
+        drop(waiting);
+        let (_, text) = exposition(&registry, "").unwrap();
+        assert!(!text.contains("queue_depth"), "{text}");
+        assert!(text.contains("gltf_cloud_http_requests_total"), "{text}");
     }
 }

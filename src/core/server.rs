@@ -13,6 +13,7 @@
 
 mod body;
 mod connection;
+mod http_metrics;
 mod upload;
 mod write_floor;
 
@@ -22,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, MatchedPath, Request};
-use axum::http::{header, HeaderValue, StatusCode, Version};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Version};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -39,14 +40,14 @@ use tracing::{info, warn, Instrument};
 
 use self::body::{drain, GuardedBody, Leftover, ReturnedBody, TimedBody};
 use self::connection::{
-    count_closed, cut_log, reason, ConnState, Count, Registry, RequestGuard, Slot, TimedIo,
-    Timeouts,
+    cut_log, reason, ConnState, Count, Registry, RequestGuard, Slot, TimedIo, Timeouts,
 };
+use self::http_metrics::HttpMetrics;
 use self::upload::{CountedUpload, Refused, UploadBudget};
 use super::config::{self, ServerConfig};
 use super::error_body;
 use super::limits;
-use super::metrics::Metrics;
+use super::metrics;
 use super::sync::lock;
 use super::tls;
 
@@ -103,7 +104,7 @@ pub async fn bind(config: &ServerConfig, default_port: u16) -> anyhow::Result<Tc
 /// What every connection task of one listener shares.
 struct Shared {
     app: Router,
-    metrics: Arc<Metrics>,
+    metrics: Arc<HttpMetrics>,
     tls: Option<TlsAcceptor>,
     /// HTTP/1 and HTTP/2 settings, HTTP/2's stream and window limits among them.
     http: hyper_util::server::conn::auto::Builder<TokioExecutor>,
@@ -126,6 +127,9 @@ struct Shared {
 ///
 /// Logs `listening on http(s)://ADDR` once bound, which scripts and tests parse to find the port.
 ///
+/// `registry` holds the role's metric families; the bootstrap adds its HTTP ones and serves it all
+/// on `/metrics`.
+///
 /// # Errors
 /// Fails before serving when the TLS files are unusable; once serving, per-connection errors are
 /// logged and never end the server.
@@ -133,7 +137,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     config: &ServerConfig,
-    metrics: Arc<Metrics>,
+    mut registry: metrics::Registry,
     shutdown: CancellationToken,
     readiness: impl Readiness,
 ) -> anyhow::Result<()> {
@@ -144,8 +148,9 @@ pub async fn serve(
     let local = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
 
+    let metrics = Arc::new(HttpMetrics::register(&mut registry));
     let observed = Arc::clone(&metrics);
-    let scraped = Arc::clone(&metrics);
+    let scraped = Arc::new(registry);
     let stopping = shutdown.clone();
     let readiness = Arc::new(readiness);
     let app = app
@@ -159,7 +164,7 @@ pub async fn serve(
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route(
             "/metrics",
-            get(move || async move { metrics_response(&scraped) }),
+            get(move |headers: HeaderMap| async move { metrics_response(&scraped, &headers) }),
         )
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             observe(Arc::clone(&observed), req, next)
@@ -197,7 +202,7 @@ pub async fn serve(
         in_flight: Count::new(),
         connections: Count::new(),
     });
-    let registry = Registry::new(
+    let connections = Registry::new(
         config.max_http_connections,
         config.max_connections_per_ip,
         Arc::clone(&metrics),
@@ -236,7 +241,7 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     accept_backoff = Duration::from_millis(10);
-                    accept(&shared, &registry, stream, peer);
+                    accept(&shared, &connections, stream, peer);
                 }
                 Err(e) => {
                     // Accept errors (EMFILE, ECONNABORTED) are transient: back off instead of spinning.
@@ -286,7 +291,7 @@ async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
 /// under its cap is busy.
 fn accept(shared: &Arc<Shared>, registry: &Arc<Registry>, stream: TcpStream, peer: SocketAddr) {
     let Some(slot) = registry.admit(peer.ip()) else {
-        count_closed(&shared.metrics, reason::REFUSED);
+        shared.metrics.count_closed(reason::REFUSED);
         tracing::debug!(%peer, "connection refused: every connection busy");
         if shared.tls.is_none() {
             // Best effort and never waiting: the accept loop must not block on one client.
@@ -325,7 +330,7 @@ async fn run_connection(shared: Arc<Shared>, stream: TcpStream, slot: Slot, peer
                     Ok(Some(stream)) => stream,
                     Ok(None) => return,
                     Err(_) => {
-                        count_closed(&shared.metrics, reason::TLS_HANDSHAKE_TIMEOUT);
+                        shared.metrics.count_closed(reason::TLS_HANDSHAKE_TIMEOUT);
                         tracing::debug!(timeout_s = limit.as_secs_f64(), "TLS handshake timed out");
                         return;
                     }
@@ -375,7 +380,7 @@ async fn run_connection(shared: Arc<Shared>, stream: TcpStream, slot: Slot, peer
                     if at <= tokio::time::Instant::now() {
                         // The socket may have cut a slow reader first, and counted it.
                         if conn.reason().is_none() {
-                            count_closed(&shared.metrics, why);
+                            shared.metrics.count_closed(why);
                             if why == reason::WRITE_TOO_SLOW {
                                 cut_log(why, shared.timeouts.write);
                             } else {
@@ -524,17 +529,28 @@ fn ready_response(stopping: &CancellationToken, readiness: &dyn Readiness) -> Re
     }
 }
 
-fn metrics_response(metrics: &Metrics) -> Response {
-    (
-        [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
-        metrics.render(),
-    )
-        .into_response()
+/// `/metrics`, in the format the scraper's `Accept` asks for.
+fn metrics_response(registry: &metrics::Registry, headers: &HeaderMap) -> Response {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .unwrap_or("");
+    match metrics::exposition(registry, accept) {
+        Ok((content_type, body)) => ([(header::CONTENT_TYPE, content_type)], body).into_response(),
+        Err(e) => {
+            tracing::error!(cause = %e, "cannot encode the metrics");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cannot encode the metrics\n",
+            )
+                .into_response()
+        }
+    }
 }
 
 /// One span and one metrics record per request. The route label is the matched route pattern, not
 /// the raw path, so scanners probing random URLs cannot grow the metrics without bound.
-async fn observe(metrics: Arc<Metrics>, req: Request, next: Next) -> Response {
+async fn observe(metrics: Arc<HttpMetrics>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -545,19 +561,7 @@ async fn observe(metrics: Arc<Metrics>, req: Request, next: Next) -> Response {
     let response = next.run(req).instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let status = response.status();
-    let status_text = status.as_u16().to_string();
-    metrics.counter_add(
-        "http_requests_total",
-        "HTTP requests answered, by route and status.",
-        &[("route", &route), ("status", &status_text)],
-        1.0,
-    );
-    metrics.observe_seconds(
-        "http_request_duration_seconds",
-        "Time from request head to response head, by route.",
-        &[("route", &route)],
-        elapsed.as_secs_f64(),
-    );
+    metrics.answered(route, status.as_u16(), elapsed);
     let elapsed_ms = elapsed.as_secs_f64() * 1e3;
     span.in_scope(|| {
         if quiet {

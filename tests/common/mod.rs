@@ -156,11 +156,28 @@ pub async fn get(addr: SocketAddr, path: &str) -> Reply {
     request_on(stream, "GET", path, Vec::new()).await
 }
 
-/// Checks that `text` is valid Prometheus text exposition format (0.0.4): every sample line is
-/// `name{labels} value` with a declared TYPE, and returns the samples as `(name_with_labels, value)`.
+/// `GET /metrics` as Prometheus asks for it: OpenMetrics first (the other answer is the classic
+/// text format that [`get`] receives).
+pub async fn get_openmetrics(addr: SocketAddr) -> Reply {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let mut request = request("GET", "/metrics", None, Vec::new());
+    request.headers_mut().insert(
+        "accept",
+        hyper::header::HeaderValue::from_static(
+            "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.2",
+        ),
+    );
+    send(stream, request).await
+}
+
+/// Checks that `text` is valid Prometheus text exposition format (0.0.4) or OpenMetrics 1.0 text
+/// (which ends with `# EOF`, and names a counter's family without the `_total` of its sample):
+/// every sample line is `name{labels} value` of a declared TYPE. Returns the samples as
+/// `(name_with_labels, value)`.
 pub fn parse_prometheus(text: &str) -> Vec<(String, f64)> {
     let mut typed = std::collections::HashSet::new();
     let mut samples = Vec::new();
+    let openmetrics = text.ends_with("# EOF\n");
     for line in text.lines() {
         if line.is_empty() {
             continue;
@@ -169,16 +186,34 @@ pub fn parse_prometheus(text: &str) -> Vec<(String, f64)> {
             let mut parts = rest.split(' ');
             let name = parts.next().expect("TYPE name");
             let kind = parts.next().expect("TYPE kind");
-            assert!(
-                ["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind),
-                "bad type in {line:?}"
-            );
+            let kinds: &[&str] = if openmetrics {
+                &[
+                    "counter",
+                    "gauge",
+                    "histogram",
+                    "summary",
+                    "unknown",
+                    "info",
+                    "stateset",
+                ]
+            } else {
+                &["counter", "gauge", "histogram", "summary", "untyped"]
+            };
+            assert!(kinds.contains(&kind), "bad type in {line:?}");
             typed.insert(name.to_owned());
             continue;
         }
-        if line.starts_with("# HELP ") || line.starts_with('#') {
+        if line == "# EOF" {
+            assert!(
+                openmetrics && text.ends_with("\n# EOF\n"),
+                "# EOF not last: {text}"
+            );
             continue;
         }
+        if line.starts_with("# HELP ") || line.starts_with("# UNIT ") {
+            continue;
+        }
+        assert!(!line.starts_with('#'), "unknown comment line {line:?}");
         let (series, value) = line
             .rsplit_once(' ')
             .unwrap_or_else(|| panic!("no value in {line:?}"));
@@ -197,7 +232,12 @@ pub fn parse_prometheus(text: &str) -> Vec<(String, f64)> {
                 );
             }
         }
-        let family = ["_bucket", "_sum", "_count"]
+        let suffixes: &[&str] = if openmetrics {
+            &["_bucket", "_sum", "_count", "_total", "_created", "_info"]
+        } else {
+            &["_bucket", "_sum", "_count"]
+        };
+        let family = suffixes
             .iter()
             .find_map(|suffix| {
                 name.strip_suffix(suffix)

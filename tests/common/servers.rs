@@ -67,7 +67,7 @@ pub async fn start_router(
             listener,
             app,
             &config,
-            std::sync::Arc::new(gltf_cloud::core::metrics::Metrics::default()),
+            gltf_cloud::core::metrics::registry("test"),
             token,
             || Ok(()),
         )

@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::routing::{get, post};
 use axum::Router;
 use gltf_cloud::core::config::ServerConfig;
-use gltf_cloud::core::metrics::Metrics;
+use gltf_cloud::core::metrics;
 use gltf_cloud::core::{server, tls};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -49,7 +49,7 @@ async fn start(config: ServerConfig, ready: Arc<AtomicBool>) -> common::Running 
             listener,
             app(),
             &config,
-            Arc::new(Metrics::default()),
+            metrics::registry("test"),
             token,
             readiness,
         )
@@ -79,7 +79,7 @@ pub(super) async fn closed_after(stream: &mut TcpStream, since: Instant) -> Dura
 /// absent.
 pub(super) async fn metric(addr: SocketAddr, series: &str) -> f64 {
     let text = common::get(addr, "/metrics").await.text();
-    let series = format!("{}{series}", gltf_cloud::core::metrics::PREFIX);
+    let series = format!("{}_{series}", gltf_cloud::core::metrics::PREFIX);
     common::parse_prometheus(&text)
         .into_iter()
         .find(|(s, _)| *s == series)

@@ -111,7 +111,7 @@ fn peak_rss_bytes() -> u64 {
 /// A value from `/metrics`, named without the common prefix.
 pub(super) async fn metric(server: &Server, name: &str) -> f64 {
     let text = common::get(server.addr, "/metrics").await.text();
-    let name = format!("{}{name}", gltf_cloud::core::metrics::PREFIX);
+    let name = format!("{}_{name}", gltf_cloud::core::metrics::PREFIX);
     common::parse_prometheus(&text)
         .into_iter()
         .find(|(sample, _)| *sample == name)

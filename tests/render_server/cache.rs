@@ -22,7 +22,7 @@ fn with_cache(cache_bytes: u64) -> Config {
 
 async fn metric(server: &Server, name: &str) -> f64 {
     let text = common::get(server.addr, "/metrics").await.text();
-    let name = format!("{}{name}", gltf_cloud::core::metrics::PREFIX);
+    let name = format!("{}_{name}", gltf_cloud::core::metrics::PREFIX);
     common::parse_prometheus(&text)
         .into_iter()
         .find(|(sample, _)| *sample == name)

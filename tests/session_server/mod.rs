@@ -21,7 +21,7 @@ use axum::Router;
 use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
 use gltf_cloud::core::config::ServerConfig;
-use gltf_cloud::core::metrics::Metrics;
+use gltf_cloud::core::metrics;
 use gltf_cloud::core::{server, tls};
 use gltf_cloud::protocol::webots::session::NO_SERVER_AVAILABLE;
 use gltf_cloud::roles::session_server::{run, Config, MailSecurity, SimulationServer};
@@ -927,7 +927,7 @@ async fn tls_stub(load: &'static str, files: &tls::CertFiles) -> (SocketAddr, Ca
             listener,
             app,
             &config,
-            Arc::new(Metrics::default()),
+            metrics::registry("test"),
             stop,
             || Ok(()),
         )

@@ -13,9 +13,9 @@ use http_body_util::BodyExt;
 use hyper::body::{Body as HttpBody, Buf, Bytes, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
-use super::connection::{count_closed, reason, ConnState, RequestGuard, Timeouts};
+use super::connection::{reason, ConnState, RequestGuard, Timeouts};
+use super::http_metrics::HttpMetrics;
 use super::write_floor::WriteFloor;
-use crate::core::metrics::Metrics;
 use crate::core::sync::lock;
 
 /// A request body that fails, and closes its connection, when the client sends nothing for the
@@ -25,7 +25,7 @@ pub(super) struct TimedBody<B> {
     inner: B,
     conn: Arc<ConnState>,
     timeouts: Timeouts,
-    metrics: Arc<Metrics>,
+    metrics: Arc<HttpMetrics>,
     received: u64,
     /// Time spent waiting in earlier stretches.
     waited: Duration,
@@ -35,7 +35,12 @@ pub(super) struct TimedBody<B> {
 }
 
 impl<B> TimedBody<B> {
-    pub fn new(inner: B, conn: Arc<ConnState>, timeouts: Timeouts, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        inner: B,
+        conn: Arc<ConnState>,
+        timeouts: Timeouts,
+        metrics: Arc<HttpMetrics>,
+    ) -> Self {
         Self {
             inner,
             conn,
@@ -103,7 +108,7 @@ where
                     return Poll::Pending;
                 }
                 if this.conn.reason().is_none() {
-                    count_closed(&this.metrics, why);
+                    this.metrics.count_closed(why);
                     tracing::info!(
                         received_bytes = this.received,
                         reason = why,

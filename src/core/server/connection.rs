@@ -17,13 +17,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
 
+use super::http_metrics::HttpMetrics;
 use super::write_floor::WriteFloor;
-use crate::core::metrics::Metrics;
 use crate::core::sync::lock;
 
 /// The connection time limits of [`crate::core::config::ServerConfig`], resolved once.
@@ -52,16 +53,6 @@ pub(super) mod reason {
     pub const TLS_HANDSHAKE_TIMEOUT: &str = "tls_handshake_timeout";
     pub const REPLACED: &str = "replaced_by_newer";
     pub const REFUSED: &str = "refused_all_busy";
-}
-
-/// Counts one connection closed (or refused) by the server for `reason`.
-pub(super) fn count_closed(metrics: &Metrics, reason: &str) {
-    metrics.counter_add(
-        "http_connections_closed_total",
-        "Connections the server closed or refused to bound time and numbers, by reason.",
-        &[("reason", reason)],
-        1.0,
-    );
 }
 
 /// One connection's state, shared by its task, its socket wrapper and its requests.
@@ -272,7 +263,7 @@ pub(super) struct Registry {
     inner: Mutex<Inner>,
     max_total: usize,
     max_per_ip: usize,
-    metrics: Arc<Metrics>,
+    metrics: Arc<HttpMetrics>,
 }
 
 #[derive(Default)]
@@ -296,7 +287,7 @@ impl Inner {
     }
 
     /// Closes the oldest idle connection (of `ip` if given) to make room; false if none is idle.
-    fn replace_oldest_idle(&mut self, ip: Option<IpAddr>, metrics: &Metrics) -> bool {
+    fn replace_oldest_idle(&mut self, ip: Option<IpAddr>, metrics: &HttpMetrics) -> bool {
         let victim = self
             .open
             .values()
@@ -306,13 +297,13 @@ impl Inner {
             return false;
         };
         conn.close_with(reason::REPLACED);
-        count_closed(metrics, reason::REPLACED);
+        metrics.count_closed(reason::REPLACED);
         true
     }
 }
 
 impl Registry {
-    pub fn new(max_total: usize, max_per_ip: usize, metrics: Arc<Metrics>) -> Arc<Self> {
+    pub fn new(max_total: usize, max_per_ip: usize, metrics: Arc<HttpMetrics>) -> Arc<Self> {
         Arc::new(Self {
             inner: Mutex::default(),
             max_total: max_total.max(1),
@@ -365,21 +356,18 @@ impl Drop for Slot {
 }
 
 /// Counts a connection in `http_connections_in_flight` for exactly as long as its socket lives.
-struct ConnectionGauge(Arc<Metrics>);
+struct ConnectionGauge(Gauge);
 
 impl ConnectionGauge {
-    const NAME: &'static str = "http_connections_in_flight";
-    const HELP: &'static str = "TCP connections currently open.";
-
-    fn open(metrics: Arc<Metrics>) -> Self {
-        metrics.gauge_add(Self::NAME, Self::HELP, &[], 1.0);
-        Self(metrics)
+    fn open(gauge: Gauge) -> Self {
+        gauge.inc();
+        Self(gauge)
     }
 }
 
 impl Drop for ConnectionGauge {
     fn drop(&mut self) {
-        self.0.gauge_add(Self::NAME, Self::HELP, &[], -1.0);
+        self.0.dec();
     }
 }
 
@@ -400,13 +388,13 @@ pub(super) struct TimedIo<S> {
     /// Start of the write waiting now, if one is.
     stalled_since: Option<Instant>,
     timer: Option<Pin<Box<Sleep>>>,
-    metrics: Arc<Metrics>,
+    metrics: Arc<HttpMetrics>,
     _slot: Slot,
     _gauge: ConnectionGauge,
 }
 
 impl<S> TimedIo<S> {
-    pub fn new(inner: S, slot: Slot, timeouts: &Timeouts, metrics: Arc<Metrics>) -> Self {
+    pub fn new(inner: S, slot: Slot, timeouts: &Timeouts, metrics: Arc<HttpMetrics>) -> Self {
         Self {
             inner,
             conn: Arc::clone(slot.conn()),
@@ -414,7 +402,7 @@ impl<S> TimedIo<S> {
             floor: WriteFloor::new(timeouts.min_write_rate, timeouts.write_grace),
             stalled_since: None,
             timer: None,
-            _gauge: ConnectionGauge::open(Arc::clone(&metrics)),
+            _gauge: ConnectionGauge::open(metrics.connections_in_flight.clone()),
             metrics,
             _slot: slot,
         }
@@ -448,7 +436,7 @@ impl<S> TimedIo<S> {
         }
         self.stalled_since = None;
         if self.conn.reason().is_none() {
-            count_closed(&self.metrics, why);
+            self.metrics.count_closed(why);
             cut_log(why, self.write_timeout);
         }
         self.conn.close_with(why);

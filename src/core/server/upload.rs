@@ -16,17 +16,19 @@ use std::task::{Context, Poll};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hyper::body::{Body as HttpBody, Bytes, Frame, SizeHint};
+use prometheus_client::metrics::gauge::Gauge;
 
 use super::connection::ConnState;
+use super::http_metrics::HttpMetrics;
 use crate::core::config::{config_key, ServerConfig};
-use crate::core::metrics::Metrics;
 
 /// Bytes held by bodies still arriving on one listener, against its two limits.
 pub(super) struct UploadBudget {
     limit: u64,
     per_connection: u64,
-    used: AtomicU64,
-    metrics: Arc<Metrics>,
+    /// What bodies still arriving hold: the `http_upload_bytes_in_flight` gauge's own count.
+    used: Gauge<u64, AtomicU64>,
+    metrics: Arc<HttpMetrics>,
 }
 
 /// Which limit refused an upload.
@@ -36,30 +38,28 @@ pub(super) enum Refusal {
     Connection,
 }
 
+impl Refusal {
+    /// The `limit` label of `http_uploads_refused_total`.
+    fn label(self) -> &'static str {
+        match self {
+            Refusal::Listener => "listener",
+            Refusal::Connection => "connection",
+        }
+    }
+}
+
 /// Where a request's body says it was refused, so the bootstrap answers 503 in place of whatever
 /// the role made of the failed body.
 pub(super) type Refused = Arc<OnceLock<Refusal>>;
 
 impl UploadBudget {
-    pub fn new(limit: u64, per_connection: u64, metrics: Arc<Metrics>) -> Arc<Self> {
-        let budget = Arc::new(Self {
+    pub fn new(limit: u64, per_connection: u64, metrics: Arc<HttpMetrics>) -> Arc<Self> {
+        Arc::new(Self {
             limit,
             per_connection,
-            used: AtomicU64::new(0),
-            metrics: Arc::clone(&metrics),
-        });
-        let watched = Arc::downgrade(&budget);
-        metrics.add_collector(move |metrics| {
-            if let Some(budget) = watched.upgrade() {
-                metrics.gauge_set(
-                    "http_upload_bytes_in_flight",
-                    "Request body bytes read by handlers while their bodies are still arriving (against maxUploadBytes).",
-                    &[],
-                    budget.used.load(Ordering::Relaxed) as f64,
-                );
-            }
-        });
-        budget
+            used: metrics.upload_bytes_in_flight.clone(),
+            metrics,
+        })
     }
 
     /// The 503 for a request whose body `refusal` refused.
@@ -129,7 +129,7 @@ impl<B> CountedUpload<B> {
         if !take(self.conn.uploading(), budget.per_connection, bytes) {
             return Err(Refusal::Connection);
         }
-        if !take(&budget.used, budget.limit, bytes) {
+        if !take(budget.used.inner(), budget.limit, bytes) {
             self.conn.uploading().fetch_sub(bytes, Ordering::AcqRel);
             return Err(Refusal::Listener);
         }
@@ -143,7 +143,7 @@ impl<B> CountedUpload<B> {
     fn release(&mut self) {
         if let Some(held) = self.held.take() {
             self.conn.uploading().fetch_sub(held, Ordering::AcqRel);
-            self.budget.used.fetch_sub(held, Ordering::AcqRel);
+            self.budget.used.inner().fetch_sub(held, Ordering::AcqRel);
         }
     }
 }
@@ -176,16 +176,7 @@ where
                 if let Err(refusal) = this.take(bytes) {
                     this.release();
                     let _ = this.refused.set(refusal);
-                    let reason = match refusal {
-                        Refusal::Listener => "listener",
-                        Refusal::Connection => "connection",
-                    };
-                    this.budget.metrics.counter_add(
-                        "http_uploads_refused_total",
-                        "Uploads answered 503 because bodies still arriving held too much, by the limit reached.",
-                        &[("limit", reason)],
-                        1.0,
-                    );
+                    this.budget.metrics.count_refused(refusal.label());
                     return Poll::Ready(Some(Err(refused_error())));
                 }
                 if this.inner.is_end_stream() {

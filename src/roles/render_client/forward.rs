@@ -25,7 +25,6 @@ use crate::core::auth;
 use crate::core::config::ServerConfig;
 use crate::core::error_body;
 use crate::core::http_client::{Answer, HttpClient, HttpError, Target};
-use crate::core::metrics::Metrics;
 use crate::core::{limits, server};
 
 /// The role name in the forwarder's logs and `/metrics`.
@@ -139,12 +138,12 @@ pub async fn run(
         to = %forwarder.url(""),
         "forwarding every request to the render server; point Drake's base_url at the address below"
     );
-    let metrics = Arc::new(Metrics::for_role(ROLE));
+    let registry = crate::core::metrics::registry(ROLE);
     let app = Router::new()
         .fallback(forward)
         .with_state(Arc::new(forwarder));
     let config = ServerConfig::default();
-    server::serve(listener, app, &config, metrics, shutdown, || Ok(())).await
+    server::serve(listener, app, &config, registry, shutdown, || Ok(())).await
 }
 
 /// One request, handed on and answered with the server's answer, or with a JSON error body that

@@ -42,17 +42,10 @@ pub async fn render(
         Err(_) => "failed",
     };
     let elapsed = started.elapsed();
-    state.pipeline.metrics.observe_seconds(
-        "render_request_duration_seconds",
-        "Render requests from arrival to answer, by image type.",
-        &[
-            (
-                "image_type",
-                image_type.map_or("unknown", ImageType::as_str),
-            ),
-            ("outcome", outcome),
-        ],
-        elapsed.as_secs_f64(),
+    state.pipeline.metrics.request(
+        image_type.map_or("unknown", ImageType::as_str),
+        outcome,
+        elapsed,
     );
     match result {
         Ok(response) => {
@@ -69,12 +62,7 @@ pub async fn render(
             } else {
                 "internal"
             };
-            state.pipeline.metrics.counter_add(
-                "render_rejections_total",
-                "Render requests not answered with an image, by reason.",
-                &[("reason", reason)],
-                1.0,
-            );
+            state.pipeline.metrics.rejected(reason);
             error.into_response()
         }
     }

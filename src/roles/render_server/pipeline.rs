@@ -24,11 +24,11 @@ use tokio::sync::oneshot;
 
 use super::budget::{AbandonOnDrop, MemoryBudget, Ticket};
 use super::error::ApiError;
+use super::metrics::RenderMetrics;
 use super::pool::{Job, RenderPool};
 use super::previews::{Previews, Source, Tap};
 use super::Config;
 use crate::core::config::config_key;
-use crate::core::metrics::Metrics;
 use crate::render::{Gpu, Image, ImageKind, Look};
 use crate::scene::camera::Intrinsics;
 use crate::scene::merge::StaticScene;
@@ -46,7 +46,7 @@ pub struct Pipeline {
     pub memory: Arc<MemoryBudget>,
     /// Drawn into every image; its GPU copies stay resident, outside the cache.
     pub static_scene: Arc<StaticScene>,
-    pub metrics: Arc<Metrics>,
+    pub metrics: RenderMetrics,
     /// The latest image of each type, for the status page; `None` when `statusPreviews` is off.
     pub previews: Option<Arc<Previews>>,
 }
@@ -203,12 +203,7 @@ impl Pipeline {
                 ApiError::Internal("the render worker stopped".to_owned())
             }
         })?;
-        self.metrics.observe_seconds(
-            "render_gpu_seconds",
-            "Time a render worker spent on one image (render and readback), by image type.",
-            &[("image_type", kind_name(kind))],
-            rendered.elapsed.as_secs_f64(),
-        );
+        self.metrics.gpu(kind_name(kind), rendered.elapsed);
         Ok(RenderedImage {
             image: rendered.result?,
             elapsed: rendered.elapsed,

@@ -23,7 +23,6 @@ use super::stats::Stats;
 use super::{drake, metrics, status, Args, Config, DEFAULT_PORT, ROLE};
 use crate::core::config::config_key;
 use crate::core::limits;
-use crate::core::metrics::Metrics;
 use crate::core::{server, shutdown};
 use crate::protocol::drake::image::ImageType;
 use crate::render::{Gpu, GpuOptions, Look};
@@ -162,7 +161,7 @@ pub async fn run(
 
     let cache_bytes = config.cache_bytes();
     tracing::info!(cache_bytes, "scene cache");
-    let metrics = Arc::new(Metrics::for_role(ROLE));
+    let mut registry = crate::core::metrics::registry(ROLE);
     let pipeline = Arc::new(Pipeline {
         config: config.clone(),
         gpu,
@@ -172,13 +171,13 @@ pub async fn run(
             config.in_flight_bytes_per_client(),
         )),
         static_scene: Arc::new(static_scene),
-        metrics: Arc::clone(&metrics),
+        metrics: metrics::RenderMetrics::register(&mut registry),
         previews: config.status_previews.then(Arc::default),
     });
     let cache = Arc::new(SceneCache::new(cache_bytes));
     let scene_api = Arc::new(SceneApi::new(Arc::clone(&pipeline), Arc::clone(&cache)));
     scene_api::expire_idle_scenes(&scene_api, shutdown.clone());
-    scene_api::register_metrics(&scene_api, &metrics);
+    scene_api::register_metrics(&scene_api, &mut registry);
     let state = Arc::new(AppState {
         scene_api: Arc::clone(&scene_api),
         pipeline,
@@ -188,7 +187,13 @@ pub async fn run(
         started: Instant::now(),
         look: look_shown,
     });
-    metrics::register(&state);
+    metrics::register(
+        &mut registry,
+        state.pipeline.gpu.adapter(),
+        &state.pipeline.pool,
+        &state.pipeline.memory,
+        &state.cache,
+    );
     let app = router(&endpoint, &config, state).merge(scene_api::router(scene_api));
     tracing::info!(endpoint = %endpoint, workers = config.render_workers, queue_depth = config.render_queue_depth, "render endpoint ready");
 
@@ -210,7 +215,7 @@ pub async fn run(
         }
         None => app,
     };
-    let served = server::serve(listener, app, &config.server, metrics, shutdown, readiness).await;
+    let served = server::serve(listener, app, &config.server, registry, shutdown, readiness).await;
     // `serve` answered every request (503 for those cut by the grace period), so the jobs still
     // queued have no one to answer: the workers skip them, and one still rendering is left behind.
     let deadline = Instant::now() + limits::SHUTDOWN_ANSWER_TIME;

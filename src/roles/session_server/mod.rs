@@ -8,6 +8,7 @@
 //! This file starts the server and routes requests; its parts:
 //! - [`config`]: flags, the config file and defaults.
 //! - [`poller`] and [`balancer`]: load polling, and choosing a server from the loads.
+//! - [`metrics`]: its `/metrics` families (load polls, servers up, sessions sent).
 //! - [`availability`]: the availability WebSocket.
 //! - [`monitor`]: the `/monitor` page.
 //! - [`notify`]: state-change alerts by e-mail and webhook.
@@ -17,6 +18,7 @@
 mod availability;
 mod balancer;
 mod config;
+mod metrics;
 mod monitor;
 mod notify;
 mod poller;
@@ -33,10 +35,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::core::config::config_key;
-use crate::core::metrics::Metrics;
 use crate::core::{server, shutdown};
 use crate::protocol::webots::{self, session};
 use crate::roles::LoggingArgs;
+use metrics::SessionMetrics;
 
 pub use self::config::{Args, Config, MailSecurity, SimulationServer, DEFAULT_PORT, ROLE};
 use self::notify::Notifier;
@@ -71,7 +73,7 @@ struct AppState {
     config: Config,
     readings: Readings,
     started: String,
-    metrics: Arc<Metrics>,
+    metrics: SessionMetrics,
 }
 
 /// Serves the role on an already bound listener until `shutdown` is cancelled.
@@ -92,7 +94,8 @@ pub async fn run(
     let client = HttpClient::new(tls);
     let port = listener.local_addr()?.port();
     let notifier = Notifier::new(&config, port, client.clone())?;
-    let metrics = Arc::new(Metrics::for_role(ROLE));
+    let mut registry = crate::core::metrics::registry(ROLE);
+    let metrics = SessionMetrics::register(&mut registry);
     if config.simulation_servers.is_empty() {
         tracing::warn!(
             "no {} configured: every session request will be refused",
@@ -106,7 +109,7 @@ pub async fn run(
         timeout: config.load_poll_timeout(),
         threshold: config.load_threshold,
     };
-    let (mut poller, readings) = Poller::new(settings, client, notifier, Arc::clone(&metrics));
+    let (mut poller, readings) = Poller::new(settings, client, notifier, metrics.clone());
     poller.poll_round().await;
     // Stops the poller when the server stops, whether by shutdown or by a serving error.
     let polling = shutdown.child_token();
@@ -115,7 +118,7 @@ pub async fn run(
     let state = Arc::new(AppState {
         readings,
         started: monitor::started_on(SystemTime::now()),
-        metrics: Arc::clone(&metrics),
+        metrics,
         config: config.clone(),
     });
     tracing::info!(
@@ -128,7 +131,7 @@ pub async fn run(
         listener,
         router(state),
         &config.server,
-        metrics,
+        registry,
         shutdown,
         readiness,
     )
@@ -189,29 +192,19 @@ async fn session(
     let body = match chosen {
         Some(choice) => {
             let server = &servers[choice.index()].url;
-            state.metrics.counter_add(
-                "session_assignments_total",
-                "Sessions sent to each simulation server.",
-                &[("server", server)],
-                1.0,
-            );
+            let labels = metrics::server(server);
+            state.metrics.assignments.get_or_create(&labels).inc();
             if let balancer::Choice::Queue(_) = choice {
-                state.metrics.counter_add(
-                    "session_assignments_to_line_total",
-                    "Sessions sent into a simulation server's waiting line, every server being full.",
-                    &[("server", server)],
-                    1.0,
-                );
+                state
+                    .metrics
+                    .assignments_to_line
+                    .get_or_create(&labels)
+                    .inc();
             }
             session::session_answer(state.config.ssl, server)
         }
         None => {
-            state.metrics.counter_add(
-                "session_refusals_total",
-                "Session requests answered with no simulation server available.",
-                &[],
-                1.0,
-            );
+            state.metrics.refusals.inc();
             session::NO_SERVER_AVAILABLE.to_owned()
         }
     };

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::balancer::{self, Table};
 use super::config::SimulationServer;
+use super::metrics::{self, SessionMetrics};
 use super::notify::Notifier;
 use crate::core::http_client::HttpClient;
 use crate::core::quote::quote;
@@ -74,7 +75,7 @@ pub struct Poller {
     timeout: Duration,
     threshold: f64,
     notifier: Notifier,
-    metrics: Arc<crate::core::metrics::Metrics>,
+    metrics: SessionMetrics,
     /// The last known load of each server, `None` until its first poll answered or failed.
     known: Vec<Option<f64>>,
     /// The slots each server's last usable answer reported.
@@ -106,7 +107,7 @@ impl Poller {
         settings: PollSettings,
         client: HttpClient,
         notifier: Notifier,
-        metrics: Arc<crate::core::metrics::Metrics>,
+        metrics: SessionMetrics,
     ) -> (Self, Readings) {
         let count = settings.servers.len();
         let (loads, loads_rx) = watch::channel(LoadTable::new(Table {
@@ -221,7 +222,7 @@ impl Poller {
                         body = %body,
                         "/load answer is not a number; keeping the previous load"
                     );
-                    self.count_poll(server, "unparsable");
+                    self.metrics.count_poll(server, "unparsable");
                     continue;
                 }
             };
@@ -230,7 +231,7 @@ impl Poller {
                 (_, Some(_)) => "ok",
                 (_, None) => "unreachable",
             };
-            self.count_poll(server, counted);
+            self.metrics.count_poll(server, counted);
             if let Some(change) = change(self.known[i], new, self.threshold) {
                 self.notifier.notify(server, change);
             }
@@ -258,50 +259,29 @@ impl Poller {
         });
     }
 
-    fn count_poll(&self, server: &str, outcome: &str) {
-        self.metrics.counter_add(
-            "session_load_polls_total",
-            "Load polls of simulation servers, by server and outcome (ok, unreachable, unparsable, out_of_range).",
-            &[("server", server), ("outcome", outcome)],
-            1.0,
-        );
-    }
-
     fn publish_gauges(&self, table: &Table) {
         for (i, (server, &load)) in self.servers.iter().zip(&table.loads).enumerate() {
-            let labels = [("server", server.url.as_str())];
+            let labels = metrics::server(&server.url);
             let reachable = load != UNREACHABLE_LOAD;
-            self.metrics.gauge_set(
-                "session_simulation_server_up",
-                "1 when the simulation server answered its last load poll.",
-                &labels,
-                f64::from(u8::from(reachable)),
-            );
+            self.metrics
+                .up
+                .get_or_create(&labels)
+                .set(i64::from(reachable));
             if reachable {
-                self.metrics.gauge_set(
-                    "session_simulation_server_load_ratio",
-                    "Last load reported by the simulation server (its percent / 100, a ratio as Prometheus asks); kept while it is down.",
-                    &labels,
-                    load / 100.0,
-                );
+                self.metrics
+                    .load_ratio
+                    .get_or_create(&labels)
+                    .set(load / 100.0);
             }
             if let Some(slots) = table.slots_of(i) {
-                #[allow(clippy::cast_precision_loss)]
-                self.metrics.gauge_set(
-                    "session_simulation_server_waiting",
-                    "Clients in the simulation server's waiting line, as its last load poll said (servers that say so only).",
-                    &labels,
-                    slots.waiting as f64,
-                );
+                self.metrics
+                    .waiting
+                    .get_or_create(&labels)
+                    .set(i64::try_from(slots.waiting).unwrap_or(i64::MAX));
             }
         }
         let available = balancer::available(&self.servers, table, self.threshold);
-        self.metrics.gauge_set(
-            "session_available",
-            "1 when a session request without a repository URL would get a server.",
-            &[],
-            f64::from(u8::from(available)),
-        );
+        self.metrics.available.set(i64::from(available));
     }
 }
 

@@ -45,7 +45,6 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::core::metrics::Metrics;
 use crate::core::{error_body, limits};
 use crate::core::{server, shutdown};
 use crate::protocol::webots;
@@ -93,7 +92,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     config.warn_unsupported();
-    let metrics = Arc::new(Metrics::for_role(ROLE));
+    let mut registry = crate::core::metrics::registry(ROLE);
     let own_port = listener.local_addr()?.port();
     // compose hook: this server's id, and the removal of what an earlier run left.
     if config.docker == compose::DockerMode::Compose {
@@ -115,7 +114,7 @@ pub async fn run(
         config,
         first_simulator_port,
         sessions_stop.clone(),
-        Arc::clone(&metrics),
+        &mut registry,
     )
     .await?;
     let sampler = {
@@ -162,7 +161,7 @@ pub async fn run(
         listener,
         app,
         &state.config.server,
-        metrics,
+        registry,
         shutdown,
         readiness,
     )

@@ -8,6 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -17,9 +20,19 @@ use super::load::{LoadHistory, MonitorCsv, Snapshot};
 use super::ports::PortPool;
 use super::waiting_line::WaitingLine;
 use super::webots_version::{self, WebotsVersion};
-use crate::core::metrics::Metrics;
+use crate::core::metrics::{self, Registry};
 use crate::core::sync::lock;
 use crate::supervisor::{MachineInfo, Sample};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct State {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Outcome {
+    outcome: &'static str,
+}
 
 /// Numbers the default instances roots of servers sharing one process (tests run several).
 static SERVER_SEQUENCE: AtomicU64 = AtomicU64::new(0);
@@ -45,7 +58,7 @@ pub struct AppState {
     pub stop: CancellationToken,
     /// Every session task, so shutdown can wait for all of them.
     pub tracker: TaskTracker,
-    pub metrics: Arc<Metrics>,
+    sessions_ended: Family<Outcome, Counter>,
     pub started: SystemTime,
     /// The release launched outside compose mode: `webotsVersion`, else the install's
     /// `resources/version.txt`; `None` when neither says.
@@ -59,7 +72,7 @@ impl AppState {
         config: Config,
         first_simulator_port: u16,
         stop: CancellationToken,
-        metrics: Arc<Metrics>,
+        registry: &mut Registry,
     ) -> std::io::Result<Arc<Self>> {
         let (instances_root, owns_instances_root) = match &config.instances_dir {
             Some(dir) => (dir.clone(), false),
@@ -81,31 +94,37 @@ impl AppState {
             None => webots_version::installed(&config.webots_home()).await,
         };
         let sessions = Arc::new(Sessions::default());
-        let gauges = Arc::clone(&sessions);
-        metrics.add_collector(move |m| {
-            let (running, idle) = gauges.counts();
-            let help = "Simulations by state (running includes starting).";
-            #[allow(clippy::cast_precision_loss)]
-            {
-                m.gauge_set("simulations", help, &[("state", "running")], running as f64);
-                m.gauge_set("simulations", help, &[("state", "idle")], idle as f64);
-            }
+        metrics::scraped(registry, &sessions, |sessions, figures| {
+            let (running, idle) = sessions.counts();
+            figures.gauges(
+                "simulations",
+                "Simulations by state (running includes starting)",
+                None,
+                [
+                    (State { state: "running" }, running),
+                    (State { state: "idle" }, idle),
+                ],
+            )
         });
         let ports = Arc::new(PortPool::new(first_simulator_port, config.max_connections));
         let line = Arc::new(WaitingLine::new(
             Arc::clone(&ports),
             config.max_queue_length,
         ));
-        let waiting = Arc::clone(&line);
-        metrics.add_collector(move |m| {
-            #[allow(clippy::cast_precision_loss)]
-            m.gauge_set(
+        metrics::scraped(registry, &line, |line, figures| {
+            figures.gauge(
                 "simulation_queue_length",
-                "Clients waiting in line for a simulator.",
-                &[],
-                waiting.len() as f64,
-            );
+                "Clients waiting in line for a simulator",
+                None,
+                line.len(),
+            )
         });
+        let sessions_ended = Family::default();
+        registry.register(
+            "simulation_sessions",
+            "Client sessions ended, by outcome",
+            sessions_ended.clone(),
+        );
         Ok(Arc::new(Self {
             ports,
             line,
@@ -119,10 +138,17 @@ impl AppState {
             next_session: AtomicU64::new(1),
             stop,
             tracker: TaskTracker::new(),
-            metrics,
+            sessions_ended,
             started: SystemTime::now(),
             webots_version,
         }))
+    }
+
+    /// Counts one client session ended (client_left, shutdown, failed or no_start).
+    pub fn count_session_end(&self, outcome: &'static str) {
+        self.sessions_ended
+            .get_or_create(&Outcome { outcome })
+            .inc();
     }
 
     pub fn next_session_id(&self) -> u64 {

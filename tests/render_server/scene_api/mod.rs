@@ -106,7 +106,7 @@ impl Api {
     /// A value from `/metrics`, named without the common prefix; NaN when absent.
     async fn metric(&self, name: &str) -> f64 {
         let text = common::get(self.0.addr, "/metrics").await.text();
-        let name = format!("{}{name}", gltf_cloud::core::metrics::PREFIX);
+        let name = format!("{}_{name}", gltf_cloud::core::metrics::PREFIX);
         common::parse_prometheus(&text)
             .into_iter()
             .find(|(sample, _)| *sample == name)

@@ -178,12 +178,7 @@ pub async fn render(
     let (body, count) = pipeline.within_deadline(deadline, work).await?;
     api.frames.fetch_add(1, Ordering::Relaxed);
     api.images.fetch_add(count as u64, Ordering::Relaxed);
-    pipeline.metrics.observe_seconds(
-        "scene_api_frame_duration_seconds",
-        "Scene API frames from arrival to answer (every image rendered and encoded).",
-        &[],
-        started.elapsed().as_secs_f64(),
-    );
+    pipeline.metrics.frame(started.elapsed());
     Ok(answer(
         Bytes::from(body),
         "application/octet-stream",

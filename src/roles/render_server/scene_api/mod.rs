@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use super::pipeline::Pipeline;
 use super::Config;
 use crate::core::config::config_key;
-use crate::core::metrics::Metrics;
+use crate::core::metrics::{self, Registry as MetricRegistry, Unit};
 use crate::protocol::scene_api::error::Reason;
 use crate::protocol::scene_api::scene::{ApiInfo, Limits};
 use crate::protocol::scene_api::VERSION;
@@ -223,83 +223,77 @@ pub fn expire_idle_scenes(api: &Arc<SceneApi>, shutdown: CancellationToken) {
 }
 
 /// The scene API's `/metrics` figures, read when scraped.
-pub fn register_metrics(api: &Arc<SceneApi>, metrics: &Metrics) {
-    let api = Arc::downgrade(api);
-    metrics.add_collector(move |metrics| {
-        let Some(api) = api.upgrade() else { return };
-        let scenes = api.scenes.stats();
-        let assets = api.assets.stats();
-        metrics.gauge_set(
+pub fn register_metrics(api: &Arc<SceneApi>, registry: &mut MetricRegistry) {
+    metrics::scraped(registry, api, |api, out| {
+        let Figures {
+            scenes,
+            frames,
+            images,
+            assets,
+            ..
+        } = api.figures();
+        out.gauge(
             "scene_api_scenes",
-            "Resident scenes registered through the scene API.",
-            &[],
-            scenes.scenes as f64,
-        );
-        metrics.gauge_set(
+            "Resident scenes registered through the scene API",
+            None,
+            scenes.scenes,
+        )?;
+        out.gauge(
             "scene_api_geometries",
-            "Geometries in all resident scenes.",
-            &[],
-            scenes.geometries as f64,
-        );
-        metrics.gauge_set(
-            "scene_api_resident_bytes",
-            "Decoded meshes and textures (CPU and GPU bytes) all resident scenes hold, each shared one once.",
-            &[],
-            scenes.resident_bytes as f64,
-        );
-        metrics.gauge_set(
-            "scene_api_resident_limit_bytes",
-            "What all resident scenes may hold together (maxResidentBytes).",
-            &[],
-            scenes.max_resident_bytes as f64,
-        );
-        metrics.counter_set(
-            "scene_api_scenes_created_total",
-            "Scenes registered since start.",
-            &[],
-            scenes.created as f64,
-        );
-        metrics.counter_set(
-            "scene_api_scene_expirations_total",
-            "Scenes dropped after sceneIdleSeconds unused.",
-            &[],
-            scenes.expired as f64,
-        );
-        metrics.counter_set(
-            "scene_api_frames_total",
-            "Frames answered (all of their images rendered).",
-            &[],
-            api.frames.load(Ordering::Relaxed) as f64,
-        );
-        metrics.counter_set(
-            "scene_api_images_total",
-            "Images answered in frames.",
-            &[],
-            api.images.load(Ordering::Relaxed) as f64,
-        );
-        metrics.gauge_set(
+            "Geometries in all resident scenes",
+            None,
+            scenes.geometries,
+        )?;
+        out.gauge(
+            "scene_api_resident",
+            "Decoded meshes and textures (CPU and GPU bytes) all resident scenes hold, each shared one once",
+            Some(Unit::Bytes),
+            scenes.resident_bytes,
+        )?;
+        out.gauge(
+            "scene_api_resident_limit",
+            "What all resident scenes may hold together (maxResidentBytes)",
+            Some(Unit::Bytes),
+            scenes.max_resident_bytes,
+        )?;
+        out.counter(
+            "scene_api_scenes_created",
+            "Scenes registered since start",
+            scenes.created,
+        )?;
+        out.counter(
+            "scene_api_scene_expirations",
+            "Scenes dropped after sceneIdleSeconds unused",
+            scenes.expired,
+        )?;
+        out.counter(
+            "scene_api_frames",
+            "Frames answered (all of their images rendered)",
+            frames,
+        )?;
+        out.counter("scene_api_images", "Images answered in frames", images)?;
+        out.gauge(
             "scene_api_assets",
-            "Assets held (mesh files, textures, environment maps).",
-            &[],
-            assets.count as f64,
-        );
-        metrics.gauge_set(
-            "scene_api_asset_bytes",
-            "Bytes of assets held, within assetCacheBytes.",
-            &[],
-            assets.bytes as f64,
-        );
-        metrics.gauge_set(
-            "scene_api_asset_upload_bytes",
-            "Bytes of asset uploads still arriving.",
-            &[],
-            assets.uploading as f64,
-        );
-        metrics.counter_set(
-            "scene_api_asset_evictions_total",
-            "Assets dropped to stay within assetCacheBytes.",
-            &[],
-            assets.evictions as f64,
-        );
+            "Assets held (mesh files, textures, environment maps)",
+            None,
+            assets.count,
+        )?;
+        out.gauge(
+            "scene_api_asset",
+            "Bytes of assets held, within assetCacheBytes",
+            Some(Unit::Bytes),
+            assets.bytes,
+        )?;
+        out.gauge(
+            "scene_api_asset_upload",
+            "Bytes of asset uploads still arriving",
+            Some(Unit::Bytes),
+            assets.uploading,
+        )?;
+        out.counter(
+            "scene_api_asset_evictions",
+            "Assets dropped to stay within assetCacheBytes",
+            assets.evictions,
+        )
     });
 }

@@ -329,12 +329,7 @@ impl Session {
         }
         self.state.sessions.remove(self.id);
         self.port.take();
-        self.state.metrics.counter_add(
-            "simulation_sessions_total",
-            "Client sessions ended, by outcome.",
-            &[("outcome", outcome)],
-            1.0,
-        );
+        self.state.count_session_end(outcome);
     }
 }
 
