@@ -29,8 +29,11 @@
 //!    material bind groups of live textures) and `readback.rs` are kept per renderer; and the
 //!    [`Renderer`] (`renderer.rs`) runs the passes in order.
 //!
-//! A new pass is a folder in layer 2, its pipelines created in [`Gpu`] and one step in
-//! `run_passes`.
+//! A new pass is a folder in layer 2, its pipelines created in [`Gpu`] (a field and its
+//! creation) and one step in `run_passes`: three places in the composition rather than one entry
+//! in a list of passes, because the passes take different inputs (the shadow bake and SSAO run
+//! through a look's bindings, which live in the composition), and a pass trait over one shared
+//! frame context would have layer 2 import layer 3.
 //!
 //! One request ([`Renderer::render`], a scene and a look) runs these steps in order:
 //! 1. `upload.rs`: the frame's uniforms (lights in the world), each instance's transforms and
