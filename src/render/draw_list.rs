@@ -21,6 +21,9 @@ pub(super) struct Draw {
     pub texture: Option<usize>,
     /// The faces culled (colour only): see `ColourVariant::cull`.
     pub cull: Option<wgpu::Face>,
+    /// The faces of a closed mesh the camera cannot see, skipped in every image type
+    /// (`upload::hidden_faces`).
+    pub hidden: Option<wgpu::Face>,
     /// alphaMode MASK (colour only).
     pub masked: bool,
     /// The mesh has `COLOR_0` (colour only).

@@ -10,6 +10,7 @@
 use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
 
+use crate::scene::closure::{self, Closure};
 use crate::scene::{Mesh, Texture};
 
 use super::error::RenderError;
@@ -26,10 +27,11 @@ pub(super) struct Vertex {
     pub color: [u8; 4],
 }
 
-/// A mesh's buffers on the GPU.
+/// A mesh's buffers on the GPU, and whether it bounds a solid (found once, with the upload).
 pub(super) struct GpuMesh {
     pub vertices: wgpu::Buffer,
     pub indices: wgpu::Buffer,
+    pub closure: Closure,
 }
 
 /// A base colour texture on the GPU.
@@ -125,7 +127,15 @@ fn upload_mesh(device: &wgpu::Device, mesh: &Mesh) -> (GpuMesh, u64) {
         usage: wgpu::BufferUsages::INDEX,
     });
     let bytes = vertices.size() + indices.size();
-    (GpuMesh { vertices, indices }, bytes)
+    let closure = closure::closure(mesh);
+    (
+        GpuMesh {
+            vertices,
+            indices,
+            closure,
+        },
+        bytes,
+    )
 }
 
 /// `texture` on the GPU, uploaded on first use.

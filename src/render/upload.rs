@@ -8,7 +8,10 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
-use crate::scene::{Instance, Material, Scene, Texture, TextureRef};
+use glam::DMat3;
+
+use crate::scene::closure::Closure;
+use crate::scene::{Instance, Material, Mesh, Scene, Texture, TextureRef};
 
 use super::draw_list::Draw;
 use super::error::RenderError;
@@ -193,6 +196,7 @@ impl SceneUpload {
                 uniform_offset,
                 texture,
                 cull: cull_face(instance),
+                hidden: hidden_faces(instance, mesh, meshes[instance.mesh], camera),
                 masked: instance.material.alpha_cutoff.is_some(),
                 vertex_colors: colour.is_some() && mesh.colors.is_some(),
             });
@@ -302,6 +306,43 @@ fn bind_textures(
     Ok(MaterialGroup {
         textures: alive,
         bind_group: gpu.textures.bind(&gpu.device, resident),
+    })
+}
+
+/// The faces of a closed mesh that the camera cannot see, which the draw may skip (every image
+/// type): those wound away from the camera, when the material is opaque (through a translucent
+/// or cut-out surface the inside shows) and no part of the instance comes near enough to the
+/// camera for the near plane to cut it open (its bounding sphere, around the model origin,
+/// stays beyond the near plane's reach). Mirroring turns the winding around.
+fn hidden_faces(
+    instance: &Instance,
+    mesh: &Mesh,
+    resident: Option<&GpuMesh>,
+    camera: &CameraMatrices,
+) -> Option<wgpu::Face> {
+    let material = &instance.material;
+    if material.blend || material.alpha_cutoff.is_some() {
+        return None;
+    }
+    let outward = match resident?.closure {
+        Closure::Open => return None,
+        Closure::Outward => true,
+        Closure::Inward => false,
+    };
+    let linear = DMat3::from_mat4(instance.model_to_world);
+    let scale = [linear.x_axis, linear.y_axis, linear.z_axis]
+        .iter()
+        .map(|axis| axis.length())
+        .fold(0.0, f64::max);
+    let radius = f64::from(mesh.extent) * 3f64.sqrt() * scale;
+    let centre = instance.model_to_world.w_axis.truncate();
+    if centre.distance(camera.eye) <= radius + camera.near_reach {
+        return None;
+    }
+    Some(if outward == instance.mirrors() {
+        wgpu::Face::Front
+    } else {
+        wgpu::Face::Back
     })
 }
 

@@ -7,6 +7,7 @@
 pub mod appearance;
 pub mod cache;
 pub mod camera;
+pub mod closure;
 pub mod gltf;
 pub mod merge;
 pub mod mesh_file;

@@ -6,6 +6,7 @@
 //! pixel checks) and are read one at a time; split by subject, each part would need most of that
 //! harness.
 
+mod closed_meshes; // closed meshes' hidden faces skipped, with the same images
 mod looks;
 
 use std::sync::Arc;

@@ -91,13 +91,31 @@ impl ScenePass {
         };
         let look_resources = effects.map_or(&self.no_look_resources, |e| e.bind_group);
         pass.set_bind_group(2, look_resources, &[]);
-        match (shading, self.pipelines.non_colour(kind)) {
-            (_, Some(pipeline)) => {
-                pass.set_pipeline(pipeline);
-                self.draw(&mut pass, &geometry, &geometry.draws.opaque, |_| None);
-                self.draw(&mut pass, &geometry, &geometry.draws.blended, |_| None);
+        match (shading, kind) {
+            (_, ImageKind::Label | ImageKind::Depth { .. }) => {
+                let mut current = None;
+                let mut pipeline_for = |draw: &Draw| {
+                    (current != Some(draw.hidden))
+                        .then(|| {
+                            current = Some(draw.hidden);
+                            self.pipelines.non_colour(kind, draw.hidden)
+                        })
+                        .flatten()
+                };
+                self.draw(
+                    &mut pass,
+                    &geometry,
+                    &geometry.draws.opaque,
+                    &mut pipeline_for,
+                );
+                self.draw(
+                    &mut pass,
+                    &geometry,
+                    &geometry.draws.blended,
+                    &mut pipeline_for,
+                );
             }
-            (shading, None) => {
+            (shading, ImageKind::Color) => {
                 let shading = shading.unwrap_or_default();
                 let variant = |draw: &Draw, blended: bool| ColourVariant {
                     pbr: shading.pbr,
@@ -106,7 +124,7 @@ impl ScenePass {
                         (false, true) => Coverage::Masked,
                         (false, false) => Coverage::Opaque,
                     },
-                    cull: draw.cull,
+                    cull: draw.cull.or(draw.hidden),
                     float_target: shading.float_target,
                     positional_lights: shading.positional_lights,
                     vertex_colors: draw.vertex_colors,

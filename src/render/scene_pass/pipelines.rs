@@ -145,8 +145,18 @@ pub(super) struct Pipelines {
     /// Indexed by [`ColourVariant::index`]; on the heap, as the array is too large for the stack of
     /// the thread that creates the device.
     colour: Box<[OnceLock<wgpu::RenderPipeline>]>,
-    label: wgpu::RenderPipeline,
-    depth: wgpu::RenderPipeline,
+    /// By [`cull_index`]: no culling, or the hidden faces of closed meshes.
+    label: [OnceLock<wgpu::RenderPipeline>; 3],
+    depth: [OnceLock<wgpu::RenderPipeline>; 3],
+}
+
+/// 0 for no culling, 1 for back faces, 2 for front faces.
+fn cull_index(cull: Option<wgpu::Face>) -> usize {
+    match cull {
+        None => 0,
+        Some(wgpu::Face::Back) => 1,
+        Some(wgpu::Face::Front) => 2,
+    }
 }
 
 impl Pipelines {
@@ -166,8 +176,8 @@ impl Pipelines {
             immediate_size: 0,
         });
         let pipelines = Self {
-            label: create(device, &shader, &layout, &Kind::Label),
-            depth: create(device, &shader, &layout, &Kind::Depth),
+            label: Default::default(),
+            depth: Default::default(),
             colour: (0..ColourVariant::COUNT).map(|_| OnceLock::new()).collect(),
             device: device.clone(),
             shader,
@@ -175,6 +185,15 @@ impl Pipelines {
         };
         for variant in ColourVariant::DEFAULTS {
             pipelines.colour(variant);
+        }
+        for kind in [
+            ImageKind::Label,
+            ImageKind::Depth {
+                min_depth: 0.0,
+                max_depth: 0.0,
+            },
+        ] {
+            pipelines.non_colour(kind, None);
         }
         pipelines
     }
@@ -191,20 +210,30 @@ impl Pipelines {
         })
     }
 
-    /// The one pipeline of label or depth images (`None` for colour: see [`Self::colour`]).
-    pub fn non_colour(&self, kind: ImageKind) -> Option<&wgpu::RenderPipeline> {
-        match kind {
-            ImageKind::Color => None,
-            ImageKind::Label => Some(&self.label),
-            ImageKind::Depth { .. } => Some(&self.depth),
-        }
+    /// The pipeline of label or depth images culling `cull` (`None` for colour: see
+    /// [`Self::colour`]), created on first use.
+    pub fn non_colour(
+        &self,
+        kind: ImageKind,
+        cull: Option<wgpu::Face>,
+    ) -> Option<&wgpu::RenderPipeline> {
+        let (slots, kind) = match kind {
+            ImageKind::Color => return None,
+            ImageKind::Label => (&self.label, Kind::Label(cull)),
+            ImageKind::Depth { .. } => (&self.depth, Kind::Depth(cull)),
+        };
+        Some(
+            slots[cull_index(cull)]
+                .get_or_init(|| create(&self.device, &self.shader, &self.layout, &kind)),
+        )
     }
 }
 
 enum Kind {
     Colour(ColourVariant),
-    Label,
-    Depth,
+    /// With the faces culled.
+    Label(Option<wgpu::Face>),
+    Depth(Option<wgpu::Face>),
 }
 
 fn create(
@@ -214,7 +243,8 @@ fn create(
     kind: &Kind,
 ) -> wgpu::RenderPipeline {
     // Straight alpha for colour; alpha itself composites "over", so a translucent layer over
-    // opaque pixels keeps alpha 1. Label and depth never blend, cull or look at materials.
+    // opaque pixels keeps alpha 1. Label and depth never blend or look at materials, and cull
+    // only the faces of closed meshes that cannot be seen.
     // Label and depth read neither, so the defaults do.
     let constants = match kind {
         Kind::Colour(variant) => vec![
@@ -231,7 +261,7 @@ fn create(
             ),
             ("textured", f64::from(u8::from(variant.textured))),
         ],
-        Kind::Label | Kind::Depth => Vec::new(),
+        Kind::Label(_) | Kind::Depth(_) => Vec::new(),
     };
     let (label, vertex, fragment, format, blend, depth_write, cull_mode) = match kind {
         Kind::Colour(variant) => (
@@ -247,23 +277,23 @@ fn create(
             variant.coverage != Coverage::Blended,
             variant.cull,
         ),
-        Kind::Label => (
+        Kind::Label(cull) => (
             "label",
             "vs_plain",
             "fs_label",
             COLOR_FORMAT,
             None,
             true,
-            None,
+            *cull,
         ),
-        Kind::Depth => (
+        Kind::Depth(cull) => (
             "depth",
             "vs_plain",
             "fs_depth",
             PLANAR_DEPTH_FORMAT,
             None,
             true,
-            None,
+            *cull,
         ),
     };
     let vertex_attributes =
@@ -281,8 +311,9 @@ fn create(
                 attributes: &vertex_attributes,
             })],
         },
-        // No culling but for user glTFs that ask for it: VTK draws back faces (lit two-sided),
-        // and open meshes must not vanish.
+        // No culling but for user glTFs that ask for it (VTK draws back faces, lit two-sided,
+        // and open meshes must not vanish) and for the faces of closed meshes that cannot be
+        // seen (`upload::hidden_faces`).
         primitive: wgpu::PrimitiveState {
             topology: wgpu::PrimitiveTopology::TriangleList,
             front_face: wgpu::FrontFace::Ccw,

@@ -19,14 +19,25 @@ pub(in crate::render) struct CameraMatrices {
     pub view_proj: DMat4,
     /// Row 2 of the view matrix: its dot product with a world point is the view-space z.
     pub view_z_row: DVec4,
+    /// The camera's position in the world.
+    pub eye: DVec3,
+    /// How far from the eye the near plane's rectangle reaches (its farthest corner): geometry
+    /// beyond that can be cut by no clipping plane but the far one.
+    pub near_reach: f64,
 }
 
 impl CameraMatrices {
     pub fn new(scene: &Scene, intrinsics: &Intrinsics) -> Self {
-        let view = camera_to_world(scene).inverse();
+        let camera_to_world = camera_to_world(scene);
+        let view = camera_to_world.inverse();
+        let (w, h) = (f64::from(intrinsics.width), f64::from(intrinsics.height));
+        let half_x = intrinsics.center_x.max(w - intrinsics.center_x) / intrinsics.focal_x;
+        let half_y = intrinsics.center_y.max(h - intrinsics.center_y) / intrinsics.focal_y;
         Self {
             view_proj: intrinsics.projection() * view,
             view_z_row: view.row(2),
+            eye: camera_to_world.w_axis.truncate(),
+            near_reach: intrinsics.near * (1.0 + half_x * half_x + half_y * half_y).sqrt(),
         }
     }
 }
