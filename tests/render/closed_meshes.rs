@@ -3,44 +3,18 @@
 //! is skipped where the camera can see inside (within the mesh, or with the near plane cutting
 //! it open).
 
-use std::sync::Arc;
-
 use glam::{DMat3, DMat4, DVec3};
 use gltf_cloud::render::{Image, ImageKind, Look};
-use gltf_cloud::scene::{Instance, Mesh, Scene};
+use gltf_cloud::scene::Scene;
 
 use super::{
-    camera_at_origin, cuboid, depth_at, intrinsics, material, renderer, rgba_at, scene, Part,
-    FAR_DEPTH,
+    cuboid, depth_at, intrinsics, material, placed, renderer, rgba_at, scene, Part, FAR_DEPTH,
 };
 use crate::common;
 
 const RED: [f32; 4] = [1.0, 0.0, 0.0, 1.0];
 
-/// `parts` as meshes around their own origin, each placed by `model_to_world`.
-fn placed(parts: Vec<(Part, DMat4)>) -> Scene {
-    let (meshes, instances) = (parts.into_iter().enumerate())
-        .map(|(index, (part, model_to_world))| {
-            let mesh = Mesh::new(part.positions, part.normals, None, part.indices);
-            let instance = Instance {
-                mesh: index,
-                model_to_world,
-                material: part.material,
-            };
-            (Arc::new(mesh), instance)
-        })
-        .unzip();
-    Scene {
-        meshes,
-        instances,
-        textures: Vec::new(),
-        camera: camera_at_origin(),
-        user_gltf: false,
-    }
-}
-
-/// A unit cube around its origin, 2 m in front of the camera's near face… and its two halves as
-/// separate open meshes, which are drawn whole.
+/// A unit cube around its origin; the tests place it.
 fn cube() -> Part {
     cuboid(
         DVec3::ZERO,
@@ -50,6 +24,7 @@ fn cube() -> Part {
     )
 }
 
+/// Its two halves as separate open meshes, which are drawn whole.
 fn halves(cube: &Part) -> [Part; 2] {
     let half = cube.indices.len() / 2;
     [&cube.indices[..half], &cube.indices[half..]].map(|indices| Part {

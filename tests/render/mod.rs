@@ -92,14 +92,22 @@ struct Part {
 }
 
 fn scene(parts: Vec<Part>) -> Scene {
-    let (meshes, instances) = parts
-        .into_iter()
-        .enumerate()
-        .map(|(index, part)| {
+    placed(
+        parts
+            .into_iter()
+            .map(|part| (part, DMat4::IDENTITY))
+            .collect(),
+    )
+}
+
+/// `parts` as meshes around their own origin, each placed by its `model_to_world`.
+fn placed(parts: Vec<(Part, DMat4)>) -> Scene {
+    let (meshes, instances) = (parts.into_iter().enumerate())
+        .map(|(index, (part, model_to_world))| {
             let mesh = Mesh::new(part.positions, part.normals, part.tex_coords, part.indices);
             let instance = Instance {
                 mesh: index,
-                model_to_world: DMat4::IDENTITY,
+                model_to_world,
                 material: part.material,
             };
             (Arc::new(mesh), instance)

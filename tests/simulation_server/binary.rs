@@ -33,27 +33,7 @@ impl Process {
         json["port"] = 0.into();
         json["host"] = "127.0.0.1".into();
         adjust(&mut json);
-        let path = dir.path().join("simulation.json");
-        std::fs::write(&path, json.to_string()).unwrap();
-        let mut child = std::process::Command::new(common::binary())
-            .args(["simulation", "--config", path.to_str().unwrap()])
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (addr_sender, addr_receiver) = std::sync::mpsc::channel();
-        let log = std::thread::spawn(move || {
-            let mut lines = Vec::new();
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let _ = addr_sender.send(rest.trim().to_owned());
-                }
-                lines.push(line);
-            }
-            lines
-        });
-        let addr: SocketAddr = addr_receiver.recv_timeout(STEP).unwrap().parse().unwrap();
+        let (child, addr, log) = spawn(&json, dir.path());
         let server = Server {
             running: common::Running {
                 addr,
@@ -71,24 +51,59 @@ impl Process {
 
     /// Sends SIGTERM and waits for the exit; returns the exit's success and the whole log.
     async fn terminate(&mut self) -> (bool, Vec<String>) {
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        )
-        .unwrap();
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(
-                started.elapsed() < STEP,
-                "server did not exit after SIGTERM"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
+        sigterm(&self.child);
+        let status = exit_of(&mut self.child, Instant::now()).await;
         let log = self.log.take().expect("terminated once");
         (status.success(), log.join().unwrap())
+    }
+}
+
+/// `gltf-cloud simulation --config` on `json` (written into `dir`), its address once it listens
+/// and the thread that collects its log lines.
+pub(super) fn spawn(
+    json: &serde_json::Value,
+    dir: &std::path::Path,
+) -> (Child, SocketAddr, JoinHandle<Vec<String>>) {
+    let path = dir.join("simulation.json");
+    std::fs::write(&path, json.to_string()).unwrap();
+    let mut child = std::process::Command::new(common::binary())
+        .args(["simulation", "--config", path.to_str().unwrap()])
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (addr_sender, addr_receiver) = std::sync::mpsc::channel();
+    let log = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let _ = addr_sender.send(rest.trim().to_owned());
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    let addr = addr_receiver.recv_timeout(STEP).unwrap().parse().unwrap();
+    (child, addr, log)
+}
+
+pub(super) fn sigterm(child: &Child) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+}
+
+/// The exit status, waited for at most [`STEP`] after `since`.
+pub(super) async fn exit_of(child: &mut Child, since: Instant) -> std::process::ExitStatus {
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(since.elapsed() < STEP, "server did not exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

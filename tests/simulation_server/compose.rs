@@ -551,7 +551,6 @@ async fn start_removes_the_projects_an_earlier_run_of_this_server_left() {
 /// the project is taken down and no process outlives the server.
 #[tokio::test]
 async fn sigterm_to_the_binary_takes_the_project_down() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let config = config(
         dir.path(),
@@ -560,27 +559,7 @@ async fn sigterm_to_the_binary_takes_the_project_down() {
     let mut json = serde_json::to_value(&config).unwrap();
     json["port"] = 0.into();
     json["host"] = "127.0.0.1".into();
-    let path = dir.path().join("simulation.json");
-    std::fs::write(&path, json.to_string()).unwrap();
-    let mut child = std::process::Command::new(common::binary())
-        .args(["simulation", "--config", path.to_str().unwrap()])
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (addr_sender, addr_receiver) = std::sync::mpsc::channel();
-    let log = std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let _ = addr_sender.send(rest.trim().to_owned());
-            }
-            lines.push(line);
-        }
-        lines
-    });
-    let addr: SocketAddr = addr_receiver.recv_timeout(STEP).unwrap().parse().unwrap();
+    let (mut child, addr, log) = super::binary::spawn(&json, dir.path());
     let server = Server {
         addr,
         running: None,
@@ -593,23 +572,10 @@ async fn sigterm_to_the_binary_takes_the_project_down() {
     let name = project_name(&up_call(&state));
     let pid = up_pid(&state);
 
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    super::binary::sigterm(&child);
     let signalled = Instant::now();
     expect_down(&state, &name, signalled, GRACE + Duration::from_secs(1)).await;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            signalled.elapsed() < STEP,
-            "server did not exit after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let status = super::binary::exit_of(&mut child, signalled).await;
     let log = log.join().unwrap();
     assert!(status.success(), "exit status {status}: {log:#?}");
     assert!(!alive(pid), "compose up left running: {log:#?}");

@@ -401,24 +401,7 @@ async fn run_check(client: &RenderClient, json: bool) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{}: {e}; no case was run", client.url()))?;
     let results = check::run(client).await;
-    let mut stdout = std::io::stdout().lock();
-    if json {
-        writeln!(stdout, "{}", serde_json::to_string_pretty(&results)?)?;
-    } else {
-        write!(stdout, "{}", check::table(&results))?;
-    }
-    let failed: Vec<&str> = results
-        .iter()
-        .filter(|r| !r.passed)
-        .map(|r| r.name)
-        .collect();
-    anyhow::ensure!(
-        failed.is_empty(),
-        "{} failed conformance: {}",
-        client.url(),
-        failed.join(", ")
-    );
-    Ok(())
+    check::report(&results, json, client.url(), "conformance")
 }
 
 async fn run_bench(

@@ -61,6 +61,14 @@ impl Api {
         id
     }
 
+    /// `DELETE /v1/scenes/{id}`, asserting 204.
+    async fn delete(&self, scene: &str) {
+        let reply = self
+            .call("DELETE", &format!("/v1/scenes/{scene}"), None)
+            .await;
+        assert_eq!(reply.status, 204, "{}", reply.text());
+    }
+
     /// `POST /v1/scenes/{id}/frames` with `cameras` and `poses`.
     async fn frame(
         &self,

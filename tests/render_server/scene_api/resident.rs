@@ -59,18 +59,14 @@ async fn scenes_of_the_same_mesh_share_it_and_it_counts_once() {
         "another mesh"
     );
     for scene in [&a, &b] {
-        let reply = api
-            .call("DELETE", &format!("/v1/scenes/{scene}"), None)
-            .await;
-        assert_eq!(reply.status, 204);
+        api.delete(scene).await;
     }
     assert_eq!(
         api.metric("scene_api_resident_bytes").await,
         one,
         "only the other mesh"
     );
-    let reply = api.call("DELETE", &format!("/v1/scenes/{c}"), None).await;
-    assert_eq!(reply.status, 204);
+    api.delete(&c).await;
     assert_eq!(api.metric("scene_api_resident_bytes").await, 0.0);
     api.stop().await;
 }
@@ -132,10 +128,7 @@ async fn resident_bytes_are_capped_with_shared_meshes_counted_once() {
         "the refused scene is not kept"
     );
     for scene in [&a, &b] {
-        let reply = api
-            .call("DELETE", &format!("/v1/scenes/{scene}"), None)
-            .await;
-        assert_eq!(reply.status, 204);
+        api.delete(scene).await;
     }
     api.create(mesh_scene(&api, &second).await).await;
     api.stop().await;

@@ -8,4 +8,4 @@ mod cases;
 mod judge;
 mod runner;
 
-pub use runner::{run, table, CaseResult};
+pub use runner::{report, run, table, CaseResult};

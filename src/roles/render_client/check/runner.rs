@@ -59,6 +59,31 @@ pub async fn run(client: &RenderClient) -> Vec<CaseResult> {
     results
 }
 
+/// Prints `results` as the table (or JSON) and fails naming the failed cases of `suite` (e.g.
+/// "conformance") against `url`: what `--check` ends with in either mode.
+///
+/// # Errors
+/// Writing to stdout, or a failed case.
+pub fn report(results: &[CaseResult], json: bool, url: &str, suite: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        writeln!(stdout, "{}", serde_json::to_string_pretty(results)?)?;
+    } else {
+        write!(stdout, "{}", table(results))?;
+    }
+    let failed: Vec<&str> = (results.iter())
+        .filter(|r| !r.passed)
+        .map(|r| r.name)
+        .collect();
+    anyhow::ensure!(
+        failed.is_empty(),
+        "{url} failed {suite}: {}",
+        failed.join(", ")
+    );
+    Ok(())
+}
+
 /// The table `--check` prints.
 pub fn table(results: &[CaseResult]) -> String {
     let name_width = results

@@ -41,28 +41,12 @@ pub async fn run_check(client: &SceneApiClient, json: bool) -> anyhow::Result<()
         .await
         .map_err(|e| anyhow::anyhow!("{}: {e}; no case was run", client.url()))?;
     let results = check::run(client).await;
-    let mut stdout = std::io::stdout().lock();
-    if json {
-        writeln!(stdout, "{}", serde_json::to_string_pretty(&results)?)?;
-    } else {
-        write!(
-            stdout,
-            "{}",
-            crate::roles::render_client::check::table(&results)
-        )?;
-    }
-    let failed: Vec<&str> = results
-        .iter()
-        .filter(|r| !r.passed)
-        .map(|r| r.name)
-        .collect();
-    anyhow::ensure!(
-        failed.is_empty(),
-        "{} failed scene API conformance: {}",
+    crate::roles::render_client::check::report(
+        &results,
+        json,
         client.url(),
-        failed.join(", ")
-    );
-    Ok(())
+        "scene API conformance",
+    )
 }
 
 /// `--scene-api --frames F`: the report (or JSON); an error when a frame failed.
