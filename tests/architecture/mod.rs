@@ -151,29 +151,18 @@ fn top_level_modules_use_only_lower_layers() {
 
 #[test]
 fn no_source_file_is_over_600_lines() {
-    fn long_files(dir: &Path, out: &mut Vec<String>) {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-            .expect("a readable source folder")
-            .map(|entry| entry.expect("a readable folder entry").path())
-            .collect();
-        entries.sort();
-        for path in entries {
-            if path.is_dir() {
-                long_files(&path, out);
-                continue;
-            }
-            let lines = std::fs::read(&path)
+    let mut files = Vec::new();
+    modules::files_under(&src(), &mut files);
+    let failures: Vec<String> = (files.iter())
+        .filter_map(|path| {
+            let lines = std::fs::read(path)
                 .expect("a readable source file")
                 .split(|&b| b == b'\n')
                 .count()
                 - 1;
-            if lines > MAX_LINES {
-                out.push(format!("{} ({lines} lines)", path.display()));
-            }
-        }
-    }
-    let mut failures = Vec::new();
-    long_files(&src(), &mut failures);
+            (lines > MAX_LINES).then(|| format!("{} ({lines} lines)", path.display()))
+        })
+        .collect();
     assert!(
         failures.is_empty(),
         "source files over {MAX_LINES} lines; split them along their seams:\n{}",

@@ -41,7 +41,8 @@ impl Crate {
     /// Reads every `.rs` file under `src`.
     pub fn read(src: &Path) -> Self {
         let mut files = Vec::new();
-        source_files(src, &mut files);
+        files_under(src, &mut files);
+        files.retain(|path| path.extension().is_some_and(|e| e == "rs"));
         let mut krate = Crate {
             modules: BTreeSet::new(),
             names: HashMap::new(),
@@ -303,8 +304,8 @@ fn use_tree(
     }
 }
 
-/// Every `.rs` file under `dir`, sorted so reports are stable.
-fn source_files(dir: &Path, out: &mut Vec<PathBuf>) {
+/// Every file under `dir` (shaders too), sorted so reports are stable.
+pub(super) fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("a readable source folder")
         .map(|entry| entry.expect("a readable folder entry").path())
@@ -312,8 +313,8 @@ fn source_files(dir: &Path, out: &mut Vec<PathBuf>) {
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            source_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
+            files_under(&path, out);
+        } else {
             out.push(path);
         }
     }
