@@ -21,23 +21,21 @@ def server_binary() -> Path:
     return Path(os.environ.get("GLTF_CLOUD_BIN", REPO / "target" / "debug" / "gltf-cloud"))
 
 
-class RenderServer:
-    """`gltf-cloud render-server --port PORT ARGS…` until `stop()` (or the end of a `with` block);
-    port 0 (the default) lets the system choose, `url` says which.
+class ListeningProcess:
+    """`gltf-cloud ARGV…` until `stop()` (or the end of a `with` block), once it logs the URL it
+    listens on (`url`).
 
-    Its log is kept in `lines` (drained on a thread, so the server never blocks on a full pipe);
-    a server that exits before it listens raises with the log, so a bad `--vtk-params` file shows
-    the server's own error.
+    Its log is kept in `lines` (drained on a thread, so the process never blocks on a full pipe);
+    one that exits before it listens raises with the log, so a bad argument shows the program's
+    own error.
     """
 
-    def __init__(self, binary: Path, *args: str, rust_log: str | None = None, port: int = 0):
+    def __init__(self, binary: Path, *argv: str, rust_log: str | None = None):
         binary = Path(binary)
         if not binary.exists():
             raise FileNotFoundError(f"{binary} not built: run `cargo build` (make test does)")
         env = {**os.environ, "RUST_LOG": rust_log or os.environ.get("RUST_LOG", "info"), "NODEVICE_SELECT": "1"}
-        self.process = subprocess.Popen(
-            [str(binary), "render-server", "--port", str(port), *args], stderr=subprocess.PIPE, text=True, env=env
-        )
+        self.process = subprocess.Popen([str(binary), *argv], stderr=subprocess.PIPE, text=True, env=env)
         self.lines = []
         self.url = None
         for line in self.process.stderr:
@@ -48,8 +46,35 @@ class RenderServer:
                 break
         if self.url is None:
             self.process.wait(timeout=30)
-            raise RuntimeError("render server did not start:\n" + "".join(self.lines))
+            raise RuntimeError(f"`gltf-cloud {argv[0]}` did not start:\n" + "".join(self.lines))
         threading.Thread(target=lambda: self.lines.extend(self.process.stderr), daemon=True).start()
+
+    def stop(self) -> int:
+        """SIGTERM, then the exit status (0 when it shut down cleanly); one still running after a
+        minute is killed, so no test leaves it behind."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        status = self.stop()
+        if exc[0] is None:
+            assert status == 0, f"`{self.process.args[1]}` did not exit cleanly:\n" + "".join(self.lines[-40:])
+
+
+class RenderServer(ListeningProcess):
+    """`gltf-cloud render-server --port PORT ARGS…`; port 0 (the default) lets the system choose,
+    `url` says which."""
+
+    def __init__(self, binary: Path, *args: str, rust_log: str | None = None, port: int = 0):
+        super().__init__(binary, "render-server", "--port", str(port), *args, rust_log=rust_log)
 
     def stages(self):
         """(load_ms, render_ms, encode_ms) of each request so far."""
@@ -62,16 +87,3 @@ class RenderServer:
         for match in filter(None, map(REQUEST.search, self.lines)):
             rows.append({"image_type": match.group(1), **dict(zip(STAGES, map(float, match.groups()[1:])))})
         return rows
-
-    def stop(self) -> int:
-        """SIGTERM, then the exit status (0 when it shut down cleanly)."""
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=60)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        status = self.stop()
-        if exc[0] is None:
-            assert status == 0, "render server did not exit cleanly:\n" + "".join(self.lines[-40:])

@@ -7,45 +7,24 @@ request on over TLS with the token. The images that come back must be those the 
 renders for a direct plain-HTTP client, byte for byte.
 """
 
-import os
-import re
 import subprocess
-import threading
 
 import numpy as np
 import pytest
 
 from drake_scenes import CAMERAS, SCENES, TwoEngineScene
-from render_server_process import RenderServer, server_binary
-
-LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
-TIMEOUT_S = 60
+from render_server_process import ListeningProcess, RenderServer, server_binary
 
 
-class Forwarder:
+class Forwarder(ListeningProcess):
     """`gltf-cloud client --forward 127.0.0.1:0 ARGS…` until `stop()`."""
 
     def __init__(self, *args):
-        self.process = subprocess.Popen(
-            [str(server_binary()), "client", "--forward", "127.0.0.1:0", *args],
-            stderr=subprocess.PIPE, text=True, env={**os.environ, "RUST_LOG": "info"},
-        )
-        self.lines = []
-        self.url = None
-        for line in self.process.stderr:
-            self.lines.append(line)
-            match = LISTENING.search(line)
-            if match:
-                self.url = match.group(1)
-                break
-        if self.url is None:
-            self.process.wait(timeout=TIMEOUT_S)
-            raise RuntimeError("the forwarder did not start:\n" + "".join(self.lines))
-        threading.Thread(target=lambda: self.lines.extend(self.process.stderr), daemon=True).start()
+        super().__init__(server_binary(), "client", "--forward", "127.0.0.1:0", *args)
 
     def stop(self):
-        self.process.terminate()
-        assert self.process.wait(timeout=TIMEOUT_S) == 0, "".join(self.lines)
+        status = super().stop()
+        assert status == 0, "".join(self.lines)
 
 
 @pytest.fixture(scope="module")

@@ -14,21 +14,19 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
-import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 import websocket
+from render_server_process import ListeningProcess
 
 REPO = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("GLTF_CLOUD_BIN", REPO / "target" / "debug" / "gltf-cloud"))
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = REPO / "out" / "pages"
-LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 # The flags that keep a headless Chromium off the network and quiet in a container.
 CHROMIUM_FLAGS = [
     "--headless",
@@ -49,37 +47,11 @@ pytestmark = [
 ]
 
 
-class Server:
-    """One `gltf-cloud <role>` process on a free port, its log drained on a thread."""
+class Server(ListeningProcess):
+    """One `gltf-cloud <role>` process on a free loopback port, its log drained on a thread."""
 
     def __init__(self, *args: str):
-        self.process = subprocess.Popen(
-            [str(BINARY), *args, "--host", "127.0.0.1", "--port", "0"],
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "RUST_LOG": "info", "NODEVICE_SELECT": "1"},
-        )
-        self.log: list[str] = []
-        self.url = None
-        for line in self.process.stderr:
-            self.log.append(line)
-            match = LISTENING.search(line)
-            if match:
-                self.url = match.group(1)
-                break
-        if not self.url:
-            self.stop()
-            raise AssertionError(f"{args[0]} did not start:\n" + "".join(self.log))
-        threading.Thread(target=lambda: self.log.extend(self.process.stderr), daemon=True).start()
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        super().__init__(BINARY, *args, "--host", "127.0.0.1", "--port", "0")
 
 
 class Browser:
