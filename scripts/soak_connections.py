@@ -24,10 +24,12 @@ LISTENING = re.compile(rb"listening on http://127\.0\.0\.1:(\d+)")
 ROLES = ["render-server", "simulation-server", "session-server"]
 
 
-def start(binary, role, workdir):
+def start(binary, role, workdir, *args):
+    """`binary role ARGS…` on a free loopback port, its log in `workdir/role.log` (a soak logs
+    too much to hold in memory); the process and its port once it listens."""
     log = open(workdir / f"{role}.log", "wb+")
     process = subprocess.Popen(
-        [binary, role, "--host", "127.0.0.1", "--port", "0"], stderr=log, cwd=workdir
+        [binary, role, "--host", "127.0.0.1", "--port", "0", *args], stderr=log, cwd=workdir
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

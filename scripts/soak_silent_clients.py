@@ -16,11 +16,9 @@ to be a unit test (`make soak`). Loopback only, bounded, stops by itself.
 
 import argparse
 import json
-import re
 import resource
 import selectors
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,9 +26,9 @@ import urllib.request
 from pathlib import Path
 
 import websocket
+from soak_connections import start
 
 REPO = Path(__file__).resolve().parents[1]
-LISTENING = re.compile(rb"listening on http://127\.0\.0\.1:(\d+)")
 FAKE_WEBOTS = REPO / "tests" / "fixtures" / "fake_webots.py"
 # What a start under the flood may take beyond the usual one (issue 21's "done when").
 ALLOWED_EXTRA_S = 1.0
@@ -57,26 +55,6 @@ def write_config(workdir):
     path = workdir / "simulation.json"
     path.write_text(json.dumps(config))
     return path, f"file://{world}"
-
-
-def start_server(binary, config, workdir):
-    log = open(workdir / "simulation.log", "wb+")
-    process = subprocess.Popen(
-        [binary, "simulation-server", "--config", str(config), "--host", "127.0.0.1", "--port", "0"],
-        stderr=log,
-        cwd=workdir,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        log.seek(0)
-        found = LISTENING.search(log.read())
-        if found:
-            return process, int(found[1])
-        if process.poll() is not None:
-            sys.exit(f"the simulation server exited before listening; see {log.name}")
-        time.sleep(0.1)
-    process.kill()
-    sys.exit("the simulation server did not start within 60 s")
 
 
 def start_seconds(port, url):
@@ -151,7 +129,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         config, url = write_config(workdir)
-        process, port = start_server(args.binary, config, workdir)
+        process, port = start(args.binary, "simulation-server", workdir, "--config", str(config))
         silent = []
         try:
             alone = min(start_seconds(port, url) for _ in range(3))
