@@ -2,7 +2,7 @@
 //! complete and checked, so a client whose body is still arriving (or never arrives) holds none,
 //! while a request being answered keeps its slot until its answer is written.
 
-use super::budget::{blended_full_screen, form_sized, post_unread, wait_for_metric};
+use super::budget::{blended_full_screen, form_sized, post_unread, small_label, wait_for_metric};
 use super::{assert_error, Server};
 use crate::common;
 
@@ -48,14 +48,7 @@ async fn stalled_uploads_hold_no_render_slot() {
         stalled.push(stream);
     }
     let started = Instant::now();
-    let reply = server
-        .post(&form_sized(
-            ImageType::Label,
-            blended_full_screen(1),
-            64,
-            48,
-        ))
-        .await;
+    let reply = server.post(&small_label()).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert!(
         started.elapsed() < Duration::from_secs(10),
@@ -89,7 +82,7 @@ async fn a_full_queue_answers_503_with_retry_after() {
         |v| v >= 1.0,
     )
     .await;
-    let request = form_sized(ImageType::Label, blended_full_screen(1), 64, 48);
+    let request = small_label();
     let refused = server.post(&request).await;
     assert_error(&refused, 503, "queue is full");
     assert_eq!(refused.headers["retry-after"], "1");

@@ -76,6 +76,12 @@ pub(super) fn form_sized(image_type: ImageType, scene: Vec<u8>, width: u32, heig
     Form::new(scene, 1, image_type, &intrinsics, depth)
 }
 
+/// The request a test sends beside an attack to see whether the server still serves: one small
+/// label image of one blended triangle.
+pub(super) fn small_label() -> Form {
+    form_sized(ImageType::Label, blended_full_screen(1), 64, 48)
+}
+
 /// `count` copies of one full-screen triangle, blended (alpha 0.5), indexed with 1-byte indices:
 /// a few KB that cover the image `count` times.
 pub(super) fn blended_full_screen(count: usize) -> Vec<u8> {
@@ -319,14 +325,7 @@ async fn clients_that_hang_up_leave_nothing_behind() {
         drop(post_unread(&server, &slow).await);
     }
     let started = Instant::now();
-    let reply = server
-        .post(&form_sized(
-            ImageType::Label,
-            blended_full_screen(1),
-            64,
-            48,
-        ))
-        .await;
+    let reply = server.post(&small_label()).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert!(
         started.elapsed() < Duration::from_secs(10),

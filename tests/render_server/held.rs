@@ -3,7 +3,9 @@
 //! grace, and one address holds at most its share of the memory for requests in flight. Limits
 //! are shortened so each test takes seconds; `make soak` runs the attacks at the defaults.
 
-use super::budget::{blended_full_screen, form_sized, metric, post_unread, wait_for_metric};
+use super::budget::{
+    blended_full_screen, form_sized, metric, post_unread, small_label, wait_for_metric,
+};
 use super::{assert_error, Server};
 use crate::common::{self, http2};
 
@@ -39,7 +41,7 @@ async fn stalled_http2_streams_hold_no_render_slot() {
         ..Config::default()
     })
     .await;
-    let normal = form_sized(ImageType::Label, blended_full_screen(1), 64, 48);
+    let normal = small_label();
     let body = normal.multipart_body(BOUNDARY);
     let content_type = content_type();
     let mut sender = http2::connect(TcpStream::connect(server.addr).await.unwrap()).await;
@@ -129,14 +131,7 @@ async fn answers_never_read_are_given_back_within_the_grace() {
     }
     let rendered = r#"render_gpu_seconds_count{image_type="depth"}"#;
     wait_for_metric(&server, rendered, PATIENCE, |n| n >= 6.0).await;
-    let reply = server
-        .post(&form_sized(
-            ImageType::Label,
-            blended_full_screen(1),
-            64,
-            48,
-        ))
-        .await;
+    let reply = server.post(&small_label()).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
 
     let started = Instant::now();
@@ -180,7 +175,7 @@ async fn one_address_holds_at_most_its_share() {
     let refused = server.post(&depth).await;
     assert_eq!(refused.status, 503, "{} bytes", refused.body.len());
     assert_error(&refused, 503, "maxInFlightBytesPerClient");
-    let small = form_sized(ImageType::Label, blended_full_screen(1), 64, 48);
+    let small = small_label();
     assert_eq!(server.post(&small).await.status, 200);
     let elsewhere = common::connect_from([127, 0, 0, 2], server.addr).await;
     let body = depth.multipart_body(BOUNDARY);
