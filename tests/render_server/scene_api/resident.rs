@@ -1,7 +1,7 @@
 //! What resident scenes hold: meshes shared between scenes through the scene cache, counted once,
 //! and the cap on all of it (`maxResidentBytes`).
 
-use super::{assert_refused, geometry, sha256, Api};
+use super::{assert_refused, box_shape, geometry, sha256, Api};
 use crate::common;
 
 use gltf_cloud::roles::render_server::Config;
@@ -58,13 +58,31 @@ async fn scenes_of_the_same_mesh_share_it_and_it_counts_once() {
         2.0 * one,
         "another mesh"
     );
+    // An edit that swaps a's mesh for a box gives nothing back (b still draws the mesh); one that
+    // swaps b's too gives the mesh back.
+    let to_box = json!({"remove": [1], "add": [geometry(1, box_shape(0.1), [0.0; 3], json!({}))]});
+    for scene in [&a, &b] {
+        let reply = api
+            .call(
+                "PATCH",
+                &format!("/v1/scenes/{scene}"),
+                Some(to_box.clone()),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+    }
+    let with_boxes = api.metric("scene_api_resident_bytes").await;
+    assert!(
+        with_boxes > one && with_boxes < 1.1 * one,
+        "the other mesh and one shared box: {with_boxes} bytes against {one}"
+    );
     for scene in [&a, &b] {
         api.delete(scene).await;
     }
     assert_eq!(
         api.metric("scene_api_resident_bytes").await,
         one,
-        "only the other mesh"
+        "only the other mesh: the shared box went with a and b"
     );
     api.delete(&c).await;
     assert_eq!(api.metric("scene_api_resident_bytes").await, 0.0);

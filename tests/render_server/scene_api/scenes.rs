@@ -296,6 +296,11 @@ async fn an_idle_scene_expires_and_its_id_is_then_unknown() {
     // Watched through /metrics, which does not touch the scene.
     api.wait_for("scene_api_scenes", |v| v == 0.0).await;
     assert_eq!(api.metric("scene_api_scene_expirations_total").await, 1.0);
+    assert_eq!(
+        api.metric("scene_api_resident_bytes").await,
+        0.0,
+        "its box counted out"
+    );
     let reply = api.call("GET", &format!("/v1/scenes/{id}"), None).await;
     assert_refused(&reply, 404, "unknown_scene", None);
     api.stop().await;

@@ -17,6 +17,7 @@ mod coverage;
 mod error;
 mod frames;
 mod look;
+mod resident_bytes;
 mod scenes;
 
 use std::sync::atomic::{AtomicU64, Ordering};

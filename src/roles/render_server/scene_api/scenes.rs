@@ -24,9 +24,10 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ring::rand::{SecureRandom, SystemRandom};
 
-use super::build::{self, GeometryContent, Placed};
+use super::build::{self, Placed};
 use super::error::SceneApiError;
 use super::look;
+use super::resident_bytes::ResidentBytes;
 use super::{read_body, SceneApi};
 use crate::core::config::config_key;
 use crate::core::sync::lock;
@@ -47,7 +48,8 @@ pub struct Registry {
     scenes: Mutex<HashMap<String, Arc<ResidentScene>>>,
     random: SystemRandom,
     max_scenes: usize,
-    max_resident_bytes: u64,
+    /// What the scenes' geometries hold, against `maxResidentBytes`.
+    resident: ResidentBytes,
     idle: Duration,
     created: AtomicU64,
     expired: AtomicU64,
@@ -69,6 +71,9 @@ pub struct SceneState {
     pub geometries: BTreeMap<u64, Placed>,
     /// Frames answered.
     pub frames: u64,
+    /// Deleted or expired, its geometries counted out: an edit that was building meanwhile
+    /// must not land.
+    left: bool,
 }
 
 /// The registry's figures.
@@ -76,7 +81,7 @@ pub struct SceneState {
 pub struct RegistryStats {
     pub scenes: usize,
     pub geometries: usize,
-    /// Decoded content every scene holds, shared parts once ([`ContentBytes`]).
+    /// Decoded content every scene holds, shared parts once ([`ResidentBytes`]).
     pub resident_bytes: u64,
     pub max_resident_bytes: u64,
     pub created: u64,
@@ -89,7 +94,7 @@ impl Registry {
             scenes: Mutex::default(),
             random: SystemRandom::new(),
             max_scenes,
-            max_resident_bytes,
+            resident: ResidentBytes::new(max_resident_bytes),
             idle,
             created: AtomicU64::new(0),
             expired: AtomicU64::new(0),
@@ -107,13 +112,7 @@ impl Registry {
 
     /// The scene `id`, marked used.
     pub fn get(&self, id: &str) -> Result<Arc<ResidentScene>, SceneApiError> {
-        let scene = lock(&self.scenes).get(id).cloned().ok_or_else(|| {
-            SceneApiError::new(
-                Reason::UnknownScene,
-                "this server does not know the scene (expired, deleted, a restarted server or \
-                 another replica); register it again",
-            )
-        })?;
+        let scene = (lock(&self.scenes).get(id).cloned()).ok_or_else(unknown_scene)?;
         *lock(&scene.last_used) = Instant::now();
         Ok(scene)
     }
@@ -150,6 +149,7 @@ impl Registry {
         });
         let mut scenes = lock(&self.scenes);
         if scenes.len() >= self.max_scenes {
+            self.release(&scene);
             return Err(self.full());
         }
         scenes.insert(scene.id.clone(), Arc::clone(&scene));
@@ -158,7 +158,21 @@ impl Registry {
     }
 
     fn remove(&self, id: &str) -> bool {
-        lock(&self.scenes).remove(id).is_some()
+        let removed = lock(&self.scenes).remove(id);
+        removed.inspect(|scene| self.release(scene)).is_some()
+    }
+
+    /// Counts `built` in against `maxResidentBytes` ([`ResidentBytes::admit`]), before it joins a
+    /// scene.
+    fn admit(&self, built: &[(u64, Placed)]) -> Result<(), SceneApiError> {
+        (self.resident).admit(built.iter().map(|(_, placed)| &*placed.content))
+    }
+
+    /// Counts out every geometry of a scene leaving the registry.
+    fn release(&self, scene: &ResidentScene) {
+        let mut state = lock(&scene.state);
+        state.left = true;
+        (self.resident).release(state.geometries.values().map(|placed| &*placed.content));
     }
 
     /// Drops every scene unused for the idle time; returns how many.
@@ -172,6 +186,9 @@ impl Registry {
                 .collect();
             idle.iter().filter_map(|id| scenes.remove(id)).collect()
         };
+        for scene in &expired {
+            self.release(scene);
+        }
         self.expired
             .fetch_add(expired.len() as u64, Ordering::Relaxed);
         // Dropped here, outside the lock: the meshes' GPU buffers are freed with them.
@@ -185,93 +202,15 @@ impl Registry {
             geometries: (scenes.iter())
                 .map(|scene| lock(&scene.state).geometries.len())
                 .sum(),
-            resident_bytes: Self::resident(&scenes).bytes,
-            max_resident_bytes: self.max_resident_bytes,
+            resident_bytes: self.resident.total(),
+            max_resident_bytes: self.resident.limit(),
             created: self.created.load(Ordering::Relaxed),
             expired: self.expired.load(Ordering::Relaxed),
         }
     }
 
-    /// What `scenes` hold, each shared mesh or texture once.
-    fn resident(scenes: &[Arc<ResidentScene>]) -> ContentBytes {
-        let mut counted = ContentBytes::default();
-        for scene in scenes {
-            for placed in lock(&scene.state).geometries.values() {
-                counted.add(&placed.content);
-            }
-        }
-        counted
-    }
-
-    /// Whether `built` fits beside what the resident scenes hold, within `maxResidentBytes`:
-    /// 413 when it could never fit, 503 (retry once a scene expires or is deleted) when it does
-    /// not fit now. Two registrations checked at once may both pass: the bound is exceeded by at
-    /// most what they add, which `maxDecodedBytes` bounds.
-    fn check_resident_room(&self, built: &[(u64, Placed)]) -> Result<(), SceneApiError> {
-        let mut alone = ContentBytes::default();
-        for (_, placed) in built {
-            alone.add(&placed.content);
-        }
-        let key = config_key!(Config, max_resident_bytes);
-        let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
-        if alone.bytes > self.max_resident_bytes {
-            return Err(SceneApiError::new(
-                Reason::TooLarge,
-                format!(
-                    "the geometry decodes to {:.1} MiB, more than all resident scenes may hold \
-                     ({:.1} MiB, config key {key})",
-                    mib(alone.bytes),
-                    mib(self.max_resident_bytes)
-                ),
-            ));
-        }
-        let scenes: Vec<_> = lock(&self.scenes).values().cloned().collect();
-        let mut all = Self::resident(&scenes);
-        let held = all.bytes;
-        for (_, placed) in built {
-            all.add(&placed.content);
-        }
-        if all.bytes > self.max_resident_bytes {
-            return Err(SceneApiError::new(
-                Reason::Busy,
-                format!(
-                    "resident scenes hold {:.1} MiB of {:.1} MiB and this needs {:.1} MiB more; \
-                     retry once a scene expires or is deleted (config key {key})",
-                    mib(held),
-                    mib(self.max_resident_bytes),
-                    mib(all.bytes - held)
-                ),
-            ));
-        }
-        Ok(())
-    }
-
     fn idle_seconds(&self) -> f64 {
         self.idle.as_secs_f64()
-    }
-}
-
-/// Bytes of decoded content: each mesh (its CPU arrays and the GPU copy it gets once drawn) and
-/// each texture (RGBA8 on both sides) once, however many geometries and scenes share it (the
-/// scene cache hands equal content out as one `Arc`).
-#[derive(Default)]
-struct ContentBytes {
-    seen: HashSet<*const ()>,
-    bytes: u64,
-}
-
-impl ContentBytes {
-    fn add(&mut self, content: &GeometryContent) {
-        for mesh in &content.scene.meshes {
-            if self.seen.insert(Arc::as_ptr(mesh).cast()) {
-                self.bytes += mesh.cpu_bytes() + mesh.gpu_bytes();
-            }
-        }
-        for texture in &content.scene.textures {
-            if self.seen.insert(Arc::as_ptr(texture).cast()) {
-                self.bytes += 2 * texture.rgba.len() as u64;
-            }
-        }
     }
 }
 
@@ -285,6 +224,15 @@ impl ResidentScene {
             idle_expiry_seconds: registry.idle_seconds(),
         }
     }
+}
+
+/// 404 `unknown_scene`: what a client registers again on.
+fn unknown_scene() -> SceneApiError {
+    SceneApiError::new(
+        Reason::UnknownScene,
+        "this server does not know the scene (expired, deleted, a restarted server or another \
+         replica); register it again",
+    )
 }
 
 /// Checks each geometry, naming it `{list}[i]`, and that no id appears twice.
@@ -405,10 +353,11 @@ pub async fn create(
     api.scenes.check_room()?;
     let paths = (0..checked.len()).map(|i| format!("geometries[{i}]"));
     let built = build_under_pipeline(&api, peer.ip(), paths.zip(checked).collect(), look).await?;
-    api.scenes.check_resident_room(&built.geometries)?;
+    api.scenes.admit(&built.geometries)?;
     let state = SceneState {
         geometries: built.geometries.into_iter().collect(),
         frames: 0,
+        left: false,
     };
     let count = state.geometries.len();
     let look = built
@@ -447,9 +396,7 @@ pub async fn delete(
     if api.scenes.remove(&id) {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(api.scenes.get(&id).err().unwrap_or_else(|| {
-            SceneApiError::new(Reason::UnknownScene, "this server does not know the scene")
-        }))
+        Err(unknown_scene())
     }
 }
 
@@ -514,14 +461,23 @@ pub async fn patch(
     let built = build_under_pipeline(&api, peer.ip(), paths.zip(add).collect(), None)
         .await?
         .geometries;
-    api.scenes.check_resident_room(&built)?;
+    api.scenes.admit(&built)?;
     {
         // Checked again: another edit may have landed while this one was building.
         let mut state = lock(&scene.state);
-        check_edit(&state, &request.remove, &ids, max)?;
-        for id in &request.remove {
-            state.geometries.remove(id);
+        let checked = if state.left {
+            Err(unknown_scene())
+        } else {
+            check_edit(&state, &request.remove, &ids, max)
+        };
+        if let Err(error) = checked {
+            (api.scenes.resident).release(built.iter().map(|(_, placed)| &*placed.content));
+            return Err(error);
         }
+        let removed: Vec<Placed> = (request.remove.iter())
+            .filter_map(|id| state.geometries.remove(id))
+            .collect();
+        (api.scenes.resident).release(removed.iter().map(|placed| &*placed.content));
         state.geometries.extend(built);
     }
     *lock(&scene.last_used) = Instant::now();
