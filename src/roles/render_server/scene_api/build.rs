@@ -28,7 +28,7 @@ use crate::protocol::scene_api::scene::{MeshFormat as WireFormat, MeshSource};
 use crate::render::VTK_DEFAULT_DIFFUSE;
 use crate::roles::render_server::Config;
 use crate::scene::appearance::{resolve_material, DiffuseMap, PhongProperties, Surface};
-use crate::scene::cache::{Cached, ContentKey, KeyHasher};
+use crate::scene::cache::{Cached, ContentKey, Derived, KeyHasher};
 use crate::scene::camera::drake_to_node_rotation;
 use crate::scene::gltf::images;
 use crate::scene::merge::{self, StaticScene};
@@ -392,8 +392,7 @@ impl Builder<'_> {
         };
         let file = match cached {
             Some(file) => {
-                self.spend
-                    .count(crate::scene::cache::Derived::cpu_bytes(&*file))?;
+                self.spend.count(Derived::cpu_bytes(&*file))?;
                 file
             }
             None => {
